@@ -1,0 +1,85 @@
+//! Imports N accounts from a CSV file through the import use case.
+
+use crate::stats;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Instant;
+use tgdesk_core::auth::TokenService;
+use tgdesk_core::domain::{TenantId, UserId};
+use tgdesk_core::usecases::{Actor, Desk, ImportFormat, ImportProgress, NewAgent};
+use tgdesk_local::SqliteStore;
+
+/// Opens a fresh store in a temp dir and returns the desk and the tenant's admin.
+pub async fn fresh_desk(dir: &std::path::Path) -> anyhow::Result<(Desk, Arc<SqliteStore>, Actor)> {
+    let store = Arc::new(SqliteStore::open(dir.join("bench.db"))?);
+    let tokens = TokenService::new(b"bench-secret-bench-secret-bench!", std::time::Duration::from_secs(3600));
+    let desk = Desk::new(store.clone(), store.clone(), store.clone(), tokens);
+    let admin = desk.create_tenant("bench", "admin", "bench-password").await?;
+    let actor = Actor {
+        tenant: TenantId::parse("bench")?,
+        user_id: UserId::parse(admin.id.as_str())?,
+        role: tgdesk_core::domain::Role::Admin,
+    };
+    Ok((desk, store, actor))
+}
+
+/// Creates `n` agents named agent0.. and returns their usernames.
+pub async fn agents(desk: &Desk, admin: &Actor, n: usize) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::with_capacity(n);
+    for i in 0..n {
+        let name = format!("agent{i}");
+        let input = NewAgent {
+            username: name.clone(),
+            password: "bench-password".into(),
+            display_name: None,
+            role: tgdesk_core::domain::Role::Agent,
+            leader_id: None,
+        };
+        desk.create_agent(admin, input).await?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// Returns a CSV of `n` accounts spread over `owners`, with tags and groups.
+pub fn csv(n: usize, owners: &[String]) -> String {
+    let mut out = String::with_capacity(n * 48);
+    out.push_str("phone,name,tags,group,owner\n");
+    for i in 0..n {
+        let owner = &owners[i % owners.len()];
+        let tags = if i % 3 == 0 { "vip;night" } else { "day" };
+        out.push_str(&format!("+1{:010},Account {i},{tags},Group {},{owner}\n", 2_000_000_000u64 + i as u64, i % 7));
+    }
+    out
+}
+
+/// Runs the import scenario.
+pub async fn run(accounts: usize) -> anyhow::Result<Value> {
+    let dir = tempfile::tempdir()?;
+    let (desk, _store, admin) = fresh_desk(dir.path()).await?;
+    let owners = agents(&desk, &admin, 50).await?;
+    let body = csv(accounts, &owners);
+    let bar = ProgressBar::new(accounts as u64).with_message("importing");
+    bar.set_style(ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} {per_sec} eta {eta}")?);
+    let progress = |p: ImportProgress| bar.set_position(p.processed as u64);
+    let rss_before = stats::rss_mib();
+    let started = Instant::now();
+    let report = desk.import_accounts(&admin, ImportFormat::Csv, body.as_bytes(), &progress).await?;
+    let elapsed = started.elapsed();
+    bar.finish();
+    anyhow::ensure!(report.imported == accounts, "imported {} of {accounts}", report.imported);
+    let again = Instant::now();
+    let second = desk.import_accounts(&admin, ImportFormat::Csv, body.as_bytes(), &|_| {}).await?;
+    let reimport = again.elapsed();
+    anyhow::ensure!(second.unchanged == accounts, "re-import changed {} accounts", accounts - second.unchanged);
+    Ok(json!({
+        "accounts": accounts,
+        "csv_bytes": body.len(),
+        "seconds": elapsed.as_secs_f64(),
+        "accounts_per_second": (accounts as f64 / elapsed.as_secs_f64()).round(),
+        "reimport_unchanged_seconds": reimport.as_secs_f64(),
+        "rss_before_mib": rss_before,
+        "peak_rss_mib": stats::peak_rss_mib(),
+    }))
+}

@@ -1,0 +1,45 @@
+//! Percentiles, memory and machine facts for the results.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Returns p50/p90/p99/max (ms) of `samples`.
+pub fn latency(samples: &mut [Duration]) -> Value {
+    samples.sort();
+    let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
+    let pick = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    json!({
+        "samples": samples.len(),
+        "p50_ms": ms(pick(0.50)),
+        "p90_ms": ms(pick(0.90)),
+        "p99_ms": ms(pick(0.99)),
+        "max_ms": ms(samples[samples.len() - 1]),
+    })
+}
+
+/// Returns the process's peak resident memory in MiB (VmHWM).
+pub fn peak_rss_mib() -> f64 {
+    read_status_kib("VmHWM:") / 1024.0
+}
+
+/// Returns the process's current resident memory in MiB.
+pub fn rss_mib() -> f64 {
+    read_status_kib("VmRSS:") / 1024.0
+}
+
+fn read_status_kib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
+}
+
+/// Returns facts about the machine the numbers came from.
+pub fn machine() -> Value {
+    json!({
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "date": chrono::Utc::now().to_rfc3339(),
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+    })
+}

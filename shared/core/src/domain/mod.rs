@@ -1,0 +1,22 @@
+//! Domain types. Constructors validate, so a value of these types is always
+//! well formed once it exists.
+
+mod account;
+mod audit;
+mod dialog;
+mod error;
+mod ids;
+mod message;
+mod phone;
+mod tenant;
+mod user;
+
+pub use account::{parse_label, Account, AccountStatus, Group, Tag};
+pub use audit::{AuditAction, AuditEntry};
+pub use dialog::{Dialog, PeerKind};
+pub use error::DomainError;
+pub use ids::{AccountId, AuditId, GroupId, TagId, UserId};
+pub use message::{MediaRef, Message};
+pub use phone::Phone;
+pub use tenant::{Tenant, TenantId};
+pub use user::{Role, User, Username};

@@ -1,0 +1,10 @@
+//! tgdesk core: the domain (validated newtypes), the ports every adapter
+//! implements, and the use cases that hold every business rule, including
+//! permissions. Nothing here performs I/O; adapters live in sibling crates.
+
+pub mod auth;
+pub mod domain;
+pub mod ports;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+pub mod usecases;

@@ -1,0 +1,294 @@
+//! The store port, split CQRS-style: [`Directory`] holds tenants, users,
+//! accounts, groups, tags, pins and the audit log; [`MessageWriter`] is the
+//! ingest side of dialogs and messages, [`MessageReader`] their read side.
+//!
+//! Every method takes the tenant first: no record is reachable without it.
+//! Lists are keyset-paginated with domain values (`after`/`before`), so both a
+//! SQL index and a DynamoDB sort key serve them.
+
+use super::PortError;
+use crate::domain::{
+    Account, AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, Dialog, Group, GroupId, Message, Phone, Role,
+    Tag, TagId, Tenant, TenantId, User, UserId, Username,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+
+/// Filters for [`Directory::list_users`]; results are ordered by id.
+#[derive(Clone, Debug, Default)]
+pub struct UserQuery {
+    /// Only the agents of this leader's team.
+    pub leader_id: Option<UserId>,
+    /// Only users with this role.
+    pub role: Option<Role>,
+    /// Only ids greater than this (keyset cursor).
+    pub after: Option<UserId>,
+    /// Page size.
+    pub limit: usize,
+}
+
+/// Which accounts (and dialogs) a query may touch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DialogScope {
+    /// Everything in the tenant (admins).
+    Tenant,
+    /// Accounts whose `team_id` is this leader.
+    Team(UserId),
+    /// Accounts this user owns.
+    Owner(UserId),
+    /// One account.
+    Account(AccountId),
+}
+
+/// Filters for [`Directory::list_accounts`]; results are ordered by id.
+#[derive(Clone, Debug)]
+pub struct AccountQuery {
+    /// The visibility limit, applied before every other filter.
+    pub scope: DialogScope,
+    /// Only accounts owned by this user.
+    pub owner: Option<UserId>,
+    /// Only accounts without an owner.
+    pub unowned: bool,
+    /// Only accounts with this tag.
+    pub tag: Option<TagId>,
+    /// Only accounts in this group.
+    pub group: Option<GroupId>,
+    /// Only accounts in this status.
+    pub status: Option<AccountStatus>,
+    /// Case-insensitive substring of the phone or the display name.
+    pub text: Option<String>,
+    /// Only ids greater than this (keyset cursor).
+    pub after: Option<AccountId>,
+    /// Page size.
+    pub limit: usize,
+}
+
+impl AccountQuery {
+    /// Returns a query with no filter but the scope.
+    pub fn scoped(scope: DialogScope, limit: usize) -> Self {
+        Self {
+            scope,
+            owner: None,
+            unowned: false,
+            tag: None,
+            group: None,
+            status: None,
+            text: None,
+            after: None,
+            limit,
+        }
+    }
+}
+
+/// What a pin points at.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PinTarget {
+    /// An account.
+    Account(AccountId),
+    /// A dialog of an account.
+    Dialog(AccountId, i64),
+}
+
+/// One user's pin.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pin {
+    /// Whose pin it is; pins are personal.
+    pub user_id: UserId,
+    /// What is pinned.
+    pub target: PinTarget,
+    /// When it was pinned.
+    pub pinned_at: DateTime<Utc>,
+}
+
+/// Filters for [`Directory::list_audit`]; results are newest first.
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    /// Only entries by one of these actors (`None`: anyone).
+    pub actors: Option<Vec<UserId>>,
+    /// Only entries about this account.
+    pub account: Option<AccountId>,
+    /// Only this action.
+    pub action: Option<AuditAction>,
+    /// Only entries at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only entries before this time.
+    pub to: Option<DateTime<Utc>>,
+    /// Only ids smaller than this (keyset cursor, newest first).
+    pub before: Option<AuditId>,
+    /// Page size.
+    pub limit: usize,
+}
+
+/// Position in a newest-first dialog list: the last item of the previous page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DialogCursor {
+    /// Unix milliseconds of the dialog's newest message (0 when it has none).
+    pub at_ms: i64,
+    /// The dialog's account.
+    pub account_id: AccountId,
+    /// The dialog's peer.
+    pub peer: i64,
+}
+
+impl DialogCursor {
+    /// Returns the cursor that points just past `dialog`.
+    pub fn after(dialog: &Dialog) -> Self {
+        Self {
+            at_ms: dialog.last_message_at.map_or(0, |t| t.timestamp_millis()),
+            account_id: dialog.account_id.clone(),
+            peer: dialog.peer,
+        }
+    }
+}
+
+/// What [`MessageWriter::ingest_messages`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IngestOutcome {
+    /// Messages stored for the first time.
+    pub inserted: usize,
+    /// Messages already stored (redelivery), left unchanged.
+    pub duplicates: usize,
+}
+
+/// Tenants, users, accounts, groups, tags, pins and the audit log.
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// Creates a tenant; `Conflict` when the name is taken.
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), PortError>;
+    /// Returns the tenant, or `None`.
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, PortError>;
+
+    /// Stores a new user; `Conflict` when the username is taken in the tenant.
+    async fn insert_user(&self, user: &User) -> Result<(), PortError>;
+    /// Replaces a stored user; `NotFound` when the id is unknown.
+    async fn update_user(&self, user: &User) -> Result<(), PortError>;
+    /// Returns the user, or `None`.
+    async fn get_user(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, PortError>;
+    /// Returns the user with this username, or `None`.
+    async fn find_user(&self, tenant: &TenantId, username: &Username) -> Result<Option<User>, PortError>;
+    /// Returns a page of users ordered by id.
+    async fn list_users(&self, tenant: &TenantId, query: &UserQuery) -> Result<Vec<User>, PortError>;
+    /// Deletes a user and their pins and groups; `NotFound` when unknown.
+    async fn delete_user(&self, tenant: &TenantId, id: &UserId) -> Result<(), PortError>;
+
+    /// Inserts or replaces accounts by id, all or none. `Conflict` when a phone
+    /// belongs to another account of the tenant. Tags and groups are replaced by
+    /// the record's sets, and the owner and team of the account's dialogs follow
+    /// the record (the inbox is keyed by them).
+    async fn put_accounts(&self, tenant: &TenantId, accounts: &[Account]) -> Result<(), PortError>;
+    /// Returns the account, or `None`.
+    async fn get_account(&self, tenant: &TenantId, id: &AccountId) -> Result<Option<Account>, PortError>;
+    /// Returns the accounts among `ids` that exist (in no particular order).
+    async fn get_accounts(&self, tenant: &TenantId, ids: &[AccountId]) -> Result<Vec<Account>, PortError>;
+    /// Returns the accounts with one of these phones (in no particular order).
+    async fn find_accounts_by_phone(&self, tenant: &TenantId, phones: &[Phone]) -> Result<Vec<Account>, PortError>;
+    /// Returns a page of accounts ordered by id.
+    async fn list_accounts(&self, tenant: &TenantId, query: &AccountQuery) -> Result<Vec<Account>, PortError>;
+    /// Deletes an account with its dialogs, messages and pins; `NotFound` when unknown.
+    async fn delete_account(&self, tenant: &TenantId, id: &AccountId) -> Result<(), PortError>;
+
+    /// Inserts or replaces a group; `Conflict` when its owner has another group of that name.
+    async fn put_group(&self, tenant: &TenantId, group: &Group) -> Result<(), PortError>;
+    /// Returns the group, or `None`.
+    async fn get_group(&self, tenant: &TenantId, id: &GroupId) -> Result<Option<Group>, PortError>;
+    /// Returns the groups of one owner, or of the tenant, ordered by name.
+    async fn list_groups(&self, tenant: &TenantId, owner: Option<&UserId>) -> Result<Vec<Group>, PortError>;
+    /// Deletes a group and takes every account out of it; `NotFound` when unknown.
+    async fn delete_group(&self, tenant: &TenantId, id: &GroupId) -> Result<(), PortError>;
+
+    /// Inserts or replaces a tag; `Conflict` when another tag has its name.
+    async fn put_tag(&self, tenant: &TenantId, tag: &Tag) -> Result<(), PortError>;
+    /// Returns every tag of the tenant ordered by name.
+    async fn list_tags(&self, tenant: &TenantId) -> Result<Vec<Tag>, PortError>;
+    /// Deletes a tag and removes it from accounts and messages; `NotFound` when unknown.
+    async fn delete_tag(&self, tenant: &TenantId, id: &TagId) -> Result<(), PortError>;
+
+    /// Pins something for a user; pinning twice keeps one pin.
+    async fn set_pin(&self, tenant: &TenantId, pin: &Pin) -> Result<(), PortError>;
+    /// Removes a pin; removing a missing pin succeeds.
+    async fn remove_pin(&self, tenant: &TenantId, user: &UserId, target: &PinTarget) -> Result<(), PortError>;
+    /// Returns a user's pins, newest first.
+    async fn list_pins(&self, tenant: &TenantId, user: &UserId) -> Result<Vec<Pin>, PortError>;
+
+    /// Appends entries to the audit log.
+    async fn append_audit(&self, tenant: &TenantId, entries: &[AuditEntry]) -> Result<(), PortError>;
+    /// Returns a page of the audit log, newest first.
+    async fn list_audit(&self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>, PortError>;
+}
+
+/// The write side of dialogs and messages (ingest).
+#[async_trait]
+pub trait MessageWriter: Send + Sync {
+    /// Inserts dialogs or updates their title and kind, keeping their message fields.
+    /// `NotFound` when an account is unknown.
+    async fn upsert_dialogs(&self, tenant: &TenantId, dialogs: &[Dialog]) -> Result<(), PortError>;
+    /// Stores messages, idempotent on (account, peer, id): a message stored
+    /// before is left as it is and counted as a duplicate. Creates missing
+    /// dialogs, moves each dialog's newest message forward (never back) and adds
+    /// new incoming messages to its unread count. `NotFound` when an account is unknown.
+    async fn ingest_messages(&self, tenant: &TenantId, messages: &[Message]) -> Result<IngestOutcome, PortError>;
+    /// Replaces a message's text and sets its edit time; `NotFound` when unknown.
+    async fn edit_message(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        id: i64,
+        text: &str,
+        edited_at: DateTime<Utc>,
+    ) -> Result<(), PortError>;
+    /// Marks messages deleted (the text is kept); unknown ids are ignored.
+    async fn delete_messages(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        ids: &[i64],
+    ) -> Result<(), PortError>;
+    /// Sets a dialog's unread count to the incoming messages after `up_to`;
+    /// `NotFound` when the dialog is unknown.
+    async fn mark_read(&self, tenant: &TenantId, account: &AccountId, peer: i64, up_to: i64) -> Result<(), PortError>;
+    /// Replaces a message's tags; `NotFound` when the message is unknown.
+    async fn set_message_tags(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        id: i64,
+        tags: &BTreeSet<TagId>,
+    ) -> Result<(), PortError>;
+}
+
+/// The read side of dialogs and messages.
+#[async_trait]
+pub trait MessageReader: Send + Sync {
+    /// Returns dialogs in `scope`, newest message first (dialogs without
+    /// messages last), starting after `after`.
+    async fn list_dialogs(
+        &self,
+        tenant: &TenantId,
+        scope: &DialogScope,
+        after: Option<&DialogCursor>,
+        limit: usize,
+    ) -> Result<Vec<Dialog>, PortError>;
+    /// Returns the dialogs among `keys` that exist (in no particular order).
+    async fn get_dialogs(&self, tenant: &TenantId, keys: &[(AccountId, i64)]) -> Result<Vec<Dialog>, PortError>;
+    /// Returns a dialog's messages newest first, with ids below `before`.
+    async fn list_messages(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Message>, PortError>;
+    /// Returns one message, or `None`.
+    async fn get_message(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        id: i64,
+    ) -> Result<Option<Message>, PortError>;
+}

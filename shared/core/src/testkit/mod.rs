@@ -1,0 +1,112 @@
+//! Contract suites run by every adapter crate's tests (behind the `testkit`
+//! feature). A suite case is a `pub async fn` taking the adapter behind its
+//! ports; the `*_contract_suite!` macros expand to one `#[tokio::test]` per
+//! case. Every case works in its own random tenant and never assumes an
+//! empty backend, so cases may share one store and run in parallel.
+
+pub mod fixtures;
+pub mod store_suite;
+
+use crate::ports::{Directory, MessageReader, MessageWriter};
+use std::any::Any;
+use std::sync::Arc;
+
+/// One store adapter seen through its three ports.
+#[derive(Clone)]
+pub struct StoreHandles {
+    /// Tenants, users, accounts, groups, tags, pins, audit.
+    pub directory: Arc<dyn Directory>,
+    /// The ingest side of dialogs and messages.
+    pub writer: Arc<dyn MessageWriter>,
+    /// The read side of dialogs and messages.
+    pub reader: Arc<dyn MessageReader>,
+    /// Whatever must outlive the store (a temp dir, a server process).
+    _guard: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl StoreHandles {
+    /// Returns the handles of an adapter that implements all three ports.
+    pub fn new<S>(store: Arc<S>) -> Self
+    where
+        S: Directory + MessageWriter + MessageReader + 'static,
+    {
+        Self { directory: store.clone(), writer: store.clone(), reader: store, _guard: None }
+    }
+
+    /// Keeps `guard` alive as long as these handles (a temp dir holding the
+    /// database file, say).
+    pub fn keep_alive(mut self, guard: impl Any + Send + Sync) -> Self {
+        self._guard = Some(Arc::new(guard));
+        self
+    }
+}
+
+/// Expands to one `#[tokio::test]` per store contract case. `$make` is a
+/// function or closure returning a future of [`StoreHandles`]; it runs once
+/// per case (wrap a sync factory as `|| async { make() }`). The calling crate
+/// needs `tokio` (with `macros` and `rt-multi-thread`) as a dev-dependency.
+#[macro_export]
+macro_rules! store_contract_suite {
+    ($make:expr) => {
+        $crate::store_contract_suite!(@cases $make;
+            tenant_is_created_once_and_read_back,
+            user_is_found_by_id_and_by_username,
+            user_with_a_taken_username_conflicts,
+            update_user_replaces_the_record_and_refuses_unknown_ids,
+            list_users_filters_by_leader_and_role,
+            list_users_pages_by_id_without_gaps_or_duplicates,
+            delete_user_removes_their_pins_and_groups,
+            put_accounts_inserts_and_replaces_by_id,
+            get_accounts_returns_only_existing_ones,
+            put_accounts_with_a_taken_phone_conflicts_and_writes_nothing,
+            put_accounts_replaces_tags_and_groups_with_the_records_sets,
+            find_accounts_by_phone_returns_only_known_phones,
+            delete_account_removes_its_dialogs_messages_and_pins,
+            list_accounts_pages_by_id_without_gaps_or_duplicates,
+            list_accounts_filters_by_owner_and_unowned,
+            list_accounts_filters_by_tag_and_group,
+            list_accounts_filters_by_status,
+            list_accounts_text_matches_phone_and_name_ignoring_case,
+            list_accounts_scope_limits_before_other_filters,
+            group_is_put_read_and_listed_by_name,
+            group_name_taken_by_the_same_owner_conflicts,
+            delete_group_takes_accounts_out_of_it,
+            tag_is_put_and_listed_by_name,
+            tag_with_a_taken_name_conflicts,
+            delete_tag_removes_it_from_accounts_and_messages,
+            pinning_twice_keeps_one_pin_and_unpinning_is_idempotent,
+            pins_are_listed_newest_first_and_are_personal,
+            audit_is_listed_newest_first_and_pages_with_before,
+            audit_filters_by_actors_account_and_action,
+            audit_filters_by_time_range,
+            ingest_is_idempotent_on_account_peer_and_id,
+            ingest_into_an_unknown_account_is_not_found,
+            ingest_creates_missing_dialogs_with_kind_and_title,
+            dialog_newest_message_never_moves_back,
+            unread_counts_new_incoming_messages_only,
+            mark_read_counts_incoming_messages_after_up_to,
+            edit_message_replaces_text_and_sets_edit_time,
+            delete_messages_marks_them_deleted_keeping_text,
+            set_message_tags_replaces_the_tags,
+            message_reads_back_exactly_as_ingested,
+            list_messages_pages_newest_first_without_gaps,
+            upsert_dialogs_updates_title_and_kind_keeping_message_fields,
+            get_dialogs_returns_only_existing_ones,
+            list_dialogs_puts_newest_first_and_empty_dialogs_last,
+            list_dialogs_pages_without_gaps_or_duplicates,
+            list_dialogs_scopes_by_tenant_team_owner_and_account,
+            list_dialogs_follow_account_reassignment,
+            tenant_b_sees_nothing_of_tenant_a_directory,
+            tenant_b_sees_nothing_of_tenant_a_messages,
+        );
+    };
+    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store: $crate::testkit::StoreHandles = ($make)().await;
+                $crate::testkit::store_suite::$case(&store).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,88 @@
+//! The error use cases return. Each variant maps to one HTTP status and one
+//! snake_case code at the edge; the message is safe to show to the caller.
+
+use crate::domain::DomainError;
+use crate::ports::{PortError, PortErrorKind};
+
+/// A use-case failure.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No valid credentials (401 `unauthorized`).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated but not allowed (403 `forbidden`).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Unknown or invisible to the caller (404 `not_found`).
+    #[error("{0}")]
+    NotFound(String),
+    /// Malformed or invalid input (400 `invalid_input`).
+    #[error("{0}")]
+    Invalid(String),
+    /// Clashes with what exists (409 `conflict`).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts (429 `too_many_requests`).
+    #[error("too many attempts; retry in {retry_after_s} s")]
+    TooManyRequests {
+        /// Seconds to wait.
+        retry_after_s: u64,
+    },
+    /// A backend is down or throttling; retry later (503 `unavailable`).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug; details are logged, not shown (500 `internal`).
+    #[error("internal error")]
+    Internal(#[source] PortError),
+}
+
+impl AppError {
+    /// Returns the snake_case code of the error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::Invalid(_) => "invalid_input",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// Shorthand for a forbidden action.
+    pub fn forbidden(msg: impl Into<String>) -> Self {
+        AppError::Forbidden(msg.into())
+    }
+
+    /// Shorthand for a missing object.
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        AppError::NotFound(msg.into())
+    }
+
+    /// Shorthand for invalid input.
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        AppError::Invalid(msg.into())
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        AppError::Invalid(e.0)
+    }
+}
+
+impl From<PortError> for AppError {
+    fn from(e: PortError) -> Self {
+        match e.kind {
+            PortErrorKind::NotFound => AppError::NotFound(e.message),
+            PortErrorKind::Conflict => AppError::Conflict(e.message),
+            PortErrorKind::Invalid => AppError::Invalid(e.message),
+            PortErrorKind::Throttled | PortErrorKind::Unavailable => {
+                AppError::Unavailable("the store is busy; retry shortly".into())
+            }
+            PortErrorKind::Internal => AppError::Internal(e),
+        }
+    }
+}

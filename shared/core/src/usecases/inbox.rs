@@ -1,0 +1,197 @@
+//! Reading conversations: the inbox (every dialog the actor may see, their
+//! pinned dialogs first, then newest message first), one account's dialogs,
+//! a dialog's messages, and tags on messages.
+
+use super::{cursor, page_size, Actor, AppError, Desk, DialogView, Page};
+use crate::domain::{Account, AccountId, Dialog, Message, TagId};
+use crate::ports::{DialogCursor, DialogScope, PinTarget};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Most pins one user may hold (accounts and dialogs together).
+pub const MAX_PINS: usize = 200;
+
+/// Where an inbox page starts: within the pinned list, or in the newest-first list.
+#[derive(Serialize, Deserialize)]
+enum InboxPos {
+    Pinned(usize),
+    /// After this (at_ms, account, peer); `None`: from the newest.
+    Rest(Option<(i64, String, i64)>),
+}
+
+impl Desk {
+    /// Returns a page of the actor's inbox: pinned dialogs first (newest
+    /// first), then all other visible dialogs newest first.
+    pub async fn inbox(
+        &self,
+        actor: &Actor,
+        raw_cursor: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Page<DialogView>, AppError> {
+        let scope = actor.scope();
+        self.dialog_page(actor, &scope, raw_cursor, limit).await
+    }
+
+    /// Returns a page of one account's dialogs, with the same order as the inbox.
+    pub async fn account_dialogs(
+        &self,
+        actor: &Actor,
+        id: &AccountId,
+        raw_cursor: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Page<DialogView>, AppError> {
+        self.visible_account(actor, id).await?;
+        self.dialog_page(actor, &DialogScope::Account(id.clone()), raw_cursor, limit).await
+    }
+
+    /// Returns a page of a dialog's messages, newest first.
+    pub async fn dialog_messages(
+        &self,
+        actor: &Actor,
+        id: &AccountId,
+        peer: i64,
+        raw_cursor: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Page<Message>, AppError> {
+        self.visible_account(actor, id).await?;
+        let limit = page_size(limit);
+        let before = raw_cursor.map(|c| cursor::decode::<i64>(&actor.tenant, c)).transpose()?;
+        let items = self.reader.list_messages(&actor.tenant, id, peer, before, limit).await?;
+        let next_cursor = (items.len() == limit).then(|| cursor::encode(&actor.tenant, &items[limit - 1].id));
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Replaces a message's tags.
+    pub async fn tag_message(
+        &self,
+        actor: &Actor,
+        id: &AccountId,
+        peer: i64,
+        message: i64,
+        tags: &[TagId],
+    ) -> Result<Message, AppError> {
+        self.visible_account(actor, id).await?;
+        let known: HashSet<TagId> = self.directory.list_tags(&actor.tenant).await?.into_iter().map(|t| t.id).collect();
+        if let Some(bad) = tags.iter().find(|t| !known.contains(t)) {
+            return Err(AppError::invalid(format!("tag {bad} does not exist")));
+        }
+        let set: BTreeSet<TagId> = tags.iter().cloned().collect();
+        self.writer.set_message_tags(&actor.tenant, id, peer, message, &set).await?;
+        self.reader
+            .get_message(&actor.tenant, id, peer, message)
+            .await?
+            .ok_or_else(|| AppError::not_found("no such message"))
+    }
+
+    async fn dialog_page(
+        &self,
+        actor: &Actor,
+        scope: &DialogScope,
+        raw_cursor: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Page<DialogView>, AppError> {
+        let limit = page_size(limit);
+        let pos = match raw_cursor {
+            Some(c) => cursor::decode::<InboxPos>(&actor.tenant, c)?,
+            None => InboxPos::Pinned(0),
+        };
+        let pinned = self.pinned_dialogs(actor, scope).await?;
+        let pinned_keys: HashSet<(AccountId, i64)> = pinned.iter().map(|d| (d.account_id.clone(), d.peer)).collect();
+        let mut page: Vec<(Dialog, bool)> = Vec::with_capacity(limit);
+        let mut after = match pos {
+            InboxPos::Pinned(skip) => {
+                page.extend(pinned.iter().skip(skip).take(limit).map(|d| (d.clone(), true)));
+                if skip + page.len() < pinned.len() {
+                    return self.views(actor, page, Some(InboxPos::Pinned(skip + limit))).await;
+                }
+                None
+            }
+            InboxPos::Rest(None) => None,
+            InboxPos::Rest(Some((at_ms, account, peer))) => {
+                Some(DialogCursor { at_ms, account_id: AccountId::parse(&account)?, peer })
+            }
+        };
+        // Pinned dialogs were listed already; skip them, fetching more until the page is full.
+        while page.len() < limit {
+            let want = limit - page.len();
+            let batch = self.reader.list_dialogs(&actor.tenant, scope, after.as_ref(), want).await?;
+            let exhausted = batch.len() < want;
+            if let Some(last) = batch.last() {
+                after = Some(DialogCursor::after(last));
+            }
+            page.extend(
+                batch
+                    .into_iter()
+                    .filter(|d| !pinned_keys.contains(&(d.account_id.clone(), d.peer)))
+                    .map(|d| (d, false)),
+            );
+            if exhausted {
+                return self.views(actor, page, None).await;
+            }
+        }
+        let next = InboxPos::Rest(after.map(|c| (c.at_ms, c.account_id.to_string(), c.peer)));
+        self.views(actor, page, Some(next)).await
+    }
+
+    /// Returns the actor's pinned dialogs within `scope` that still exist and are visible, newest first.
+    async fn pinned_dialogs(&self, actor: &Actor, scope: &DialogScope) -> Result<Vec<Dialog>, AppError> {
+        let keys: Vec<(AccountId, i64)> = self
+            .directory
+            .list_pins(&actor.tenant, &actor.user_id)
+            .await?
+            .into_iter()
+            .filter_map(|p| match p.target {
+                PinTarget::Dialog(a, peer) => Some((a, peer)),
+                PinTarget::Account(_) => None,
+            })
+            .filter(|(a, _)| !matches!(scope, DialogScope::Account(only) if only != a))
+            .collect();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let accounts = self.accounts_by_id(actor, keys.iter().map(|(a, _)| a.clone()).collect()).await?;
+        let mut dialogs: Vec<Dialog> = self
+            .reader
+            .get_dialogs(&actor.tenant, &keys)
+            .await?
+            .into_iter()
+            .filter(|d| accounts.get(&d.account_id).is_some_and(|a| actor.can_see(a)))
+            .collect();
+        dialogs.sort_by(|a, b| {
+            let key =
+                |d: &Dialog| (d.last_message_at.map_or(0, |t| t.timestamp_millis()), d.account_id.clone(), d.peer);
+            key(b).cmp(&key(a))
+        });
+        Ok(dialogs)
+    }
+
+    async fn accounts_by_id(
+        &self,
+        actor: &Actor,
+        mut ids: Vec<AccountId>,
+    ) -> Result<HashMap<AccountId, Account>, AppError> {
+        ids.sort();
+        ids.dedup();
+        Ok(self.directory.get_accounts(&actor.tenant, &ids).await?.into_iter().map(|a| (a.id.clone(), a)).collect())
+    }
+
+    async fn views(
+        &self,
+        actor: &Actor,
+        page: Vec<(Dialog, bool)>,
+        next: Option<InboxPos>,
+    ) -> Result<Page<DialogView>, AppError> {
+        let accounts = self.accounts_by_id(actor, page.iter().map(|(d, _)| d.account_id.clone()).collect()).await?;
+        let items = page
+            .into_iter()
+            .map(|(d, pinned)| {
+                let label = accounts
+                    .get(&d.account_id)
+                    .map(|a| a.display_name.clone().unwrap_or_else(|| a.phone.to_string()))
+                    .unwrap_or_default();
+                DialogView::build(d, label, pinned)
+            })
+            .collect();
+        Ok(Page { items, next_cursor: next.map(|n| cursor::encode(&actor.tenant, &n)) })
+    }
+}

@@ -1,0 +1,125 @@
+//! Logging in, checking tokens, changing one's own password.
+
+use super::{Actor, AgentView, AppError, Desk};
+use crate::auth::{hash_password, validate_new_password, verify_password, TokenError};
+use crate::domain::{AuditAction, AuditEntry, AuditId, TenantId, User, UserId, Username};
+use chrono::Utc;
+
+/// A successful login.
+#[derive(Clone, Debug)]
+pub struct LoginOutcome {
+    /// Bearer token.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+    /// The user who logged in.
+    pub user: AgentView,
+}
+
+impl Desk {
+    /// Checks a password and returns a token. Failures are throttled per
+    /// username and per client address; every failure reads the same so
+    /// usernames cannot be probed.
+    pub async fn login(
+        &self,
+        tenant: &str,
+        username: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<LoginOutcome, AppError> {
+        let bad = || AppError::Unauthorized("wrong tenant, username or password".into());
+        let key = format!("{tenant}/{}", username.to_lowercase());
+        if let Some(wait) = self.throttle.check(&key, address) {
+            return Err(AppError::TooManyRequests { retry_after_s: wait.as_secs().max(1) });
+        }
+        let user = match (TenantId::parse(tenant), Username::parse(username)) {
+            (Ok(t), Ok(u)) => self.directory.find_user(&t, &u).await?,
+            _ => None,
+        };
+        let user = match user {
+            Some(u) if !u.disabled && verify_password(password, &u.password_hash) => u,
+            _ => {
+                self.throttle.record_failure(&key, address);
+                return Err(bad());
+            }
+        };
+        self.throttle.record_success(&key);
+        self.audit(&Actor::of(&user), AuditAction::Login, None, None, serde_json::json!({})).await?;
+        Ok(LoginOutcome {
+            token: self.tokens.issue(&user.tenant, &user.id, user.token_version),
+            expires_in: self.tokens.ttl().as_secs(),
+            user: AgentView::from(&user),
+        })
+    }
+
+    /// Resolves a bearer token to its actor: signature and expiry, then the
+    /// user must still exist, be enabled and hold the token's version.
+    pub async fn authenticate(&self, token: &str) -> Result<Actor, AppError> {
+        let claims = self.tokens.verify(token).map_err(|e| match e {
+            TokenError::Expired => AppError::Unauthorized("the token has expired; log in again".into()),
+            TokenError::Invalid => AppError::Unauthorized("the token is invalid".into()),
+        })?;
+        let revoked = || AppError::Unauthorized("the token was revoked; log in again".into());
+        let tenant = TenantId::parse(&claims.tid).map_err(|_| revoked())?;
+        let id = UserId::parse(&claims.sub).map_err(|_| revoked())?;
+        let user = self.directory.get_user(&tenant, &id).await?.ok_or_else(revoked)?;
+        if user.disabled || user.token_version != claims.tv {
+            return Err(revoked());
+        }
+        Ok(Actor::of(&user))
+    }
+
+    /// Returns the actor's own record.
+    pub async fn me(&self, actor: &Actor) -> Result<AgentView, AppError> {
+        Ok(AgentView::from(&self.load_user(actor, &actor.user_id).await?))
+    }
+
+    /// Changes the actor's password after checking the current one; other
+    /// sessions' tokens are revoked, and a fresh token is returned.
+    pub async fn change_own_password(&self, actor: &Actor, current: &str, new: &str) -> Result<String, AppError> {
+        let mut user = self.load_user(actor, &actor.user_id).await?;
+        if !verify_password(current, &user.password_hash) {
+            return Err(AppError::forbidden("the current password is wrong"));
+        }
+        validate_new_password(new)?;
+        user.password_hash = hash_password(new);
+        user.token_version += 1;
+        self.directory.update_user(&user).await?;
+        self.audit(
+            actor,
+            AuditAction::AgentPassword,
+            None,
+            Some(user.id.to_string()),
+            serde_json::json!({"self": true}),
+        )
+        .await?;
+        Ok(self.tokens.issue(&user.tenant, &user.id, user.token_version))
+    }
+
+    /// Loads a user of the actor's tenant or fails with `NotFound`.
+    pub(crate) async fn load_user(&self, actor: &Actor, id: &UserId) -> Result<User, AppError> {
+        self.directory.get_user(&actor.tenant, id).await?.ok_or_else(|| AppError::not_found("no such agent"))
+    }
+
+    /// Appends one audit entry for the actor.
+    pub(crate) async fn audit(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        account: Option<crate::domain::AccountId>,
+        target: Option<String>,
+        details: serde_json::Value,
+    ) -> Result<(), AppError> {
+        let entry = AuditEntry {
+            id: AuditId::generate(),
+            at: Utc::now(),
+            actor_id: Some(actor.user_id.clone()),
+            action,
+            account_id: account,
+            target,
+            details,
+        };
+        self.directory.append_audit(&actor.tenant, &[entry]).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,306 @@
+//! The write side of dialogs and messages: blocking bodies of the
+//! `MessageWriter` methods. Ingest is shaped for throughput (DESIGN §6): one
+//! transaction per batch, one conflict-ignoring insert per message, and one
+//! dialog write per (account, peer) per batch however many messages it got.
+
+use super::codec::{ns, tags_json, to_json};
+use super::map_err;
+use rusqlite::{params, OptionalExtension, Transaction};
+use std::collections::{BTreeSet, HashMap};
+use tgdesk_core::domain::{AccountId, Dialog, Message, PeerKind, TagId, TenantId};
+use tgdesk_core::ports::{IngestOutcome, PortError};
+
+/// Characters of a message kept as its dialog's preview.
+const PREVIEW_CHARS: usize = 100;
+
+/// An account's owner and team, copied onto its dialogs.
+type Keys = (Option<String>, Option<String>);
+
+/// Returns each account's owner and team; `NotFound` for an unknown account.
+fn account_keys<'a>(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    ids: impl Iterator<Item = &'a AccountId>,
+) -> Result<HashMap<&'a str, Keys>, PortError> {
+    let mut stmt =
+        tx.prepare_cached("SELECT owner_id, team_id FROM accounts WHERE tenant = ?1 AND id = ?2").map_err(map_err)?;
+    let mut out = HashMap::new();
+    for id in ids {
+        if out.contains_key(id.as_str()) {
+            continue;
+        }
+        let keys = stmt
+            .query_row([tenant.as_str(), id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(map_err)?
+            .ok_or_else(|| PortError::not_found(format!("account {id} not found")))?;
+        out.insert(id.as_str(), keys);
+    }
+    Ok(out)
+}
+
+/// Returns the preview shown in the inbox for a message.
+fn preview(m: &Message) -> String {
+    if m.text.is_empty() {
+        return m.media.as_ref().map(|media| format!("[{}]", media.kind)).unwrap_or_default();
+    }
+    m.text.chars().take(PREVIEW_CHARS).collect()
+}
+
+/// What one batch does to one dialog.
+#[derive(Default)]
+struct DialogDelta<'a> {
+    newest: Option<&'a Message>,
+    new_incoming: u32,
+    title: Option<&'a str>,
+}
+
+pub(super) fn ingest(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    messages: &[Message],
+) -> Result<IngestOutcome, PortError> {
+    let keys = account_keys(tx, tenant, messages.iter().map(|m| &m.account_id))?;
+    let t = tenant.as_str();
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO messages (tenant, account_id, peer, id, sender_id, sender_name, outgoing, date_ns, text, \
+             entities, media, reply_to, edited_ns, deleted, tags) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT DO NOTHING",
+        )
+        .map_err(map_err)?;
+    let mut tag = tx
+        .prepare_cached("INSERT OR IGNORE INTO message_tags (tenant, tag_id, account_id, peer, message_id) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .map_err(map_err)?;
+    let mut outcome = IngestOutcome::default();
+    let mut deltas: HashMap<(&str, i64), DialogDelta<'_>> = HashMap::new();
+    for m in messages {
+        let inserted = insert
+            .execute(params![
+                t,
+                m.account_id.as_str(),
+                m.peer,
+                m.id,
+                m.sender_id,
+                m.sender_name,
+                m.outgoing,
+                ns(m.date),
+                m.text,
+                to_json(&m.entities),
+                m.media.as_ref().map(to_json),
+                m.reply_to,
+                m.edited_at.map(ns),
+                m.deleted,
+                tags_json(&m.tags),
+            ])
+            .map_err(map_err)?;
+        if inserted == 0 {
+            outcome.duplicates += 1;
+            continue;
+        }
+        outcome.inserted += 1;
+        for tag_id in &m.tags {
+            tag.execute(params![t, tag_id.as_str(), m.account_id.as_str(), m.peer, m.id]).map_err(map_err)?;
+        }
+        let d = deltas.entry((m.account_id.as_str(), m.peer)).or_default();
+        if d.newest.is_none_or(|n| (m.date, m.id) > (n.date, n.id)) {
+            d.newest = Some(m);
+        }
+        if !m.outgoing {
+            d.new_incoming += 1;
+            if d.title.is_none() && PeerKind::of_peer(m.peer) == PeerKind::User {
+                d.title = m.sender_name.as_deref();
+            }
+        }
+    }
+    for ((account, peer), delta) in deltas {
+        apply_delta(tx, t, account, peer, &keys[account], &delta)?;
+    }
+    Ok(outcome)
+}
+
+/// Writes one batch's effect on one dialog, creating the dialog when missing.
+fn apply_delta(
+    tx: &Transaction<'_>,
+    t: &str,
+    account: &str,
+    peer: i64,
+    keys: &Keys,
+    d: &DialogDelta<'_>,
+) -> Result<(), PortError> {
+    let Some(newest) = d.newest else {
+        return Ok(());
+    };
+    let current: Option<(Option<i64>, Option<i64>)> = tx
+        .prepare_cached(
+            "SELECT last_ns, last_message_id FROM dialogs WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3",
+        )
+        .and_then(|mut s| s.query_row(params![t, account, peer], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .map_err(map_err)?;
+    let (at_ms, last_ns) = (newest.date.timestamp_millis(), ns(newest.date));
+    let Some((cur_ns, cur_id)) = current else {
+        tx.prepare_cached(
+            "INSERT INTO dialogs (tenant, account_id, peer, owner_id, team_id, kind, title, at_ms, last_ns, \
+             last_message_id, preview, unread) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                t,
+                account,
+                peer,
+                keys.0,
+                keys.1,
+                PeerKind::of_peer(peer).as_str(),
+                d.title.unwrap_or_default(),
+                at_ms,
+                last_ns,
+                newest.id,
+                preview(newest),
+                d.new_incoming,
+            ])
+        })
+        .map_err(map_err)?;
+        return Ok(());
+    };
+    let newer = (last_ns, newest.id) > (cur_ns.unwrap_or(i64::MIN), cur_id.unwrap_or(i64::MIN));
+    if newer {
+        tx.prepare_cached(
+            "UPDATE dialogs SET at_ms = ?4, last_ns = ?5, last_message_id = ?6, preview = ?7, unread = unread + ?8, \
+             title = CASE WHEN title = '' AND ?9 IS NOT NULL THEN ?9 ELSE title END \
+             WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3",
+        )
+        .and_then(|mut s| {
+            s.execute(params![t, account, peer, at_ms, last_ns, newest.id, preview(newest), d.new_incoming, d.title])
+        })
+        .map_err(map_err)?;
+    } else if d.new_incoming > 0 {
+        tx.prepare_cached(
+            "UPDATE dialogs SET unread = unread + ?4 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3",
+        )
+        .and_then(|mut s| s.execute(params![t, account, peer, d.new_incoming]))
+        .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+pub(super) fn upsert_dialogs(tx: &Transaction<'_>, tenant: &TenantId, dialogs: &[Dialog]) -> Result<(), PortError> {
+    let keys = account_keys(tx, tenant, dialogs.iter().map(|d| &d.account_id))?;
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO dialogs (tenant, account_id, peer, owner_id, team_id, kind, title, at_ms, last_ns, \
+             last_message_id, preview, unread) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+             ON CONFLICT (tenant, account_id, peer) DO UPDATE SET kind = excluded.kind, title = excluded.title",
+        )
+        .map_err(map_err)?;
+    for d in dialogs {
+        let (owner, team) = &keys[d.account_id.as_str()];
+        stmt.execute(params![
+            tenant.as_str(),
+            d.account_id.as_str(),
+            d.peer,
+            owner,
+            team,
+            d.kind.as_str(),
+            d.title,
+            d.last_message_at.map_or(0, |t| t.timestamp_millis()),
+            d.last_message_at.map(ns),
+            d.last_message_id,
+            d.preview,
+            d.unread_count,
+        ])
+        .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+/// A message's key as SQL parameters ?1..?4.
+type MsgKey<'a> = (&'a TenantId, &'a AccountId, i64, i64);
+
+pub(super) fn edit(
+    tx: &Transaction<'_>,
+    (t, a, peer, id): MsgKey<'_>,
+    text: &str,
+    edited_ns: i64,
+) -> Result<(), PortError> {
+    let n = tx
+        .prepare_cached("UPDATE messages SET text = ?5, edited_ns = ?6 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4")
+        .and_then(|mut s| s.execute(params![t.as_str(), a.as_str(), peer, id, text, edited_ns]))
+        .map_err(map_err)?;
+    if n == 0 {
+        return Err(PortError::not_found(format!("message {id} of {a}/{peer} not found")));
+    }
+    let shown: String = text.chars().take(PREVIEW_CHARS).collect();
+    tx.prepare_cached(
+        "UPDATE dialogs SET preview = ?5 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND last_message_id = ?4",
+    )
+    .and_then(|mut s| s.execute(params![t.as_str(), a.as_str(), peer, id, shown]))
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(super) fn delete(
+    tx: &Transaction<'_>,
+    t: &TenantId,
+    a: &AccountId,
+    peer: i64,
+    ids: &[i64],
+) -> Result<(), PortError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "UPDATE messages SET deleted = 1 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4",
+        )
+        .map_err(map_err)?;
+    for id in ids {
+        stmt.execute(params![t.as_str(), a.as_str(), peer, id]).map_err(map_err)?;
+    }
+    Ok(())
+}
+
+pub(super) fn mark_read(
+    tx: &Transaction<'_>,
+    t: &TenantId,
+    a: &AccountId,
+    peer: i64,
+    up_to: i64,
+) -> Result<(), PortError> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE dialogs SET unread = (SELECT count(*) FROM messages m WHERE m.tenant = ?1 AND m.account_id = ?2 \
+             AND m.peer = ?3 AND m.id > ?4 AND m.outgoing = 0) WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3",
+        )
+        .and_then(|mut s| s.execute(params![t.as_str(), a.as_str(), peer, up_to]))
+        .map_err(map_err)?;
+    if n == 0 {
+        return Err(PortError::not_found(format!("dialog {a}/{peer} not found")));
+    }
+    Ok(())
+}
+
+pub(super) fn set_tags(
+    tx: &Transaction<'_>,
+    (t, a, peer, id): MsgKey<'_>,
+    tags: &BTreeSet<TagId>,
+) -> Result<(), PortError> {
+    let key = params![t.as_str(), a.as_str(), peer, id];
+    let n = tx
+        .prepare_cached("UPDATE messages SET tags = ?5 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4")
+        .and_then(|mut s| s.execute(params![t.as_str(), a.as_str(), peer, id, tags_json(tags)]))
+        .map_err(map_err)?;
+    if n == 0 {
+        return Err(PortError::not_found(format!("message {id} of {a}/{peer} not found")));
+    }
+    tx.prepare_cached(
+        "DELETE FROM message_tags WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND message_id = ?4",
+    )
+    .and_then(|mut s| s.execute(key))
+    .map_err(map_err)?;
+    let mut add = tx
+        .prepare_cached(
+            "INSERT INTO message_tags (tenant, tag_id, account_id, peer, message_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(map_err)?;
+    for tag in tags {
+        add.execute(params![t.as_str(), tag.as_str(), a.as_str(), peer, id]).map_err(map_err)?;
+    }
+    Ok(())
+}

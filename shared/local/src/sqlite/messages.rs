@@ -1,0 +1,203 @@
+//! `MessageWriter` and `MessageReader` for [`SqliteStore`]. Writes run the
+//! bodies in `ingest`; reads are keyset range scans over the dialog indexes
+//! (`at_ms DESC, account_id DESC, peer DESC` under the scope's key).
+
+use super::codec::{self, ns};
+use super::users::limit;
+use super::{ingest, map_err, SqliteStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Transaction};
+use std::collections::BTreeSet;
+use tgdesk_core::domain::{AccountId, Dialog, Message, TagId, TenantId};
+use tgdesk_core::ports::{DialogCursor, DialogScope, IngestOutcome, MessageReader, MessageWriter, PortError};
+
+#[async_trait]
+impl MessageWriter for SqliteStore {
+    async fn upsert_dialogs(&self, tenant: &TenantId, dialogs: &[Dialog]) -> Result<(), PortError> {
+        if dialogs.is_empty() {
+            return Ok(());
+        }
+        let (tenant, dialogs) = (tenant.clone(), dialogs.to_vec());
+        self.write(move |tx| ingest::upsert_dialogs(tx, &tenant, &dialogs)).await
+    }
+
+    async fn ingest_messages(&self, tenant: &TenantId, messages: &[Message]) -> Result<IngestOutcome, PortError> {
+        if messages.is_empty() {
+            return Ok(IngestOutcome::default());
+        }
+        let (tenant, messages) = (tenant.clone(), messages.to_vec());
+        self.write(move |tx| ingest::ingest(tx, &tenant, &messages)).await
+    }
+
+    async fn edit_message(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        id: i64,
+        text: &str,
+        edited_at: DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        let (tenant, account, text) = (tenant.clone(), account.clone(), text.to_owned());
+        self.write(move |tx| ingest::edit(tx, (&tenant, &account, peer, id), &text, ns(edited_at))).await
+    }
+
+    async fn delete_messages(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        ids: &[i64],
+    ) -> Result<(), PortError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let (tenant, account, ids) = (tenant.clone(), account.clone(), ids.to_vec());
+        self.write(move |tx| ingest::delete(tx, &tenant, &account, peer, &ids)).await
+    }
+
+    async fn mark_read(&self, tenant: &TenantId, account: &AccountId, peer: i64, up_to: i64) -> Result<(), PortError> {
+        let (tenant, account) = (tenant.clone(), account.clone());
+        self.write(move |tx| ingest::mark_read(tx, &tenant, &account, peer, up_to)).await
+    }
+
+    async fn set_message_tags(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        id: i64,
+        tags: &BTreeSet<TagId>,
+    ) -> Result<(), PortError> {
+        let (tenant, account, tags) = (tenant.clone(), account.clone(), tags.clone());
+        self.write(move |tx| ingest::set_tags(tx, (&tenant, &account, peer, id), &tags)).await
+    }
+}
+
+#[async_trait]
+impl MessageReader for SqliteStore {
+    async fn list_dialogs(
+        &self,
+        tenant: &TenantId,
+        scope: &DialogScope,
+        after: Option<&DialogCursor>,
+        limit: usize,
+    ) -> Result<Vec<Dialog>, PortError> {
+        let (tenant, scope, after) = (tenant.clone(), scope.clone(), after.cloned());
+        self.read(move |tx| list_dialogs(tx, &tenant, &scope, after.as_ref(), limit)).await
+    }
+
+    async fn get_dialogs(&self, tenant: &TenantId, keys: &[(AccountId, i64)]) -> Result<Vec<Dialog>, PortError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (tenant, keys) = (tenant.clone(), keys.to_vec());
+        self.read(move |tx| get_dialogs(tx, &tenant, &keys)).await
+    }
+
+    async fn list_messages(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Message>, PortError> {
+        let (tenant, account) = (tenant.clone(), account.clone());
+        self.read(move |tx| list_messages(tx, &tenant, &account, peer, before, limit)).await
+    }
+
+    async fn get_message(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        id: i64,
+    ) -> Result<Option<Message>, PortError> {
+        let (tenant, account) = (tenant.clone(), account.clone());
+        self.read(move |tx| {
+            let sql = format!(
+                "SELECT {} FROM messages WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4",
+                codec::MESSAGE_COLS
+            );
+            let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
+            stmt.query_row(params![tenant.as_str(), account.as_str(), peer, id], codec::message)
+                .optional()
+                .map_err(map_err)
+        })
+        .await
+    }
+}
+
+fn list_dialogs(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    scope: &DialogScope,
+    after: Option<&DialogCursor>,
+    n: usize,
+) -> Result<Vec<Dialog>, PortError> {
+    // The row-value comparison lets SQLite range-scan the scope's index from the cursor.
+    let (filter, key) = match scope {
+        DialogScope::Tenant => ("", None),
+        DialogScope::Team(u) => (" AND team_id = ?6", Some(u.as_str())),
+        DialogScope::Owner(u) => (" AND owner_id = ?6", Some(u.as_str())),
+        DialogScope::Account(a) => (" AND account_id = ?6", Some(a.as_str())),
+    };
+    let sql = format!(
+        "SELECT {} FROM dialogs WHERE tenant = ?1{filter} AND (at_ms, account_id, peer) < (?2, ?3, ?4) \
+         ORDER BY at_ms DESC, account_id DESC, peer DESC LIMIT ?5",
+        codec::DIALOG_COLS
+    );
+    // Without a cursor, start above every real key.
+    let (at_ms, account, peer) = after.map_or((i64::MAX, "~", i64::MAX), |c| (c.at_ms, c.account_id.as_str(), c.peer));
+    let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
+    let rows = match key {
+        Some(k) => stmt.query_map(params![tenant.as_str(), at_ms, account, peer, limit(n), k], codec::dialog),
+        None => stmt.query_map(params![tenant.as_str(), at_ms, account, peer, limit(n)], codec::dialog),
+    }
+    .map_err(map_err)?;
+    rows.collect::<Result<_, _>>().map_err(map_err)
+}
+
+fn get_dialogs(tx: &Transaction<'_>, tenant: &TenantId, keys: &[(AccountId, i64)]) -> Result<Vec<Dialog>, PortError> {
+    let sql = format!("SELECT {} FROM dialogs WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3", codec::DIALOG_COLS);
+    let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
+    let mut out = Vec::with_capacity(keys.len());
+    let mut seen = BTreeSet::new();
+    for (account, peer) in keys {
+        if !seen.insert((account, *peer)) {
+            continue;
+        }
+        if let Some(d) = stmt
+            .query_row(params![tenant.as_str(), account.as_str(), peer], codec::dialog)
+            .optional()
+            .map_err(map_err)?
+        {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+fn list_messages(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    account: &AccountId,
+    peer: i64,
+    before: Option<i64>,
+    n: usize,
+) -> Result<Vec<Message>, PortError> {
+    let sql = format!(
+        "SELECT {} FROM messages WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id < ?4 ORDER BY id DESC LIMIT ?5",
+        codec::MESSAGE_COLS
+    );
+    let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
+    let rows = stmt
+        .query_map(
+            params![tenant.as_str(), account.as_str(), peer, before.unwrap_or(i64::MAX), limit(n)],
+            codec::message,
+        )
+        .map_err(map_err)?;
+    rows.collect::<Result<_, _>>().map_err(map_err)
+}

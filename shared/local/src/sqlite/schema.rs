@@ -1,0 +1,172 @@
+//! The schema, as rusqlite_migration migrations. Every key starts with the
+//! tenant (DESIGN §6). Times are unix nanoseconds so records read back exactly
+//! as written; the dialog sort key `at_ms` is unix milliseconds.
+
+use rusqlite_migration::{Migrations, M};
+
+/// Returns every migration, oldest first. Never edit a released one: append.
+pub(super) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+const V1: &str = r#"
+CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    created_ns INTEGER NOT NULL
+);
+
+CREATE TABLE users (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    leader_id TEXT,
+    disabled INTEGER NOT NULL,
+    password_hash TEXT NOT NULL,
+    token_version INTEGER NOT NULL,
+    created_ns INTEGER NOT NULL,
+    PRIMARY KEY (tenant, id),
+    UNIQUE (tenant, username)
+) WITHOUT ROWID;
+CREATE INDEX users_leader ON users (tenant, leader_id, id);
+
+CREATE TABLE accounts (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    display_name TEXT,
+    -- Lowercased by Rust (Unicode-aware) for the case-insensitive text filter.
+    display_lower TEXT,
+    status TEXT NOT NULL,
+    owner_id TEXT,
+    team_id TEXT,
+    session BLOB,
+    created_ns INTEGER NOT NULL,
+    updated_ns INTEGER NOT NULL,
+    PRIMARY KEY (tenant, id),
+    UNIQUE (tenant, phone)
+);
+CREATE INDEX accounts_owner ON accounts (tenant, owner_id, id);
+CREATE INDEX accounts_team ON accounts (tenant, team_id, id);
+CREATE INDEX accounts_status ON accounts (tenant, status, id);
+
+CREATE TABLE account_tags (
+    tenant TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    tag_id TEXT NOT NULL,
+    PRIMARY KEY (tenant, account_id, tag_id),
+    FOREIGN KEY (tenant, account_id) REFERENCES accounts (tenant, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX account_tags_tag ON account_tags (tenant, tag_id, account_id);
+
+CREATE TABLE group_members (
+    tenant TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    PRIMARY KEY (tenant, account_id, group_id),
+    FOREIGN KEY (tenant, account_id) REFERENCES accounts (tenant, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX group_members_group ON group_members (tenant, group_id, account_id);
+
+CREATE TABLE groups (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_ns INTEGER NOT NULL,
+    PRIMARY KEY (tenant, id),
+    UNIQUE (tenant, owner_id, name)
+) WITHOUT ROWID;
+CREATE INDEX groups_name ON groups (tenant, name, id);
+
+CREATE TABLE tags (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    color TEXT,
+    created_ns INTEGER NOT NULL,
+    PRIMARY KEY (tenant, id),
+    UNIQUE (tenant, name)
+) WITHOUT ROWID;
+
+CREATE TABLE pins (
+    tenant TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    -- NULL pins the account itself; a peer pins that dialog.
+    peer INTEGER,
+    -- 'a' or 'd:<peer>': part of the key because NULLs are never equal in SQL.
+    target TEXT NOT NULL,
+    pinned_ns INTEGER NOT NULL,
+    PRIMARY KEY (tenant, user_id, account_id, target)
+) WITHOUT ROWID;
+CREATE INDEX pins_account ON pins (tenant, account_id);
+
+CREATE TABLE audit (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    at_ns INTEGER NOT NULL,
+    actor_id TEXT,
+    action TEXT NOT NULL,
+    account_id TEXT,
+    target TEXT,
+    details TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+CREATE INDEX audit_account ON audit (tenant, account_id, id);
+CREATE INDEX audit_actor ON audit (tenant, actor_id, id);
+
+CREATE TABLE dialogs (
+    tenant TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    peer INTEGER NOT NULL,
+    -- Copies of the account's owner and team: the inbox is keyed by them.
+    owner_id TEXT,
+    team_id TEXT,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    -- Unix ms of the newest message, 0 when none: the inbox sort key.
+    at_ms INTEGER NOT NULL,
+    last_ns INTEGER,
+    last_message_id INTEGER,
+    preview TEXT NOT NULL,
+    unread INTEGER NOT NULL,
+    PRIMARY KEY (tenant, account_id, peer),
+    FOREIGN KEY (tenant, account_id) REFERENCES accounts (tenant, id) ON DELETE CASCADE
+);
+CREATE INDEX dialogs_owner ON dialogs (tenant, owner_id, at_ms DESC, account_id DESC, peer DESC);
+CREATE INDEX dialogs_team ON dialogs (tenant, team_id, at_ms DESC, account_id DESC, peer DESC);
+CREATE INDEX dialogs_tenant ON dialogs (tenant, at_ms DESC, account_id DESC, peer DESC);
+CREATE INDEX dialogs_account ON dialogs (tenant, account_id, at_ms DESC, peer DESC);
+
+CREATE TABLE messages (
+    tenant TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    peer INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    sender_id INTEGER,
+    sender_name TEXT,
+    outgoing INTEGER NOT NULL,
+    date_ns INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    entities TEXT NOT NULL,
+    media TEXT,
+    reply_to INTEGER,
+    edited_ns INTEGER,
+    deleted INTEGER NOT NULL,
+    tags TEXT NOT NULL,
+    PRIMARY KEY (tenant, account_id, peer, id)
+) WITHOUT ROWID;
+
+-- Which messages carry a tag, so deleting a tag finds them without a scan.
+CREATE TABLE message_tags (
+    tenant TEXT NOT NULL,
+    tag_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    peer INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    PRIMARY KEY (tenant, tag_id, account_id, peer, message_id)
+) WITHOUT ROWID;
+CREATE INDEX message_tags_account ON message_tags (tenant, account_id, peer, message_id);
+"#;

@@ -1,0 +1,115 @@
+//! The local tgdesk server: composes the embedded adapters with the use cases
+//! and the REST router, and serves them until told to stop.
+
+pub mod config;
+mod secrets;
+
+use anyhow::Context;
+use config::ServerConfig;
+use secrecy::ExposeSecret;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tgdesk_api::ApiState;
+use tgdesk_core::auth::TokenService;
+use tgdesk_core::usecases::Desk;
+use tgdesk_local::SqliteStore;
+use tokio::net::TcpListener;
+
+/// Name of the tenant every fresh data dir gets.
+pub const DEMO_TENANT: &str = "demo";
+/// Username of the demo tenant's first admin.
+pub const DEMO_ADMIN: &str = "admin";
+
+/// The composed application, before it listens.
+pub struct App {
+    /// The use cases.
+    pub desk: Desk,
+    /// The store, for callers that seed or inspect data directly (tests, bench).
+    pub store: Arc<SqliteStore>,
+    config: ServerConfig,
+}
+
+impl App {
+    /// Opens the data dir (creating it), runs migrations, loads or makes the
+    /// JWT secret, and makes sure the demo tenant exists.
+    pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+        let store = Arc::new(SqliteStore::open(config.data_dir.join("tgdesk.db")).context("cannot open the store")?);
+        let secret = match &config.jwt_secret {
+            Some(s) => s.expose_secret().as_bytes().to_vec(),
+            None => secrets::load_or_create(&config.data_dir.join("jwt.secret"))?,
+        };
+        let tokens = TokenService::new(&secret, config.token_ttl);
+        let desk = Desk::new(store.clone(), store.clone(), store.clone(), tokens);
+        let app = Self { desk, store, config };
+        app.ensure_demo_tenant().await?;
+        Ok(app)
+    }
+
+    async fn ensure_demo_tenant(&self) -> anyhow::Result<()> {
+        let (password, generated) = match &self.config.admin_password {
+            Some(p) => (p.expose_secret().to_owned(), false),
+            None => (secrets::random_password(), true),
+        };
+        let created = self.desk.ensure_tenant(DEMO_TENANT, DEMO_ADMIN, &password).await?;
+        if created && generated {
+            // Printed once, at first start: the only time the password exists in clear.
+            println!("created tenant '{DEMO_TENANT}' with admin '{DEMO_ADMIN}', password: {password}");
+        } else if created {
+            tracing::info!(tenant = DEMO_TENANT, admin = DEMO_ADMIN, "created the demo tenant");
+        }
+        Ok(())
+    }
+
+    /// Returns the HTTP router of the whole server.
+    pub fn router(&self) -> axum::Router {
+        let state = ApiState { desk: self.desk.clone(), operator_token: self.config.operator_token.clone() };
+        tgdesk_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http())
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then finishes the
+    /// requests in flight; every acknowledged write is committed by then.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, "listening");
+        let service = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+}

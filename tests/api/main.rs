@@ -1,0 +1,11 @@
+//! End-to-end tests of the local server over real HTTP: each test spawns the
+//! server on port 0 with a fresh data dir (see `helpers::spawn_app`).
+
+mod accounts;
+mod agents;
+mod auth;
+mod helpers;
+mod import;
+mod inbox;
+mod permissions;
+mod tenants;
