@@ -3,6 +3,7 @@
 
 pub mod config;
 mod secrets;
+mod ws;
 
 use anyhow::Context;
 use config::ServerConfig;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use tgdesk_api::ApiState;
 use tgdesk_core::auth::TokenService;
 use tgdesk_core::usecases::Desk;
-use tgdesk_local::SqliteStore;
+use tgdesk_local::{SqliteStore, WsHub};
 use tokio::net::TcpListener;
 
 /// Name of the tenant every fresh data dir gets.
@@ -27,6 +28,8 @@ pub struct App {
     pub desk: Desk,
     /// The store, for callers that seed or inspect data directly (tests, bench).
     pub store: Arc<SqliteStore>,
+    /// The WebSocket push hub.
+    pub hub: Arc<WsHub>,
     config: ServerConfig,
 }
 
@@ -42,8 +45,9 @@ impl App {
             None => secrets::load_or_create(&config.data_dir.join("jwt.secret"))?,
         };
         let tokens = TokenService::new(&secret, config.token_ttl);
-        let desk = Desk::new(store.clone(), store.clone(), store.clone(), tokens);
-        let app = Self { desk, store, config };
+        let hub = Arc::new(WsHub::default());
+        let desk = Desk::new(store.clone(), store.clone(), store.clone(), hub.clone(), tokens);
+        let app = Self { desk, store, hub, config };
         app.ensure_demo_tenant().await?;
         Ok(app)
     }
@@ -66,7 +70,10 @@ impl App {
     /// Returns the HTTP router of the whole server.
     pub fn router(&self) -> axum::Router {
         let state = ApiState { desk: self.desk.clone(), operator_token: self.config.operator_token.clone() };
-        tgdesk_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http())
+        let ws = axum::Router::new()
+            .route("/ws", axum::routing::get(ws::upgrade))
+            .with_state(ws::WsState { desk: self.desk.clone(), hub: self.hub.clone() });
+        tgdesk_api::router(state).merge(ws).layer(tower_http::trace::TraceLayer::new_for_http())
     }
 
     /// Serves on `listener` until `shutdown` completes, then finishes the

@@ -14,7 +14,8 @@ use tgdesk_local::SqliteStore;
 pub async fn fresh_desk(dir: &std::path::Path) -> anyhow::Result<(Desk, Arc<SqliteStore>, Actor)> {
     let store = Arc::new(SqliteStore::open(dir.join("bench.db"))?);
     let tokens = TokenService::new(b"bench-secret-bench-secret-bench!", std::time::Duration::from_secs(3600));
-    let desk = Desk::new(store.clone(), store.clone(), store.clone(), tokens);
+    let hub = Arc::new(tgdesk_local::WsHub::default());
+    let desk = Desk::new(store.clone(), store.clone(), store.clone(), hub, tokens);
     let admin = desk.create_tenant("bench", "admin", "bench-password").await?;
     let actor = Actor {
         tenant: TenantId::parse("bench")?,

@@ -36,6 +36,7 @@ async fn account_filters_narrow_the_list() {
     assert_eq!(ids(app.get(&format!("/api/accounts?tag={tag_id}"), &admin).await.expect(200)), vec![b.clone()]);
     assert_eq!(ids(app.get("/api/accounts?q=night", &admin).await.expect(200)), vec![b.clone()]);
     assert_eq!(ids(app.get("/api/accounts?q=0011", &admin).await.expect(200)), vec![a.clone()]);
+    assert_eq!(ids(app.get("/api/accounts?q=555%20000-0011", &admin).await.expect(200)), vec![a.clone()]);
     assert_eq!(ids(app.get("/api/accounts?status=offline&limit=500", &admin).await.expect(200)).len(), 2);
     assert!(ids(app.get("/api/accounts?status=online", &admin).await.expect(200)).is_empty());
     app.get("/api/accounts?status=sleepy", &admin).await.expect(400);

@@ -19,6 +19,7 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub store: Arc<SqliteStore>,
+    pub desk: tgdesk_core::usecases::Desk,
     shutdown: Option<oneshot::Sender<()>>,
     pub task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pub dir: tempfile::TempDir,
@@ -76,13 +77,14 @@ pub async fn spawn_in(dir: tempfile::TempDir) -> TestApp {
     init_logging();
     let app = App::build(config_for(dir.path())).await.expect("server builds");
     let store = app.store.clone();
+    let desk = app.desk.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(app.serve(listener, async {
         let _ = rx.await;
     }));
-    TestApp { base, http: reqwest::Client::new(), store, shutdown: Some(tx), task: Some(task), dir }
+    TestApp { base, http: reqwest::Client::new(), store, desk, shutdown: Some(tx), task: Some(task), dir }
 }
 
 impl TestApp {

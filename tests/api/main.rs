@@ -8,4 +8,5 @@ mod helpers;
 mod import;
 mod inbox;
 mod permissions;
+mod push;
 mod tenants;

@@ -1,7 +1,9 @@
-//! tgdesk embedded adapters for the local (single-process) deployment. Today:
-//! the SQLite store ([`SqliteStore`]), which implements the core's
-//! `Directory`, `MessageWriter` and `MessageReader` ports.
+//! tgdesk embedded adapters for the local (single-process) deployment: the
+//! SQLite store ([`SqliteStore`], implementing `Directory`, `MessageWriter`
+//! and `MessageReader`) and the WebSocket push hub ([`WsHub`]).
 
+pub mod push;
 mod sqlite;
 
+pub use push::WsHub;
 pub use sqlite::SqliteStore;

@@ -143,12 +143,20 @@ impl DialogCursor {
 }
 
 /// What [`MessageWriter::ingest_messages`] did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IngestOutcome {
-    /// Messages stored for the first time.
-    pub inserted: usize,
+    /// Positions (in the input slice) of the messages stored for the first
+    /// time, ascending; only these are pushed and indexed.
+    pub fresh: Vec<usize>,
     /// Messages already stored (redelivery), left unchanged.
     pub duplicates: usize,
+}
+
+impl IngestOutcome {
+    /// Returns how many messages were stored for the first time.
+    pub fn inserted(&self) -> usize {
+        self.fresh.len()
+    }
 }
 
 /// Tenants, users, accounts, groups, tags, pins and the audit log.
@@ -169,7 +177,8 @@ pub trait Directory: Send + Sync {
     async fn find_user(&self, tenant: &TenantId, username: &Username) -> Result<Option<User>, PortError>;
     /// Returns a page of users ordered by id.
     async fn list_users(&self, tenant: &TenantId, query: &UserQuery) -> Result<Vec<User>, PortError>;
-    /// Deletes a user and their pins and groups; `NotFound` when unknown.
+    /// Deletes a user, their pins and their groups (accounts leave those groups);
+    /// `NotFound` when unknown.
     async fn delete_user(&self, tenant: &TenantId, id: &UserId) -> Result<(), PortError>;
 
     /// Inserts or replaces accounts by id, all or none. `Conflict` when a phone
@@ -188,7 +197,8 @@ pub trait Directory: Send + Sync {
     /// Deletes an account with its dialogs, messages and pins; `NotFound` when unknown.
     async fn delete_account(&self, tenant: &TenantId, id: &AccountId) -> Result<(), PortError>;
 
-    /// Inserts or replaces a group; `Conflict` when its owner has another group of that name.
+    /// Inserts or replaces a group; `Conflict` when its owner has another group of
+    /// that name (compared without ASCII case).
     async fn put_group(&self, tenant: &TenantId, group: &Group) -> Result<(), PortError>;
     /// Returns the group, or `None`.
     async fn get_group(&self, tenant: &TenantId, id: &GroupId) -> Result<Option<Group>, PortError>;
@@ -197,7 +207,8 @@ pub trait Directory: Send + Sync {
     /// Deletes a group and takes every account out of it; `NotFound` when unknown.
     async fn delete_group(&self, tenant: &TenantId, id: &GroupId) -> Result<(), PortError>;
 
-    /// Inserts or replaces a tag; `Conflict` when another tag has its name.
+    /// Inserts or replaces a tag; `Conflict` when another tag has its name (compared
+    /// without ASCII case).
     async fn put_tag(&self, tenant: &TenantId, tag: &Tag) -> Result<(), PortError>;
     /// Returns every tag of the tenant ordered by name.
     async fn list_tags(&self, tenant: &TenantId) -> Result<Vec<Tag>, PortError>;

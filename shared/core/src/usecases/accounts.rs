@@ -140,7 +140,7 @@ impl Desk {
         query.tag = filter.tag.as_deref().map(TagId::parse).transpose()?;
         query.group = filter.group.as_deref().map(GroupId::parse).transpose()?;
         query.status = filter.status.as_deref().map(AccountStatus::parse).transpose()?;
-        query.text = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+        query.text = filter.q.as_deref().map(search_text).filter(|q| !q.is_empty());
         query.after = filter.cursor.as_deref().map(|c| cursor::decode(&actor.tenant, c)).transpose()?;
         let accounts = self.directory.list_accounts(&actor.tenant, &query).await?;
         let next_cursor = (accounts.len() == limit).then(|| cursor::encode(&actor.tenant, &accounts[limit - 1].id));
@@ -334,6 +334,19 @@ impl Desk {
             })
             .collect();
         Ok(accounts.iter().map(|a| AccountView::build(a, pins.contains(&a.id), |id| tags.get(id).cloned())).collect())
+    }
+}
+
+/// Normalises a search text: lowercased, and a phone fragment ("555 000-1")
+/// reduced to its digits so it matches the stored E.164 form.
+fn search_text(raw: &str) -> String {
+    let q = raw.trim();
+    let phone_like = q.chars().any(|c| c.is_ascii_digit())
+        && q.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '+'));
+    if phone_like {
+        q.chars().filter(char::is_ascii_digit).collect()
+    } else {
+        q.to_lowercase()
     }
 }
 

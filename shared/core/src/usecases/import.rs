@@ -226,7 +226,7 @@ impl Desk {
                 .list_tags(&actor.tenant)
                 .await?
                 .into_iter()
-                .map(|t| (t.name.to_lowercase(), t.id))
+                .map(|t| (t.name.to_ascii_lowercase(), t.id))
                 .collect(),
             ..Lookups::default()
         };
@@ -348,7 +348,7 @@ impl Desk {
     }
 
     async fn import_tag(&self, actor: &Actor, name: &str, lookups: &mut Lookups) -> Result<TagId, AppError> {
-        let key = name.to_lowercase();
+        let key = name.to_ascii_lowercase();
         if let Some(id) = lookups.tags.get(&key) {
             return Ok(id.clone());
         }
@@ -361,7 +361,7 @@ impl Desk {
     async fn load_groups(&self, actor: &Actor, owner: &UserId, lookups: &mut Lookups) -> Result<(), AppError> {
         if lookups.groups_loaded.insert(owner.clone()) {
             for g in self.directory.list_groups(&actor.tenant, Some(owner)).await? {
-                lookups.groups.insert((owner.clone(), g.name.to_lowercase()), g.id);
+                lookups.groups.insert((owner.clone(), g.name.to_ascii_lowercase()), g.id);
             }
         }
         Ok(())
@@ -375,7 +375,7 @@ impl Desk {
         lookups: &mut Lookups,
     ) -> Result<GroupId, AppError> {
         self.load_groups(actor, owner, lookups).await?;
-        let key = (owner.clone(), name.to_lowercase());
+        let key = (owner.clone(), name.to_ascii_lowercase());
         if let Some(id) = lookups.groups.get(&key) {
             return Ok(id.clone());
         }

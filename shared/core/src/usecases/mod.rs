@@ -9,6 +9,7 @@ mod cursor;
 mod error;
 mod import;
 mod inbox;
+mod ingest;
 mod organise;
 mod session;
 mod tenants;
@@ -20,11 +21,12 @@ pub use agents::{NewAgent, UpdateAgent};
 pub use audit::AuditFilter;
 pub use error::AppError;
 pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine};
+pub use ingest::{AccountUpdate, IngestReport, UpdateEnvelope};
 pub use session::LoginOutcome;
 pub use views::{AccountView, AgentView, DialogView, Page, TagRef};
 
 use crate::auth::{LoginThrottle, TokenService};
-use crate::ports::{Directory, MessageReader, MessageWriter};
+use crate::ports::{Directory, MessageReader, MessageWriter, PushHub};
 use std::sync::Arc;
 
 /// Largest page any list returns.
@@ -41,6 +43,8 @@ pub struct Desk {
     pub writer: Arc<dyn MessageWriter>,
     /// Read side of dialogs and messages.
     pub reader: Arc<dyn MessageReader>,
+    /// Delivers events to the agents allowed to see them.
+    pub push: Arc<dyn PushHub>,
     /// Issues and checks access tokens.
     pub tokens: TokenService,
     /// Counts failed logins.
@@ -53,9 +57,10 @@ impl Desk {
         directory: Arc<dyn Directory>,
         writer: Arc<dyn MessageWriter>,
         reader: Arc<dyn MessageReader>,
+        push: Arc<dyn PushHub>,
         tokens: TokenService,
     ) -> Self {
-        Self { directory, writer, reader, tokens, throttle: Arc::new(LoginThrottle::default()) }
+        Self { directory, writer, reader, push, tokens, throttle: Arc::new(LoginThrottle::default()) }
     }
 }
 

@@ -74,7 +74,7 @@ pub(super) fn ingest(
         .map_err(map_err)?;
     let mut outcome = IngestOutcome::default();
     let mut deltas: HashMap<(&str, i64), DialogDelta<'_>> = HashMap::new();
-    for m in messages {
+    for (i, m) in messages.iter().enumerate() {
         let inserted = insert
             .execute(params![
                 t,
@@ -98,7 +98,7 @@ pub(super) fn ingest(
             outcome.duplicates += 1;
             continue;
         }
-        outcome.inserted += 1;
+        outcome.fresh.push(i);
         for tag_id in &m.tags {
             tag.execute(params![t, tag_id.as_str(), m.account_id.as_str(), m.peer, m.id]).map_err(map_err)?;
         }

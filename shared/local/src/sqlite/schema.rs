@@ -73,7 +73,7 @@ CREATE TABLE groups (
     tenant TEXT NOT NULL,
     id TEXT NOT NULL,
     owner_id TEXT NOT NULL,
-    name TEXT NOT NULL,
+    name TEXT NOT NULL COLLATE NOCASE,
     created_ns INTEGER NOT NULL,
     PRIMARY KEY (tenant, id),
     UNIQUE (tenant, owner_id, name)
@@ -83,7 +83,7 @@ CREATE INDEX groups_name ON groups (tenant, name, id);
 CREATE TABLE tags (
     tenant TEXT NOT NULL,
     id TEXT NOT NULL,
-    name TEXT NOT NULL,
+    name TEXT NOT NULL COLLATE NOCASE,
     color TEXT,
     created_ns INTEGER NOT NULL,
     PRIMARY KEY (tenant, id),

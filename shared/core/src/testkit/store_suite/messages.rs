@@ -17,7 +17,7 @@ pub async fn ingest_is_idempotent_on_account_peer_and_id(h: &StoreHandles) {
     let a = seed_account(h, &t, |_| {}).await;
     let b = seed_account(h, &t, |_| {}).await;
     let first = vec![message(&a.id, 10, 1, 100, false), message(&a.id, 10, 2, 200, false)];
-    assert_eq!(h.writer.ingest_messages(&t, &first).await.unwrap(), IngestOutcome { inserted: 2, duplicates: 0 });
+    assert_eq!(h.writer.ingest_messages(&t, &first).await.unwrap(), IngestOutcome { fresh: vec![0, 1], duplicates: 0 });
 
     let changed = Message { text: "redelivered with other text".into(), ..first[0].clone() };
     let again = vec![
@@ -30,7 +30,7 @@ pub async fn ingest_is_idempotent_on_account_peer_and_id(h: &StoreHandles) {
     ];
     let outcome = h.writer.ingest_messages(&t, &again).await.unwrap();
 
-    assert_eq!(outcome, IngestOutcome { inserted: 3, duplicates: 3 });
+    assert_eq!(outcome, IngestOutcome { fresh: vec![2, 3, 4], duplicates: 3 });
     assert_eq!(h.reader.get_message(&t, &a.id, 10, 1).await.unwrap(), Some(first[0].clone()));
     assert_eq!(h.reader.list_messages(&t, &a.id, 10, None, 10).await.unwrap().len(), 3);
     assert_eq!(dialog(h, &t, &a.id, 10).await.unread_count, 3);

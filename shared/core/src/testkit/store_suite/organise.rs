@@ -33,11 +33,12 @@ pub async fn group_is_put_read_and_listed_by_name(h: &StoreHandles) {
     assert_eq!(h.directory.list_groups(&t, None).await.unwrap(), vec![a2, g, b1]);
 }
 
-/// `put_group` is `Conflict` when its owner has another group of that name.
+/// `put_group` is `Conflict` when its owner has another group of that name, compared without ASCII case.
 pub async fn group_name_taken_by_the_same_owner_conflicts(h: &StoreHandles) {
     let t = tenant();
     let (alice, bob) = (UserId::generate(), UserId::generate());
     h.directory.put_group(&t, &group(&alice, "vip")).await.unwrap();
+    assert_kind(h.directory.put_group(&t, &group(&alice, "VIP")).await, PortErrorKind::Conflict);
 
     let again = group(&alice, "vip");
     assert_kind(h.directory.put_group(&t, &again).await, PortErrorKind::Conflict);
@@ -77,13 +78,14 @@ pub async fn tag_is_put_and_listed_by_name(h: &StoreHandles) {
     assert_eq!(h.directory.list_tags(&t).await.unwrap(), vec![a, b]);
 }
 
-/// `put_tag` is `Conflict` when another tag has its name.
+/// `put_tag` is `Conflict` when another tag has its name, compared without ASCII case.
 pub async fn tag_with_a_taken_name_conflicts(h: &StoreHandles) {
     let t = tenant();
     let first = tag("urgent");
     h.directory.put_tag(&t, &first).await.unwrap();
 
     assert_kind(h.directory.put_tag(&t, &tag("urgent")).await, PortErrorKind::Conflict);
+    assert_kind(h.directory.put_tag(&t, &tag("URGENT")).await, PortErrorKind::Conflict);
     assert_eq!(h.directory.list_tags(&t).await.unwrap(), vec![first]);
 }
 

@@ -1,0 +1,209 @@
+//! [`WsHub`]: the local push hub. Each user has a sequence of events
+//! (`{"type","seq","data"}`, seq counting from 1 per user), the last events
+//! kept in a ring so a reconnecting client resumes from its last seq, and
+//! bounded per-connection buffers: a client that cannot keep up is dropped
+//! (and resumes on reconnect) instead of slowing ingest or growing memory.
+//!
+//! Sequences live in memory: after a restart they start again, and a client
+//! whose `since` is ahead gets a `resync` (refetch over REST), never a silent gap.
+
+use async_trait::async_trait;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tgdesk_core::domain::{TenantId, UserId};
+use tgdesk_core::ports::{PortError, PushEvent, PushHub};
+use tokio::sync::mpsc;
+
+/// Sizes of the hub's buffers.
+#[derive(Clone, Copy, Debug)]
+pub struct HubConfig {
+    /// Events kept per user for resuming clients.
+    pub history: usize,
+    /// Events buffered per connection before the connection is dropped as slow.
+    pub client_buffer: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self { history: 2048, client_buffer: 512 }
+    }
+}
+
+/// Where a new subscription starts.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Backlog {
+    /// The events after `since`, oldest first (empty when nothing was missed).
+    Events(Vec<Arc<str>>),
+    /// The missed events are gone: the client must refetch over REST.
+    /// Carries the resync event to send (its seq is the current one).
+    Resync(Arc<str>),
+}
+
+/// A live subscription of one connection.
+pub struct Subscription {
+    /// What to send first.
+    pub backlog: Backlog,
+    /// Live events; `None` once the hub dropped this connection as slow.
+    pub events: mpsc::Receiver<Arc<str>>,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct HubMetrics {
+    /// Events published (one per recipient user).
+    pub delivered: AtomicU64,
+    /// Connections dropped because their buffer was full.
+    pub dropped_slow_clients: AtomicU64,
+}
+
+#[derive(Default)]
+struct UserStream {
+    last_seq: u64,
+    recent: VecDeque<(u64, Arc<str>)>,
+    clients: Vec<mpsc::Sender<Arc<str>>>,
+}
+
+/// The in-process push hub behind `GET /ws`.
+#[derive(Default)]
+pub struct WsHub {
+    config: HubConfig,
+    users: Mutex<HashMap<(TenantId, UserId), UserStream>>,
+    /// Counters, read by `/metrics`.
+    pub metrics: HubMetrics,
+}
+
+impl WsHub {
+    /// Builds a hub with these buffer sizes.
+    pub fn new(config: HubConfig) -> Self {
+        Self { config, ..Self::default() }
+    }
+
+    /// Subscribes a connection of `user`. With `since` (the last seq the
+    /// client saw) it first gets what it missed, or a resync when that is no
+    /// longer kept; without it, live events only.
+    pub fn subscribe(&self, tenant: &TenantId, user: &UserId, since: Option<u64>) -> Subscription {
+        let (tx, rx) = mpsc::channel(self.config.client_buffer.max(1));
+        let mut users = self.lock();
+        let stream = users.entry((tenant.clone(), user.clone())).or_default();
+        let backlog = match since {
+            None => Backlog::Events(Vec::new()),
+            Some(s) if s == stream.last_seq => Backlog::Events(Vec::new()),
+            Some(s) if s < stream.last_seq && stream.recent.front().is_some_and(|(first, _)| *first <= s + 1) => {
+                Backlog::Events(stream.recent.iter().filter(|(seq, _)| *seq > s).map(|(_, e)| e.clone()).collect())
+            }
+            Some(_) => Backlog::Resync(encode("resync", stream.last_seq, "{}")),
+        };
+        stream.clients.push(tx);
+        Subscription { backlog, events: rx }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, UserId), UserStream>> {
+        // The map stays consistent even if a holder panicked: every update is one push or retain.
+        self.users.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn encode(kind: &str, seq: u64, data: &str) -> Arc<str> {
+    format!("{{\"type\":\"{kind}\",\"seq\":{seq},\"data\":{data}}}").into()
+}
+
+#[async_trait]
+impl PushHub for WsHub {
+    async fn publish(&self, tenant: &TenantId, audience: &[UserId], event: PushEvent) -> Result<(), PortError> {
+        let data = event.data.to_string();
+        let mut users = self.lock();
+        for user in audience {
+            let stream = users.entry((tenant.clone(), user.clone())).or_default();
+            stream.last_seq += 1;
+            let text = encode(event.kind, stream.last_seq, &data);
+            stream.recent.push_back((stream.last_seq, text.clone()));
+            if stream.recent.len() > self.config.history {
+                stream.recent.pop_front();
+            }
+            let before = stream.clients.len();
+            stream.clients.retain(|c| c.try_send(text.clone()).is_ok());
+            let dropped = (before - stream.clients.len()) as u64;
+            if dropped > 0 {
+                self.metrics.dropped_slow_clients.fetch_add(dropped, Ordering::Relaxed);
+            }
+            self.metrics.delivered.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ids() -> (TenantId, UserId, UserId) {
+        (TenantId::parse("acme").unwrap(), UserId::generate(), UserId::generate())
+    }
+
+    fn event(n: i64) -> PushEvent {
+        PushEvent { kind: "message.new", data: json!({"n": n}) }
+    }
+
+    fn seq_of(text: &str) -> u64 {
+        serde_json::from_str::<serde_json::Value>(text).unwrap()["seq"].as_u64().unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_user_gets_its_own_sequence_and_only_its_events() {
+        let hub = WsHub::default();
+        let (t, alice, bob) = ids();
+        let mut a = hub.subscribe(&t, &alice, None);
+        let mut b = hub.subscribe(&t, &bob, None);
+        hub.publish(&t, std::slice::from_ref(&alice), event(1)).await.unwrap();
+        hub.publish(&t, &[alice.clone(), bob.clone()], event(2)).await.unwrap();
+        assert_eq!(&*a.events.recv().await.unwrap(), r#"{"type":"message.new","seq":1,"data":{"n":1}}"#);
+        assert_eq!(seq_of(&a.events.recv().await.unwrap()), 2);
+        assert_eq!(&*b.events.recv().await.unwrap(), r#"{"type":"message.new","seq":1,"data":{"n":2}}"#);
+        assert!(b.events.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_client_resuming_from_its_last_seq_gets_exactly_what_it_missed() {
+        let hub = WsHub::default();
+        let (t, alice, _) = ids();
+        for n in 1..=5 {
+            hub.publish(&t, std::slice::from_ref(&alice), event(n)).await.unwrap();
+        }
+        let sub = hub.subscribe(&t, &alice, Some(2));
+        let Backlog::Events(missed) = sub.backlog else { panic!("expected events") };
+        assert_eq!(missed.iter().map(|e| seq_of(e)).collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert_eq!(hub.subscribe(&t, &alice, Some(5)).backlog, Backlog::Events(vec![]));
+    }
+
+    #[tokio::test]
+    async fn a_client_too_far_behind_or_ahead_is_told_to_resync() {
+        let hub = WsHub::new(HubConfig { history: 3, client_buffer: 8 });
+        let (t, alice, _) = ids();
+        for n in 1..=10 {
+            hub.publish(&t, std::slice::from_ref(&alice), event(n)).await.unwrap();
+        }
+        assert!(matches!(hub.subscribe(&t, &alice, Some(2)).backlog, Backlog::Resync(_)));
+        let Backlog::Resync(ahead) = hub.subscribe(&t, &alice, Some(99)).backlog else { panic!("expected resync") };
+        assert_eq!(&*ahead, r#"{"type":"resync","seq":10,"data":{}}"#);
+        let Backlog::Events(kept) = hub.subscribe(&t, &alice, Some(7)).backlog else { panic!("expected events") };
+        assert_eq!(kept.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_slow_client_is_dropped_without_blocking_the_publisher() {
+        let hub = WsHub::new(HubConfig { history: 100, client_buffer: 2 });
+        let (t, alice, _) = ids();
+        let mut slow = hub.subscribe(&t, &alice, None);
+        for n in 1..=5 {
+            hub.publish(&t, std::slice::from_ref(&alice), event(n)).await.unwrap();
+        }
+        assert_eq!(hub.metrics.dropped_slow_clients.load(Ordering::Relaxed), 1);
+        assert_eq!(seq_of(&slow.events.recv().await.unwrap()), 1);
+        assert_eq!(seq_of(&slow.events.recv().await.unwrap()), 2);
+        assert!(slow.events.recv().await.is_none(), "the dropped connection ends");
+        let Backlog::Events(missed) = hub.subscribe(&t, &alice, Some(2)).backlog else { panic!("expected events") };
+        assert_eq!(missed.len(), 3, "it resumes from its last seq");
+    }
+}
