@@ -1,0 +1,203 @@
+//! Control routes about messages: customers writing (private chats, groups,
+//! channels, with media), edits, deletes, and what accounts sent.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{PhoneQuery, Shared};
+use crate::cloud::delivery::NewMsg;
+use crate::cloud::model::{FileRec, PeerKey};
+use crate::cloud::{now, Cloud};
+use crate::error::SimError;
+
+/// Adds the message routes to `router`.
+pub(super) fn routes(router: Router<Arc<Cloud>>) -> Router<Arc<Cloud>> {
+    router
+        .route("/control/messages", post(post_message))
+        .route("/control/messages/{peer}/{id}/edit", post(edit_message))
+        .route("/control/messages/{peer}/{id}/delete", post(delete_message))
+        .route("/control/sent", get(sent))
+}
+
+#[derive(Deserialize)]
+struct From {
+    user_id: i64,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Media {
+    kind: String,
+    name: String,
+    bytes_b64: String,
+}
+
+#[derive(Deserialize)]
+struct NewMessage {
+    account_phone: String,
+    from: From,
+    text: Option<String>,
+    date: Option<i32>,
+    chat: Option<i64>,
+    media: Option<Media>,
+    reply_to: Option<i32>,
+}
+
+fn mime_for(kind: &str, name: &str) -> String {
+    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    match (kind, ext.as_str()) {
+        ("photo", _) | (_, "jpg" | "jpeg") => "image/jpeg",
+        (_, "png") => "image/png",
+        (_, "pdf") => "application/pdf",
+        (_, "txt") => "text/plain",
+        _ => "application/octet-stream",
+    }
+    .to_string()
+}
+
+async fn post_message(State(cloud): Shared, Json(req): Json<NewMessage>) -> Result<Json<Value>, SimError> {
+    let media_bytes = match &req.media {
+        Some(m) if m.kind != "photo" && m.kind != "document" => {
+            return Err(SimError::Invalid("media.kind is photo or document".into()))
+        }
+        Some(m) => Some(STANDARD.decode(&m.bytes_b64).map_err(|e| SimError::Invalid(format!("bytes_b64: {e}")))?),
+        None => None,
+    };
+    let (peer, id) = cloud.with(|st| -> Result<(i64, i32), SimError> {
+        if !st.data.accounts.contains_key(&req.account_phone) {
+            return Err(SimError::NotFound(format!("account {}", req.account_phone)));
+        }
+        st.ensure_customer(req.from.user_id, req.from.name.as_deref())?;
+        let chat = match req.chat {
+            None => PeerKey::User(req.from.user_id),
+            Some(marked) => {
+                let chat = PeerKey::from_marked(marked)
+                    .filter(|p| !matches!(p, PeerKey::User(_)) && st.chat_exists(*p))
+                    .ok_or_else(|| SimError::NotFound(format!("chat {marked}")))?;
+                add_member(st, chat, req.from.user_id);
+                chat
+            }
+        };
+        let media = match (&req.media, media_bytes) {
+            (Some(m), Some(bytes)) => {
+                let id = st.next_id();
+                st.data.files.insert(
+                    id,
+                    FileRec {
+                        id,
+                        access_hash: rand::thread_rng().gen(),
+                        kind: m.kind.clone(),
+                        name: m.name.clone(),
+                        mime: mime_for(&m.kind, &m.name),
+                        date: now(),
+                        bytes,
+                    },
+                );
+                Some(id)
+            }
+            _ => None,
+        };
+        let m = NewMsg {
+            from: req.from.user_id,
+            text: req.text.clone().unwrap_or_default(),
+            media,
+            reply_to: req.reply_to,
+            date: req.date.unwrap_or_else(now),
+        };
+        let placed = st.post(&req.account_phone, chat, &m, None)?;
+        Ok((chat.marked(), placed.id))
+    })?;
+    Ok(Json(json!({ "peer": peer, "message_id": id })))
+}
+
+fn add_member(st: &mut crate::cloud::State, chat: PeerKey, user: i64) {
+    let members = match chat {
+        PeerKey::Chat(id) => st.data.chats.get_mut(&id).map(|c| &mut c.members),
+        PeerKey::Channel(id) => st.data.channels.get_mut(&id).map(|c| &mut c.members),
+        PeerKey::User(_) => None,
+    };
+    if let Some(m) = members.filter(|m| !m.contains(&user)) {
+        m.push(user);
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct EditReq {
+    account_phone: Option<String>,
+    text: Option<String>,
+}
+
+fn target(cloud: &Cloud, peer: i64, phone: Option<String>) -> Result<(PeerKey, String), SimError> {
+    let chat = PeerKey::from_marked(peer).ok_or_else(|| SimError::Invalid("peer 0".into()))?;
+    let st = cloud.lock();
+    let phone = match (phone, chat) {
+        (Some(p), _) => p,
+        // Channel messages are shared; any member account can stand in.
+        (None, PeerKey::Channel(id)) => st
+            .data
+            .channels
+            .get(&id)
+            .and_then(|c| c.members.iter().find_map(|u| st.phone_of_user(*u)))
+            .unwrap_or_default(),
+        (None, _) => return Err(SimError::Invalid("account_phone is required for private chats and groups".into())),
+    };
+    Ok((chat, phone))
+}
+
+async fn edit_message(
+    State(cloud): Shared,
+    Path((peer, id)): Path<(i64, i32)>,
+    Json(req): Json<EditReq>,
+) -> Result<Json<Value>, SimError> {
+    let (chat, phone) = target(&cloud, peer, req.account_phone)?;
+    let text = req.text.ok_or_else(|| SimError::Invalid("text is required".into()))?;
+    let pts = cloud.with(|st| st.edit(&phone, chat, id, &text, None))?;
+    Ok(Json(json!({ "ok": true, "pts": pts })))
+}
+
+async fn delete_message(
+    State(cloud): Shared,
+    Path((peer, id)): Path<(i64, i32)>,
+    body: Option<Json<EditReq>>,
+) -> Result<Json<Value>, SimError> {
+    let req = body.map(|b| b.0).unwrap_or_default();
+    let (chat, phone) = target(&cloud, peer, req.account_phone)?;
+    let channel = match chat {
+        PeerKey::Channel(c) => Some(c),
+        _ => None,
+    };
+    let (pts, count) = cloud.with(|st| st.delete(&phone, channel, &[id], None))?;
+    if count == 0 {
+        return Err(SimError::NotFound(format!("message {id} in {peer}")));
+    }
+    Ok(Json(json!({ "ok": true, "pts": pts })))
+}
+
+async fn sent(State(cloud): Shared, Query(q): Query<PhoneQuery>) -> Result<Json<Value>, SimError> {
+    let phone = q.account_phone.ok_or_else(|| SimError::Invalid("account_phone is required".into()))?;
+    let st = cloud.lock();
+    let acc = st.data.accounts.get(&phone).ok_or_else(|| SimError::NotFound(format!("account {phone}")))?;
+    let items: Vec<Value> = acc
+        .sent
+        .iter()
+        .map(|s| {
+            let mut item = json!({ "peer": s.peer, "message_id": s.message_id, "text": s.text, "date": s.date });
+            if let Some(r) = s.reply_to {
+                item["reply_to"] = json!(r);
+            }
+            if let Some(f) = s.media.and_then(|id| st.data.files.get(&id)) {
+                item["media"] = json!({ "kind": f.kind, "name": f.name, "mime": f.mime, "size": f.bytes.len(), "bytes_b64": STANDARD.encode(&f.bytes) });
+            }
+            item
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
