@@ -21,6 +21,20 @@ pub const ENV_TOKEN_TTL: &str = "TGDESK_TOKEN_TTL";
 pub const ENV_OPERATOR_TOKEN: &str = "TGDESK_OPERATOR_TOKEN";
 /// `json` for JSON logs, anything else for text.
 pub const ENV_LOG_FORMAT: &str = "TGDESK_LOG_FORMAT";
+/// Control address of the embedded Telegram simulator.
+pub const ENV_SIM_ADDR: &str = "TGDESK_SIM_ADDR";
+/// Control URL of an external simulator (the embedded one is not started).
+pub const ENV_SIM_URL: &str = "TGDESK_SIM_URL";
+/// `0` turns the demo accounts and demo traffic off.
+pub const ENV_DEMO: &str = "TGDESK_DEMO";
+/// Telegram API id; with it (and the hash) the server talks to real Telegram.
+pub const ENV_TG_API_ID: &str = "TGDESK_TG_API_ID";
+/// Telegram API hash.
+pub const ENV_TG_API_HASH: &str = "TGDESK_TG_API_HASH";
+/// This node's name in account leases.
+pub const ENV_NODE_ID: &str = "TGDESK_NODE_ID";
+/// `0` runs no Telegram sessions on this node (API and ingest only).
+pub const ENV_FLEET: &str = "TGDESK_FLEET";
 
 /// The `tgdesk` command line.
 #[derive(Debug, Parser)]
@@ -84,10 +98,40 @@ pub struct ServerConfig {
     /// Bearer token of the operator API (off when unset).
     #[arg(long, env = ENV_OPERATOR_TOKEN, hide_env_values = true)]
     pub operator_token: Option<SecretString>,
+    /// Control address of the embedded Telegram simulator (used when no API credentials are set).
+    #[arg(long, env = ENV_SIM_ADDR, default_value = "127.0.0.1:8081")]
+    pub sim_addr: SocketAddr,
+    /// Control URL of an external simulator instead of the embedded one.
+    #[arg(long, env = ENV_SIM_URL)]
+    pub sim_url: Option<String>,
+    /// Demo accounts and gentle demo traffic in the simulator (`0` or `false` turns them off).
+    #[arg(long, env = ENV_DEMO, default_value = "1", value_parser = parse_flag)]
+    pub demo: bool,
+    /// Telegram API id (from my.telegram.org); with the hash, real Telegram is used.
+    #[arg(long, env = ENV_TG_API_ID)]
+    pub tg_api_id: Option<i32>,
+    /// Telegram API hash.
+    #[arg(long, env = ENV_TG_API_HASH, hide_env_values = true)]
+    pub tg_api_hash: Option<SecretString>,
+    /// This node's name in account leases.
+    #[arg(long, env = ENV_NODE_ID, default_value = "local")]
+    pub node_id: String,
+    /// Run Telegram sessions on this node (`0` or `false`: API and ingest only).
+    #[arg(long, env = ENV_FLEET, default_value = "1", value_parser = parse_flag)]
+    pub fleet: bool,
+}
+
+fn parse_flag(raw: &str) -> Result<bool, String> {
+    match raw.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!("{raw:?} is not 0/1/true/false")),
+    }
 }
 
 impl ServerConfig {
-    /// Returns the defaults with another data dir and address (for tests).
+    /// Returns the defaults with another data dir and address, an embedded
+    /// simulator on a free port and no demo (for tests).
     pub fn for_dir(data_dir: PathBuf, addr: SocketAddr) -> Self {
         Self {
             addr,
@@ -96,6 +140,13 @@ impl ServerConfig {
             jwt_secret: None,
             token_ttl: Duration::from_secs(12 * 3600),
             operator_token: None,
+            sim_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            sim_url: None,
+            demo: false,
+            tg_api_id: None,
+            tg_api_hash: None,
+            node_id: "local".into(),
+            fleet: true,
         }
     }
 }

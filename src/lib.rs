@@ -3,6 +3,7 @@
 
 pub mod config;
 mod secrets;
+mod telegram;
 mod ws;
 
 use anyhow::Context;
@@ -13,8 +14,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tgdesk_api::ApiState;
 use tgdesk_core::auth::TokenService;
-use tgdesk_core::usecases::Desk;
-use tgdesk_local::{SqliteStore, WsHub};
+use tgdesk_core::usecases::{Desk, Ports};
+use tgdesk_fleet::{Fleet, FleetConfig};
+use tgdesk_local::{FsBlobStore, SqliteLeases, SqliteQueue, SqliteStore, WsHub};
 use tokio::net::TcpListener;
 
 /// Name of the tenant every fresh data dir gets.
@@ -30,6 +32,8 @@ pub struct App {
     pub store: Arc<SqliteStore>,
     /// The WebSocket push hub.
     pub hub: Arc<WsHub>,
+    /// Counters of the ingest pump.
+    pub pump: Arc<tgdesk_fleet::pump::PumpMetrics>,
     config: ServerConfig,
 }
 
@@ -45,9 +49,19 @@ impl App {
             None => secrets::load_or_create(&config.data_dir.join("jwt.secret"))?,
         };
         let tokens = TokenService::new(&secret, config.token_ttl);
+        let queue = Arc::new(SqliteQueue::open(config.data_dir.join("queue.db")).context("cannot open the queue")?);
         let hub = Arc::new(WsHub::default());
-        let desk = Desk::new(store.clone(), store.clone(), store.clone(), hub.clone(), tokens);
-        let app = Self { desk, store, hub, config };
+        let ports = Ports {
+            directory: store.clone(),
+            writer: store.clone(),
+            reader: store.clone(),
+            push: hub.clone(),
+            sends: store.clone(),
+            queue,
+            blobs: Arc::new(FsBlobStore::open(config.data_dir.join("files")).context("cannot open the file store")?),
+        };
+        let desk = Desk::new(ports, tokens);
+        let app = Self { desk, store, hub, pump: Arc::default(), config };
         app.ensure_demo_tenant().await?;
         Ok(app)
     }
@@ -76,17 +90,48 @@ impl App {
         tgdesk_api::router(state).merge(ws).layer(tower_http::trace::TraceLayer::new_for_http())
     }
 
-    /// Serves on `listener` until `shutdown` completes, then finishes the
-    /// requests in flight; every acknowledged write is committed by then.
+    /// Serves on `listener` until `shutdown` completes, with the session
+    /// fleet, the ingest pump and (without Telegram credentials) the
+    /// simulator running beside the API; then finishes the requests in
+    /// flight and stops the fleet, which saves every session's state.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
+        let side = telegram::build(&self.config).await?;
+        if self.config.demo {
+            if let Err(e) = telegram::seed_demo(&self.desk, &side, DEMO_TENANT, DEMO_ADMIN).await {
+                tracing::warn!(error = %e, "demo accounts could not be set up");
+            }
+        }
+        if let Err(e) = tgdesk_telegram::raise_nofile_limit() {
+            tracing::warn!(error = %e, "cannot raise the open-files limit");
+        }
+        let leases =
+            Arc::new(SqliteLeases::open(self.config.data_dir.join("leases.db")).context("cannot open leases")?);
+        let fleet_config = FleetConfig::new(self.config.node_id.clone());
+        let config_fleet = self.config.fleet;
+        let fleet = Fleet::new(self.desk.clone(), leases, side.connector.clone(), side.sealer.clone(), fleet_config);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let pump = tokio::spawn(tgdesk_fleet::pump::run_ingest(self.desk.clone(), self.pump.clone(), stopped.clone()));
+        let sessions = tokio::spawn(async move {
+            if config_fleet {
+                fleet.run(stopped).await;
+            }
+        });
         tracing::info!(%addr, "listening");
         let service = self.router().into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
+        let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+        // Sessions save their state; the pump finishes the batch in hand (unacked ones come back at next start).
+        let _ = stop.send(true);
+        sessions.await?;
+        pump.await?;
+        if let Some(sim) = side.sim {
+            sim.shutdown().await;
+        }
+        served?;
         tracing::info!("stopped");
         Ok(())
     }

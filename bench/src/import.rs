@@ -7,15 +7,24 @@ use std::sync::Arc;
 use std::time::Instant;
 use tgdesk_core::auth::TokenService;
 use tgdesk_core::domain::{TenantId, UserId};
-use tgdesk_core::usecases::{Actor, Desk, ImportFormat, ImportProgress, NewAgent};
+use tgdesk_core::usecases::{Actor, Desk, ImportFormat, ImportProgress, NewAgent, Ports};
 use tgdesk_local::SqliteStore;
 
 /// Opens a fresh store in a temp dir and returns the desk and the tenant's admin.
 pub async fn fresh_desk(dir: &std::path::Path) -> anyhow::Result<(Desk, Arc<SqliteStore>, Actor)> {
     let store = Arc::new(SqliteStore::open(dir.join("bench.db"))?);
     let tokens = TokenService::new(b"bench-secret-bench-secret-bench!", std::time::Duration::from_secs(3600));
-    let hub = Arc::new(tgdesk_local::WsHub::default());
-    let desk = Desk::new(store.clone(), store.clone(), store.clone(), hub, tokens);
+    let queue = Arc::new(tgdesk_local::SqliteQueue::open(dir.join("queue.db"))?);
+    let ports = Ports {
+        directory: store.clone(),
+        writer: store.clone(),
+        reader: store.clone(),
+        push: Arc::new(tgdesk_local::WsHub::default()),
+        sends: store.clone(),
+        queue,
+        blobs: Arc::new(tgdesk_local::FsBlobStore::open(dir.join("files"))?),
+    };
+    let desk = Desk::new(ports, tokens);
     let admin = desk.create_tenant("bench", "admin", "bench-password").await?;
     let actor = Actor {
         tenant: TenantId::parse("bench")?,

@@ -74,8 +74,22 @@ fn init_logging() {
 
 /// Starts the server on an existing data dir.
 pub async fn spawn_in(dir: tempfile::TempDir) -> TestApp {
+    let config = config_for(dir.path());
+    spawn_with(dir, config).await
+}
+
+/// Starts the server without a session fleet, so tests see the commands queue as the fleet would.
+pub async fn spawn_without_fleet() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config_for(dir.path());
+    config.fleet = false;
+    spawn_with(dir, config).await
+}
+
+/// Starts the server with `config` on `dir`.
+pub async fn spawn_with(dir: tempfile::TempDir, config: ServerConfig) -> TestApp {
     init_logging();
-    let app = App::build(config_for(dir.path())).await.expect("server builds");
+    let app = App::build(config).await.expect("server builds");
     let store = app.store.clone();
     let desk = app.desk.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

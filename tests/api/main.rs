@@ -8,5 +8,7 @@ mod helpers;
 mod import;
 mod inbox;
 mod permissions;
+mod pipeline;
 mod push;
+mod sending;
 mod tenants;

@@ -4,9 +4,11 @@
 mod accounts;
 mod agents;
 mod auth;
+mod files;
 mod inbox;
 mod operator;
 mod organise;
+mod sending;
 
 use crate::ApiState;
 use utoipa_axum::router::OpenApiRouter;
@@ -31,6 +33,8 @@ pub fn all() -> OpenApiRouter<ApiState> {
         .merge(organise::routes())
         .merge(inbox::routes())
         .merge(operator::routes())
+        .merge(sending::routes())
+        .merge(files::routes())
 }
 
 /// Answers 200 once the server is ready.

@@ -8,6 +8,7 @@ mod error;
 mod ids;
 mod message;
 mod phone;
+mod send;
 mod tenant;
 mod user;
 
@@ -18,5 +19,6 @@ pub use error::DomainError;
 pub use ids::{AccountId, AuditId, GroupId, TagId, UserId};
 pub use message::{MediaRef, Message};
 pub use phone::Phone;
+pub use send::{parse_text, BatchId, BatchSend, FileId, FileRef, SendId, SendRecord, SendStatus, MAX_TEXT_CHARS};
 pub use tenant::{Tenant, TenantId};
 pub use user::{Role, User, Username};

@@ -1,6 +1,7 @@
 //! The leases port: which fleet node runs which account. A lease expires unless
 //! renewed, so a dead node's accounts are taken over; no account is ever
-//! leased to two nodes at once.
+//! leased to two nodes at once. Adapters: a SQLite table, a DynamoDB table
+//! with conditional writes.
 
 use super::PortError;
 use crate::domain::{AccountId, TenantId};
@@ -17,16 +18,21 @@ pub struct Lease {
     pub account_id: AccountId,
     /// The node holding it.
     pub node: String,
-    /// Grows on every take-over, so a stale holder's writes can be refused.
+    /// Grows on every acquisition, so a stale holder's writes can be refused.
     pub fencing: u64,
-    /// When it lapses unless renewed.
+    /// When it lapses unless renewed (whole milliseconds).
     pub expires_at: DateTime<Utc>,
 }
 
-/// Store-backed account leases.
+/// Account leases with expiry and fencing. Times come from the adapter's
+/// clock; nodes compare `expires_at` with their own only to renew early.
 #[async_trait]
 pub trait Leases: Send + Sync {
-    /// Takes the lease when it is free or expired; `Conflict` when another node holds it.
+    /// Takes the lease for `ttl` when it is free, expired, released or held by
+    /// `node` itself; `Conflict` while another node holds it unexpired, and
+    /// `Invalid` for an empty node name. Of concurrent calls for one account
+    /// at most one node wins. Every success returns a fencing number larger
+    /// than any earlier one for the account.
     async fn acquire(
         &self,
         tenant: &TenantId,
@@ -34,8 +40,18 @@ pub trait Leases: Send + Sync {
         node: &str,
         ttl: Duration,
     ) -> Result<Lease, PortError>;
-    /// Extends a held lease; `Conflict` when it was taken over meanwhile.
+
+    /// Extends a lease to `ttl` from now, keeping its fencing number, even
+    /// past its expiry when nobody took it meanwhile; `Conflict` once another
+    /// acquisition or a release replaced it.
     async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<Lease, PortError>;
-    /// Gives a lease up; releasing a lease taken over meanwhile changes nothing.
+
+    /// Gives a lease up, so another node may acquire it at once; releasing a
+    /// lease replaced meanwhile (taken over, or released already) changes
+    /// nothing.
     async fn release(&self, lease: &Lease) -> Result<(), PortError>;
+
+    /// Returns the tenant's current leases, expired ones included (a node
+    /// takes those over without trying every account), released ones not.
+    async fn list(&self, tenant: &TenantId) -> Result<Vec<Lease>, PortError>;
 }

@@ -8,19 +8,26 @@ mod error;
 mod leases;
 mod push;
 mod queue;
+mod sealer;
 mod search;
+mod sends;
 mod store;
 mod telegram;
 
-pub use blobs::{BlobMeta, BlobStore};
+pub use blobs::{validate_blob_key, BlobMeta, BlobStore, MAX_BLOB_KEY, MAX_CONTENT_TYPE};
 pub use connections::{ConnectionId, Connections};
 pub use error::{PortError, PortErrorKind};
 pub use leases::{Lease, Leases};
 pub use push::{PushEvent, PushHub};
-pub use queue::{Delivery, Queue};
+pub use queue::{dead_letter_queue, validate_queue_name, Delivery, Queue, QueueDepth, MAX_BODY_BYTES, MAX_QUEUE_NAME};
+pub use sealer::SessionSealer;
 pub use search::{SearchHit, SearchIndex, SearchQuery};
+pub use sends::SendLog;
 pub use store::{
     AccountQuery, AuditQuery, DialogCursor, DialogScope, Directory, IngestOutcome, MessageReader, MessageWriter, Pin,
     PinTarget, UserQuery,
 };
-pub use telegram::{LoginStep, OutgoingMessage, TelegramConnector, TelegramError, TelegramUpdate, UpdateState};
+pub use telegram::{
+    LoginStep, OutgoingFile, OutgoingMessage, TelegramConnector, TelegramContact, TelegramError, TelegramProfile,
+    TelegramSession, TelegramUpdate,
+};

@@ -166,6 +166,8 @@ pub trait Directory: Send + Sync {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), PortError>;
     /// Returns the tenant, or `None`.
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, PortError>;
+    /// Returns every tenant ordered by name (the operator's and the fleet's view).
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, PortError>;
 
     /// Stores a new user; `Conflict` when the username is taken in the tenant.
     async fn insert_user(&self, user: &User) -> Result<(), PortError>;
@@ -186,6 +188,23 @@ pub trait Directory: Send + Sync {
     /// the record's sets, and the owner and team of the account's dialogs follow
     /// the record (the inbox is keyed by them).
     async fn put_accounts(&self, tenant: &TenantId, accounts: &[Account]) -> Result<(), PortError>;
+    /// Sets only an account's status (and `updated_at`), so the session fleet
+    /// never overwrites a concurrent change of owner, tags or groups;
+    /// `NotFound` when the account is unknown.
+    async fn set_account_status(
+        &self,
+        tenant: &TenantId,
+        id: &AccountId,
+        status: AccountStatus,
+    ) -> Result<(), PortError>;
+    /// Sets only an account's encrypted session (`None` removes it), like
+    /// `set_account_status`; `NotFound` when the account is unknown.
+    async fn set_account_session(
+        &self,
+        tenant: &TenantId,
+        id: &AccountId,
+        session: Option<Vec<u8>>,
+    ) -> Result<(), PortError>;
     /// Returns the account, or `None`.
     async fn get_account(&self, tenant: &TenantId, id: &AccountId) -> Result<Option<Account>, PortError>;
     /// Returns the accounts among `ids` that exist (in no particular order).

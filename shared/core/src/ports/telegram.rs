@@ -1,28 +1,46 @@
-//! The Telegram connector port. Its one adapter runs grammers-client; tests
-//! drive it against the `tg-sim` simulator.
+//! The Telegram connector port. Its one adapter runs grammers-client
+//! (`tgdesk-telegram`); tests drive it against the `tg-sim` simulator.
+//!
+//! A [`TelegramConnector`] opens per-account [`TelegramSession`]s from stored
+//! session bytes. A session is the account's live MTProto connection: login
+//! steps, profile, contacts, dialogs, history, sending, edits, deletes, read
+//! marks, media download and the update stream. Session bytes are credentials
+//! (an auth key): callers store them encrypted and never log them.
 
-use crate::domain::{Dialog, MediaRef, Message};
+use crate::domain::{AccountId, Dialog, Message, Phone};
 use async_trait::async_trait;
 use std::time::Duration;
 
 /// Telegram failures, each with what the caller should do.
 #[derive(Debug, thiserror::Error)]
 pub enum TelegramError {
-    /// Wait this long before the same call (FLOOD_WAIT_X); the retry policy handles it.
+    /// Wait this long before the same call (FLOOD_WAIT_X above the retry
+    /// policy's cap; shorter waits are slept through by the adapter).
     #[error("flood wait of {0:?}")]
     FloodWait(Duration),
+    /// Telegram limits this account account-wide (PEER_FLOOD) for an unknown
+    /// time; stop sending from it for a while.
+    #[error("the account is limited (peer flood)")]
+    PeerFlood,
     /// The login code is wrong or expired; ask the agent again.
     #[error("the login code is invalid")]
     PhoneCodeInvalid,
     /// The 2FA password is wrong; ask the agent again.
     #[error("the 2FA password is invalid")]
     PasswordInvalid,
-    /// The session is no longer valid; the account must log in again.
+    /// The session is not (or no longer) logged in; the account must log in again.
     #[error("the session is not authorised")]
     Unauthorized,
-    /// The number is banned; nothing to retry.
+    /// The number is banned or deactivated; nothing to retry.
     #[error("the account is banned")]
     Banned,
+    /// The call does not fit the session's state (e.g. a code before
+    /// `request_login_code`, or a message id that does not exist); not retryable.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// The stored session bytes or an imported session string are malformed.
+    #[error("invalid session: {0}")]
+    InvalidSession(String),
     /// The network or the server failed; retry with backoff.
     #[error("transport: {0}")]
     Transport(String),
@@ -36,21 +54,69 @@ pub enum TelegramError {
     },
 }
 
-/// Where a login stands after a step.
+impl TelegramError {
+    /// Returns true when the same call may succeed later without user action
+    /// (flood waits, peer flood, transport failures).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, TelegramError::FloodWait(_) | TelegramError::PeerFlood | TelegramError::Transport(_))
+    }
+}
+
+/// Where a session's login stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoginStep {
+    /// The key holds no login; call `request_login_code`.
+    LoggedOut,
     /// A code was sent; call `submit_code`.
     CodeSent,
     /// The 2FA password is needed; call `submit_password`.
     PasswordRequired,
-    /// Logged in.
+    /// Logged in; the update stream runs.
     Online,
 }
 
-/// The update-state checkpoint (pts/qts/date/seq plus channel pts), opaque to
-/// the product, saved so a restarted session catches up instead of losing updates.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UpdateState(pub Vec<u8>);
+/// The logged-in user of a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TelegramProfile {
+    /// Telegram's user id.
+    pub user_id: i64,
+    /// First name.
+    pub first_name: String,
+    /// Last name, if set.
+    pub last_name: Option<String>,
+    /// Username without `@`, if set.
+    pub username: Option<String>,
+    /// Phone in E.164 with `+`, when Telegram shows it.
+    pub phone: Option<String>,
+}
+
+/// A contact of the account (also how a customer's profile is shown).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TelegramContact {
+    /// Telegram's user id (the marked peer id of the private chat).
+    pub user_id: i64,
+    /// First name.
+    pub first_name: String,
+    /// Last name, if set.
+    pub last_name: Option<String>,
+    /// Username without `@`, if set.
+    pub username: Option<String>,
+    /// Phone in E.164 with `+`, when Telegram shows it.
+    pub phone: Option<String>,
+}
+
+/// A file to attach to an outgoing message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutgoingFile {
+    /// `photo` sends a compressed photo; anything else a document.
+    pub kind: String,
+    /// File name (kept on documents).
+    pub name: String,
+    /// MIME type, if known.
+    pub mime: Option<String>,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
 
 /// A message to send.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,8 +127,8 @@ pub struct OutgoingMessage {
     pub text: String,
     /// The message replied to.
     pub reply_to: Option<i64>,
-    /// A file to attach: its metadata and bytes.
-    pub file: Option<(MediaRef, Vec<u8>)>,
+    /// A file to attach.
+    pub file: Option<OutgoingFile>,
 }
 
 /// What Telegram pushed.
@@ -74,34 +140,90 @@ pub enum TelegramUpdate {
     Edited(Message),
     /// Messages were deleted.
     Deleted {
-        /// The dialog, when Telegram says (channels); `None` for private chats and groups.
+        /// The dialog, when Telegram says (channels); `None` for private chats
+        /// and basic groups, whose ids are unique per account.
         peer: Option<i64>,
         /// The ids.
         ids: Vec<i64>,
     },
-    /// The update state moved; save it.
-    StateChanged(UpdateState),
 }
 
-/// One Telegram account's session.
+/// Opens sessions. One connector serves every account of a process.
 #[async_trait]
 pub trait TelegramConnector: Send + Sync {
-    /// Asks Telegram to send a login code to `phone`.
-    async fn request_login_code(&self, phone: &str) -> Result<LoginStep, TelegramError>;
-    /// Submits the code the account received.
+    /// Parses a session string exported by Telethon (StringSession) or
+    /// Pyrogram (current and older formats) into session bytes that
+    /// [`TelegramConnector::connect`] accepts. No network I/O; returns
+    /// `InvalidSession` when the string is none of those formats.
+    fn import_session_string(&self, session: &str) -> Result<Vec<u8>, TelegramError>;
+
+    /// Connects `account` from its stored session bytes. On the first connect
+    /// of an imported session it fetches and keeps the self user and the peer
+    /// cache. A session whose key is not logged in is returned in
+    /// [`LoginStep::LoggedOut`]; a logged-in one starts its update stream,
+    /// catching up from the saved update state. Returns `InvalidSession` for
+    /// malformed bytes and `Transport` when the server cannot be reached.
+    async fn connect(&self, account: &AccountId, session: &[u8]) -> Result<Box<dyn TelegramSession>, TelegramError>;
+
+    /// Starts a fresh login for `phone` on a new auth key (the key exchange
+    /// runs against the configured data centre) and asks for a login code;
+    /// the returned session is in [`LoginStep::CodeSent`].
+    async fn start_login(&self, account: &AccountId, phone: &Phone) -> Result<Box<dyn TelegramSession>, TelegramError>;
+}
+
+/// One Telegram account's live session. Methods may be called concurrently;
+/// `next_update` is meant for one consumer.
+#[async_trait]
+pub trait TelegramSession: Send + Sync {
+    /// Returns where the login stands.
+    fn login_step(&self) -> LoginStep;
+
+    /// Asks Telegram to send a login code to `phone`; returns `CodeSent`.
+    async fn request_login_code(&self, phone: &Phone) -> Result<LoginStep, TelegramError>;
+    /// Submits the code; returns `Online` or `PasswordRequired`, or
+    /// `PhoneCodeInvalid` (the same code request stays usable for a retry).
     async fn submit_code(&self, code: &str) -> Result<LoginStep, TelegramError>;
-    /// Submits the 2FA password.
+    /// Submits the 2FA password; returns `Online`, or `PasswordInvalid`
+    /// (a retry with the right password is possible).
     async fn submit_password(&self, password: &str) -> Result<LoginStep, TelegramError>;
-    /// Logs out; the session stops working.
+    /// Logs out; the key stops working everywhere and the session ends.
     async fn logout(&self) -> Result<(), TelegramError>;
+
+    /// Returns the logged-in user.
+    async fn profile(&self) -> Result<TelegramProfile, TelegramError>;
+    /// Returns the account's contacts.
+    async fn contacts(&self) -> Result<Vec<TelegramContact>, TelegramError>;
     /// Returns up to `limit` dialogs, newest first.
     async fn dialogs(&self, limit: usize) -> Result<Vec<Dialog>, TelegramError>;
-    /// Returns a dialog's messages older than `before`, newest first.
+    /// Returns up to `limit` messages of a dialog older than the id `before`
+    /// (newest first; `None` starts at the newest). Paging with the last id
+    /// of a page as the next `before` walks the whole history once.
     async fn history(&self, peer: i64, before: Option<i64>, limit: usize) -> Result<Vec<Message>, TelegramError>;
-    /// Sends a message and returns it as stored by Telegram.
+
+    /// Sends a message (text, reply, photo or document) paced per account,
+    /// and returns it as stored by Telegram.
     async fn send(&self, message: OutgoingMessage) -> Result<Message, TelegramError>;
-    /// Waits for the next update (caught up from the saved state first).
+    /// Replaces the text of an own message.
+    async fn edit(&self, peer: i64, id: i64, text: &str) -> Result<(), TelegramError>;
+    /// Deletes own messages for everyone.
+    async fn delete(&self, peer: i64, ids: &[i64]) -> Result<(), TelegramError>;
+    /// Marks a dialog read up to its newest message.
+    async fn mark_read(&self, peer: i64) -> Result<(), TelegramError>;
+    /// Downloads the file of a message; `Invalid` when it has none.
+    async fn download_media(&self, peer: i64, message_id: i64) -> Result<Vec<u8>, TelegramError>;
+
+    /// Waits for the next update. Cancel-safe. An update counts as consumed
+    /// once returned: [`TelegramSession::export`] saves the state after it, so
+    /// a session reconnected from those bytes catches up on everything later,
+    /// exactly once. Returns `Unauthorized` while the session is not logged
+    /// in, and once it is logged out.
     async fn next_update(&self) -> Result<TelegramUpdate, TelegramError>;
-    /// Returns the session (key, self user, peer cache) to store encrypted.
-    async fn export_session(&self) -> Result<Vec<u8>, TelegramError>;
+
+    /// Returns the session bytes to store encrypted: DC, auth key, self user,
+    /// peer cache (access hashes to fill gaps) and the consumed update state.
+    /// Call it regularly and at shutdown.
+    async fn export(&self) -> Result<Vec<u8>, TelegramError>;
+
+    /// Closes the connection. The session is unusable afterwards; export first.
+    async fn disconnect(&self);
 }

@@ -1,17 +1,25 @@
 //! Contract suites run by every adapter crate's tests (behind the `testkit`
 //! feature). A suite case is a `pub async fn` taking the adapter behind its
 //! ports; the `*_contract_suite!` macros expand to one `#[tokio::test]` per
-//! case. Every case works in its own random tenant and never assumes an
-//! empty backend, so cases may share one store and run in parallel.
+//! case. Every case works in its own random tenant (or queue name, or key
+//! prefix) and never assumes an empty backend, so cases may share one
+//! backend and run in parallel. The single-port suites (queue, leases, blobs)
+//! take a [`PortHandle`].
 
+pub mod blob_suite;
 pub mod fixtures;
+mod handle;
+pub mod lease_suite;
+pub mod queue_suite;
 pub mod store_suite;
 
-use crate::ports::{Directory, MessageReader, MessageWriter};
+pub use handle::{BlobHandle, LeasesHandle, PortHandle, QueueHandle};
+
+use crate::ports::{Directory, MessageReader, MessageWriter, SendLog};
 use std::any::Any;
 use std::sync::Arc;
 
-/// One store adapter seen through its three ports.
+/// One store adapter seen through its four ports.
 #[derive(Clone)]
 pub struct StoreHandles {
     /// Tenants, users, accounts, groups, tags, pins, audit.
@@ -20,17 +28,19 @@ pub struct StoreHandles {
     pub writer: Arc<dyn MessageWriter>,
     /// The read side of dialogs and messages.
     pub reader: Arc<dyn MessageReader>,
+    /// Records of sends and batches.
+    pub sends: Arc<dyn SendLog>,
     /// Whatever must outlive the store (a temp dir, a server process).
     _guard: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl StoreHandles {
-    /// Returns the handles of an adapter that implements all three ports.
+    /// Returns the handles of an adapter that implements the four store ports.
     pub fn new<S>(store: Arc<S>) -> Self
     where
-        S: Directory + MessageWriter + MessageReader + 'static,
+        S: Directory + MessageWriter + MessageReader + SendLog + 'static,
     {
-        Self { directory: store.clone(), writer: store.clone(), reader: store, _guard: None }
+        Self { directory: store.clone(), writer: store.clone(), reader: store.clone(), sends: store, _guard: None }
     }
 
     /// Keeps `guard` alive as long as these handles (a temp dir holding the
@@ -98,6 +108,12 @@ macro_rules! store_contract_suite {
             list_dialogs_follow_account_reassignment,
             tenant_b_sees_nothing_of_tenant_a_directory,
             tenant_b_sees_nothing_of_tenant_a_messages,
+            list_tenants_returns_every_tenant_by_name,
+            status_and_session_writes_leave_the_rest_of_the_account_alone,
+            sends_are_put_replaced_and_read_back,
+            batches_are_put_replaced_and_read_back,
+            batch_sends_page_by_id_without_gaps,
+            batch_sends_are_counted_per_status,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -174,3 +174,23 @@ impl Desk {
         }
     }
 }
+
+/// Name of the queue the fleet publishes update batches to.
+pub const UPDATES_QUEUE: &str = "updates";
+
+/// Encodes envelopes as one queue body: gzip-compressed JSON (many updates
+/// per queue message keep queue cost and overhead per update low).
+pub fn encode_batch(envelopes: &[UpdateEnvelope]) -> Vec<u8> {
+    use std::io::Write;
+    let json = serde_json::to_vec(envelopes).unwrap_or_else(|e| unreachable!("envelopes always serialise: {e}"));
+    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(json.len() / 4), flate2::Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = gz.write_all(&json);
+    gz.finish().unwrap_or_default()
+}
+
+/// Decodes a queue body made by [`encode_batch`]; `Invalid` (poison) when it is not one.
+pub fn decode_batch(body: &[u8]) -> Result<Vec<UpdateEnvelope>, AppError> {
+    let reader = flate2::read::GzDecoder::new(body);
+    serde_json::from_reader(reader).map_err(|e| AppError::invalid(format!("not an update batch: {e}")))
+}

@@ -5,12 +5,16 @@ mod accounts;
 mod actor;
 mod agents;
 mod audit;
+mod commands;
 mod cursor;
 mod error;
+mod files;
+mod fleet;
 mod import;
 mod inbox;
 mod ingest;
 mod organise;
+mod sending;
 mod session;
 mod tenants;
 mod views;
@@ -19,20 +23,42 @@ pub use accounts::{AccountFilter, AssignOutcome, NewAccount, UpdateAccount};
 pub use actor::Actor;
 pub use agents::{NewAgent, UpdateAgent};
 pub use audit::AuditFilter;
+pub use commands::{FleetCommand, COMMANDS_QUEUE};
 pub use error::AppError;
+pub use files::MAX_FILE_BYTES;
 pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine};
-pub use ingest::{AccountUpdate, IngestReport, UpdateEnvelope};
+pub use ingest::{decode_batch, encode_batch, AccountUpdate, IngestReport, UpdateEnvelope, UPDATES_QUEUE};
+pub use sending::{BatchTarget, BatchView, NewBatch, NewMessage, SendOutcome, MAX_BATCH_TARGETS};
 pub use session::LoginOutcome;
 pub use views::{AccountView, AgentView, DialogView, Page, TagRef};
 
 use crate::auth::{LoginThrottle, TokenService};
-use crate::ports::{Directory, MessageReader, MessageWriter, PushHub};
+use crate::ports::{BlobStore, Directory, MessageReader, MessageWriter, PushHub, Queue, SendLog};
 use std::sync::Arc;
 
 /// Largest page any list returns.
 pub const MAX_PAGE: usize = 500;
 /// Page size when the client names none.
 pub const DEFAULT_PAGE: usize = 50;
+
+/// The ports the use cases run on, chosen once per binary.
+#[derive(Clone)]
+pub struct Ports {
+    /// Tenants, users, accounts, groups, tags, pins, audit.
+    pub directory: Arc<dyn Directory>,
+    /// Ingest side of dialogs and messages.
+    pub writer: Arc<dyn MessageWriter>,
+    /// Read side of dialogs and messages.
+    pub reader: Arc<dyn MessageReader>,
+    /// Delivers events to the agents allowed to see them.
+    pub push: Arc<dyn PushHub>,
+    /// Records of sends and batches.
+    pub sends: Arc<dyn SendLog>,
+    /// Carries commands to the session fleet.
+    pub queue: Arc<dyn Queue>,
+    /// Uploaded files and media.
+    pub blobs: Arc<dyn BlobStore>,
+}
 
 /// The desk's use cases over its ports. Cheap to clone.
 #[derive(Clone)]
@@ -45,6 +71,12 @@ pub struct Desk {
     pub reader: Arc<dyn MessageReader>,
     /// Delivers events to the agents allowed to see them.
     pub push: Arc<dyn PushHub>,
+    /// Records of sends and batches.
+    pub sends: Arc<dyn SendLog>,
+    /// Carries commands to the session fleet.
+    pub queue: Arc<dyn Queue>,
+    /// Uploaded files and media.
+    pub blobs: Arc<dyn BlobStore>,
     /// Issues and checks access tokens.
     pub tokens: TokenService,
     /// Counts failed logins.
@@ -53,14 +85,10 @@ pub struct Desk {
 
 impl Desk {
     /// Wires the use cases to their ports.
-    pub fn new(
-        directory: Arc<dyn Directory>,
-        writer: Arc<dyn MessageWriter>,
-        reader: Arc<dyn MessageReader>,
-        push: Arc<dyn PushHub>,
-        tokens: TokenService,
-    ) -> Self {
-        Self { directory, writer, reader, push, tokens, throttle: Arc::new(LoginThrottle::default()) }
+    pub fn new(ports: Ports, tokens: TokenService) -> Self {
+        let Ports { directory, writer, reader, push, sends, queue, blobs } = ports;
+        let throttle = Arc::new(LoginThrottle::default());
+        Self { directory, writer, reader, push, sends, queue, blobs, tokens, throttle }
     }
 }
 

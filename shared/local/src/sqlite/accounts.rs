@@ -78,6 +78,37 @@ pub(super) fn put_accounts(tx: &Transaction<'_>, tenant: &TenantId, accounts: &[
     Ok(())
 }
 
+/// Sets one column of an account (and `updated_ns`); `NotFound` when unknown.
+pub(super) fn set_account_column(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    id: &AccountId,
+    column: AccountColumn,
+) -> Result<(), PortError> {
+    let now = ns(chrono::Utc::now());
+    let changed = match column {
+        AccountColumn::Status(status) => tx.execute(
+            "UPDATE accounts SET status = ?3, updated_ns = ?4 WHERE tenant = ?1 AND id = ?2",
+            rusqlite::params![tenant.as_str(), id.as_str(), status.as_str(), now],
+        ),
+        AccountColumn::Session(session) => tx.execute(
+            "UPDATE accounts SET session = ?3, updated_ns = ?4 WHERE tenant = ?1 AND id = ?2",
+            rusqlite::params![tenant.as_str(), id.as_str(), session, now],
+        ),
+    }
+    .map_err(map_err)?;
+    if changed == 0 {
+        return Err(PortError::not_found(format!("account {id} does not exist")));
+    }
+    Ok(())
+}
+
+/// The single columns the fleet writes.
+pub(super) enum AccountColumn {
+    Status(tgdesk_core::domain::AccountStatus),
+    Session(Option<Vec<u8>>),
+}
+
 pub(super) fn get_account(
     tx: &Transaction<'_>,
     tenant: &TenantId,

@@ -4,7 +4,8 @@
 use super::{accounts, organise, users, SqliteStore};
 use async_trait::async_trait;
 use tgdesk_core::domain::{
-    Account, AccountId, AuditEntry, Group, GroupId, Phone, Tag, TagId, Tenant, TenantId, User, UserId, Username,
+    Account, AccountId, AccountStatus, AuditEntry, Group, GroupId, Phone, Tag, TagId, Tenant, TenantId, User, UserId,
+    Username,
 };
 use tgdesk_core::ports::{AccountQuery, AuditQuery, Directory, Pin, PinTarget, PortError, UserQuery};
 
@@ -18,6 +19,32 @@ impl Directory for SqliteStore {
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, PortError> {
         let id = id.clone();
         self.read(move |tx| users::get_tenant(tx, &id)).await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, PortError> {
+        self.read(users::list_tenants).await
+    }
+
+    async fn set_account_status(
+        &self,
+        tenant: &TenantId,
+        id: &AccountId,
+        status: AccountStatus,
+    ) -> Result<(), PortError> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.write(move |tx| accounts::set_account_column(tx, &tenant, &id, accounts::AccountColumn::Status(status)))
+            .await
+    }
+
+    async fn set_account_session(
+        &self,
+        tenant: &TenantId,
+        id: &AccountId,
+        session: Option<Vec<u8>>,
+    ) -> Result<(), PortError> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.write(move |tx| accounts::set_account_column(tx, &tenant, &id, accounts::AccountColumn::Session(session)))
+            .await
     }
 
     async fn insert_user(&self, user: &User) -> Result<(), PortError> {

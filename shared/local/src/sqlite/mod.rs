@@ -11,6 +11,7 @@ mod ingest;
 mod messages;
 mod organise;
 mod schema;
+mod sends;
 mod users;
 
 use r2d2::Pool;

@@ -6,7 +6,7 @@ use rusqlite_migration::{Migrations, M};
 
 /// Returns every migration, oldest first. Never edit a released one: append.
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 const V1: &str = r#"
@@ -169,4 +169,24 @@ CREATE TABLE message_tags (
     PRIMARY KEY (tenant, tag_id, account_id, peer, message_id)
 ) WITHOUT ROWID;
 CREATE INDEX message_tags_account ON message_tags (tenant, account_id, peer, message_id);
+"#;
+
+/// Sends and batches (the send log).
+const V2: &str = r#"
+CREATE TABLE sends (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    batch_id TEXT,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+CREATE INDEX sends_batch ON sends (tenant, batch_id, id) WHERE batch_id IS NOT NULL;
+
+CREATE TABLE batches (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
 "#;

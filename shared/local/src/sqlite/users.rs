@@ -14,6 +14,17 @@ pub(super) fn create_tenant(tx: &Transaction<'_>, tenant: &Tenant) -> Result<(),
     Ok(())
 }
 
+pub(super) fn list_tenants(tx: &Transaction<'_>) -> Result<Vec<Tenant>, PortError> {
+    let mut stmt = tx.prepare_cached("SELECT id, created_ns FROM tenants ORDER BY id").map_err(map_err)?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(map_err)?;
+    rows.map(|row| {
+        let (id, created) = row.map_err(map_err)?;
+        let id = TenantId::parse(&id).map_err(|e| PortError::new(tgdesk_core::ports::PortErrorKind::Internal, e.0))?;
+        Ok(Tenant { id, created_at: codec::from_ns(created) })
+    })
+    .collect()
+}
+
 pub(super) fn get_tenant(tx: &Transaction<'_>, id: &TenantId) -> Result<Option<Tenant>, PortError> {
     let mut stmt = tx.prepare_cached("SELECT created_ns FROM tenants WHERE id = ?1").map_err(map_err)?;
     let created = stmt.query_row([id.as_str()], |r| r.get::<_, i64>(0)).optional().map_err(map_err)?;

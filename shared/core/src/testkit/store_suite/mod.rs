@@ -1,20 +1,24 @@
 //! The store contract: one case per sentence of the `Directory`,
-//! `MessageWriter` and `MessageReader` doc comments.
+//! `MessageWriter`, `MessageReader` and `SendLog` doc comments.
 
 mod account_queries;
 mod accounts;
 mod audit;
 mod dialogs;
+mod fleet_state;
 mod isolation;
 mod messages;
 mod organise;
+mod sends;
 mod users;
 
 pub use account_queries::*;
 pub use accounts::*;
 pub use audit::*;
 pub use dialogs::*;
+pub use fleet_state::*;
 pub use isolation::*;
 pub use messages::*;
 pub use organise::*;
+pub use sends::*;
 pub use users::*;

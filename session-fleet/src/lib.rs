@@ -1,0 +1,194 @@
+//! The session fleet: each node leases accounts (never two nodes on one
+//! account), runs one Telegram session per leased account, turns Telegram
+//! updates into envelopes published in batches to the updates queue, carries
+//! out commands from the commands queue (sends), and saves each session's
+//! update state so a restarted or taken-over account catches up instead of
+//! losing messages. The local server embeds it; on AWS it runs on ECS.
+//!
+//! [`pump`] is the local consumer of the updates queue (on AWS, the ingest Lambda).
+
+mod commands;
+pub mod pump;
+mod runner;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tgdesk_core::domain::{Account, AccountId, AccountStatus, TenantId};
+use tgdesk_core::ports::{
+    AccountQuery, DialogScope, Leases, PortErrorKind, SessionSealer, TelegramConnector, TelegramSession,
+};
+use tgdesk_core::usecases::Desk;
+use tokio::sync::watch;
+
+/// How a fleet node behaves.
+#[derive(Clone, Debug)]
+pub struct FleetConfig {
+    /// This node's name in leases.
+    pub node_id: String,
+    /// How long a lease lasts without renewal (a dead node's accounts move after it).
+    pub lease_ttl: Duration,
+    /// How often held leases are renewed.
+    pub heartbeat: Duration,
+    /// How often the store is scanned for accounts to run.
+    pub scan_every: Duration,
+    /// Longest time an update waits before its batch is published.
+    pub batch_window: Duration,
+    /// Most updates per published batch.
+    pub batch_max: usize,
+    /// How often a session's state is saved.
+    pub save_every: Duration,
+    /// Dialogs synced when a session comes online.
+    pub dialogs_on_connect: usize,
+    /// Messages per dialog synced when a session comes online.
+    pub history_on_connect: usize,
+}
+
+impl FleetConfig {
+    /// Returns the defaults for a node called `node_id`.
+    pub fn new(node_id: impl Into<String>) -> Self {
+        Self {
+            node_id: node_id.into(),
+            lease_ttl: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(10),
+            scan_every: Duration::from_secs(5),
+            batch_window: Duration::from_millis(50),
+            batch_max: 500,
+            save_every: Duration::from_secs(30),
+            dialogs_on_connect: 100,
+            history_on_connect: 20,
+        }
+    }
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct FleetMetrics {
+    /// Sessions running on this node.
+    pub sessions_online: AtomicU64,
+    /// Updates published.
+    pub updates_published: AtomicU64,
+    /// Sends that succeeded.
+    pub sends_ok: AtomicU64,
+    /// Sends that failed for good.
+    pub sends_failed: AtomicU64,
+    /// FLOOD_WAITs met while sending.
+    pub flood_waits: AtomicU64,
+}
+
+struct Running {
+    session: Arc<dyn TelegramSession>,
+    stop: watch::Sender<bool>,
+}
+
+/// One fleet node.
+pub struct Fleet {
+    desk: Desk,
+    leases: Arc<dyn Leases>,
+    connector: Arc<dyn TelegramConnector>,
+    sealer: Arc<dyn SessionSealer>,
+    config: FleetConfig,
+    running: Mutex<HashMap<(TenantId, AccountId), Running>>,
+    tasks: tokio::sync::Mutex<tokio::task::JoinSet<()>>,
+    /// Counters, read by `/metrics`.
+    pub metrics: FleetMetrics,
+}
+
+impl Fleet {
+    /// Builds a node; nothing runs until [`Fleet::run`].
+    pub fn new(
+        desk: Desk,
+        leases: Arc<dyn Leases>,
+        connector: Arc<dyn TelegramConnector>,
+        sealer: Arc<dyn SessionSealer>,
+        config: FleetConfig,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            desk,
+            leases,
+            connector,
+            sealer,
+            config,
+            running: Mutex::default(),
+            tasks: tokio::sync::Mutex::default(),
+            metrics: FleetMetrics::default(),
+        })
+    }
+
+    /// Runs until `shutdown` turns true, then stops every session (saving
+    /// its state and releasing its lease) before returning.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let commands = tokio::spawn(commands::consume(self.clone(), shutdown.clone()));
+        let mut tick = tokio::time::interval(self.config.scan_every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(e) = self.scan().await {
+                        tracing::warn!(error = %e, "account scan failed");
+                    }
+                }
+                _ = shutdown.changed() => break,
+            }
+        }
+        for running in self.lock().values() {
+            let _ = running.stop.send(true);
+        }
+        let mut tasks = self.tasks.lock().await;
+        while tasks.join_next().await.is_some() {}
+        let _ = commands.await;
+    }
+
+    /// Returns the running session of an account on this node, if any.
+    pub fn session(&self, tenant: &TenantId, account: &AccountId) -> Option<Arc<dyn TelegramSession>> {
+        self.lock().get(&(tenant.clone(), account.clone())).map(|r| r.session.clone())
+    }
+
+    /// Starts a session for every runnable account not running here.
+    async fn scan(self: &Arc<Self>) -> Result<(), tgdesk_core::ports::PortError> {
+        for tenant in self.desk.directory.list_tenants().await? {
+            let mut query = AccountQuery::scoped(DialogScope::Tenant, 500);
+            loop {
+                let page = self.desk.directory.list_accounts(&tenant.id, &query).await?;
+                let full = page.len() == query.limit;
+                query.after = page.last().map(|a| a.id.clone());
+                for account in page.into_iter().filter(runnable) {
+                    if !self.lock().contains_key(&(tenant.id.clone(), account.id.clone())) {
+                        self.start(account).await;
+                    }
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn start(self: &Arc<Self>, account: Account) {
+        let lease = match self
+            .leases
+            .acquire(&account.tenant, &account.id, &self.config.node_id, self.config.lease_ttl)
+            .await
+        {
+            Ok(lease) => lease,
+            Err(e) if e.kind == PortErrorKind::Conflict => return,
+            Err(e) => {
+                tracing::warn!(account = %account.id, error = %e, "cannot take the lease");
+                return;
+            }
+        };
+        let fleet = self.clone();
+        self.tasks.lock().await.spawn(runner::run(fleet, account, lease));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, AccountId), Running>> {
+        // Every update of the map is one insert or remove: a poisoned lock still holds a consistent map.
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// True when the account has a session worth running.
+fn runnable(account: &Account) -> bool {
+    account.session.is_some() && !matches!(account.status, AccountStatus::LoggedOut | AccountStatus::Banned)
+}

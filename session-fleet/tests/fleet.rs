@@ -1,0 +1,203 @@
+//! The fleet end to end against tg-sim through the real grammers connector:
+//! customers' messages are stored and pushed, agents' replies reach the
+//! customer, and a restarted node catches up on what it missed.
+
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tg_sim::{SimConfig, SimHandle, Simulator};
+use tgdesk_core::auth::TokenService;
+use tgdesk_core::domain::{AccountId, AccountStatus, Role, TenantId, UserId};
+use tgdesk_core::ports::{SessionSealer, TelegramConnector};
+use tgdesk_core::usecases::{Actor, Desk, NewAccount, NewMessage, Ports};
+use tgdesk_fleet::{pump, Fleet, FleetConfig};
+use tgdesk_local::{FsBlobStore, SqliteLeases, SqliteQueue, SqliteStore, WsHub};
+use tgdesk_telegram::{GrammersConfig, GrammersConnector, SessionCipher};
+use tokio::sync::watch;
+
+struct World {
+    sim: SimHandle,
+    http: reqwest::Client,
+    desk: Desk,
+    admin: Actor,
+    connector: Arc<GrammersConnector>,
+    sealer: Arc<SessionCipher>,
+    leases: Arc<SqliteLeases>,
+    _dir: tempfile::TempDir,
+    _sim_dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let sim_dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::start(SimConfig::new("127.0.0.1:0".parse().unwrap(), sim_dir.path())).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("db")).unwrap());
+    let ports = Ports {
+        directory: store.clone(),
+        writer: store.clone(),
+        reader: store.clone(),
+        push: Arc::new(WsHub::default()),
+        sends: store.clone(),
+        queue: Arc::new(SqliteQueue::open(dir.path().join("queue")).unwrap()),
+        blobs: Arc::new(FsBlobStore::open(dir.path().join("files")).unwrap()),
+    };
+    let desk = Desk::new(ports, TokenService::new(b"fleet-test-secret-fleet-test-sec", Duration::from_secs(600)));
+    let view = desk.create_tenant("acme", "admin", "admin-password").await.unwrap();
+    let admin = Actor {
+        tenant: TenantId::parse("acme").unwrap(),
+        user_id: UserId::parse(view.id.as_str()).unwrap(),
+        role: Role::Admin,
+    };
+    let connector = Arc::new(GrammersConnector::new(GrammersConfig::new(1, SecretString::from("sim"))));
+    let sealer = Arc::new(SessionCipher::from_key(&[7; 32]));
+    let leases = Arc::new(SqliteLeases::open(dir.path().join("leases")).unwrap());
+    World { sim, http: reqwest::Client::new(), desk, admin, connector, sealer, leases, _dir: dir, _sim_dir: sim_dir }
+}
+
+impl World {
+    async fn control(&self, path: &str, body: Value) -> Value {
+        let resp = self.http.post(format!("{}{path}", self.sim.control_url())).json(&body).send().await.unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    /// Creates a Telegram account in the simulator and the desk, with its session stored sealed.
+    async fn account(&self, phone: &str) -> AccountId {
+        let created = self.control("/control/accounts", json!({"phone": phone})).await;
+        let bytes = self.connector.import_session_string(created["session"].as_str().unwrap()).unwrap();
+        let input = NewAccount { phone: phone.into(), name: None, tags: vec![], owner_id: None };
+        let id = AccountId::parse(self.desk.create_account(&self.admin, input).await.unwrap().id.as_str()).unwrap();
+        let sealed = SessionSealer::seal(self.sealer.as_ref(), &id, &bytes);
+        self.desk.directory.set_account_session(&self.admin.tenant, &id, Some(sealed)).await.unwrap();
+        id
+    }
+
+    fn fleet(&self, node: &str) -> Arc<Fleet> {
+        let mut config = FleetConfig::new(node);
+        config.scan_every = Duration::from_millis(200);
+        config.heartbeat = Duration::from_millis(500);
+        config.lease_ttl = Duration::from_secs(3);
+        Fleet::new(self.desk.clone(), self.leases.clone(), self.connector.clone(), self.sealer.clone(), config)
+    }
+
+    async fn wait_status(&self, id: &AccountId, status: AccountStatus) {
+        for _ in 0..300 {
+            let a = self.desk.directory.get_account(&self.admin.tenant, id).await.unwrap().unwrap();
+            if a.status == status {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("account {id} never became {status:?}");
+    }
+
+    /// Waits until the dialog holds `n` messages and returns their texts, oldest first.
+    async fn wait_messages(&self, id: &AccountId, peer: i64, n: usize) -> Vec<String> {
+        let mut last = Vec::new();
+        for _ in 0..400 {
+            let page = self.desk.dialog_messages(&self.admin, id, peer, None, Some(500)).await.unwrap();
+            last = page.items.iter().rev().map(|m| m.text.clone()).collect();
+            if last.len() >= n {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("dialog {peer} has {} messages, expected {n}: {last:?}", last.len());
+    }
+}
+
+/// Starts a fleet node and the ingest pump; returns their stop switch and tasks.
+fn start(w: &World, node: &str) -> (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>) {
+    let (stop, stopped) = watch::channel(false);
+    let fleet = w.fleet(node);
+    let tasks = vec![
+        tokio::spawn(fleet.run(stopped.clone())),
+        tokio::spawn(pump::run_ingest(w.desk.clone(), Arc::default(), stopped)),
+    ];
+    (stop, tasks)
+}
+
+async fn stop(handle: (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>)) {
+    handle.0.send(true).unwrap();
+    for task in handle.1 {
+        tokio::time::timeout(Duration::from_secs(20), task).await.expect("stops in time").unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_messages_are_stored_and_agent_replies_reach_the_customer() {
+    let w = world().await;
+    let account = w.account("+15550300001").await;
+    let node = start(&w, "node-a");
+    w.wait_status(&account, AccountStatus::Online).await;
+    let written = w.control("/control/messages", json!({"account_phone": "+15550300001", "from": {"user_id": 7001, "name": "Bob"}, "text": "Where is my order?"})).await;
+    let peer = written["peer"].as_i64().unwrap();
+    assert_eq!(w.wait_messages(&account, peer, 1).await, vec!["Where is my order?"]);
+    let sent = w
+        .desk
+        .send_message(
+            &w.admin,
+            &account,
+            peer,
+            NewMessage { text: "On its way!".into(), reply_to: None, files: vec![] },
+        )
+        .await
+        .unwrap();
+    let mut status = None;
+    for _ in 0..200 {
+        status = Some(w.desk.get_send(&w.admin, &sent.id).await.unwrap());
+        if status.as_ref().is_some_and(|s| s.status != tgdesk_core::domain::SendStatus::Queued) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = status.unwrap();
+    assert_eq!(status.status, tgdesk_core::domain::SendStatus::Sent, "{status:?}");
+    let on_sim: Value = w
+        .http
+        .get(format!("{}/control/sent?account_phone=%2B15550300001", w.sim.control_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let texts: Vec<&str> = on_sim["items"].as_array().unwrap().iter().filter_map(|i| i["text"].as_str()).collect();
+    assert_eq!(texts, vec!["On its way!"]);
+    assert_eq!(w.wait_messages(&account, peer, 2).await, vec!["Where is my order?", "On its way!"]);
+    stop(node).await;
+    w.wait_status(&account, AccountStatus::Offline).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_written_while_the_node_was_down_arrive_exactly_once_after_restart() {
+    let w = world().await;
+    let account = w.account("+15550300002").await;
+    let node = start(&w, "node-a");
+    w.wait_status(&account, AccountStatus::Online).await;
+    let first = w
+        .control(
+            "/control/messages",
+            json!({"account_phone": "+15550300002", "from": {"user_id": 7002, "name": "Ann"}, "text": "m0"}),
+        )
+        .await;
+    let peer = first["peer"].as_i64().unwrap();
+    w.wait_messages(&account, peer, 1).await;
+    stop(node).await;
+    for i in 1..=30 {
+        w.control(
+            "/control/messages",
+            json!({"account_phone": "+15550300002", "from": {"user_id": 7002, "name": "Ann"}, "text": format!("m{i}")}),
+        )
+        .await;
+    }
+    let node = start(&w, "node-b");
+    let texts = w.wait_messages(&account, peer, 31).await;
+    let expected: Vec<String> = (0..=30).map(|i| format!("m{i}")).collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let again = w.wait_messages(&account, peer, 31).await;
+    assert_eq!(texts, expected);
+    assert_eq!(again, expected, "nothing arrived twice");
+    stop(node).await;
+}

@@ -1,0 +1,75 @@
+//! File uploads (to attach to messages) and downloads.
+
+use crate::extract::{Authed, Json, Path, Query};
+use crate::{ApiError, ApiState};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tgdesk_core::domain::{FileId, FileRef};
+use tgdesk_core::usecases::MAX_FILE_BYTES;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn routes() -> OpenApiRouter<ApiState> {
+    let upload = OpenApiRouter::new().routes(routes!(upload_file)).layer(DefaultBodyLimit::max(MAX_FILE_BYTES));
+    OpenApiRouter::new().merge(upload).routes(routes!(download_file))
+}
+
+/// The upload's name.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadParams {
+    /// File name shown to the customer.
+    name: String,
+}
+
+/// Uploads a file (the raw bytes as the body, its type as Content-Type); up to 50 MiB.
+#[utoipa::path(post, path = "/api/files", tag = "sending", params(UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileRef), (status = 413, description = "file too large")))]
+async fn upload_file(
+    State(s): State<ApiState>,
+    Authed(actor): Authed,
+    Query(p): Query<UploadParams>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<FileRef>), ApiError> {
+    let body = body.map_err(|r| match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("files are limited to {} MiB", MAX_FILE_BYTES / (1024 * 1024)),
+        ),
+        _ => ApiError::invalid(r.body_text()),
+    })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .unwrap_or("application/octet-stream");
+    let file = s.desk.upload_file(&actor, &p.name, content_type, body.to_vec()).await?;
+    Ok((StatusCode::CREATED, Json(file)))
+}
+
+/// Downloads a file (its uploader, leaders and admins).
+#[utoipa::path(get, path = "/api/files/{id}", tag = "sending", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404)))]
+async fn download_file(
+    State(s): State<ApiState>,
+    Authed(actor): Authed,
+    Path(id): Path<FileId>,
+) -> Result<Response, ApiError> {
+    let (file, bytes) = s.desk.download_file(&actor, &id).await?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&file.content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    let ascii: String = file.name.chars().map(|c| if c.is_ascii_graphic() && c != '"' { c } else { '_' }).collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}

@@ -1,0 +1,185 @@
+//! Outgoing messages: each send an agent asks for is recorded with its status
+//! (queued, sent, failed with a reason, cancelled), alone or as part of a
+//! batch that sends the same message to many dialogs.
+
+use super::{AccountId, DomainError, UserId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Most characters in one Telegram message.
+pub const MAX_TEXT_CHARS: usize = 4096;
+
+macro_rules! prefixed_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(try_from = "String", into = "String")]
+        #[schema(value_type = String)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Returns a fresh id.
+            pub fn generate() -> Self {
+                Self(format!(concat!($prefix, "_{}"), ulid::Ulid::new().to_string().to_lowercase()))
+            }
+
+            /// Accepts an id a client sent.
+            pub fn parse(raw: &str) -> Result<Self, DomainError> {
+                let ok = raw.starts_with(concat!($prefix, "_"))
+                    && raw.len() <= 64
+                    && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                ok.then(|| Self(raw.to_owned()))
+                    .ok_or_else(|| DomainError::new(format!("{raw:?} is not a valid {}", stringify!($name))))
+            }
+
+            /// Returns the id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = DomainError;
+            fn try_from(raw: String) -> Result<Self, Self::Error> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+prefixed_id!(
+    /// Identifies one send.
+    SendId, "snd"
+);
+prefixed_id!(
+    /// Identifies a batch send.
+    BatchId, "bat"
+);
+prefixed_id!(
+    /// Identifies an uploaded file.
+    FileId, "fil"
+);
+
+/// A file an agent uploaded to attach to messages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FileRef {
+    /// Id (pass it in a message's `files`).
+    pub id: FileId,
+    /// File name shown to the customer.
+    pub name: String,
+    /// MIME type as uploaded.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Who uploaded it.
+    pub uploaded_by: UserId,
+    /// When.
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// Where a send stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SendStatus {
+    /// Waiting for the account's session to send it.
+    Queued,
+    /// Telegram accepted it.
+    Sent,
+    /// It could not be sent; see the reason.
+    Failed,
+    /// Its batch was cancelled before it was sent.
+    Cancelled,
+}
+
+impl SendStatus {
+    /// Returns the wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendStatus::Queued => "queued",
+            SendStatus::Sent => "sent",
+            SendStatus::Failed => "failed",
+            SendStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// True once nothing more will happen to the send.
+    pub fn is_final(self) -> bool {
+        !matches!(self, SendStatus::Queued)
+    }
+}
+
+/// One message an agent asked to send, and what became of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SendRecord {
+    /// Id (returned as `send_id`).
+    pub id: SendId,
+    /// The sending account.
+    pub account_id: AccountId,
+    /// The dialog.
+    pub peer: i64,
+    /// Text (caption when files are attached).
+    pub text: String,
+    /// The message replied to.
+    pub reply_to: Option<i64>,
+    /// Attached files.
+    #[serde(default)]
+    pub files: Vec<FileRef>,
+    /// Status.
+    pub status: SendStatus,
+    /// Why it failed (for `failed`).
+    pub error: Option<String>,
+    /// Telegram's id of the sent message (for `sent`).
+    pub message_id: Option<i64>,
+    /// The batch it belongs to.
+    pub batch_id: Option<BatchId>,
+    /// Who asked for it.
+    pub created_by: UserId,
+    /// When it was asked for.
+    pub created_at: DateTime<Utc>,
+    /// Last status change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A message sent to many dialogs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BatchSend {
+    /// Id.
+    pub id: BatchId,
+    /// Who started it.
+    pub created_by: UserId,
+    /// The text sent to every target.
+    pub text: String,
+    /// Files attached to every message.
+    #[serde(default)]
+    pub files: Vec<FileRef>,
+    /// How many targets it has.
+    pub targets: u32,
+    /// True once cancelled; queued sends are then cancelled.
+    pub cancelled: bool,
+    /// When it was started.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Validates a message text: at most [`MAX_TEXT_CHARS`] characters, and not
+/// blank unless files are attached (then it is their caption).
+pub fn parse_text(raw: &str, has_files: bool) -> Result<String, DomainError> {
+    if raw.trim().is_empty() && !has_files {
+        return Err(DomainError::new("text must not be empty"));
+    }
+    if raw.chars().count() > MAX_TEXT_CHARS {
+        return Err(DomainError::new(format!("text must be at most {MAX_TEXT_CHARS} characters")));
+    }
+    Ok(raw.to_owned())
+}

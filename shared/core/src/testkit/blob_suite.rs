@@ -1,0 +1,167 @@
+//! The blob store contract: one case per promise of [`BlobStore`]. Each case
+//! works under its own random tenant prefix.
+
+use crate::ports::{BlobMeta, BlobStore, PortErrorKind, MAX_BLOB_KEY, MAX_CONTENT_TYPE};
+use crate::testkit::fixtures::{assert_kind, tenant};
+
+/// Returns a fresh key prefix nobody else uses.
+fn prefix() -> String {
+    format!("{}/files", tenant().as_str())
+}
+
+fn meta(bytes: &[u8], content_type: &str) -> BlobMeta {
+    BlobMeta { size: bytes.len() as u64, content_type: content_type.into() }
+}
+
+/// `put` then `get` returns the bytes (binary and empty too) and the metadata.
+pub async fn put_then_get_returns_the_bytes_and_metadata(b: &dyn BlobStore) {
+    let p = prefix();
+    let cases: [(String, Vec<u8>, &str); 3] = [
+        (format!("{p}/photo.jpg"), (0..=255u8).cycle().take(70_000).collect(), "image/jpeg"),
+        (format!("{p}/empty"), vec![], "application/octet-stream"),
+        (format!("{p}/a=b/c-d_e.txt"), b"hello".to_vec(), "text/plain; charset=utf-8"),
+    ];
+    for (key, bytes, ct) in &cases {
+        b.put(key, bytes.clone(), ct).await.unwrap();
+    }
+
+    for (key, bytes, ct) in cases {
+        assert_eq!(b.get(&key).await.unwrap(), (bytes.clone(), meta(&bytes, ct)), "{key}");
+    }
+}
+
+/// `put` on an existing key replaces bytes and content type.
+pub async fn put_replaces_what_was_there(b: &dyn BlobStore) {
+    let key = format!("{}/doc", prefix());
+    b.put(&key, vec![1; 5000], "application/pdf").await.unwrap();
+
+    b.put(&key, b"short".to_vec(), "text/plain").await.unwrap();
+
+    assert_eq!(b.get(&key).await.unwrap(), (b"short".to_vec(), meta(b"short", "text/plain")));
+}
+
+/// `get` of an unknown key is `NotFound`.
+pub async fn get_of_an_unknown_key_is_not_found(b: &dyn BlobStore) {
+    let p = prefix();
+    b.put(&format!("{p}/there"), b"x".to_vec(), "text/plain").await.unwrap();
+
+    assert_kind(b.get(&format!("{p}/missing")).await, PortErrorKind::NotFound);
+    assert_kind(b.get(&format!("{p}/there/below")).await, PortErrorKind::NotFound);
+    assert_kind(b.get(&p).await, PortErrorKind::NotFound);
+}
+
+/// `delete` removes a blob; deleting a missing one succeeds.
+pub async fn delete_removes_and_deleting_a_missing_blob_succeeds(b: &dyn BlobStore) {
+    let p = prefix();
+    let (gone, kept) = (format!("{p}/gone"), format!("{p}/kept"));
+    b.put(&gone, b"1".to_vec(), "text/plain").await.unwrap();
+    b.put(&kept, b"2".to_vec(), "text/plain").await.unwrap();
+
+    b.delete(&gone).await.unwrap();
+
+    assert_kind(b.get(&gone).await, PortErrorKind::NotFound);
+    assert_eq!(b.get(&kept).await.unwrap().0, b"2");
+    b.delete(&gone).await.unwrap();
+    b.delete(&format!("{p}/never/was")).await.unwrap();
+}
+
+/// A key and keys under it are distinct blobs.
+pub async fn a_key_and_keys_under_it_are_distinct(b: &dyn BlobStore) {
+    let p = prefix();
+    let (outer, inner) = (format!("{p}/a/b"), format!("{p}/a/b/c"));
+
+    b.put(&outer, b"outer".to_vec(), "text/plain").await.unwrap();
+    b.put(&inner, b"inner".to_vec(), "text/plain").await.unwrap();
+
+    assert_eq!(b.get(&outer).await.unwrap().0, b"outer");
+    assert_eq!(b.get(&inner).await.unwrap().0, b"inner");
+    b.delete(&outer).await.unwrap();
+    assert_eq!(b.get(&inner).await.unwrap().0, b"inner");
+}
+
+/// Keys outside the key grammar and bad content types are `Invalid` for
+/// every method, and nothing is written.
+pub async fn invalid_keys_and_content_types_are_refused(b: &dyn BlobStore) {
+    let p = prefix();
+    let long = format!("{p}/{}", "k".repeat(MAX_BLOB_KEY));
+    let bad_keys = [
+        String::new(),
+        "/etc/passwd".into(),
+        format!("{p}/../../escape"),
+        "../escape".into(),
+        format!("{p}/./x"),
+        format!("{p}//x"),
+        format!("{p}/x/"),
+        format!("{p}/.hidden"),
+        format!("{p}\\..\\x"),
+        format!("{p}/sp ace"),
+        format!("{p}/ü"),
+        long,
+    ];
+    for key in &bad_keys {
+        assert_kind(b.put(key, b"x".to_vec(), "text/plain").await, PortErrorKind::Invalid);
+        assert_kind(b.get(key).await, PortErrorKind::Invalid);
+        assert_kind(b.delete(key).await, PortErrorKind::Invalid);
+    }
+
+    let key = format!("{p}/ok");
+    assert_kind(b.put(&key, b"x".to_vec(), "").await, PortErrorKind::Invalid);
+    assert_kind(b.put(&key, b"x".to_vec(), &"t".repeat(MAX_CONTENT_TYPE + 1)).await, PortErrorKind::Invalid);
+    assert_kind(b.get(&key).await, PortErrorKind::NotFound);
+    b.put(&key, b"x".to_vec(), &"t".repeat(MAX_CONTENT_TYPE)).await.unwrap();
+}
+
+/// Readers racing a writer see the old blob or the new one, never a mix.
+pub async fn readers_see_the_old_or_the_new_blob_never_a_mix(b: &dyn BlobStore) {
+    let key = format!("{}/racy", prefix());
+    let (old, new) = (vec![b'o'; 300_000], vec![b'n'; 200_000]);
+    b.put(&key, old.clone(), "x/old").await.unwrap();
+
+    let writes = async {
+        for i in 0..20 {
+            let (bytes, ct) = if i % 2 == 0 { (new.clone(), "x/new") } else { (old.clone(), "x/old") };
+            b.put(&key, bytes, ct).await.unwrap();
+        }
+    };
+    let reads = async {
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            seen.push(b.get(&key).await.unwrap());
+        }
+        seen
+    };
+    let ((), seen) = tokio::join!(writes, reads);
+
+    for (bytes, m) in seen {
+        let expected = if m.content_type == "x/new" { &new } else { &old };
+        assert!(bytes == *expected, "mixed blob: {} bytes, meta {m:?}", bytes.len());
+        assert_eq!(m.size, bytes.len() as u64);
+    }
+}
+
+/// Expands to one `#[tokio::test]` per blob store contract case. `$make` is
+/// a function or closure returning a future of
+/// [`BlobHandle`](crate::testkit::BlobHandle); it runs once per case.
+#[macro_export]
+macro_rules! blob_contract_suite {
+    ($make:expr) => {
+        $crate::blob_contract_suite!(@cases $make;
+            put_then_get_returns_the_bytes_and_metadata,
+            put_replaces_what_was_there,
+            get_of_an_unknown_key_is_not_found,
+            delete_removes_and_deleting_a_missing_blob_succeeds,
+            a_key_and_keys_under_it_are_distinct,
+            invalid_keys_and_content_types_are_refused,
+            readers_see_the_old_or_the_new_blob_never_a_mix,
+        );
+    };
+    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let handle: $crate::testkit::BlobHandle = ($make)().await;
+                $crate::testkit::blob_suite::$case(&*handle.port).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,105 @@
+//! [`Db`]: the connection shape of the small SQLite adapters (queue, leases),
+//! the same as the store's: one file in WAL mode, one writer connection
+//! behind a mutex, a small pool of read-only connections, every call on
+//! tokio's blocking pool, rusqlite errors mapped once by `sqlite::map_err`.
+
+use crate::sqlite::map_err;
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tgdesk_core::ports::{PortError, PortErrorKind};
+
+/// How long a connection waits for another process's lock before SQLITE_BUSY.
+const BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// One SQLite file: a writer and a reader pool. Cloning shares them.
+#[derive(Clone)]
+pub(crate) struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The only connection of this process that writes.
+    writer: Mutex<Connection>,
+    /// Read-only connections; WAL lets them read while the writer writes.
+    readers: Pool<SqliteConnectionManager>,
+}
+
+impl Db {
+    /// Opens (creating when missing) the file at `path` in WAL mode and runs
+    /// `schema` (idempotent DDL) on it. `Unavailable` when it cannot be opened.
+    pub(crate) fn open(path: &Path, schema: &str, readers: u32) -> Result<Self, PortError> {
+        let writer = Connection::open(path).map_err(map_err)?;
+        writer
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
+                 PRAGMA temp_store = MEMORY;
+                 PRAGMA cache_size = -16384;"
+            ))
+            .map_err(map_err)?;
+        writer.execute_batch(schema).map_err(map_err)?;
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            c.execute_batch(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA query_only = ON;"))
+        });
+        let readers = Pool::builder()
+            .max_size(readers)
+            .min_idle(Some(1))
+            .build(manager)
+            .map_err(|e| PortError::with_source(PortErrorKind::Unavailable, "sqlite reader pool", e))?;
+        Ok(Self { inner: Arc::new(Inner { writer: Mutex::new(writer), readers }) })
+    }
+
+    /// Runs `work` in one immediate write transaction, committed when it
+    /// returns `Ok` and rolled back otherwise.
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, PortError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, PortError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            // A panic under the lock left no open transaction (rusqlite rolls
+            // back on drop), so the connection is still sound.
+            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+            let out = work(&tx)?;
+            tx.commit().map_err(map_err)?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| PortError::with_source(PortErrorKind::Internal, "sqlite writer task failed", e))?
+    }
+
+    /// Runs `work` on a pooled read-only connection in one read transaction.
+    pub(crate) async fn read<T, F>(&self, work: F) -> Result<T, PortError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, PortError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner
+                .readers
+                .get()
+                .map_err(|e| PortError::with_source(PortErrorKind::Unavailable, "no sqlite reader available", e))?;
+            let tx = conn.transaction().map_err(map_err)?;
+            work(&tx)
+        })
+        .await
+        .map_err(|e| PortError::with_source(PortErrorKind::Internal, "sqlite reader task failed", e))?
+    }
+}
+
+/// Returns milliseconds since the Unix epoch, the time unit of both tables.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Returns `d` in whole milliseconds, saturating.
+pub(crate) fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+}

@@ -1,0 +1,122 @@
+//! The update pump: reads grammers' update batches (gaps filled, catch-up
+//! through getDifference), caches their peers, converts them, and hands them
+//! to the consumer with a checkpoint on each batch's last update, so the
+//! saved state never runs ahead of what the consumer took.
+
+use grammers_client::sender::UpdatesReceiver;
+use grammers_client::session::types::{PeerId, PeerInfo, UpdatesState};
+use grammers_client::session::Session;
+use grammers_client::{tl, InvocationError};
+use std::sync::Arc;
+use std::time::Duration;
+use tgdesk_core::domain::AccountId;
+use tgdesk_core::ports::{TelegramError, TelegramUpdate};
+use tokio::sync::mpsc;
+use tracing::warn;
+
+use crate::convert::{self, Names};
+use crate::retry::map_error;
+use crate::vault::Vault;
+
+/// One item for the consumer: an update, the state after it, or both.
+pub(crate) struct Delivery {
+    /// The update (or the error that ended the stream).
+    pub update: Option<Result<TelegramUpdate, TelegramError>>,
+    /// Set on a batch's last item: consuming it makes this state safe to save.
+    pub checkpoint: Option<UpdatesState>,
+}
+
+/// Runs until the consumer goes away, the client stops or the key is logged out.
+pub(crate) async fn pump(
+    mut receiver: UpdatesReceiver,
+    vault: Arc<Vault>,
+    account: AccountId,
+    tx: mpsc::Sender<Delivery>,
+) {
+    let mut failures = 0u32;
+    loop {
+        let batch = tokio::select! {
+            batch = receiver.next() => batch,
+            () = tx.closed() => return,
+        };
+        let (updates, users, chats) = match batch {
+            Ok(batch) => {
+                failures = 0;
+                batch
+            }
+            Err(InvocationError::Dropped(_)) => return,
+            Err(e) => match map_error(e) {
+                TelegramError::Unauthorized => {
+                    let _ =
+                        tx.send(Delivery { update: Some(Err(TelegramError::Unauthorized)), checkpoint: None }).await;
+                    return;
+                }
+                e => {
+                    failures += 1;
+                    let pause = Duration::from_secs(1 << failures.min(5));
+                    warn!(account = %account, error = %e, ?pause, "update stream failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
+            },
+        };
+        let peers: Vec<PeerInfo> = users
+            .iter()
+            .map(PeerInfo::from)
+            .chain(chats.iter().map(PeerInfo::from))
+            .filter(|p| p.auth().is_some())
+            .collect();
+        if let Err(e) = vault.cache_peers(peers).await {
+            warn!(account = %account, error = %e, "peer cache update failed");
+        }
+        let names = Names::from_raw(&users, &chats);
+        let converted: Vec<TelegramUpdate> =
+            updates.iter().filter_map(|(update, _)| convert_update(&account, update, &names)).collect();
+        let checkpoint = match receiver.sync_update_state().await {
+            Ok(()) => vault.fetched_state(),
+            Err(e) => {
+                warn!(account = %account, error = %e, "update state sync failed");
+                None
+            }
+        };
+        if !deliver(&tx, converted, checkpoint).await {
+            return;
+        }
+    }
+}
+
+/// Sends a batch; returns false once the consumer is gone.
+async fn deliver(tx: &mpsc::Sender<Delivery>, updates: Vec<TelegramUpdate>, checkpoint: Option<UpdatesState>) -> bool {
+    if updates.is_empty() {
+        return tx.send(Delivery { update: None, checkpoint }).await.is_ok();
+    }
+    let last = updates.len() - 1;
+    let mut checkpoint = checkpoint;
+    for (i, update) in updates.into_iter().enumerate() {
+        let delivery =
+            Delivery { update: Some(Ok(update)), checkpoint: if i == last { checkpoint.take() } else { None } };
+        if tx.send(delivery).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Converts the updates the product cares about; others give `None`.
+fn convert_update(account: &AccountId, update: &tl::enums::Update, names: &Names) -> Option<TelegramUpdate> {
+    use tl::enums::Update as U;
+    match update {
+        U::NewMessage(u) => convert::message(account, &u.message, names).map(TelegramUpdate::NewMessage),
+        U::NewChannelMessage(u) => convert::message(account, &u.message, names).map(TelegramUpdate::NewMessage),
+        U::EditMessage(u) => convert::message(account, &u.message, names).map(TelegramUpdate::Edited),
+        U::EditChannelMessage(u) => convert::message(account, &u.message, names).map(TelegramUpdate::Edited),
+        U::DeleteMessages(u) => {
+            Some(TelegramUpdate::Deleted { peer: None, ids: u.messages.iter().map(|id| i64::from(*id)).collect() })
+        }
+        U::DeleteChannelMessages(u) => Some(TelegramUpdate::Deleted {
+            peer: Some(PeerId::channel_unchecked(u.channel_id).bot_api_dialog_id_unchecked()),
+            ids: u.messages.iter().map(|id| i64::from(*id)).collect(),
+        }),
+        _ => None,
+    }
+}

@@ -1,0 +1,88 @@
+//! The ingest pump: update batches on the queue are stored, pushed, and
+//! acknowledged; poison batches go to the dead-letter queue with a reason.
+
+use crate::helpers::*;
+use chrono::Utc;
+use serde_json::json;
+use std::time::Duration;
+use tgdesk_core::domain::{AccountId, Message, TenantId};
+use tgdesk_core::ports::dead_letter_queue;
+use tgdesk_core::usecases::{encode_batch, AccountUpdate, UpdateEnvelope, UPDATES_QUEUE};
+
+fn envelope(account: &str, peer: i64, ids: std::ops::Range<i64>) -> UpdateEnvelope {
+    let account_id = AccountId::parse(account).unwrap();
+    let updates = ids
+        .map(|id| AccountUpdate::Message {
+            message: Message {
+                account_id: account_id.clone(),
+                peer,
+                id,
+                sender_id: Some(peer),
+                sender_name: Some("Queue Customer".into()),
+                outgoing: false,
+                date: Utc::now(),
+                text: format!("queued {id}"),
+                entities: json!([]),
+                media: None,
+                reply_to: None,
+                edited_at: None,
+                deleted: false,
+                tags: Default::default(),
+            },
+        })
+        .collect();
+    UpdateEnvelope { tenant: TenantId::parse("demo").unwrap(), account_id, updates }
+}
+
+/// Polls `path` until its `items` has `n` entries (or 10 s pass).
+async fn wait_for_items(app: &TestApp, path: &str, token: &str, n: usize) -> serde_json::Value {
+    for _ in 0..200 {
+        let body = app.get(path, token).await.expect(200);
+        if body["items"].as_array().map_or(0, Vec::len) >= n {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{path} never reached {n} items");
+}
+
+#[tokio::test]
+async fn batches_on_the_updates_queue_are_stored_once_even_when_redelivered() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let account = app.create_account(&admin, "+15559990001", None).await;
+    let batch = encode_batch(&[envelope(&account, 31, 1..51), envelope(&account, 32, 1..3)]);
+    app.desk.queue.send_batch(UPDATES_QUEUE, vec![batch.clone(), batch]).await.unwrap();
+    let path = format!("/api/accounts/{account}/dialogs/31/messages?limit=500");
+    let page = wait_for_items(&app, &path, &admin, 50).await;
+    wait_for_items(&app, &format!("/api/accounts/{account}/dialogs"), &admin, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let page_again = app.get(&path, &admin).await.expect(200);
+    assert_eq!(page_again["items"].as_array().unwrap().len(), 50, "the redelivered batch added nothing");
+    assert_eq!(page["items"][0]["text"], "queued 50");
+    let depth = app.desk.queue.depth(UPDATES_QUEUE).await.unwrap();
+    assert_eq!((depth.visible, depth.in_flight), (0, 0), "both deliveries were acknowledged");
+}
+
+#[tokio::test]
+async fn poison_batches_are_dead_lettered_with_their_reason_and_good_envelopes_kept() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let account = app.create_account(&admin, "+15559990002", None).await;
+    let mixed = encode_batch(&[envelope(&account, 41, 1..4), envelope("acc_gone", 1, 1..2)]);
+    app.desk.queue.send_batch(UPDATES_QUEUE, vec![b"not gzip at all".to_vec(), mixed]).await.unwrap();
+    wait_for_items(&app, &format!("/api/accounts/{account}/dialogs/41/messages"), &admin, 3).await;
+    let dlq = dead_letter_queue(UPDATES_QUEUE);
+    let mut reasons = Vec::new();
+    for _ in 0..100 {
+        let got = app.desk.queue.receive(&dlq, 10, Duration::from_millis(100), Duration::from_secs(30)).await.unwrap();
+        reasons.extend(got.into_iter().map(|d| d.reason.unwrap_or_default()));
+        if reasons.len() == 2 {
+            break;
+        }
+    }
+    reasons.sort();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons[0].contains("acc_gone"), "{reasons:?}");
+    assert!(reasons[1].contains("not an update batch"), "{reasons:?}");
+}
