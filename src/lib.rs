@@ -17,6 +17,7 @@ use tgdesk_core::auth::TokenService;
 use tgdesk_core::usecases::{Desk, Ports};
 use tgdesk_fleet::{Fleet, FleetConfig};
 use tgdesk_local::{FsBlobStore, SqliteLeases, SqliteQueue, SqliteStore, WsHub};
+use tgdesk_telegram::{SessionCipher, StringSessionImporter};
 use tokio::net::TcpListener;
 
 /// Name of the tenant every fresh data dir gets.
@@ -34,6 +35,8 @@ pub struct App {
     pub hub: Arc<WsHub>,
     /// Counters of the ingest pump.
     pub pump: Arc<tgdesk_fleet::pump::PumpMetrics>,
+    /// Seals stored Telegram sessions (key file in the data dir).
+    sealer: Arc<SessionCipher>,
     config: ServerConfig,
 }
 
@@ -50,6 +53,7 @@ impl App {
         };
         let tokens = TokenService::new(&secret, config.token_ttl);
         let queue = Arc::new(SqliteQueue::open(config.data_dir.join("queue.db")).context("cannot open the queue")?);
+        let sealer = Arc::new(SessionCipher::load_or_create(&config.data_dir.join("session.key"))?);
         let hub = Arc::new(WsHub::default());
         let ports = Ports {
             directory: store.clone(),
@@ -59,9 +63,10 @@ impl App {
             sends: store.clone(),
             queue,
             blobs: Arc::new(FsBlobStore::open(config.data_dir.join("files")).context("cannot open the file store")?),
+            sessions: Some(Arc::new(StringSessionImporter::new(sealer.clone()))),
         };
         let desk = Desk::new(ports, tokens);
-        let app = Self { desk, store, hub, pump: Arc::default(), config };
+        let app = Self { desk, store, hub, pump: Arc::default(), sealer, config };
         app.ensure_demo_tenant().await?;
         Ok(app)
     }
@@ -100,7 +105,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
-        let side = telegram::build(&self.config).await?;
+        let side = telegram::build(&self.config, self.sealer.clone()).await?;
         if self.config.demo {
             if let Err(e) = telegram::seed_demo(&self.desk, &side, DEMO_TENANT, DEMO_ADMIN).await {
                 tracing::warn!(error = %e, "demo accounts could not be set up");

@@ -7,7 +7,7 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,grammers_mtproto=warn,grammers_mtsender=warn,grammers_client=warn,grammers_session=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if std::env::var(ENV_LOG_FORMAT).is_ok_and(|f| f == "json") {
         builder.json().init();

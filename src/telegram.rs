@@ -30,8 +30,7 @@ pub struct TelegramSide {
 }
 
 /// Builds the connector and starts the embedded simulator when needed.
-pub async fn build(config: &ServerConfig) -> anyhow::Result<TelegramSide> {
-    let sealer = Arc::new(SessionCipher::load_or_create(&config.data_dir.join("session.key"))?);
+pub async fn build(config: &ServerConfig, sealer: Arc<SessionCipher>) -> anyhow::Result<TelegramSide> {
     let real = config.tg_api_id.zip(config.tg_api_hash.clone());
     let (api_id, api_hash) = real.clone().unwrap_or((1, SecretString::from("tg-sim")));
     let connector = Arc::new(GrammersConnector::new(GrammersConfig::new(api_id, api_hash)));

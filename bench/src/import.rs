@@ -23,6 +23,7 @@ pub async fn fresh_desk(dir: &std::path::Path) -> anyhow::Result<(Desk, Arc<Sqli
         sends: store.clone(),
         queue,
         blobs: Arc::new(tgdesk_local::FsBlobStore::open(dir.join("files"))?),
+        sessions: None,
     };
     let desk = Desk::new(ports, tokens);
     let admin = desk.create_tenant("bench", "admin", "bench-password").await?;

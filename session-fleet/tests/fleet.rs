@@ -41,6 +41,7 @@ async fn world() -> World {
         sends: store.clone(),
         queue: Arc::new(SqliteQueue::open(dir.path().join("queue")).unwrap()),
         blobs: Arc::new(FsBlobStore::open(dir.path().join("files")).unwrap()),
+        sessions: None,
     };
     let desk = Desk::new(ports, TokenService::new(b"fleet-test-secret-fleet-test-sec", Duration::from_secs(600)));
     let view = desk.create_tenant("acme", "admin", "admin-password").await.unwrap();

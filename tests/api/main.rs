@@ -4,6 +4,7 @@
 mod accounts;
 mod agents;
 mod auth;
+mod e2e;
 mod helpers;
 mod import;
 mod inbox;

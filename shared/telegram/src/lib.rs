@@ -11,6 +11,7 @@
 mod cipher;
 mod connector;
 mod convert;
+mod import;
 mod limits;
 pub mod retry;
 mod session;
@@ -20,6 +21,7 @@ mod vault;
 
 pub use cipher::{CipherError, SessionCipher};
 pub use connector::{GrammersConfig, GrammersConnector};
+pub use import::StringSessionImporter;
 pub use limits::raise_nofile_limit;
 pub use session::GrammersSession;
 pub use session_string::{parse_session_string, production_addr, ImportedSession, SessionStringFormat};

@@ -128,6 +128,12 @@ impl Vault {
         Self(Mutex::new(Inner { home_dc: dc_id, dcs, ..Inner::default() }))
     }
 
+    /// Returns the auth key of the home DC, if the vault has one.
+    pub fn home_key(&self) -> Option<[u8; 256]> {
+        let inner = self.lock().ok()?;
+        inner.dcs.get(&inner.home_dc).and_then(|dc| dc.auth_key)
+    }
+
     /// Parses exported bytes; `InvalidSession` when they are not a vault document.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, TelegramError> {
         let doc: Document = serde_json::from_slice(bytes)

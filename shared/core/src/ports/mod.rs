@@ -20,7 +20,7 @@ pub use error::{PortError, PortErrorKind};
 pub use leases::{Lease, Leases};
 pub use push::{PushEvent, PushHub};
 pub use queue::{dead_letter_queue, validate_queue_name, Delivery, Queue, QueueDepth, MAX_BODY_BYTES, MAX_QUEUE_NAME};
-pub use sealer::SessionSealer;
+pub use sealer::{SessionImporter, SessionSealer};
 pub use search::{SearchHit, SearchIndex, SearchQuery};
 pub use sends::SendLog;
 pub use store::{

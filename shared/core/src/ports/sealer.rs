@@ -13,3 +13,13 @@ pub trait SessionSealer: Send + Sync {
     /// sealed for another account or key.
     fn open(&self, account: &AccountId, sealed: &[u8]) -> Result<Vec<u8>, PortError>;
 }
+
+/// Turns session strings exported by other tools (Telethon, Pyrogram) into
+/// sealed session bytes for an account, for account import.
+pub trait SessionImporter: Send + Sync {
+    /// Returns the sealed session of `raw`; `Invalid` when it is not a session string.
+    fn import(&self, account: &AccountId, raw: &str) -> Result<Vec<u8>, PortError>;
+    /// True when the stored `sealed` session of `account` holds the same auth
+    /// key as `raw`, so importing it again changes nothing.
+    fn same_session(&self, account: &AccountId, sealed: &[u8], raw: &str) -> bool;
+}

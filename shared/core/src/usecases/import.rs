@@ -1,4 +1,5 @@
-//! Account import from CSV or JSON Lines. Every bad line is reported with its
+//! Account import from CSV or JSON Lines (with an optional `session` column
+//! holding a Telethon or Pyrogram session string, stored sealed). Every bad line is reported with its
 //! number and reason and the good lines are imported; importing the same file
 //! again changes nothing. Rows are written in chunks, each chunk all or none.
 
@@ -63,6 +64,7 @@ struct RawRow {
     tags: Option<RawTags>,
     group: Option<String>,
     owner: Option<String>,
+    session: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,9 +82,10 @@ struct Row {
     tags: Vec<String>,
     group: Option<String>,
     owner: Option<Username>,
+    session: Option<String>,
 }
 
-const CSV_COLUMNS: [&str; 5] = ["phone", "name", "tags", "group", "owner"];
+const CSV_COLUMNS: [&str; 6] = ["phone", "name", "tags", "group", "owner", "session"];
 
 fn read_csv(body: &[u8], rejected: &mut Vec<RejectedLine>) -> Result<Vec<(u64, RawRow)>, AppError> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(body);
@@ -111,6 +114,7 @@ fn read_csv(body: &[u8], rejected: &mut Vec<RejectedLine>) -> Result<Vec<(u64, R
                         "name" => row.name = value,
                         "tags" => row.tags = value.map(RawTags::Joined),
                         "group" => row.group = value,
+                        "session" => row.session = value,
                         _ => row.owner = value,
                     }
                 }
@@ -175,7 +179,11 @@ fn validate(line: u64, raw: RawRow) -> Result<Row, String> {
         Some(o) => Some(Username::parse(o).map_err(|e| e.0)?),
         None => None,
     };
-    Ok(Row { line, phone, name, tags, group, owner })
+    let session = raw.session.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    if session.as_ref().is_some_and(|s| s.len() > 4096) {
+        return Err("session is longer than any session string".into());
+    }
+    Ok(Row { line, phone, name, tags, group, owner, session })
 }
 
 /// Names resolved once per import: owners, tags and groups.
@@ -311,6 +319,12 @@ impl Desk {
                 let group_owner = owner.as_ref().map_or(&actor.user_id, |o| &o.id);
                 account.groups.insert(self.import_group(actor, group_owner, group, lookups).await?);
             }
+            if let Some(raw) = &row.session {
+                if let Err(reason) = self.import_session(&mut account, raw) {
+                    report.rejected.push(RejectedLine { line: row.line, reason });
+                    continue;
+                }
+            }
             if before == Some(&account) {
                 report.unchanged += 1;
                 continue;
@@ -328,6 +342,20 @@ impl Desk {
         }
         self.directory.put_accounts(&actor.tenant, &writes).await?;
         self.audit_owner_changes(actor, &pairs).await
+    }
+
+    /// Seals `raw` into the account unless it already holds that session; a
+    /// logged-out account with a new session is offline again (the fleet connects it).
+    fn import_session(&self, account: &mut Account, raw: &str) -> Result<(), String> {
+        let importer = self.sessions.as_ref().ok_or("this server cannot import sessions")?;
+        if account.session.as_deref().is_some_and(|sealed| importer.same_session(&account.id, sealed, raw)) {
+            return Ok(());
+        }
+        account.session = Some(importer.import(&account.id, raw).map_err(|e| format!("session: {}", e.message))?);
+        if matches!(account.status, AccountStatus::LoggedOut | AccountStatus::Error) {
+            account.status = AccountStatus::Offline;
+        }
+        Ok(())
     }
 
     async fn import_owner(

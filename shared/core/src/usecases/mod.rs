@@ -33,7 +33,7 @@ pub use session::LoginOutcome;
 pub use views::{AccountView, AgentView, DialogView, Page, TagRef};
 
 use crate::auth::{LoginThrottle, TokenService};
-use crate::ports::{BlobStore, Directory, MessageReader, MessageWriter, PushHub, Queue, SendLog};
+use crate::ports::{BlobStore, Directory, MessageReader, MessageWriter, PushHub, Queue, SendLog, SessionImporter};
 use std::sync::Arc;
 
 /// Largest page any list returns.
@@ -58,6 +58,9 @@ pub struct Ports {
     pub queue: Arc<dyn Queue>,
     /// Uploaded files and media.
     pub blobs: Arc<dyn BlobStore>,
+    /// Turns imported session strings into sealed sessions (`None`: the
+    /// import's `session` column is refused).
+    pub sessions: Option<Arc<dyn SessionImporter>>,
 }
 
 /// The desk's use cases over its ports. Cheap to clone.
@@ -77,6 +80,8 @@ pub struct Desk {
     pub queue: Arc<dyn Queue>,
     /// Uploaded files and media.
     pub blobs: Arc<dyn BlobStore>,
+    /// Turns imported session strings into sealed sessions.
+    pub sessions: Option<Arc<dyn SessionImporter>>,
     /// Issues and checks access tokens.
     pub tokens: TokenService,
     /// Counts failed logins.
@@ -86,9 +91,9 @@ pub struct Desk {
 impl Desk {
     /// Wires the use cases to their ports.
     pub fn new(ports: Ports, tokens: TokenService) -> Self {
-        let Ports { directory, writer, reader, push, sends, queue, blobs } = ports;
+        let Ports { directory, writer, reader, push, sends, queue, blobs, sessions } = ports;
         let throttle = Arc::new(LoginThrottle::default());
-        Self { directory, writer, reader, push, sends, queue, blobs, tokens, throttle }
+        Self { directory, writer, reader, push, sends, queue, blobs, sessions, tokens, throttle }
     }
 }
 
