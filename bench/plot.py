@@ -32,8 +32,21 @@ def foundation(data, out):
     fig.savefig(out)
 
 
+def pipeline(data, out):
+    p = data["pipeline"]
+    lat = p["enqueue_to_push"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    keys = ["p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"]
+    ax.bar([k.replace("_ms", "") for k in keys], [lat[k] for k in keys], color="tab:blue")
+    ax.set_ylabel("ms from enqueue to push")
+    ax.set_title(f"ingest pipeline at {p['offered_rate']:.0f} msg/s offered: {p['messages_per_second']:.0f} msg/s stored")
+    fig.tight_layout()
+    fig.savefig(out)
+
+
 for path in sorted(results.glob("*.json")):
     data = json.loads(path.read_text())
-    if path.stem == "foundation":
-        foundation(data, path.with_suffix(".png"))
+    draw = {"foundation": foundation, "pipeline": pipeline}.get(path.stem)
+    if draw:
+        draw(data, path.with_suffix(".png"))
         print(f"wrote {path.with_suffix('.png')}")

@@ -12,14 +12,23 @@ use tgdesk_local::SqliteStore;
 
 /// Opens a fresh store in a temp dir and returns the desk and the tenant's admin.
 pub async fn fresh_desk(dir: &std::path::Path) -> anyhow::Result<(Desk, Arc<SqliteStore>, Actor)> {
+    let (desk, store, actor, _) = fresh_desk_with_hub(dir).await?;
+    Ok((desk, store, actor))
+}
+
+/// Like [`fresh_desk`], also returning the push hub.
+pub async fn fresh_desk_with_hub(
+    dir: &std::path::Path,
+) -> anyhow::Result<(Desk, Arc<SqliteStore>, Actor, Arc<tgdesk_local::WsHub>)> {
     let store = Arc::new(SqliteStore::open(dir.join("bench.db"))?);
     let tokens = TokenService::new(b"bench-secret-bench-secret-bench!", std::time::Duration::from_secs(3600));
     let queue = Arc::new(tgdesk_local::SqliteQueue::open(dir.join("queue.db"))?);
+    let hub = Arc::new(tgdesk_local::WsHub::default());
     let ports = Ports {
         directory: store.clone(),
         writer: store.clone(),
         reader: store.clone(),
-        push: Arc::new(tgdesk_local::WsHub::default()),
+        push: hub.clone(),
         sends: store.clone(),
         queue,
         blobs: Arc::new(tgdesk_local::FsBlobStore::open(dir.join("files"))?),
@@ -32,7 +41,7 @@ pub async fn fresh_desk(dir: &std::path::Path) -> anyhow::Result<(Desk, Arc<Sqli
         user_id: UserId::parse(admin.id.as_str())?,
         role: tgdesk_core::domain::Role::Admin,
     };
-    Ok((desk, store, actor))
+    Ok((desk, store, actor, hub))
 }
 
 /// Creates `n` agents named agent0.. and returns their usernames.

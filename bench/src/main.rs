@@ -7,6 +7,7 @@
 
 mod import;
 mod inbox;
+mod pipeline;
 mod stats;
 
 use clap::Parser;
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 /// Benchmark options.
 #[derive(Parser)]
 struct Args {
-    /// Which scenario: `import`, `inbox` or `all`.
+    /// Which scenario: `import`, `inbox`, `all` (both) or `pipeline`.
     #[arg(default_value = "all")]
     scenario: String,
     /// Accounts to import.
@@ -27,6 +28,12 @@ struct Args {
     /// Dialogs across those accounts.
     #[arg(long, default_value_t = 100_000)]
     dialogs: usize,
+    /// Messages pushed through the ingest pipeline.
+    #[arg(long, default_value_t = 200_000)]
+    pipeline_messages: usize,
+    /// Offered rate of the pipeline scenario, messages/s.
+    #[arg(long, default_value_t = 12_000.0)]
+    pipeline_rate: f64,
     /// Where to write the JSON results.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
@@ -43,6 +50,14 @@ async fn main() -> anyhow::Result<()> {
     }
     if matches!(args.scenario.as_str(), "inbox" | "all") {
         results.insert("inbox".into(), inbox::run(args.inbox_accounts, args.dialogs).await?);
+    }
+    if args.scenario == "pipeline" {
+        let result = pipeline::run(args.pipeline_messages, 2_000, 100, 100, args.pipeline_rate).await?;
+        let path = args.out.join("pipeline.json");
+        let json = serde_json::to_string_pretty(&serde_json::json!({"machine": stats::machine(), "pipeline": result}))?;
+        std::fs::write(&path, &json)?;
+        println!("{json}\nwritten to {}", path.display());
+        return Ok(());
     }
     let path = args.out.join("foundation.json");
     let json = serde_json::to_string_pretty(&serde_json::Value::Object(results))?;

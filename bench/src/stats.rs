@@ -17,6 +17,17 @@ pub fn latency(samples: &mut [Duration]) -> Value {
     })
 }
 
+/// Returns p50/p99/p999/max (ms) of `samples`.
+pub fn latency_with_p999(samples: &mut [Duration]) -> Value {
+    if samples.is_empty() {
+        return json!({"samples": 0});
+    }
+    let mut v = latency(samples);
+    let idx = ((samples.len() as f64 - 1.0) * 0.999).round() as usize;
+    v["p999_ms"] = json!((samples[idx].as_secs_f64() * 1e6).round() / 1e3);
+    v
+}
+
 /// Returns the process's peak resident memory in MiB (VmHWM).
 pub fn peak_rss_mib() -> f64 {
     read_status_kib("VmHWM:") / 1024.0

@@ -202,3 +202,52 @@ async fn messages_written_while_the_node_was_down_arrive_exactly_once_after_rest
     assert_eq!(again, expected, "nothing arrived twice");
     stop(node).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_the_accounts_never_run_one_twice_and_take_over_from_a_stopped_node() {
+    use tgdesk_core::ports::Leases;
+    let w = world().await;
+    let phones: Vec<String> = (0..4).map(|i| format!("+155503100{i:02}")).collect();
+    let mut ids = Vec::new();
+    for phone in &phones {
+        ids.push(w.account(phone).await);
+    }
+    let a = start(&w, "node-a");
+    let b = start(&w, "node-b");
+    for id in &ids {
+        w.wait_status(id, AccountStatus::Online).await;
+    }
+    let held = |leases: Vec<tgdesk_core::ports::Lease>, id: &AccountId| -> Vec<String> {
+        let now = chrono::Utc::now();
+        leases.into_iter().filter(|l| &l.account_id == id && l.expires_at > now).map(|l| l.node).collect()
+    };
+    for id in &ids {
+        let holders = held(w.leases.list(&w.admin.tenant).await.unwrap(), id);
+        assert_eq!(holders.len(), 1, "account {id} is held by {holders:?}");
+    }
+    let mut peers = Vec::new();
+    for (i, phone) in phones.iter().enumerate() {
+        let body = json!({"account_phone": phone, "from": {"user_id": 7100 + i, "name": "Eve"}, "text": "first"});
+        peers.push(w.control("/control/messages", body).await["peer"].as_i64().unwrap());
+    }
+    for (id, peer) in ids.iter().zip(&peers) {
+        assert_eq!(w.wait_messages(id, *peer, 1).await, vec!["first"]);
+    }
+    stop(a).await;
+    for (i, phone) in phones.iter().enumerate() {
+        let body = json!({"account_phone": phone, "from": {"user_id": 7100 + i, "name": "Eve"}, "text": "second"});
+        w.control("/control/messages", body).await;
+    }
+    for (id, peer) in ids.iter().zip(&peers) {
+        assert_eq!(w.wait_messages(id, *peer, 2).await, vec!["first", "second"]);
+    }
+    for id in &ids {
+        w.wait_status(id, AccountStatus::Online).await;
+        assert_eq!(held(w.leases.list(&w.admin.tenant).await.unwrap(), id), vec!["node-b"]);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (id, peer) in ids.iter().zip(&peers) {
+        assert_eq!(w.wait_messages(id, *peer, 2).await, vec!["first", "second"], "nothing doubled");
+    }
+    stop(b).await;
+}

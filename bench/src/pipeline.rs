@@ -1,0 +1,150 @@
+//! The local ingest pipeline without Telegram: update batches are put on the
+//! durable queue as the fleet would publish them, the ingest pump stores them
+//! and pushes every new message to the agents allowed to see it, while
+//! `subscribers` hub subscriptions drain their events. The producer is paced
+//! at `rate` messages/s. Reports messages/s and the delay from enqueue to
+//! push (p50/p99/p999).
+
+use crate::stats;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tgdesk_core::domain::{AccountId, Message, Role, TenantId, UserId};
+use tgdesk_core::ports::Directory;
+use tgdesk_core::usecases::{encode_batch, AccountUpdate, UpdateEnvelope, UPDATES_QUEUE};
+
+/// Runs the scenario: `messages` messages over `accounts` accounts in envelopes of `per_envelope`.
+pub async fn run(
+    messages: usize,
+    accounts: usize,
+    per_envelope: usize,
+    subscribers: usize,
+    rate: f64,
+) -> anyhow::Result<Value> {
+    let dir = tempfile::tempdir()?;
+    let (desk, store, admin, hub) = crate::import::fresh_desk_with_hub(dir.path()).await?;
+    let owners = crate::import::agents(&desk, &admin, subscribers.max(1)).await?;
+    let csv = crate::import::csv(accounts, &owners);
+    desk.import_accounts(&admin, tgdesk_core::usecases::ImportFormat::Csv, csv.as_bytes(), &|_| {}).await?;
+    let tenant = TenantId::parse("bench")?;
+    let ids: Vec<AccountId> = store
+        .list_accounts(
+            &tenant,
+            &tgdesk_core::ports::AccountQuery::scoped(tgdesk_core::ports::DialogScope::Tenant, accounts),
+        )
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    // One subscription per agent, drained as a browser would; each records enqueue→push delay.
+    let delays = Arc::new(std::sync::Mutex::new(Vec::with_capacity(messages)));
+    let received = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let users = desk
+        .directory
+        .list_users(&tenant, &tgdesk_core::ports::UserQuery { limit: 10_000, ..Default::default() })
+        .await?;
+    for user in users.iter().filter(|u| u.role == Role::Agent) {
+        let mut sub = hub.subscribe(&tenant, &UserId::parse(user.id.as_str())?, None);
+        let (delays, received) = (delays.clone(), received.clone());
+        tokio::spawn(async move {
+            while let Some(event) = sub.events.recv().await {
+                if let Some(at) = sent_at(&event) {
+                    let now = start.elapsed().as_micros() as u64;
+                    delays
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(Duration::from_micros(now.saturating_sub(at)));
+                    received.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    let metrics = Arc::new(tgdesk_fleet::pump::PumpMetrics::default());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let pump = tokio::spawn(tgdesk_fleet::pump::run_ingest(desk.clone(), metrics.clone(), stopped));
+    let began = Instant::now();
+    let mut next_id = vec![0_i64; ids.len()];
+    let mut sent = 0;
+    while sent < messages {
+        let mut bodies = Vec::new();
+        for _ in 0..10 {
+            let a = (sent / per_envelope) % ids.len();
+            let n = per_envelope.min(messages - sent);
+            let stamp = start.elapsed().as_micros() as u64;
+            let updates = (0..n)
+                .map(|_| {
+                    next_id[a] += 1;
+                    AccountUpdate::Message { message: message(&ids[a], 1_000 + next_id[a] % 50, next_id[a], stamp) }
+                })
+                .collect();
+            bodies.push(encode_batch(&[UpdateEnvelope {
+                tenant: tenant.clone(),
+                account_id: ids[a].clone(),
+                updates,
+            }]));
+            sent += n;
+            if sent >= messages {
+                break;
+            }
+        }
+        desk.queue.send_batch(UPDATES_QUEUE, bodies).await?;
+        // Pace the producer at `rate` messages/s, as the fleet would publish them.
+        let due = Duration::from_secs_f64(sent as f64 / rate);
+        if let Some(wait) = due.checked_sub(began.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+    let enqueued = began.elapsed();
+    while (metrics.new_messages.load(Ordering::Relaxed) as usize) < messages {
+        anyhow::ensure!(began.elapsed() < Duration::from_secs(600), "pipeline stalled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stored = began.elapsed();
+    while (received.load(Ordering::Relaxed) as usize) < messages && began.elapsed() < stored + Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(true);
+    pump.await?;
+    let mut samples = delays.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Ok(json!({
+        "messages": messages,
+        "accounts": accounts,
+        "messages_per_envelope": per_envelope,
+        "offered_rate": rate,
+        "agent_subscriptions": subscribers,
+        "enqueue_seconds": enqueued.as_secs_f64(),
+        "stored_seconds": stored.as_secs_f64(),
+        "messages_per_second": (messages as f64 / stored.as_secs_f64()).round(),
+        "pushed_to_owner": samples.len(),
+        "enqueue_to_push": stats::latency_with_p999(&mut samples),
+        "dead_lettered": metrics.dead_lettered.load(Ordering::Relaxed),
+        "peak_rss_mib": stats::peak_rss_mib(),
+    }))
+}
+
+/// Reads the enqueue stamp carried in `sender_id` of a `message.new` event.
+fn sent_at(event: &str) -> Option<u64> {
+    let v: Value = serde_json::from_str(event).ok()?;
+    (v["type"] == "message.new").then(|| v["data"]["sender_id"].as_u64()).flatten()
+}
+
+fn message(account: &AccountId, peer: i64, id: i64, stamp_us: u64) -> Message {
+    Message {
+        account_id: account.clone(),
+        peer,
+        id,
+        sender_id: Some(stamp_us as i64),
+        sender_name: Some("Customer".into()),
+        outgoing: false,
+        date: chrono::Utc::now(),
+        text: "Hello, I have a question about my order #12345, can you help?".into(),
+        entities: json!([]),
+        media: None,
+        reply_to: None,
+        edited_at: None,
+        deleted: false,
+        tags: Default::default(),
+    }
+}
