@@ -80,6 +80,18 @@ opaque_id!(
     /// Identifies an audit entry.
     AuditId, "aud"
 );
+opaque_id!(
+    /// Identifies one send.
+    SendId, "snd"
+);
+opaque_id!(
+    /// Identifies a batch send.
+    BatchId, "bat"
+);
+opaque_id!(
+    /// Identifies an uploaded file.
+    FileId, "fil"
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,75 +2,12 @@
 //! (queued, sent, failed with a reason, cancelled), alone or as part of a
 //! batch that sends the same message to many dialogs.
 
-use super::{AccountId, DomainError, UserId};
+use super::{AccountId, BatchId, DomainError, FileId, SendId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Most characters in one Telegram message.
 pub const MAX_TEXT_CHARS: usize = 4096;
-
-macro_rules! prefixed_id {
-    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(try_from = "String", into = "String")]
-        #[schema(value_type = String)]
-        pub struct $name(String);
-
-        impl $name {
-            /// Returns a fresh id.
-            pub fn generate() -> Self {
-                Self(format!(concat!($prefix, "_{}"), ulid::Ulid::new().to_string().to_lowercase()))
-            }
-
-            /// Accepts an id a client sent.
-            pub fn parse(raw: &str) -> Result<Self, DomainError> {
-                let ok = raw.starts_with(concat!($prefix, "_"))
-                    && raw.len() <= 64
-                    && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-                ok.then(|| Self(raw.to_owned()))
-                    .ok_or_else(|| DomainError::new(format!("{raw:?} is not a valid {}", stringify!($name))))
-            }
-
-            /// Returns the id as text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = DomainError;
-            fn try_from(raw: String) -> Result<Self, Self::Error> {
-                Self::parse(&raw)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-prefixed_id!(
-    /// Identifies one send.
-    SendId, "snd"
-);
-prefixed_id!(
-    /// Identifies a batch send.
-    BatchId, "bat"
-);
-prefixed_id!(
-    /// Identifies an uploaded file.
-    FileId, "fil"
-);
 
 /// A file an agent uploaded to attach to messages.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
