@@ -2,6 +2,7 @@
 //! and the REST router, and serves them until told to stop.
 
 pub mod config;
+mod metrics;
 mod secrets;
 mod telegram;
 mod ws;
@@ -86,13 +87,17 @@ impl App {
         Ok(())
     }
 
-    /// Returns the HTTP router of the whole server.
-    pub fn router(&self) -> axum::Router {
+    /// Returns the HTTP router of the whole server (API, WebSocket, metrics).
+    pub fn router(&self, fleet: Arc<Fleet>) -> axum::Router {
         let state = ApiState { desk: self.desk.clone(), operator_token: self.config.operator_token.clone() };
         let ws = axum::Router::new()
             .route("/ws", axum::routing::get(ws::upgrade))
             .with_state(ws::WsState { desk: self.desk.clone(), hub: self.hub.clone() });
-        tgdesk_api::router(state).merge(ws).layer(tower_http::trace::TraceLayer::new_for_http())
+        let metrics_state =
+            metrics::MetricsState { desk: self.desk.clone(), hub: self.hub.clone(), pump: self.pump.clone(), fleet };
+        let metrics =
+            axum::Router::new().route("/metrics", axum::routing::get(metrics::scrape)).with_state(metrics_state);
+        tgdesk_api::router(state).merge(ws).merge(metrics).layer(tower_http::trace::TraceLayer::new_for_http())
     }
 
     /// Serves on `listener` until `shutdown` completes, with the session
@@ -121,13 +126,14 @@ impl App {
         let fleet = Fleet::new(self.desk.clone(), leases, side.connector.clone(), side.sealer.clone(), fleet_config);
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let pump = tokio::spawn(tgdesk_fleet::pump::run_ingest(self.desk.clone(), self.pump.clone(), stopped.clone()));
+        let router = self.router(fleet.clone());
         let sessions = tokio::spawn(async move {
             if config_fleet {
                 fleet.run(stopped).await;
             }
         });
         tracing::info!(%addr, "listening");
-        let service = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
         // Sessions save their state; the pump finishes the batch in hand (unacked ones come back at next start).
         let _ = stop.send(true);

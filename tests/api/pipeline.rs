@@ -86,3 +86,23 @@ async fn poison_batches_are_dead_lettered_with_their_reason_and_good_envelopes_k
     assert!(reasons[0].contains("acc_gone"), "{reasons:?}");
     assert!(reasons[1].contains("not an update batch"), "{reasons:?}");
 }
+
+#[tokio::test]
+async fn metrics_count_what_the_pipeline_did() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let account = app.create_account(&admin, "+15559990003", None).await;
+    app.desk.queue.send_batch(UPDATES_QUEUE, vec![encode_batch(&[envelope(&account, 51, 1..8)])]).await.unwrap();
+    wait_for_items(&app, &format!("/api/accounts/{account}/dialogs/51/messages"), &admin, 7).await;
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+        if text.contains("tgdesk_ingest_messages_total 7") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(text.contains("tgdesk_ingest_messages_total 7"), "{text}");
+    assert!(text.contains("# TYPE tgdesk_sessions_online gauge"), "{text}");
+    assert!(text.contains("tgdesk_queue_depth{queue=\"updates\",state=\"visible\"} 0"), "{text}");
+}

@@ -1,0 +1,106 @@
+//! `GET /metrics` in the Prometheus text format: ingest, queues, push and
+//! sessions. The counters live in the pump, the hub and the fleet; this only
+//! reads them at scrape time.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tgdesk_core::usecases::{Desk, COMMANDS_QUEUE, UPDATES_QUEUE};
+use tgdesk_fleet::pump::PumpMetrics;
+use tgdesk_fleet::Fleet;
+use tgdesk_local::WsHub;
+
+/// What the scrape reads.
+#[derive(Clone)]
+pub struct MetricsState {
+    /// For queue depths.
+    pub desk: Desk,
+    /// Push counters.
+    pub hub: Arc<WsHub>,
+    /// Ingest counters.
+    pub pump: Arc<PumpMetrics>,
+    /// Session counters.
+    pub fleet: Arc<Fleet>,
+}
+
+/// Appends one sample with its HELP and TYPE lines.
+fn sample(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+}
+
+fn read(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
+}
+
+/// Renders every metric.
+pub async fn scrape(State(s): State<MetricsState>) -> impl IntoResponse {
+    let mut out = String::with_capacity(2048);
+    let (pump, fleet, hub) = (&s.pump, &s.fleet.metrics, &s.hub.metrics);
+    sample(
+        &mut out,
+        "tgdesk_ingest_messages_total",
+        "counter",
+        "Messages stored for the first time.",
+        read(&pump.new_messages),
+    );
+    sample(
+        &mut out,
+        "tgdesk_ingest_duplicates_total",
+        "counter",
+        "Redelivered messages ignored.",
+        read(&pump.duplicates),
+    );
+    sample(
+        &mut out,
+        "tgdesk_ingest_retries_total",
+        "counter",
+        "Update batches put back after a failure.",
+        read(&pump.retries),
+    );
+    sample(
+        &mut out,
+        "tgdesk_ingest_dead_lettered_total",
+        "counter",
+        "Update batches dead-lettered.",
+        read(&pump.dead_lettered),
+    );
+    sample(&mut out, "tgdesk_push_events_total", "counter", "Events delivered to users.", read(&hub.delivered));
+    sample(
+        &mut out,
+        "tgdesk_push_dropped_slow_clients_total",
+        "counter",
+        "WebSocket clients dropped as too slow.",
+        read(&hub.dropped_slow_clients),
+    );
+    sample(
+        &mut out,
+        "tgdesk_sessions_online",
+        "gauge",
+        "Telegram sessions running on this node.",
+        read(&fleet.sessions_online),
+    );
+    sample(
+        &mut out,
+        "tgdesk_updates_published_total",
+        "counter",
+        "Telegram updates published by this node.",
+        read(&fleet.updates_published),
+    );
+    sample(&mut out, "tgdesk_sends_ok_total", "counter", "Messages sent.", read(&fleet.sends_ok));
+    sample(&mut out, "tgdesk_sends_failed_total", "counter", "Sends that failed for good.", read(&fleet.sends_failed));
+    sample(&mut out, "tgdesk_flood_waits_total", "counter", "FLOOD_WAITs met while sending.", read(&fleet.flood_waits));
+    let _ = writeln!(out, "# HELP tgdesk_queue_depth Bodies waiting (visible) or being handled (in_flight).\n# TYPE tgdesk_queue_depth gauge");
+    for queue in [UPDATES_QUEUE, COMMANDS_QUEUE] {
+        match s.desk.queue.depth(queue).await {
+            Ok(d) => {
+                let _ = writeln!(out, "tgdesk_queue_depth{{queue=\"{queue}\",state=\"visible\"}} {}", d.visible);
+                let _ = writeln!(out, "tgdesk_queue_depth{{queue=\"{queue}\",state=\"in_flight\"}} {}", d.in_flight);
+            }
+            Err(e) => tracing::warn!(queue, error = %e, "cannot read the queue depth"),
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
