@@ -191,3 +191,12 @@ async fn updates_for_an_unknown_account_are_refused_for_dead_lettering() {
     let err = t.app.desk.ingest(&envelope("acc_missing", vec![message("acc_missing", 1, 1, "x")])).await.unwrap_err();
     assert_eq!(err.code(), "not_found");
 }
+
+#[tokio::test]
+async fn an_envelope_mixing_accounts_is_refused_whole() {
+    let t = team().await;
+    let mixed = envelope(&t.mine, vec![message(&t.mine, 1, 1, "ok"), message(&t.theirs, 1, 1, "smuggled")]);
+    assert_eq!(t.app.desk.ingest(&mixed).await.unwrap_err().code(), "invalid_input");
+    let page = t.app.get(&format!("/api/accounts/{}/dialogs/1/messages", t.mine), &t.tokens[0]).await.expect(200);
+    assert!(page["items"].as_array().unwrap().is_empty(), "nothing of the envelope was stored");
+}

@@ -70,7 +70,8 @@ pub struct IngestReport {
 
 impl Desk {
     /// Stores one envelope and pushes what was new. `NotFound` when the
-    /// account does not exist (the caller dead-letters the envelope);
+    /// account does not exist and `Invalid` when an update names another
+    /// account (the caller dead-letters the envelope);
     /// `Unavailable` when the store is down (the caller retries).
     pub async fn ingest(&self, envelope: &UpdateEnvelope) -> Result<IngestReport, AppError> {
         let tenant = &envelope.tenant;
@@ -79,6 +80,17 @@ impl Desk {
             .get_account(tenant, &envelope.account_id)
             .await?
             .ok_or_else(|| AppError::not_found(format!("account {} does not exist", envelope.account_id)))?;
+        let foreign = envelope.updates.iter().any(|u| match u {
+            AccountUpdate::Message { message } => message.account_id != account.id,
+            AccountUpdate::Dialog { dialog } => dialog.account_id != account.id,
+            _ => false,
+        });
+        if foreign {
+            return Err(AppError::invalid(format!(
+                "envelope of account {} holds another account's update",
+                account.id
+            )));
+        }
         let audience = self.audience(&account).await?;
         let mut report = IngestReport::default();
         let mut messages = Vec::new();
@@ -87,7 +99,7 @@ impl Desk {
             .updates
             .iter()
             .filter_map(|u| match u {
-                AccountUpdate::Dialog { dialog } if dialog.account_id == account.id => Some(dialog.clone()),
+                AccountUpdate::Dialog { dialog } => Some(dialog.clone()),
                 _ => None,
             })
             .collect();
@@ -97,9 +109,7 @@ impl Desk {
         }
         for update in &envelope.updates {
             match update {
-                AccountUpdate::Message { message } if message.account_id == account.id => {
-                    messages.push(message.clone())
-                }
+                AccountUpdate::Message { message } => messages.push(message.clone()),
                 AccountUpdate::Edit { peer, id, text, edited_at } => {
                     match self.writer.edit_message(tenant, &account.id, *peer, *id, text, *edited_at).await {
                         Ok(()) => {}
