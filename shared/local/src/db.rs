@@ -1,7 +1,8 @@
-//! [`Db`]: the connection shape of the small SQLite adapters (queue, leases),
-//! the same as the store's: one file in WAL mode, one writer connection
-//! behind a mutex, a small pool of read-only connections, every call on
-//! tokio's blocking pool, rusqlite errors mapped once by `sqlite::map_err`.
+//! [`Db`]: the connection shape of every SQLite adapter (store, queue,
+//! leases): one file in WAL mode, one writer connection behind a mutex (SQLite
+//! allows one writer anyway, and waiting on a mutex is cheaper than on
+//! SQLITE_BUSY), a small pool of read-only connections, every call on tokio's
+//! blocking pool, rusqlite errors mapped once by `sqlite::map_err`.
 
 use crate::sqlite::map_err;
 use r2d2::Pool;
@@ -31,19 +32,30 @@ impl Db {
     /// Opens (creating when missing) the file at `path` in WAL mode and runs
     /// `schema` (idempotent DDL) on it. `Unavailable` when it cannot be opened.
     pub(crate) fn open(path: &Path, schema: &str, readers: u32) -> Result<Self, PortError> {
-        let writer = Connection::open(path).map_err(map_err)?;
+        Self::open_with(path, readers, "PRAGMA cache_size = -16384;", |c| c.execute_batch(schema).map_err(map_err))
+    }
+
+    /// Like [`Db::open`], with `pragmas` run on every connection and `setup`
+    /// (migrations, say) run on the writer before the readers open.
+    pub(crate) fn open_with(
+        path: &Path,
+        readers: u32,
+        pragmas: &'static str,
+        setup: impl FnOnce(&mut Connection) -> Result<(), PortError>,
+    ) -> Result<Self, PortError> {
+        let mut writer = Connection::open(path).map_err(map_err)?;
         writer
             .execute_batch(&format!(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
                  PRAGMA temp_store = MEMORY;
-                 PRAGMA cache_size = -16384;"
+                 {pragmas}"
             ))
             .map_err(map_err)?;
-        writer.execute_batch(schema).map_err(map_err)?;
-        let manager = SqliteConnectionManager::file(path).with_init(|c| {
-            c.execute_batch(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA query_only = ON;"))
+        setup(&mut writer)?;
+        let manager = SqliteConnectionManager::file(path).with_init(move |c| {
+            c.execute_batch(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA query_only = ON; {pragmas}"))
         });
         let readers = Pool::builder()
             .max_size(readers)

@@ -19,7 +19,7 @@ impl MessageWriter for SqliteStore {
             return Ok(());
         }
         let (tenant, dialogs) = (tenant.clone(), dialogs.to_vec());
-        self.write(move |tx| ingest::upsert_dialogs(tx, &tenant, &dialogs)).await
+        self.db.write(move |tx| ingest::upsert_dialogs(tx, &tenant, &dialogs)).await
     }
 
     async fn ingest_messages(&self, tenant: &TenantId, messages: &[Message]) -> Result<IngestOutcome, PortError> {
@@ -27,7 +27,7 @@ impl MessageWriter for SqliteStore {
             return Ok(IngestOutcome::default());
         }
         let (tenant, messages) = (tenant.clone(), messages.to_vec());
-        self.write(move |tx| ingest::ingest(tx, &tenant, &messages)).await
+        self.db.write(move |tx| ingest::ingest(tx, &tenant, &messages)).await
     }
 
     async fn edit_message(
@@ -40,7 +40,7 @@ impl MessageWriter for SqliteStore {
         edited_at: DateTime<Utc>,
     ) -> Result<(), PortError> {
         let (tenant, account, text) = (tenant.clone(), account.clone(), text.to_owned());
-        self.write(move |tx| ingest::edit(tx, (&tenant, &account, peer, id), &text, ns(edited_at))).await
+        self.db.write(move |tx| ingest::edit(tx, (&tenant, &account, peer, id), &text, ns(edited_at))).await
     }
 
     async fn delete_messages(
@@ -54,12 +54,12 @@ impl MessageWriter for SqliteStore {
             return Ok(());
         }
         let (tenant, account, ids) = (tenant.clone(), account.clone(), ids.to_vec());
-        self.write(move |tx| ingest::delete(tx, &tenant, &account, peer, &ids)).await
+        self.db.write(move |tx| ingest::delete(tx, &tenant, &account, peer, &ids)).await
     }
 
     async fn mark_read(&self, tenant: &TenantId, account: &AccountId, peer: i64, up_to: i64) -> Result<(), PortError> {
         let (tenant, account) = (tenant.clone(), account.clone());
-        self.write(move |tx| ingest::mark_read(tx, &tenant, &account, peer, up_to)).await
+        self.db.write(move |tx| ingest::mark_read(tx, &tenant, &account, peer, up_to)).await
     }
 
     async fn set_message_tags(
@@ -71,7 +71,7 @@ impl MessageWriter for SqliteStore {
         tags: &BTreeSet<TagId>,
     ) -> Result<(), PortError> {
         let (tenant, account, tags) = (tenant.clone(), account.clone(), tags.clone());
-        self.write(move |tx| ingest::set_tags(tx, (&tenant, &account, peer, id), &tags)).await
+        self.db.write(move |tx| ingest::set_tags(tx, (&tenant, &account, peer, id), &tags)).await
     }
 }
 
@@ -85,7 +85,7 @@ impl MessageReader for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Dialog>, PortError> {
         let (tenant, scope, after) = (tenant.clone(), scope.clone(), after.cloned());
-        self.read(move |tx| list_dialogs(tx, &tenant, &scope, after.as_ref(), limit)).await
+        self.db.read(move |tx| list_dialogs(tx, &tenant, &scope, after.as_ref(), limit)).await
     }
 
     async fn get_dialogs(&self, tenant: &TenantId, keys: &[(AccountId, i64)]) -> Result<Vec<Dialog>, PortError> {
@@ -93,7 +93,7 @@ impl MessageReader for SqliteStore {
             return Ok(Vec::new());
         }
         let (tenant, keys) = (tenant.clone(), keys.to_vec());
-        self.read(move |tx| get_dialogs(tx, &tenant, &keys)).await
+        self.db.read(move |tx| get_dialogs(tx, &tenant, &keys)).await
     }
 
     async fn list_messages(
@@ -105,7 +105,7 @@ impl MessageReader for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Message>, PortError> {
         let (tenant, account) = (tenant.clone(), account.clone());
-        self.read(move |tx| list_messages(tx, &tenant, &account, peer, before, limit)).await
+        self.db.read(move |tx| list_messages(tx, &tenant, &account, peer, before, limit)).await
     }
 
     async fn get_message(
@@ -116,7 +116,7 @@ impl MessageReader for SqliteStore {
         id: i64,
     ) -> Result<Option<Message>, PortError> {
         let (tenant, account) = (tenant.clone(), account.clone());
-        self.read(move |tx| {
+        self.db.read(move |tx| {
             let sql = format!(
                 "SELECT {} FROM messages WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4",
                 codec::MESSAGE_COLS

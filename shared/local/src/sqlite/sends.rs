@@ -33,7 +33,7 @@ impl SendLog for SqliteStore {
             .map(|s| Ok((s.id.to_string(), s.batch_id.as_ref().map(|b| b.to_string()), s.status.as_str(), encode(s)?)))
             .collect::<Result<Vec<_>, PortError>>()?;
         let tenant = tenant.to_string();
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             let mut stmt = tx
                 .prepare_cached(
                     "INSERT INTO sends (tenant, id, batch_id, status, body) VALUES (?1, ?2, ?3, ?4, ?5) \
@@ -52,6 +52,7 @@ impl SendLog for SqliteStore {
     async fn get_send(&self, tenant: &TenantId, id: &SendId) -> Result<Option<SendRecord>, PortError> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
         let body: Option<String> = self
+            .db
             .read(move |tx| {
                 tx.query_row("SELECT body FROM sends WHERE tenant = ?1 AND id = ?2", params![tenant, id], |r| r.get(0))
                     .optional()
@@ -63,7 +64,7 @@ impl SendLog for SqliteStore {
 
     async fn put_batch(&self, tenant: &TenantId, batch: &BatchSend) -> Result<(), PortError> {
         let (tenant, id, body) = (tenant.to_string(), batch.id.to_string(), encode(batch)?);
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             tx.execute(
                 "INSERT INTO batches (tenant, id, body) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (tenant, id) DO UPDATE SET body = excluded.body",
@@ -78,6 +79,7 @@ impl SendLog for SqliteStore {
     async fn get_batch(&self, tenant: &TenantId, id: &BatchId) -> Result<Option<BatchSend>, PortError> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
         let body: Option<String> = self
+            .db
             .read(move |tx| {
                 tx.query_row("SELECT body FROM batches WHERE tenant = ?1 AND id = ?2", params![tenant, id], |r| {
                     r.get(0)
@@ -100,6 +102,7 @@ impl SendLog for SqliteStore {
         let after = after.map(|a| a.to_string()).unwrap_or_default();
         let limit = limit.min(i64::MAX as usize) as i64;
         let bodies: Vec<String> = self
+            .db
             .read(move |tx| {
                 let mut stmt = tx
                     .prepare_cached(
@@ -120,6 +123,7 @@ impl SendLog for SqliteStore {
     ) -> Result<BTreeMap<SendStatus, u64>, PortError> {
         let (tenant, batch) = (tenant.to_string(), batch.to_string());
         let rows: Vec<(String, i64)> = self
+            .db
             .read(move |tx| {
                 let mut stmt = tx
                     .prepare_cached(
