@@ -63,25 +63,12 @@ pub struct Ports {
     pub sessions: Option<Arc<dyn SessionImporter>>,
 }
 
-/// The desk's use cases over its ports. Cheap to clone.
+/// The desk's use cases over its ports. Cheap to clone. The ports are
+/// reached as fields of the desk (`desk.directory`, `desk.queue`, …).
 #[derive(Clone)]
 pub struct Desk {
-    /// Tenants, users, accounts, groups, tags, pins, audit.
-    pub directory: Arc<dyn Directory>,
-    /// Ingest side of dialogs and messages.
-    pub writer: Arc<dyn MessageWriter>,
-    /// Read side of dialogs and messages.
-    pub reader: Arc<dyn MessageReader>,
-    /// Delivers events to the agents allowed to see them.
-    pub push: Arc<dyn PushHub>,
-    /// Records of sends and batches.
-    pub sends: Arc<dyn SendLog>,
-    /// Carries commands to the session fleet.
-    pub queue: Arc<dyn Queue>,
-    /// Uploaded files and media.
-    pub blobs: Arc<dyn BlobStore>,
-    /// Turns imported session strings into sealed sessions.
-    pub sessions: Option<Arc<dyn SessionImporter>>,
+    /// The ports the use cases run on.
+    ports: Ports,
     /// Issues and checks access tokens.
     pub tokens: TokenService,
     /// Counts failed logins.
@@ -91,9 +78,15 @@ pub struct Desk {
 impl Desk {
     /// Wires the use cases to their ports.
     pub fn new(ports: Ports, tokens: TokenService) -> Self {
-        let Ports { directory, writer, reader, push, sends, queue, blobs, sessions } = ports;
-        let throttle = Arc::new(LoginThrottle::default());
-        Self { directory, writer, reader, push, sends, queue, blobs, sessions, tokens, throttle }
+        Self { ports, tokens, throttle: Arc::new(LoginThrottle::default()) }
+    }
+}
+
+impl std::ops::Deref for Desk {
+    type Target = Ports;
+
+    fn deref(&self) -> &Ports {
+        &self.ports
     }
 }
 
