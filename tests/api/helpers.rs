@@ -226,27 +226,34 @@ pub async fn seed_dialog(
     n: i64,
     start: chrono::DateTime<chrono::Utc>,
 ) {
-    use tgdesk_core::domain::{AccountId, Message, TenantId};
     use tgdesk_core::ports::MessageWriter;
-    let tenant = TenantId::parse(tenant).unwrap();
-    let account = AccountId::parse(account).unwrap();
-    let messages: Vec<Message> = (1..=n)
-        .map(|id| Message {
-            account_id: account.clone(),
-            peer,
-            id,
-            sender_id: Some(peer),
-            sender_name: Some(format!("Customer {peer}")),
-            outgoing: false,
-            date: start + chrono::Duration::minutes(id),
-            text: format!("message {id} from {peer}"),
-            entities: json!([]),
-            media: None,
-            reply_to: None,
-            edited_at: None,
-            deleted: false,
-            tags: Default::default(),
+    let tenant = tgdesk_core::domain::TenantId::parse(tenant).unwrap();
+    let messages: Vec<_> = (1..=n)
+        .map(|id| {
+            let mut m = customer_message(account, peer, id, &format!("message {id} from {peer}"));
+            m.date = start + chrono::Duration::minutes(id);
+            m
         })
         .collect();
     app.store.ingest_messages(&tenant, &messages).await.expect("seeded");
+}
+
+/// Returns an incoming text message from customer `peer` to `account`, dated now.
+pub fn customer_message(account: &str, peer: i64, id: i64, text: &str) -> tgdesk_core::domain::Message {
+    tgdesk_core::domain::Message {
+        account_id: tgdesk_core::domain::AccountId::parse(account).unwrap(),
+        peer,
+        id,
+        sender_id: Some(peer),
+        sender_name: Some(format!("Customer {peer}")),
+        outgoing: false,
+        date: chrono::Utc::now(),
+        text: text.into(),
+        entities: json!([]),
+        media: None,
+        reply_to: None,
+        edited_at: None,
+        deleted: false,
+        tags: Default::default(),
+    }
 }

@@ -2,34 +2,15 @@
 //! acknowledged; poison batches go to the dead-letter queue with a reason.
 
 use crate::helpers::*;
-use chrono::Utc;
-use serde_json::json;
 use std::time::Duration;
-use tgdesk_core::domain::{AccountId, Message, TenantId};
+use tgdesk_core::domain::{AccountId, TenantId};
 use tgdesk_core::ports::dead_letter_queue;
 use tgdesk_core::usecases::{encode_batch, AccountUpdate, UpdateEnvelope, UPDATES_QUEUE};
 
 fn envelope(account: &str, peer: i64, ids: std::ops::Range<i64>) -> UpdateEnvelope {
     let account_id = AccountId::parse(account).unwrap();
     let updates = ids
-        .map(|id| AccountUpdate::Message {
-            message: Message {
-                account_id: account_id.clone(),
-                peer,
-                id,
-                sender_id: Some(peer),
-                sender_name: Some("Queue Customer".into()),
-                outgoing: false,
-                date: Utc::now(),
-                text: format!("queued {id}"),
-                entities: json!([]),
-                media: None,
-                reply_to: None,
-                edited_at: None,
-                deleted: false,
-                tags: Default::default(),
-            },
-        })
+        .map(|id| AccountUpdate::Message { message: customer_message(account, peer, id, &format!("queued {id}")) })
         .collect();
     UpdateEnvelope { tenant: TenantId::parse("demo").unwrap(), account_id, updates }
 }

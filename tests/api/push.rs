@@ -4,9 +4,9 @@
 use crate::helpers::*;
 use chrono::Utc;
 use futures::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
-use tgdesk_core::domain::{AccountId, Message, TenantId};
+use tgdesk_core::domain::{AccountId, TenantId};
 use tgdesk_core::usecases::{AccountUpdate, UpdateEnvelope};
 use tokio_tungstenite::tungstenite;
 
@@ -32,24 +32,7 @@ async fn next(ws: &mut Ws) -> Value {
 }
 
 fn message(account: &str, peer: i64, id: i64, text: &str) -> AccountUpdate {
-    AccountUpdate::Message {
-        message: Message {
-            account_id: AccountId::parse(account).unwrap(),
-            peer,
-            id,
-            sender_id: Some(peer),
-            sender_name: Some("Customer".into()),
-            outgoing: false,
-            date: Utc::now(),
-            text: text.into(),
-            entities: json!([]),
-            media: None,
-            reply_to: None,
-            edited_at: None,
-            deleted: false,
-            tags: Default::default(),
-        },
-    }
+    AccountUpdate::Message { message: customer_message(account, peer, id, text) }
 }
 
 fn envelope(account: &str, updates: Vec<AccountUpdate>) -> UpdateEnvelope {
