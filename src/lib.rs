@@ -15,9 +15,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tgdesk_api::ApiState;
 use tgdesk_core::auth::TokenService;
-use tgdesk_core::usecases::{Desk, Ports};
+use tgdesk_core::usecases::Desk;
 use tgdesk_fleet::{Fleet, FleetConfig};
-use tgdesk_local::{FsBlobStore, SqliteLeases, SqliteQueue, SqliteStore, WsHub};
+use tgdesk_local::{LocalPorts, SqliteLeases, SqliteStore, WsHub};
 use tgdesk_telegram::{SessionCipher, StringSessionImporter};
 use tokio::net::TcpListener;
 
@@ -47,25 +47,15 @@ impl App {
     pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
-        let store = Arc::new(SqliteStore::open(config.data_dir.join("tgdesk.db")).context("cannot open the store")?);
+        let LocalPorts { store, hub, mut ports } =
+            LocalPorts::open(&config.data_dir).context("cannot open the data dir")?;
         let secret = match &config.jwt_secret {
             Some(s) => s.expose_secret().as_bytes().to_vec(),
             None => secrets::load_or_create(&config.data_dir.join("jwt.secret"))?,
         };
         let tokens = TokenService::new(&secret, config.token_ttl);
-        let queue = Arc::new(SqliteQueue::open(config.data_dir.join("queue.db")).context("cannot open the queue")?);
         let sealer = Arc::new(SessionCipher::load_or_create(&config.data_dir.join("session.key"))?);
-        let hub = Arc::new(WsHub::default());
-        let ports = Ports {
-            directory: store.clone(),
-            writer: store.clone(),
-            reader: store.clone(),
-            push: hub.clone(),
-            sends: store.clone(),
-            queue,
-            blobs: Arc::new(FsBlobStore::open(config.data_dir.join("files")).context("cannot open the file store")?),
-            sessions: Some(Arc::new(StringSessionImporter::new(sealer.clone()))),
-        };
+        ports.sessions = Some(Arc::new(StringSessionImporter::new(sealer.clone())));
         let desk = Desk::new(ports, tokens);
         let app = Self { desk, store, hub, pump: Arc::default(), sealer, config };
         app.ensure_demo_tenant().await?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tgdesk_core::auth::TokenService;
 use tgdesk_core::domain::{TenantId, UserId};
-use tgdesk_core::usecases::{Actor, Desk, ImportFormat, ImportProgress, NewAgent, Ports};
+use tgdesk_core::usecases::{Actor, Desk, ImportFormat, ImportProgress, NewAgent};
 use tgdesk_local::SqliteStore;
 
 /// Opens a fresh store in a temp dir and returns the desk and the tenant's admin.
@@ -20,20 +20,8 @@ pub async fn fresh_desk(dir: &std::path::Path) -> anyhow::Result<(Desk, Arc<Sqli
 pub async fn fresh_desk_with_hub(
     dir: &std::path::Path,
 ) -> anyhow::Result<(Desk, Arc<SqliteStore>, Actor, Arc<tgdesk_local::WsHub>)> {
-    let store = Arc::new(SqliteStore::open(dir.join("bench.db"))?);
+    let tgdesk_local::LocalPorts { store, hub, ports } = tgdesk_local::LocalPorts::open(dir)?;
     let tokens = TokenService::new(b"bench-secret-bench-secret-bench!", std::time::Duration::from_secs(3600));
-    let queue = Arc::new(tgdesk_local::SqliteQueue::open(dir.join("queue.db"))?);
-    let hub = Arc::new(tgdesk_local::WsHub::default());
-    let ports = Ports {
-        directory: store.clone(),
-        writer: store.clone(),
-        reader: store.clone(),
-        push: hub.clone(),
-        sends: store.clone(),
-        queue,
-        blobs: Arc::new(tgdesk_local::FsBlobStore::open(dir.join("files"))?),
-        sessions: None,
-    };
     let desk = Desk::new(ports, tokens);
     let admin = desk.create_tenant("bench", "admin", "bench-password").await?;
     let actor = Actor {

@@ -10,9 +10,9 @@ use tg_sim::{SimConfig, SimHandle, Simulator};
 use tgdesk_core::auth::TokenService;
 use tgdesk_core::domain::{AccountId, AccountStatus, Role, TenantId, UserId};
 use tgdesk_core::ports::{SessionSealer, TelegramConnector};
-use tgdesk_core::usecases::{Actor, Desk, NewAccount, NewMessage, Ports};
+use tgdesk_core::usecases::{Actor, Desk, NewAccount, NewMessage};
 use tgdesk_fleet::{pump, Fleet, FleetConfig};
-use tgdesk_local::{FsBlobStore, SqliteLeases, SqliteQueue, SqliteStore, WsHub};
+use tgdesk_local::{LocalPorts, SqliteLeases};
 use tgdesk_telegram::{GrammersConfig, GrammersConnector, SessionCipher};
 use tokio::sync::watch;
 
@@ -32,17 +32,7 @@ async fn world() -> World {
     let sim_dir = tempfile::tempdir().unwrap();
     let sim = Simulator::start(SimConfig::new("127.0.0.1:0".parse().unwrap(), sim_dir.path())).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("db")).unwrap());
-    let ports = Ports {
-        directory: store.clone(),
-        writer: store.clone(),
-        reader: store.clone(),
-        push: Arc::new(WsHub::default()),
-        sends: store.clone(),
-        queue: Arc::new(SqliteQueue::open(dir.path().join("queue")).unwrap()),
-        blobs: Arc::new(FsBlobStore::open(dir.path().join("files")).unwrap()),
-        sessions: None,
-    };
+    let ports = LocalPorts::open(dir.path()).unwrap().ports;
     let desk = Desk::new(ports, TokenService::new(b"fleet-test-secret-fleet-test-sec", Duration::from_secs(600)));
     let view = desk.create_tenant("acme", "admin", "admin-password").await.unwrap();
     let admin = Actor {

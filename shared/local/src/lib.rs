@@ -16,3 +16,37 @@ pub use leases::SqliteLeases;
 pub use push::WsHub;
 pub use queue::SqliteQueue;
 pub use sqlite::SqliteStore;
+
+use std::path::Path;
+use std::sync::Arc;
+use tgdesk_core::ports::PortError;
+use tgdesk_core::usecases::Ports;
+
+/// The embedded adapters of one data dir, wired as the use cases' ports.
+pub struct LocalPorts {
+    /// The store (also kept typed, for callers that seed or inspect it).
+    pub store: Arc<SqliteStore>,
+    /// The push hub (also kept typed, for the WebSocket route).
+    pub hub: Arc<WsHub>,
+    /// Every port; `sessions` is `None` until the caller adds an importer.
+    pub ports: Ports,
+}
+
+impl LocalPorts {
+    /// Opens `tgdesk.db`, `queue.db` and `files/` under `dir`, creating what is missing.
+    pub fn open(dir: &Path) -> Result<Self, PortError> {
+        let store = Arc::new(SqliteStore::open(dir.join("tgdesk.db"))?);
+        let hub = Arc::new(WsHub::default());
+        let ports = Ports {
+            directory: store.clone(),
+            writer: store.clone(),
+            reader: store.clone(),
+            push: hub.clone(),
+            sends: store.clone(),
+            queue: Arc::new(SqliteQueue::open(dir.join("queue.db"))?),
+            blobs: Arc::new(FsBlobStore::open(dir.join("files"))?),
+            sessions: None,
+        };
+        Ok(Self { store, hub, ports })
+    }
+}

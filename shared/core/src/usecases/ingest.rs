@@ -194,9 +194,7 @@ pub fn encode_batch(envelopes: &[UpdateEnvelope]) -> Vec<u8> {
     use std::io::Write;
     let json = serde_json::to_vec(envelopes).unwrap_or_else(|e| unreachable!("envelopes always serialise: {e}"));
     let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(json.len() / 4), flate2::Compression::fast());
-    // Writing to a Vec cannot fail.
-    let _ = gz.write_all(&json);
-    gz.finish().unwrap_or_default()
+    gz.write_all(&json).and_then(|()| gz.finish()).unwrap_or_else(|e| unreachable!("gzip into a Vec cannot fail: {e}"))
 }
 
 /// Decodes a queue body made by [`encode_batch`]; `Invalid` (poison) when it is not one.

@@ -32,7 +32,8 @@ impl Directory for SqliteStore {
         status: AccountStatus,
     ) -> Result<(), PortError> {
         let (tenant, id) = (tenant.clone(), id.clone());
-        self.db.write(move |tx| accounts::set_account_column(tx, &tenant, &id, accounts::AccountColumn::Status(status)))
+        self.db
+            .write(move |tx| accounts::set_account_column(tx, &tenant, &id, accounts::AccountColumn::Status(status)))
             .await
     }
 
@@ -43,7 +44,8 @@ impl Directory for SqliteStore {
         session: Option<Vec<u8>>,
     ) -> Result<(), PortError> {
         let (tenant, id) = (tenant.clone(), id.clone());
-        self.db.write(move |tx| accounts::set_account_column(tx, &tenant, &id, accounts::AccountColumn::Session(session)))
+        self.db
+            .write(move |tx| accounts::set_account_column(tx, &tenant, &id, accounts::AccountColumn::Session(session)))
             .await
     }
 

@@ -116,17 +116,18 @@ impl MessageReader for SqliteStore {
         id: i64,
     ) -> Result<Option<Message>, PortError> {
         let (tenant, account) = (tenant.clone(), account.clone());
-        self.db.read(move |tx| {
-            let sql = format!(
-                "SELECT {} FROM messages WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4",
-                codec::MESSAGE_COLS
-            );
-            let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
-            stmt.query_row(params![tenant.as_str(), account.as_str(), peer, id], codec::message)
-                .optional()
-                .map_err(map_err)
-        })
-        .await
+        self.db
+            .read(move |tx| {
+                let sql = format!(
+                    "SELECT {} FROM messages WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4",
+                    codec::MESSAGE_COLS
+                );
+                let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
+                stmt.query_row(params![tenant.as_str(), account.as_str(), peer, id], codec::message)
+                    .optional()
+                    .map_err(map_err)
+            })
+            .await
     }
 }
 

@@ -33,20 +33,21 @@ impl SendLog for SqliteStore {
             .map(|s| Ok((s.id.to_string(), s.batch_id.as_ref().map(|b| b.to_string()), s.status.as_str(), encode(s)?)))
             .collect::<Result<Vec<_>, PortError>>()?;
         let tenant = tenant.to_string();
-        self.db.write(move |tx| {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO sends (tenant, id, batch_id, status, body) VALUES (?1, ?2, ?3, ?4, ?5) \
+        self.db
+            .write(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "INSERT INTO sends (tenant, id, batch_id, status, body) VALUES (?1, ?2, ?3, ?4, ?5) \
                      ON CONFLICT (tenant, id) DO UPDATE SET batch_id = excluded.batch_id, status = excluded.status, \
                      body = excluded.body",
-                )
-                .map_err(map_err)?;
-            for (id, batch, status, body) in &rows {
-                stmt.execute(params![tenant, id, batch, status, body]).map_err(map_err)?;
-            }
-            Ok(())
-        })
-        .await
+                    )
+                    .map_err(map_err)?;
+                for (id, batch, status, body) in &rows {
+                    stmt.execute(params![tenant, id, batch, status, body]).map_err(map_err)?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn get_send(&self, tenant: &TenantId, id: &SendId) -> Result<Option<SendRecord>, PortError> {
@@ -64,16 +65,17 @@ impl SendLog for SqliteStore {
 
     async fn put_batch(&self, tenant: &TenantId, batch: &BatchSend) -> Result<(), PortError> {
         let (tenant, id, body) = (tenant.to_string(), batch.id.to_string(), encode(batch)?);
-        self.db.write(move |tx| {
-            tx.execute(
-                "INSERT INTO batches (tenant, id, body) VALUES (?1, ?2, ?3) \
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO batches (tenant, id, body) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (tenant, id) DO UPDATE SET body = excluded.body",
-                params![tenant, id, body],
-            )
-            .map_err(map_err)?;
-            Ok(())
-        })
-        .await
+                    params![tenant, id, body],
+                )
+                .map_err(map_err)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn get_batch(&self, tenant: &TenantId, id: &BatchId) -> Result<Option<BatchSend>, PortError> {
