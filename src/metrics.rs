@@ -67,6 +67,13 @@ pub async fn scrape(State(s): State<MetricsState>) -> impl IntoResponse {
         "Update batches dead-lettered.",
         read(&pump.dead_lettered),
     );
+    sample(
+        &mut out,
+        "tgdesk_ingest_lag_milliseconds",
+        "gauge",
+        "Age of the newest new message when it was stored (Telegram dates have whole seconds).",
+        read(&pump.lag_ms),
+    );
     sample(&mut out, "tgdesk_push_events_total", "counter", "Events delivered to users.", read(&hub.delivered));
     sample(
         &mut out,
@@ -81,6 +88,20 @@ pub async fn scrape(State(s): State<MetricsState>) -> impl IntoResponse {
         "gauge",
         "Telegram sessions running on this node.",
         read(&fleet.sessions_online),
+    );
+    sample(
+        &mut out,
+        "tgdesk_sessions_connecting",
+        "gauge",
+        "Telegram sessions connecting or reconnecting on this node.",
+        read(&fleet.sessions_connecting),
+    );
+    sample(
+        &mut out,
+        "tgdesk_logins_pending",
+        "gauge",
+        "Account logins waiting for a code or password on this node.",
+        s.fleet.logins_pending() as u64,
     );
     sample(
         &mut out,

@@ -1,22 +1,30 @@
-//! The commands consumer: carries out sends for accounts running on this
-//! node. A command for an account running elsewhere (or starting) is put back
-//! for a moment; FLOOD_WAIT puts it back for the time Telegram asks; a send
-//! that cannot succeed is recorded as failed with its reason.
+//! The commands consumer: carries out sends, login steps, logouts, edits,
+//! deletes, read marks, media downloads and syncs for accounts running on
+//! this node. A command for an account running elsewhere (or starting) is put
+//! back for a moment; FLOOD_WAIT puts a send back for the time Telegram asks;
+//! a send that cannot succeed is recorded as failed with its reason; commands
+//! a caller waits on are answered through the replies port.
 
-use crate::runner::publish;
+use crate::login::{self, Answer};
+use crate::runner::{self, publish};
 use crate::Fleet;
+use chrono::Utc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tgdesk_core::domain::{AccountStatus, FileRef, SendStatus, TenantId};
+use tgdesk_core::domain::{AccountId, AccountStatus, FileRef, RequestId, SendId, SendStatus, TenantId};
 use tgdesk_core::ports::{Delivery, OutgoingFile, OutgoingMessage, TelegramError, TelegramSession};
-use tgdesk_core::usecases::{AccountUpdate, FleetCommand, SendOutcome, COMMANDS_QUEUE};
+use tgdesk_core::usecases::{
+    media_key, AccountUpdate, CommandFailure, CommandReply, FleetCommand, SendOutcome, COMMANDS_QUEUE,
+};
 use tokio::sync::watch;
 
 /// How long a command stays invisible while it is carried out.
 const VISIBILITY: Duration = Duration::from_secs(120);
 /// Deliveries of a send whose account is not running anywhere before it fails.
 const MAX_WAITS: u32 = 60;
+/// Deliveries of a command someone waits on before it fails (within their timeout).
+const MAX_REQUEST_WAITS: u32 = 25;
 
 /// Consumes the commands queue until `shutdown` turns true.
 pub(crate) async fn consume(fleet: Arc<Fleet>, mut shutdown: watch::Receiver<bool>) {
@@ -65,65 +73,292 @@ async fn handle(fleet: Arc<Fleet>, delivery: Delivery) {
     }
 }
 
-async fn execute(fleet: &Fleet, command: FleetCommand, attempts: u32) -> Settle {
-    let FleetCommand::Send { tenant, account_id, send_id, peer, text, reply_to, files } = command;
+async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Settle {
+    match command {
+        FleetCommand::Send { tenant, account_id, send_id, peer, text, reply_to, files } => {
+            let message = Draft { peer, text, reply_to, files };
+            send(fleet, &tenant, &account_id, &send_id, message, attempts).await
+        }
+        FleetCommand::Login { tenant, account_id, request_id, input } => {
+            let answer = login::step(fleet, &tenant, &account_id, input).await;
+            answered(fleet, &tenant, &request_id, answer, attempts).await
+        }
+        FleetCommand::Logout { tenant, account_id, request_id } => {
+            let answer = login::logout(fleet, &tenant, &account_id).await;
+            answered(fleet, &tenant, &request_id, answer, attempts).await
+        }
+        FleetCommand::Edit { tenant, account_id, request_id, peer, id, text } => {
+            let session = match find_session(fleet, &tenant, &account_id, attempts, MAX_REQUEST_WAITS).await {
+                Found::Here(session) => session,
+                Found::Wait => return Settle::Retry(Duration::from_secs(1)),
+                Found::Gone(message) => return refuse(fleet, &tenant, &request_id, message).await,
+            };
+            let edited_at = Utc::now();
+            match session.edit(peer, id, &text).await {
+                Ok(()) => {
+                    let mut updates = vec![AccountUpdate::Edit { peer, id, text, edited_at }];
+                    publish(fleet, &tenant, &account_id, &mut updates).await;
+                    done(fleet, &tenant, &request_id, serde_json::json!({"edited_at": edited_at})).await
+                }
+                Err(e) => telegram_failed(fleet, &tenant, &request_id, e, attempts).await,
+            }
+        }
+        FleetCommand::Delete { tenant, account_id, request_id, peer, ids } => {
+            let session = match find_session(fleet, &tenant, &account_id, attempts, MAX_REQUEST_WAITS).await {
+                Found::Here(session) => session,
+                Found::Wait => return Settle::Retry(Duration::from_secs(1)),
+                Found::Gone(message) => return refuse(fleet, &tenant, &request_id, message).await,
+            };
+            match session.delete(peer, &ids).await {
+                Ok(()) => {
+                    let mut updates = vec![AccountUpdate::Delete { peer, ids }];
+                    publish(fleet, &tenant, &account_id, &mut updates).await;
+                    done(fleet, &tenant, &request_id, serde_json::Value::Null).await
+                }
+                Err(e) => telegram_failed(fleet, &tenant, &request_id, e, attempts).await,
+            }
+        }
+        FleetCommand::FetchMedia { tenant, account_id, request_id, peer, message_id } => {
+            let session = match find_session(fleet, &tenant, &account_id, attempts, MAX_REQUEST_WAITS).await {
+                Found::Here(session) => session,
+                Found::Wait => return Settle::Retry(Duration::from_secs(1)),
+                Found::Gone(message) => return refuse(fleet, &tenant, &request_id, message).await,
+            };
+            match fetch_media(fleet, session.as_ref(), &tenant, &account_id, peer, message_id).await {
+                Ok(size) => done(fleet, &tenant, &request_id, serde_json::json!({"size": size})).await,
+                Err(Fetch::Telegram(e)) => telegram_failed(fleet, &tenant, &request_id, e, attempts).await,
+                Err(Fetch::Store(e)) if attempts < 5 => Settle::Retry(backoff(attempts, &e)),
+                Err(Fetch::Store(e)) => {
+                    let failure = CommandFailure::Unavailable { message: format!("cannot keep the file: {e}") };
+                    reply(fleet, &tenant, &request_id, CommandReply::Failed { failure }).await
+                }
+            }
+        }
+        FleetCommand::MarkRead { tenant, account_id, peer } => {
+            let session = match find_session(fleet, &tenant, &account_id, attempts, MAX_WAITS).await {
+                Found::Here(session) => session,
+                Found::Wait => return Settle::Retry(Duration::from_secs(1)),
+                Found::Gone(why) => {
+                    tracing::info!(account = %account_id, peer, why, "read mark not synced to Telegram");
+                    return Settle::Ack;
+                }
+            };
+            match session.mark_read(peer).await {
+                Ok(()) => Settle::Ack,
+                Err(e) if e.is_retryable() && attempts < 5 => Settle::Retry(backoff(attempts, &e.to_string())),
+                Err(e) => {
+                    tracing::warn!(account = %account_id, peer, error = %e, "read mark not synced to Telegram");
+                    Settle::Ack
+                }
+            }
+        }
+        FleetCommand::Sync { tenant, account_id } => {
+            let session = match find_session(fleet, &tenant, &account_id, attempts, MAX_WAITS).await {
+                Found::Here(session) => session,
+                Found::Wait => return Settle::Retry(Duration::from_secs(1)),
+                Found::Gone(why) => {
+                    tracing::info!(account = %account_id, why, "sync skipped");
+                    return Settle::Ack;
+                }
+            };
+            let account = match fleet.desk.directory.get_account(&tenant, &account_id).await {
+                Ok(Some(account)) => account,
+                Ok(None) => return Settle::Ack,
+                Err(e) => return Settle::Retry(backoff(attempts, &e.to_string())),
+            };
+            match runner::sync(fleet, &account, session.as_ref()).await {
+                Ok(mut updates) => {
+                    publish(fleet, &tenant, &account_id, &mut updates).await;
+                    Settle::Ack
+                }
+                Err(e) if e.is_retryable() && attempts < 5 => Settle::Retry(backoff(attempts, &e.to_string())),
+                Err(e) => {
+                    tracing::warn!(account = %account_id, error = %e, "sync failed");
+                    Settle::Ack
+                }
+            }
+        }
+    }
+}
+
+/// A message to send, as the command carries it.
+struct Draft {
+    peer: i64,
+    text: String,
+    reply_to: Option<i64>,
+    files: Vec<FileRef>,
+}
+
+async fn send(
+    fleet: &Fleet,
+    tenant: &TenantId,
+    account_id: &AccountId,
+    send_id: &SendId,
+    draft: Draft,
+    attempts: u32,
+) -> Settle {
     let desk = &fleet.desk;
-    match desk.sends.get_send(&tenant, &send_id).await {
+    match desk.sends.get_send(tenant, send_id).await {
         Ok(Some(send)) if send.status != SendStatus::Queued => return Settle::Ack,
         Ok(Some(_)) => {}
         Ok(None) => return Settle::Poison(format!("send {send_id} is not recorded")),
         Err(e) => return Settle::Retry(backoff(attempts, &e.to_string())),
     }
-    let Some(session) = fleet.session(&tenant, &account_id) else {
-        let account = match desk.directory.get_account(&tenant, &account_id).await {
-            Ok(a) => a,
-            Err(e) => return Settle::Retry(backoff(attempts, &e.to_string())),
-        };
-        let offline = match &account {
-            None => Some("the account no longer exists".to_owned()),
-            Some(a) if a.session.is_none() || matches!(a.status, AccountStatus::LoggedOut | AccountStatus::Banned) => {
-                Some(format!("the account is {}; log it in first", a.status.as_str()))
-            }
-            Some(_) if attempts >= MAX_WAITS => Some("the account's session did not come online".to_owned()),
-            Some(_) => None,
-        };
-        return match offline {
-            Some(reason) => fail(fleet, &tenant, &send_id, reason).await,
-            // Running on another node, or starting here: try again shortly.
-            None => Settle::Retry(Duration::from_secs(1)),
-        };
+    let session = match find_session(fleet, tenant, account_id, attempts, MAX_WAITS).await {
+        Found::Here(session) => session,
+        Found::Wait => return Settle::Retry(Duration::from_secs(1)),
+        Found::Gone(reason) => return fail(fleet, tenant, send_id, reason).await,
     };
-    let outgoing = match outgoing(fleet, &tenant, peer, text, reply_to, &files).await {
+    let Draft { peer, text, reply_to, files } = draft;
+    let outgoing = match outgoing(fleet, tenant, peer, text, reply_to, &files).await {
         Ok(m) => m,
-        Err(reason) => return fail(fleet, &tenant, &send_id, reason).await,
+        Err(reason) => return fail(fleet, tenant, send_id, reason).await,
     };
     match send_all(session.as_ref(), outgoing).await {
         Ok(sent) => {
             let first_id = sent.first().map(|m| m.id);
-            let account = desk.directory.get_account(&tenant, &account_id).await.ok().flatten();
-            if let Some(account) = account {
-                let mut updates: Vec<AccountUpdate> =
-                    sent.into_iter().map(|message| AccountUpdate::Message { message }).collect();
-                publish(fleet, &account, &mut updates).await;
-            }
+            let mut updates: Vec<AccountUpdate> =
+                sent.into_iter().map(|message| AccountUpdate::Message { message }).collect();
+            publish(fleet, tenant, account_id, &mut updates).await;
             fleet.metrics.sends_ok.fetch_add(1, Ordering::Relaxed);
             let outcome = SendOutcome::Sent { message_id: first_id.unwrap_or_default() };
-            match desk.record_send_outcome(&tenant, &send_id, outcome).await {
-                Ok(()) => Settle::Ack,
-                Err(e) => {
-                    // Telegram has it; recording will be retried, and the sent check above stops a resend.
-                    tracing::warn!(error = %e, "cannot record a successful send");
-                    Settle::Ack
+            // Telegram has it: never send again. Recording is retried here, not by redelivery.
+            let mut delay = Duration::from_millis(100);
+            for _ in 0..5 {
+                match desk.record_send_outcome(tenant, send_id, outcome.clone()).await {
+                    Ok(()) => return Settle::Ack,
+                    Err(e) => tracing::warn!(%send_id, error = %e, "cannot record a successful send; retrying"),
                 }
+                tokio::time::sleep(delay).await;
+                delay *= 2;
             }
+            tracing::error!(%send_id, "a sent message stays recorded as queued");
+            Settle::Ack
         }
         Err(TelegramError::FloodWait(wait)) => {
             fleet.metrics.flood_waits.fetch_add(1, Ordering::Relaxed);
             Settle::Retry(wait)
         }
         Err(e) if e.is_retryable() && attempts < 10 => Settle::Retry(backoff(attempts, &e.to_string())),
-        Err(e) => fail(fleet, &tenant, &send_id, e.to_string()).await,
+        Err(e) => fail(fleet, tenant, send_id, e.to_string()).await,
     }
+}
+
+/// Where an account's session is, seen from this node.
+enum Found {
+    /// Running here.
+    Here(Arc<dyn TelegramSession>),
+    /// Running elsewhere or starting: put the command back for a moment.
+    Wait,
+    /// Not running anywhere and not about to: why, for the agent.
+    Gone(String),
+}
+
+async fn find_session(fleet: &Fleet, tenant: &TenantId, id: &AccountId, attempts: u32, max_waits: u32) -> Found {
+    if let Some(session) = fleet.session(tenant, id) {
+        return Found::Here(session);
+    }
+    let account = match fleet.desk.directory.get_account(tenant, id).await {
+        Ok(a) => a,
+        Err(e) if attempts < max_waits => {
+            tracing::warn!(account = %id, error = %e, "cannot read the account; command put back");
+            return Found::Wait;
+        }
+        Err(e) => return Found::Gone(format!("the account cannot be read: {e}")),
+    };
+    match &account {
+        None => Found::Gone("the account no longer exists".to_owned()),
+        Some(a) if a.session.is_none() || matches!(a.status, AccountStatus::LoggedOut | AccountStatus::Banned) => {
+            Found::Gone(format!("the account is {}; log it in first", a.status.as_str()))
+        }
+        Some(_) if attempts >= max_waits => Found::Gone("the account's session did not come online".to_owned()),
+        Some(_) => Found::Wait,
+    }
+}
+
+/// Why a file could not be fetched.
+enum Fetch {
+    Telegram(TelegramError),
+    Store(String),
+}
+
+/// Downloads a message's file into the blob store; returns its size.
+async fn fetch_media(
+    fleet: &Fleet,
+    session: &dyn TelegramSession,
+    tenant: &TenantId,
+    account: &AccountId,
+    peer: i64,
+    message_id: i64,
+) -> Result<usize, Fetch> {
+    let desk = &fleet.desk;
+    let message =
+        desk.reader.get_message(tenant, account, peer, message_id).await.map_err(|e| Fetch::Store(e.to_string()))?;
+    let mime = message.and_then(|m| m.media).and_then(|m| m.mime).filter(|m| !m.is_empty());
+    let bytes = session.download_media(peer, message_id).await.map_err(Fetch::Telegram)?;
+    let size = bytes.len();
+    let content_type = mime.unwrap_or_else(|| "application/octet-stream".to_owned());
+    let key = media_key(tenant, account, peer, message_id);
+    desk.blobs.put(&key, bytes, &content_type).await.map_err(|e| Fetch::Store(e.to_string()))?;
+    Ok(size)
+}
+
+/// Settles a login or logout according to its answer.
+async fn answered(fleet: &Fleet, tenant: &TenantId, request: &RequestId, answer: Answer, attempts: u32) -> Settle {
+    match answer {
+        Answer::Status(status) => done(fleet, tenant, request, serde_json::json!({"status": status})).await,
+        Answer::Failed(failure) => reply(fleet, tenant, request, CommandReply::Failed { failure }).await,
+        Answer::Elsewhere if attempts < MAX_REQUEST_WAITS => Settle::Retry(Duration::from_millis(500)),
+        Answer::Elsewhere => {
+            let failure = CommandFailure::Unavailable { message: "the node running the account did not answer".into() };
+            reply(fleet, tenant, request, CommandReply::Failed { failure }).await
+        }
+    }
+}
+
+/// Answers a Telegram failure: transport hiccups are retried a few times, the rest told to the caller.
+async fn telegram_failed(
+    fleet: &Fleet,
+    tenant: &TenantId,
+    request: &RequestId,
+    e: TelegramError,
+    attempts: u32,
+) -> Settle {
+    if matches!(e, TelegramError::Transport(_)) && attempts < 3 {
+        return Settle::Retry(backoff(attempts, &e.to_string()));
+    }
+    if let TelegramError::FloodWait(_) = e {
+        fleet.metrics.flood_waits.fetch_add(1, Ordering::Relaxed);
+    }
+    reply(fleet, tenant, request, CommandReply::Failed { failure: login::failure(&e) }).await
+}
+
+async fn done(fleet: &Fleet, tenant: &TenantId, request: &RequestId, data: serde_json::Value) -> Settle {
+    reply(fleet, tenant, request, CommandReply::Done { data }).await
+}
+
+async fn refuse(fleet: &Fleet, tenant: &TenantId, request: &RequestId, message: String) -> Settle {
+    reply(fleet, tenant, request, CommandReply::Failed { failure: CommandFailure::Conflict { message } }).await
+}
+
+/// Puts the reply for the waiting caller. The command is done whatever
+/// happens here (doing it again could do it twice), so a reply that cannot
+/// be stored after a few tries is logged and the caller times out.
+async fn reply(fleet: &Fleet, tenant: &TenantId, request: &RequestId, reply: CommandReply) -> Settle {
+    let body = reply.to_body();
+    let mut delay = Duration::from_millis(50);
+    for _ in 0..5 {
+        match fleet.desk.replies.put_reply(tenant, request, &body).await {
+            Ok(()) => return Settle::Ack,
+            Err(e) => {
+                tracing::warn!(%request, error = %e, "cannot store a command reply; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+    }
+    tracing::error!(%request, "command reply lost; its caller times out");
+    Settle::Ack
 }
 
 /// Builds the messages to send: the first carries the text and the first file,

@@ -1,13 +1,15 @@
 //! The session fleet: each node leases accounts (never two nodes on one
 //! account), runs one Telegram session per leased account, turns Telegram
 //! updates into envelopes published in batches to the updates queue, carries
-//! out commands from the commands queue (sends), and saves each session's
+//! out commands from the commands queue (sends, login steps, logout, edits,
+//! deletes, read marks, media downloads, syncs), and saves each session's
 //! update state so a restarted or taken-over account catches up instead of
 //! losing messages. The local server embeds it; on AWS it runs on ECS.
 //!
 //! [`pump`] is the local consumer of the updates queue (on AWS, the ingest Lambda).
 
 mod commands;
+mod login;
 pub mod pump;
 mod runner;
 
@@ -17,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tgdesk_core::domain::{Account, AccountId, AccountStatus, TenantId};
 use tgdesk_core::ports::{
-    AccountQuery, DialogScope, Leases, PortErrorKind, SessionSealer, TelegramConnector, TelegramSession,
+    AccountQuery, DialogScope, Lease, Leases, PortErrorKind, SessionSealer, TelegramConnector, TelegramSession,
 };
 use tgdesk_core::usecases::Desk;
 use tokio::sync::watch;
@@ -67,6 +69,8 @@ impl FleetConfig {
 pub struct FleetMetrics {
     /// Sessions running on this node.
     pub sessions_online: AtomicU64,
+    /// Sessions connecting (or reconnecting) on this node.
+    pub sessions_connecting: AtomicU64,
     /// Updates published.
     pub updates_published: AtomicU64,
     /// Sends that succeeded.
@@ -77,10 +81,21 @@ pub struct FleetMetrics {
     pub flood_waits: AtomicU64,
 }
 
+/// Why a running session is asked to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    /// The node shuts down: save the session and release the lease.
+    Shutdown,
+    /// An agent logged the account out: the session is dead, do not save it.
+    LoggedOut,
+}
+
 struct Running {
     session: Arc<dyn TelegramSession>,
-    stop: watch::Sender<bool>,
+    stop: watch::Sender<Option<Stop>>,
 }
+
+type Key = (TenantId, AccountId);
 
 /// One fleet node.
 pub struct Fleet {
@@ -89,7 +104,8 @@ pub struct Fleet {
     connector: Arc<dyn TelegramConnector>,
     sealer: Arc<dyn SessionSealer>,
     config: FleetConfig,
-    running: Mutex<HashMap<(TenantId, AccountId), Running>>,
+    running: Mutex<HashMap<Key, Running>>,
+    logins: Mutex<HashMap<Key, login::PendingLogin>>,
     tasks: tokio::sync::Mutex<tokio::task::JoinSet<()>>,
     /// Counters, read by `/metrics`.
     pub metrics: FleetMetrics,
@@ -111,6 +127,7 @@ impl Fleet {
             sealer,
             config,
             running: Mutex::default(),
+            logins: Mutex::default(),
             tasks: tokio::sync::Mutex::default(),
             metrics: FleetMetrics::default(),
         })
@@ -124,6 +141,7 @@ impl Fleet {
         loop {
             tokio::select! {
                 _ = tick.tick() => {
+                    login::expire(&self).await;
                     if let Err(e) = self.scan().await {
                         tracing::warn!(error = %e, "account scan failed");
                     }
@@ -132,11 +150,17 @@ impl Fleet {
             }
         }
         for running in self.lock().values() {
-            let _ = running.stop.send(true);
+            let _ = running.stop.send(Some(Stop::Shutdown));
         }
+        login::abandon_all(&self).await;
         let mut tasks = self.tasks.lock().await;
         while tasks.join_next().await.is_some() {}
         let _ = commands.await;
+    }
+
+    /// Returns how many logins wait for a code or password on this node.
+    pub fn logins_pending(&self) -> usize {
+        self.logins.lock().map(|l| l.len()).unwrap_or_else(|p| p.into_inner().len())
     }
 
     /// Returns the running session of an account on this node, if any.
@@ -153,7 +177,8 @@ impl Fleet {
                 let full = page.len() == query.limit;
                 query.after = page.last().map(|a| a.id.clone());
                 for account in page.into_iter().filter(runnable) {
-                    if !self.lock().contains_key(&(tenant.id.clone(), account.id.clone())) {
+                    let key = (tenant.id.clone(), account.id.clone());
+                    if !self.lock().contains_key(&key) && !login::pending(self, &key) {
                         self.start(account).await;
                     }
                 }
@@ -178,11 +203,16 @@ impl Fleet {
                 return;
             }
         };
-        let fleet = self.clone();
-        self.tasks.lock().await.spawn(runner::run(fleet, account, lease));
+        self.spawn_runner(account, lease, None).await;
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, AccountId), Running>> {
+    /// Runs `account` under `lease`, on `session` when it is connected already (a finished login).
+    async fn spawn_runner(self: &Arc<Self>, account: Account, lease: Lease, session: Option<Arc<dyn TelegramSession>>) {
+        let fleet = self.clone();
+        self.tasks.lock().await.spawn(runner::run(fleet, account, lease, session));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Running>> {
         // Every update of the map is one insert or remove: a poisoned lock still holds a consistent map.
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -30,6 +30,9 @@ pub struct PumpMetrics {
     pub retries: AtomicU64,
     /// Batches dead-lettered.
     pub dead_lettered: AtomicU64,
+    /// Age of the newest new message at the moment it was stored, in
+    /// milliseconds (Telegram dates have whole seconds): how far ingest lags.
+    pub lag_ms: AtomicU64,
 }
 
 /// Runs the pump until `shutdown` turns true; the batch in hand is finished first.
@@ -87,6 +90,21 @@ async fn dead_letter(
     queue.dead_letter(UPDATES_QUEUE, delivery, reason).await
 }
 
+fn record_lag(metrics: &PumpMetrics, envelope: &tgdesk_core::usecases::UpdateEnvelope) {
+    let newest = envelope
+        .updates
+        .iter()
+        .filter_map(|u| match u {
+            tgdesk_core::usecases::AccountUpdate::Message { message } => Some(message.date),
+            _ => None,
+        })
+        .max();
+    if let Some(date) = newest {
+        let lag = (chrono::Utc::now() - date).num_milliseconds().max(0) as u64;
+        metrics.lag_ms.store(lag, Ordering::Relaxed);
+    }
+}
+
 /// Ingests every envelope of a body; the first poison envelope's error is
 /// returned after the others were stored, a retryable error at once.
 async fn ingest_body(desk: &Desk, metrics: &PumpMetrics, body: &[u8]) -> Result<(), AppError> {
@@ -96,6 +114,9 @@ async fn ingest_body(desk: &Desk, metrics: &PumpMetrics, body: &[u8]) -> Result<
             Ok(report) => {
                 metrics.new_messages.fetch_add(report.new_messages as u64, Ordering::Relaxed);
                 metrics.duplicates.fetch_add(report.duplicates as u64, Ordering::Relaxed);
+                if report.new_messages > 0 {
+                    record_lag(metrics, &envelope);
+                }
             }
             Err(e @ (AppError::NotFound(_) | AppError::Invalid(_))) => poison = poison.or(Some(e)),
             Err(e) => return Err(e),

@@ -1,69 +1,110 @@
-//! One account's session on this node: connect, sync dialogs and recent
-//! history, then turn updates into batched envelopes until stopped, renewing
-//! the lease and saving the session's state as it goes.
+//! One account's session on this node: connect, sync the profile, contacts,
+//! dialogs and recent history, then turn updates into batched envelopes until
+//! stopped, renewing the lease and saving the session's state as it goes.
 
-use crate::{Fleet, Running};
+use crate::{Fleet, Running, Stop};
+use chrono::Utc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tgdesk_core::domain::{Account, AccountStatus};
-use tgdesk_core::ports::{Lease, PortErrorKind, TelegramError, TelegramSession, TelegramUpdate};
+use tgdesk_core::domain::{Account, AccountId, AccountStatus, PeerProfile, TenantId};
+use tgdesk_core::ports::{Lease, LoginStep, PortErrorKind, TelegramError, TelegramSession, TelegramUpdate};
 use tgdesk_core::usecases::{encode_batch, AccountUpdate, UpdateEnvelope, UPDATES_QUEUE};
 use tokio::sync::watch;
 
-/// Runs the session of `account` under `lease` until stopped or failed.
-pub(crate) async fn run(fleet: Arc<Fleet>, account: Account, lease: Lease) {
+/// Runs the session of `account` under `lease` until stopped or failed;
+/// `connected` is a session a finished login hands over.
+pub(crate) async fn run(
+    fleet: Arc<Fleet>,
+    account: Account,
+    lease: Lease,
+    connected: Option<Arc<dyn TelegramSession>>,
+) {
     let key = (account.tenant.clone(), account.id.clone());
-    let outcome = serve(&fleet, &account, lease.clone()).await;
-    fleet.lock().remove(&key);
-    let status = match outcome {
-        Ok(Ended::Stopped) => Some(AccountStatus::Offline),
-        Ok(Ended::LeaseLost) => None,
-        Err(TelegramError::Unauthorized) => Some(AccountStatus::LoggedOut),
-        Err(TelegramError::Banned) => Some(AccountStatus::Banned),
+    let outcome = serve(&fleet, &account, lease.clone(), connected).await;
+    let lost = matches!(outcome, Ok(Ended::LeaseLost));
+    match outcome {
+        Ok(Ended::Stopped) => report(&fleet, &account, AccountStatus::Offline).await,
+        Ok(Ended::LoggedOut) => forget_session(&fleet, &account).await,
+        Ok(Ended::LeaseLost) => {}
+        Err(TelegramError::Unauthorized) => report(&fleet, &account, AccountStatus::LoggedOut).await,
+        Err(TelegramError::Banned) => report(&fleet, &account, AccountStatus::Banned).await,
         Err(e) => {
             tracing::warn!(account = %account.id, error = %e, "session ended; retried at the next scan");
-            Some(AccountStatus::Offline)
+            report(&fleet, &account, AccountStatus::Offline).await;
         }
-    };
-    if let Some(status) = status {
-        report(&fleet, &account, status).await;
+    }
+    // Only now may the scan (or a logout waiting for this session to end) see the account as not running.
+    fleet.lock().remove(&key);
+    if !lost {
         if let Err(e) = fleet.leases.release(&lease).await {
             tracing::warn!(account = %account.id, error = %e, "cannot release the lease; it expires by itself");
         }
     }
 }
 
+/// Forgets a logged-out account's session (its key is dead) and records the status.
+pub(crate) async fn forget_session(fleet: &Fleet, account: &Account) {
+    if let Err(e) = fleet.desk.directory.set_account_session(&account.tenant, &account.id, None).await {
+        tracing::warn!(account = %account.id, error = %e, "cannot forget the logged-out session");
+    }
+    report(fleet, account, AccountStatus::LoggedOut).await;
+}
+
 enum Ended {
     Stopped,
+    LoggedOut,
     LeaseLost,
 }
 
-async fn report(fleet: &Fleet, account: &Account, status: AccountStatus) {
+pub(crate) async fn report(fleet: &Fleet, account: &Account, status: AccountStatus) {
     if let Err(e) = fleet.desk.report_account_status(&account.tenant, &account.id, status).await {
         tracing::warn!(account = %account.id, error = %e, "cannot record the account status");
     }
 }
 
-async fn serve(fleet: &Arc<Fleet>, account: &Account, mut lease: Lease) -> Result<Ended, TelegramError> {
-    report(fleet, account, AccountStatus::Connecting).await;
-    let sealed = account.session.as_deref().unwrap_or_default();
-    let plain = fleet
-        .sealer
-        .open(&account.id, sealed)
-        .map_err(|e| TelegramError::InvalidSession(format!("cannot decrypt the stored session: {e}")))?;
-    let session: Arc<dyn TelegramSession> = Arc::from(fleet.connector.connect(&account.id, &plain).await?);
-    let (stop, mut stopped) = watch::channel(false);
+async fn serve(
+    fleet: &Arc<Fleet>,
+    account: &Account,
+    mut lease: Lease,
+    connected: Option<Arc<dyn TelegramSession>>,
+) -> Result<Ended, TelegramError> {
+    let session = match connected {
+        Some(session) => session,
+        None => {
+            report(fleet, account, AccountStatus::Connecting).await;
+            fleet.metrics.sessions_connecting.fetch_add(1, Ordering::Relaxed);
+            let connected = connect(fleet, account).await;
+            fleet.metrics.sessions_connecting.fetch_sub(1, Ordering::Relaxed);
+            connected?
+        }
+    };
+    if session.login_step() != LoginStep::Online {
+        // An imported key that is not logged in: the agent logs it in from the desk.
+        session.disconnect().await;
+        return Err(TelegramError::Unauthorized);
+    }
+    let (stop, mut stopped) = watch::channel(None);
     fleet.lock().insert((account.tenant.clone(), account.id.clone()), Running { session: session.clone(), stop });
     fleet.metrics.sessions_online.fetch_add(1, Ordering::Relaxed);
     report(fleet, account, AccountStatus::Online).await;
     let result = pump_updates(fleet, account, &session, &mut lease, &mut stopped).await;
     fleet.metrics.sessions_online.fetch_sub(1, Ordering::Relaxed);
-    if !matches!(result, Ok(Ended::LeaseLost)) {
+    if !matches!(result, Ok(Ended::LeaseLost | Ended::LoggedOut)) {
         save(fleet, account, session.as_ref()).await;
     }
     session.disconnect().await;
     result
+}
+
+/// Opens the account's stored session (not yet registered as running).
+pub(crate) async fn connect(fleet: &Fleet, account: &Account) -> Result<Arc<dyn TelegramSession>, TelegramError> {
+    let sealed = account.session.as_deref().unwrap_or_default();
+    let plain = fleet
+        .sealer
+        .open(&account.id, sealed)
+        .map_err(|e| TelegramError::InvalidSession(format!("cannot decrypt the stored session: {e}")))?;
+    Ok(Arc::from(fleet.connector.connect(&account.id, &plain).await?))
 }
 
 async fn pump_updates(
@@ -71,10 +112,17 @@ async fn pump_updates(
     account: &Account,
     session: &Arc<dyn TelegramSession>,
     lease: &mut Lease,
-    stopped: &mut watch::Receiver<bool>,
+    stopped: &mut watch::Receiver<Option<Stop>>,
 ) -> Result<Ended, TelegramError> {
     let config = &fleet.config;
-    let mut buffer = initial_sync(fleet, session.as_ref()).await?;
+    let mut buffer = sync(fleet, account, session.as_ref()).await?;
+    // A session stored without its update state cannot catch up on what
+    // arrives while its node is down, so the first save comes at once rather
+    // than save_every later, and again with the first update, by which time
+    // the update stream surely holds its state.
+    publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+    save(fleet, account, session.as_ref()).await;
+    let mut saved_with_state = false;
     let mut flush = tokio::time::interval(config.batch_window);
     let mut heartbeat = tokio::time::interval(config.heartbeat);
     let mut saving = tokio::time::interval(config.save_every);
@@ -83,17 +131,24 @@ async fn pump_updates(
     loop {
         tokio::select! {
             update = session.next_update() => match update {
-                Ok(update) => buffer.extend(convert(update)),
+                Ok(update) => {
+                    buffer.extend(convert(update));
+                    if !saved_with_state {
+                        publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+                        save(fleet, account, session.as_ref()).await;
+                        saved_with_state = true;
+                    }
+                }
                 Err(e) if e.is_retryable() => {
                     tracing::debug!(account = %account.id, error = %e, "update stream hiccup");
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(e) => {
-                    publish(fleet, account, &mut buffer).await;
+                    publish(fleet, &account.tenant, &account.id, &mut buffer).await;
                     return Err(e);
                 }
             },
-            _ = flush.tick() => publish(fleet, account, &mut buffer).await,
+            _ = flush.tick() => publish(fleet, &account.tenant, &account.id, &mut buffer).await,
             _ = heartbeat.tick() => match fleet.leases.renew(lease, config.lease_ttl).await {
                 Ok(renewed) => *lease = renewed,
                 Err(e) if e.kind == PortErrorKind::Conflict => {
@@ -103,25 +158,55 @@ async fn pump_updates(
                 Err(e) => tracing::warn!(account = %account.id, error = %e, "cannot renew the lease"),
             },
             _ = saving.tick() => {
-                publish(fleet, account, &mut buffer).await;
+                publish(fleet, &account.tenant, &account.id, &mut buffer).await;
                 if buffer.is_empty() {
                     save(fleet, account, session.as_ref()).await;
                 }
             }
             _ = stopped.changed() => {
-                publish(fleet, account, &mut buffer).await;
-                return Ok(Ended::Stopped);
+                publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+                let why = *stopped.borrow();
+                return Ok(if why == Some(Stop::LoggedOut) { Ended::LoggedOut } else { Ended::Stopped });
             }
         }
         if buffer.len() >= config.batch_max {
-            publish(fleet, account, &mut buffer).await;
+            publish(fleet, &account.tenant, &account.id, &mut buffer).await;
         }
     }
 }
 
-/// Returns the account's dialogs and their recent messages as updates.
-async fn initial_sync(fleet: &Fleet, session: &dyn TelegramSession) -> Result<Vec<AccountUpdate>, TelegramError> {
-    let mut updates = Vec::new();
+/// Returns the account's own profile, its contacts, its dialogs and their
+/// recent messages as updates (when a session comes online, and on demand).
+pub(crate) async fn sync(
+    fleet: &Fleet,
+    account: &Account,
+    session: &dyn TelegramSession,
+) -> Result<Vec<AccountUpdate>, TelegramError> {
+    let now = Utc::now();
+    let me = session.profile().await?;
+    let mut profiles = vec![PeerProfile {
+        account_id: account.id.clone(),
+        peer: me.user_id,
+        first_name: me.first_name,
+        last_name: me.last_name,
+        username: me.username,
+        phone: me.phone,
+        is_contact: false,
+        is_self: true,
+        synced_at: now,
+    }];
+    profiles.extend(session.contacts().await?.into_iter().map(|c| PeerProfile {
+        account_id: account.id.clone(),
+        peer: c.user_id,
+        first_name: c.first_name,
+        last_name: c.last_name,
+        username: c.username,
+        phone: c.phone,
+        is_contact: true,
+        is_self: false,
+        synced_at: now,
+    }));
+    let mut updates = vec![AccountUpdate::Profiles { profiles }];
     for dialog in session.dialogs(fleet.config.dialogs_on_connect).await? {
         let peer = dialog.peer;
         updates.push(AccountUpdate::Dialog { dialog });
@@ -140,28 +225,24 @@ fn convert(update: TelegramUpdate) -> Option<AccountUpdate> {
             Some(AccountUpdate::Edit { peer: m.peer, id: m.id, text: m.text, edited_at: m.edited_at.unwrap_or(m.date) })
         }
         TelegramUpdate::Deleted { peer: Some(peer), ids } => Some(AccountUpdate::Delete { peer, ids }),
-        // Private-chat and group deletes do not name their dialog; they are
-        // applied when the dialog's history is next synced.
-        TelegramUpdate::Deleted { peer: None, .. } => None,
+        // Private-chat and group deletes do not name their dialog; their ids are unique per account.
+        TelegramUpdate::Deleted { peer: None, ids } => Some(AccountUpdate::DeleteUnplaced { ids }),
     }
 }
 
 /// Publishes the buffered updates as one envelope, retrying until the queue
 /// takes them: the session's state is saved only after, so nothing is lost.
-pub(crate) async fn publish(fleet: &Fleet, account: &Account, buffer: &mut Vec<AccountUpdate>) {
+pub(crate) async fn publish(fleet: &Fleet, tenant: &TenantId, account: &AccountId, buffer: &mut Vec<AccountUpdate>) {
     if buffer.is_empty() {
         return;
     }
-    let envelope = UpdateEnvelope {
-        tenant: account.tenant.clone(),
-        account_id: account.id.clone(),
-        updates: std::mem::take(buffer),
-    };
+    let envelope =
+        UpdateEnvelope { tenant: tenant.clone(), account_id: account.clone(), updates: std::mem::take(buffer) };
     let count = envelope.updates.len() as u64;
     let body = encode_batch(std::slice::from_ref(&envelope));
     let mut delay = Duration::from_millis(100);
     while let Err(e) = fleet.desk.queue.send_batch(UPDATES_QUEUE, vec![body.clone()]).await {
-        tracing::warn!(account = %account.id, error = %e, "cannot publish updates; retrying");
+        tracing::warn!(%account, error = %e, "cannot publish updates; retrying");
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
     }

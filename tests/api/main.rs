@@ -1,9 +1,11 @@
 //! End-to-end tests of the local server over real HTTP: each test spawns the
 //! server on port 0 with a fresh data dir (see `helpers::spawn_app`).
 
+mod account_login;
 mod accounts;
 mod agents;
 mod auth;
+mod conversation;
 mod e2e;
 mod helpers;
 mod import;
@@ -12,4 +14,5 @@ mod permissions;
 mod pipeline;
 mod push;
 mod sending;
+mod sim_desk;
 mod tenants;

@@ -85,5 +85,12 @@ async fn metrics_count_what_the_pipeline_did() {
     }
     assert!(text.contains("tgdesk_ingest_messages_total 7"), "{text}");
     assert!(text.contains("# TYPE tgdesk_sessions_online gauge"), "{text}");
+    assert!(text.contains("tgdesk_sessions_connecting 0") && text.contains("tgdesk_logins_pending 0"), "{text}");
     assert!(text.contains("tgdesk_queue_depth{queue=\"updates\",state=\"visible\"} 0"), "{text}");
+    let lag: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tgdesk_ingest_lag_milliseconds "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no lag sample: {text}"));
+    assert!(lag < 60_000, "messages dated now are stored within a minute: {lag} ms");
 }

@@ -50,7 +50,7 @@ async fn a_send_is_queued_audited_handed_to_the_fleet_and_its_outcome_recorded()
     let send_id = accepted["send_id"].as_str().unwrap().to_owned();
     let queued = commands(&w.app).await;
     assert_eq!(queued.len(), 1);
-    let FleetCommand::Send { send_id: sid, peer, text, reply_to, .. } = &queued[0];
+    let FleetCommand::Send { send_id: sid, peer, text, reply_to, .. } = &queued[0] else { panic!("{:?}", queued[0]) };
     assert_eq!((sid.as_str(), *peer, text.as_str(), *reply_to), (send_id.as_str(), 777, "Hello!", Some(5)));
     let audit = w.app.get(&format!("/api/audit?action=message.send&account={}", w.account), &w.admin).await.expect(200);
     assert_eq!(audit["items"][0]["details"]["send_id"], send_id.as_str());
@@ -105,7 +105,13 @@ async fn a_batch_reports_progress_per_target_and_can_be_cancelled() {
     let queued = commands(&w.app).await;
     assert_eq!(queued.len(), 5);
     let tenant = TenantId::parse("demo").unwrap();
-    let ids: Vec<SendId> = queued.iter().map(|FleetCommand::Send { send_id, .. }| send_id.clone()).collect();
+    let ids: Vec<SendId> = queued
+        .iter()
+        .map(|c| match c {
+            FleetCommand::Send { send_id, .. } => send_id.clone(),
+            other => panic!("not a send: {other:?}"),
+        })
+        .collect();
     w.app.desk.record_send_outcome(&tenant, &ids[0], SendOutcome::Sent { message_id: 1 }).await.unwrap();
     w.app
         .desk
@@ -161,7 +167,7 @@ async fn an_uploaded_file_is_attached_to_a_send_and_readable_by_its_uploader_onl
     let path = format!("/api/accounts/{}/dialogs/9/messages", w.account);
     w.app.post(&path, &w.agent, json!({"files": [id]})).await.expect(202);
     let queued = commands(&w.app).await;
-    let FleetCommand::Send { files, text, .. } = &queued[0];
+    let FleetCommand::Send { files, text, .. } = &queued[0] else { panic!("{:?}", queued[0]) };
     assert_eq!((files.len(), files[0].name.as_str(), text.as_str()), (1, "photo.png", ""));
     w.app.post(&path, &other, json!({"files": [id]})).await.expect(404);
     let theirs = format!("/api/accounts/{}/dialogs/9/messages", w.other_account);

@@ -45,7 +45,9 @@ impl From<AppError> for ApiError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Invalid(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests { .. } | AppError::FloodWait { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Refused { .. } => StatusCode::BAD_REQUEST,
+            AppError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -53,7 +55,7 @@ impl From<AppError> for ApiError {
             tracing::error!(error = ?source, "internal error");
         }
         let retry_after = match &e {
-            AppError::TooManyRequests { retry_after_s } => Some(*retry_after_s),
+            AppError::TooManyRequests { retry_after_s } | AppError::FloodWait { retry_after_s } => Some(*retry_after_s),
             _ => None,
         };
         Self { status, code: e.code(), message: e.to_string(), retry_after }
@@ -91,7 +93,10 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::warn!(status = %self.status, code = self.code, "request failed");
         }
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let mut body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        if let Some(secs) = self.retry_after {
+            body["error"]["retry_after_s"] = secs.into();
+        }
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

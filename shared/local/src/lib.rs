@@ -45,6 +45,7 @@ impl LocalPorts {
             sends: store.clone(),
             queue: Arc::new(SqliteQueue::open(dir.join("queue.db"))?),
             blobs: Arc::new(FsBlobStore::open(dir.join("files"))?),
+            replies: store.clone(),
             sessions: None,
         };
         Ok(Self { store, hub, ports })

@@ -1,5 +1,5 @@
 //! The HTTP control API tests and demos drive the fake cloud with: accounts and
-//! their session strings, customers writing, what accounts sent, chats, edits,
+//! their session strings, customers writing, what accounts sent, chats, contacts, edits,
 //! deletes, forced gaps, flood waits and the traffic generator.
 
 use std::collections::BTreeMap;
@@ -45,6 +45,7 @@ pub fn router(cloud: Arc<Cloud>) -> Router {
         .route("/control/accounts", post(create_account))
         .route("/control/login-code", get(login_code))
         .route("/control/chats", post(create_chat))
+        .route("/control/contacts", post(add_contact))
         .route("/control/traffic", post(traffic))
         .route("/control/stats", get(stats))
         .route("/control/gap", post(gap))
@@ -140,6 +141,28 @@ async fn create_chat(State(cloud): Shared, Json(req): Json<NewChat>) -> Result<J
         Ok(peer)
     })?;
     Ok(Json(json!({ "peer": peer.marked(), "kind": req.kind, "title": req.title })))
+}
+
+#[derive(Deserialize)]
+struct NewContact {
+    account_phone: String,
+    user_id: i64,
+    name: Option<String>,
+}
+
+async fn add_contact(State(cloud): Shared, Json(req): Json<NewContact>) -> Result<Json<Value>, SimError> {
+    cloud.with(|st| -> Result<(), SimError> {
+        if !st.data.accounts.contains_key(&req.account_phone) {
+            return Err(SimError::NotFound(format!("account {}", req.account_phone)));
+        }
+        st.ensure_customer(req.user_id, req.name.as_deref())?;
+        if let Some(acc) = st.data.accounts.get_mut(&req.account_phone) {
+            acc.contacts.insert(req.user_id);
+        }
+        st.dirty = true;
+        Ok(())
+    })?;
+    Ok(Json(json!({ "ok": true })))
 }
 
 #[derive(Deserialize)]

@@ -62,14 +62,25 @@ async fn download_file(
     Path(id): Path<FileId>,
 ) -> Result<Response, ApiError> {
     let (file, bytes) = s.desk.download_file(&actor, &id).await?;
+    Ok(file_response(bytes, &file.content_type, Some(&file.name), "attachment"))
+}
+
+/// Builds a response carrying a file: its type, and its name in a
+/// `Content-Disposition` of `disposition` (`inline` or `attachment`).
+pub(crate) fn file_response(bytes: Vec<u8>, content_type: &str, name: Option<&str>, disposition: &str) -> Response {
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&file.content_type) {
+    if let Ok(v) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, v);
     }
-    let ascii: String = file.name.chars().map(|c| if c.is_ascii_graphic() && c != '"' { c } else { '_' }).collect();
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"")) {
+    let ascii: Option<String> =
+        name.map(|n| n.chars().map(|c| if c.is_ascii_graphic() && c != '"' { c } else { '_' }).collect());
+    let value = match ascii {
+        Some(ascii) => format!("{disposition}; filename=\"{ascii}\""),
+        None => disposition.to_owned(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(response)
+    response
 }

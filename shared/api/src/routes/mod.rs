@@ -1,9 +1,11 @@
 //! Route handlers, one module per area. Each handler is documented for the
 //! OpenAPI document with `#[utoipa::path]`.
 
+mod account_login;
 mod accounts;
 mod agents;
 mod auth;
+mod conversation;
 mod files;
 mod inbox;
 mod operator;
@@ -35,6 +37,8 @@ pub fn all() -> OpenApiRouter<ApiState> {
         .merge(operator::routes())
         .merge(sending::routes())
         .merge(files::routes())
+        .merge(account_login::routes())
+        .merge(conversation::routes())
 }
 
 /// Answers 200 once the server is ready.

@@ -40,9 +40,21 @@ pub enum AuditAction {
     /// An account's name or tags changed.
     #[serde(rename = "account.update")]
     AccountUpdate,
+    /// An agent started, continued or finished a Telegram login of an account.
+    #[serde(rename = "account.login")]
+    AccountLogin,
+    /// An agent logged an account out of Telegram.
+    #[serde(rename = "account.logout")]
+    AccountLogout,
     /// A message was sent.
     #[serde(rename = "message.send")]
     MessageSend,
+    /// A sent message was edited.
+    #[serde(rename = "message.edit")]
+    MessageEdit,
+    /// A sent message was deleted.
+    #[serde(rename = "message.delete")]
+    MessageDelete,
     /// A tenant was created.
     #[serde(rename = "tenant.create")]
     TenantCreate,
@@ -63,7 +75,11 @@ impl AuditAction {
             AuditAction::AccountAssign => "account.assign",
             AuditAction::AccountReclaim => "account.reclaim",
             AuditAction::AccountUpdate => "account.update",
+            AuditAction::AccountLogin => "account.login",
+            AuditAction::AccountLogout => "account.logout",
             AuditAction::MessageSend => "message.send",
+            AuditAction::MessageEdit => "message.edit",
+            AuditAction::MessageDelete => "message.delete",
             AuditAction::TenantCreate => "tenant.create",
         }
     }

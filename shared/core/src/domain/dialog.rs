@@ -68,3 +68,37 @@ pub struct Dialog {
     /// Incoming messages not read yet.
     pub unread_count: u32,
 }
+
+/// What Telegram shows of a user as one account sees them: the account's own
+/// profile, a contact, or the customer of a private dialog.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PeerProfile {
+    /// The account that sees the user.
+    pub account_id: AccountId,
+    /// The user's marked peer id (their user id).
+    pub peer: i64,
+    /// First name.
+    pub first_name: String,
+    /// Last name, if set.
+    pub last_name: Option<String>,
+    /// Username without `@`, if set.
+    pub username: Option<String>,
+    /// Phone in E.164 with `+`, when Telegram shows it.
+    pub phone: Option<String>,
+    /// True when the user is in the account's contacts.
+    pub is_contact: bool,
+    /// True for the account's own profile.
+    pub is_self: bool,
+    /// When this was last synced from Telegram.
+    pub synced_at: DateTime<Utc>,
+}
+
+impl PeerProfile {
+    /// Returns "First Last", or the first name alone.
+    pub fn full_name(&self) -> String {
+        match &self.last_name {
+            Some(last) if !last.is_empty() => format!("{} {last}", self.first_name),
+            _ => self.first_name.clone(),
+        }
+    }
+}

@@ -92,6 +92,10 @@ opaque_id!(
     /// Identifies an uploaded file.
     FileId, "fil"
 );
+opaque_id!(
+    /// Identifies a command to the fleet whose reply a caller waits for.
+    RequestId, "req"
+);
 
 #[cfg(test)]
 mod tests {

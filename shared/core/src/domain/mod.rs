@@ -14,9 +14,9 @@ mod user;
 
 pub use account::{parse_label, Account, AccountStatus, Group, Tag};
 pub use audit::{AuditAction, AuditEntry};
-pub use dialog::{Dialog, PeerKind};
+pub use dialog::{Dialog, PeerKind, PeerProfile};
 pub use error::DomainError;
-pub use ids::{AccountId, AuditId, BatchId, FileId, GroupId, SendId, TagId, UserId};
+pub use ids::{AccountId, AuditId, BatchId, FileId, GroupId, RequestId, SendId, TagId, UserId};
 pub use message::{MediaRef, Message};
 pub use phone::Phone;
 pub use send::{parse_text, BatchSend, FileRef, SendRecord, SendStatus, MAX_TEXT_CHARS};

@@ -8,8 +8,8 @@
 
 use super::PortError;
 use crate::domain::{
-    Account, AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, Dialog, Group, GroupId, Message, Phone, Role,
-    Tag, TagId, Tenant, TenantId, User, UserId, Username,
+    Account, AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, Dialog, Group, GroupId, Message, PeerProfile,
+    Phone, Role, Tag, TagId, Tenant, TenantId, User, UserId, Username,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -276,6 +276,15 @@ pub trait MessageWriter: Send + Sync {
         peer: i64,
         ids: &[i64],
     ) -> Result<(), PortError>;
+    /// Marks deleted the messages with these ids in the account's private
+    /// chats and basic groups (ids unique per account; channels are left
+    /// alone), and returns the (peer, id) of each message it marked.
+    async fn delete_unplaced_messages(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, i64)>, PortError>;
     /// Sets a dialog's unread count to the incoming messages after `up_to`;
     /// `NotFound` when the dialog is unknown.
     async fn mark_read(&self, tenant: &TenantId, account: &AccountId, peer: i64, up_to: i64) -> Result<(), PortError>;
@@ -288,6 +297,10 @@ pub trait MessageWriter: Send + Sync {
         id: i64,
         tags: &BTreeSet<TagId>,
     ) -> Result<(), PortError>;
+    /// Inserts or replaces profiles by (account, peer). An account has at most
+    /// one own profile: storing one with `is_self` clears the flag elsewhere.
+    /// `NotFound` when an account is unknown.
+    async fn upsert_profiles(&self, tenant: &TenantId, profiles: &[PeerProfile]) -> Result<(), PortError>;
 }
 
 /// The read side of dialogs and messages.
@@ -321,4 +334,21 @@ pub trait MessageReader: Send + Sync {
         peer: i64,
         id: i64,
     ) -> Result<Option<Message>, PortError>;
+    /// Returns what the account knows of user `peer`, or `None`.
+    async fn get_profile(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+    ) -> Result<Option<PeerProfile>, PortError>;
+    /// Returns the account's own profile, or `None` before the first sync.
+    async fn get_self_profile(&self, tenant: &TenantId, account: &AccountId) -> Result<Option<PeerProfile>, PortError>;
+    /// Returns the account's contacts ordered by peer id, after `after`.
+    async fn list_contacts(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<PeerProfile>, PortError>;
 }

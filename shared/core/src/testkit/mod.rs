@@ -15,11 +15,11 @@ pub mod store_suite;
 
 pub use handle::{BlobHandle, LeasesHandle, PortHandle, QueueHandle};
 
-use crate::ports::{Directory, MessageReader, MessageWriter, SendLog};
+use crate::ports::{Directory, MessageReader, MessageWriter, Replies, SendLog};
 use std::any::Any;
 use std::sync::Arc;
 
-/// One store adapter seen through its four ports.
+/// One store adapter seen through its five ports.
 #[derive(Clone)]
 pub struct StoreHandles {
     /// Tenants, users, accounts, groups, tags, pins, audit.
@@ -30,17 +30,26 @@ pub struct StoreHandles {
     pub reader: Arc<dyn MessageReader>,
     /// Records of sends and batches.
     pub sends: Arc<dyn SendLog>,
+    /// The fleet's replies to commands.
+    pub replies: Arc<dyn Replies>,
     /// Whatever must outlive the store (a temp dir, a server process).
     _guard: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl StoreHandles {
-    /// Returns the handles of an adapter that implements the four store ports.
+    /// Returns the handles of an adapter that implements the five store ports.
     pub fn new<S>(store: Arc<S>) -> Self
     where
-        S: Directory + MessageWriter + MessageReader + SendLog + 'static,
+        S: Directory + MessageWriter + MessageReader + SendLog + Replies + 'static,
     {
-        Self { directory: store.clone(), writer: store.clone(), reader: store.clone(), sends: store, _guard: None }
+        Self {
+            directory: store.clone(),
+            writer: store.clone(),
+            reader: store.clone(),
+            sends: store.clone(),
+            replies: store,
+            _guard: None,
+        }
     }
 
     /// Keeps `guard` alive as long as these handles (a temp dir holding the
@@ -114,6 +123,13 @@ macro_rules! store_contract_suite {
             batches_are_put_replaced_and_read_back,
             batch_sends_page_by_id_without_gaps,
             batch_sends_are_counted_per_status,
+            replies_are_taken_once,
+            replies_are_kept_per_tenant_and_replaced,
+            profiles_are_upserted_and_read_back,
+            one_self_profile_per_account,
+            contacts_page_by_peer_without_gaps,
+            profiles_of_an_unknown_account_are_not_found,
+            unplaced_deletes_mark_private_and_group_messages_only,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

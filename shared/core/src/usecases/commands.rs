@@ -1,12 +1,48 @@
 //! Commands to the session fleet, carried by the commands queue. The fleet
-//! node running the account carries them out and reports back through the
-//! updates queue (ingest) and [`super::SendOutcome`].
+//! node running the account carries them out and reports back: through the
+//! updates queue (ingest), [`super::SendOutcome`] for sends, and for the
+//! commands a caller waits on (login steps, edits, deletes, media), a
+//! [`CommandReply`] under the command's [`RequestId`] in the replies port.
 
-use crate::domain::{AccountId, FileRef, SendId, TenantId};
+use super::{AppError, Desk};
+use crate::domain::{AccountId, FileRef, RequestId, SendId, TenantId};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// Name of the queue the fleet consumes.
 pub const COMMANDS_QUEUE: &str = "commands";
+
+/// How long a caller waits for the fleet's reply by default.
+pub const FLEET_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A step of an account's Telegram login.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum LoginInput {
+    /// Ask Telegram for a login code.
+    Start,
+    /// The code the account's owner received.
+    Code {
+        /// The code.
+        code: String,
+    },
+    /// The account's 2FA password.
+    Password {
+        /// The password.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for LoginInput {
+    // Codes and passwords are credentials: never in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LoginInput::Start => "Start",
+            LoginInput::Code { .. } => "Code(<redacted>)",
+            LoginInput::Password { .. } => "Password(<redacted>)",
+        })
+    }
+}
 
 /// Something the fleet must do with an account's session.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,11 +66,256 @@ pub enum FleetCommand {
         #[serde(default)]
         files: Vec<FileRef>,
     },
+    /// Take a login step; reply with the account's new status.
+    Login {
+        /// The account's tenant.
+        tenant: TenantId,
+        /// The account.
+        account_id: AccountId,
+        /// Where the reply goes.
+        request_id: RequestId,
+        /// The step.
+        input: LoginInput,
+    },
+    /// Log the account out of Telegram and forget its session; reply when done.
+    Logout {
+        /// The account's tenant.
+        tenant: TenantId,
+        /// The account.
+        account_id: AccountId,
+        /// Where the reply goes.
+        request_id: RequestId,
+    },
+    /// Replace the text of a message the account sent; reply when done.
+    Edit {
+        /// The account's tenant.
+        tenant: TenantId,
+        /// The account.
+        account_id: AccountId,
+        /// Where the reply goes.
+        request_id: RequestId,
+        /// The dialog.
+        peer: i64,
+        /// The message.
+        id: i64,
+        /// The new text.
+        text: String,
+    },
+    /// Delete messages the account sent, for everyone; reply when done.
+    Delete {
+        /// The account's tenant.
+        tenant: TenantId,
+        /// The account.
+        account_id: AccountId,
+        /// Where the reply goes.
+        request_id: RequestId,
+        /// The dialog.
+        peer: i64,
+        /// The messages.
+        ids: Vec<i64>,
+    },
+    /// Mark a dialog read on Telegram (no reply).
+    MarkRead {
+        /// The account's tenant.
+        tenant: TenantId,
+        /// The account.
+        account_id: AccountId,
+        /// The dialog.
+        peer: i64,
+    },
+    /// Download a message's file into the blob store at [`media_key`]; reply when stored.
+    FetchMedia {
+        /// The account's tenant.
+        tenant: TenantId,
+        /// The account.
+        account_id: AccountId,
+        /// Where the reply goes.
+        request_id: RequestId,
+        /// The dialog.
+        peer: i64,
+        /// The message.
+        message_id: i64,
+    },
+    /// Sync the account's profile, contacts, dialogs and recent history (no reply).
+    Sync {
+        /// The account's tenant.
+        tenant: TenantId,
+        /// The account.
+        account_id: AccountId,
+    },
 }
 
 impl FleetCommand {
     /// Returns the JSON body the queue carries.
     pub fn to_body(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_else(|e| unreachable!("commands always serialise: {e}"))
+    }
+
+    /// Returns the account the command is for.
+    pub fn account(&self) -> (&TenantId, &AccountId) {
+        match self {
+            FleetCommand::Send { tenant, account_id, .. }
+            | FleetCommand::Login { tenant, account_id, .. }
+            | FleetCommand::Logout { tenant, account_id, .. }
+            | FleetCommand::Edit { tenant, account_id, .. }
+            | FleetCommand::Delete { tenant, account_id, .. }
+            | FleetCommand::MarkRead { tenant, account_id, .. }
+            | FleetCommand::FetchMedia { tenant, account_id, .. }
+            | FleetCommand::Sync { tenant, account_id } => (tenant, account_id),
+        }
+    }
+
+    /// Returns where the reply goes, for commands a caller waits on.
+    pub fn request_id(&self) -> Option<&RequestId> {
+        match self {
+            FleetCommand::Login { request_id, .. }
+            | FleetCommand::Logout { request_id, .. }
+            | FleetCommand::Edit { request_id, .. }
+            | FleetCommand::Delete { request_id, .. }
+            | FleetCommand::FetchMedia { request_id, .. } => Some(request_id),
+            _ => None,
+        }
+    }
+}
+
+/// Where the fleet keeps a message's file in the blob store.
+pub fn media_key(tenant: &TenantId, account: &AccountId, peer: i64, message_id: i64) -> String {
+    format!("{tenant}/media/{account}/{peer}/{message_id}")
+}
+
+/// The fleet's answer to a command a caller waits on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum CommandReply {
+    /// Done; `data` depends on the command (a login's new status, say).
+    Done {
+        /// The result.
+        #[serde(default)]
+        data: serde_json::Value,
+    },
+    /// Not done, and why.
+    Failed {
+        /// Why.
+        failure: CommandFailure,
+    },
+}
+
+impl CommandReply {
+    /// Returns the JSON body the replies port keeps.
+    pub fn to_body(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_else(|e| unreachable!("replies always serialise: {e}"))
+    }
+}
+
+/// Why the fleet could not carry out a command.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum CommandFailure {
+    /// The login code is wrong or expired.
+    PhoneCodeInvalid,
+    /// The 2FA password is wrong.
+    PasswordInvalid,
+    /// Telegram asks to wait this long.
+    FloodWait {
+        /// Seconds to wait.
+        seconds: u64,
+    },
+    /// The command does not fit the account's state (not logged in, no login
+    /// in progress, banned).
+    Conflict {
+        /// Why, for the agent.
+        message: String,
+    },
+    /// Telegram refused the request (an unknown message, a message not ours).
+    Refused {
+        /// Why, for the agent.
+        message: String,
+    },
+    /// Telegram or the fleet is unreachable; retry later.
+    Unavailable {
+        /// Why, for the agent.
+        message: String,
+    },
+}
+
+impl From<CommandFailure> for AppError {
+    fn from(failure: CommandFailure) -> Self {
+        match failure {
+            CommandFailure::PhoneCodeInvalid => {
+                AppError::Refused { code: "phone_code_invalid", message: "the login code is invalid or expired".into() }
+            }
+            CommandFailure::PasswordInvalid => {
+                AppError::Refused { code: "password_invalid", message: "the 2FA password is invalid".into() }
+            }
+            CommandFailure::FloodWait { seconds } => AppError::FloodWait { retry_after_s: seconds },
+            CommandFailure::Conflict { message } => AppError::Conflict(message),
+            CommandFailure::Refused { message } => AppError::Refused { code: "telegram_refused", message },
+            CommandFailure::Unavailable { message } => AppError::Unavailable(message),
+        }
+    }
+}
+
+impl Desk {
+    /// Enqueues a command and waits (up to the desk's fleet timeout) for the
+    /// fleet's reply under `request_id`; returns the reply's data.
+    pub(crate) async fn ask_fleet(
+        &self,
+        tenant: &TenantId,
+        request_id: &RequestId,
+        command: FleetCommand,
+    ) -> Result<serde_json::Value, AppError> {
+        self.queue.send_batch(COMMANDS_QUEUE, vec![command.to_body()]).await?;
+        let deadline = tokio::time::Instant::now() + self.fleet_timeout;
+        let mut delay = Duration::from_millis(10);
+        loop {
+            if let Some(body) = self.replies.take_reply(tenant, request_id).await? {
+                let reply: CommandReply = serde_json::from_slice(&body)
+                    .map_err(|e| AppError::Unavailable(format!("the fleet's reply is unreadable: {e}")))?;
+                return match reply {
+                    CommandReply::Done { data } => Ok(data),
+                    CommandReply::Failed { failure } => Err(failure.into()),
+                };
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(AppError::Timeout(format!(
+                    "the session fleet did not answer within {} s; the account may be starting, retry shortly",
+                    self.fleet_timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(200));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_input_debug_hides_codes_and_passwords() {
+        let shown = format!("{:?}", LoginInput::Password { password: "hunter2".into() });
+        assert!(!shown.contains("hunter2"), "{shown}");
+        let shown = format!("{:?}", LoginInput::Code { code: "12345".into() });
+        assert!(!shown.contains("12345"), "{shown}");
+    }
+
+    #[test]
+    fn commands_and_replies_round_trip_through_json() {
+        let command = FleetCommand::Login {
+            tenant: TenantId::parse("demo").unwrap(),
+            account_id: AccountId::generate(),
+            request_id: RequestId::generate(),
+            input: LoginInput::Code { code: "12345".into() },
+        };
+        let back: FleetCommand = serde_json::from_slice(&command.to_body()).unwrap();
+        assert_eq!(back, command);
+        let reply = CommandReply::Failed { failure: CommandFailure::FloodWait { seconds: 42 } };
+        let back: CommandReply = serde_json::from_slice(&reply.to_body()).unwrap();
+        assert_eq!(back, reply);
+        assert!(matches!(
+            AppError::from(CommandFailure::FloodWait { seconds: 42 }),
+            AppError::FloodWait { retry_after_s: 42 }
+        ));
     }
 }

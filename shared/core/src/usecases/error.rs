@@ -28,6 +28,24 @@ pub enum AppError {
         /// Seconds to wait.
         retry_after_s: u64,
     },
+    /// Telegram refused what the caller asked, with Telegram's reason as the
+    /// code (400 `phone_code_invalid`, `password_invalid`, `telegram_refused`).
+    #[error("{message}")]
+    Refused {
+        /// The snake_case code.
+        code: &'static str,
+        /// Why, for the caller.
+        message: String,
+    },
+    /// Telegram asks this account to wait (429 `flood_wait`).
+    #[error("Telegram asks to wait {retry_after_s} s before trying again")]
+    FloodWait {
+        /// Seconds to wait.
+        retry_after_s: u64,
+    },
+    /// The session fleet did not answer in time (504 `fleet_timeout`).
+    #[error("{0}")]
+    Timeout(String),
     /// A backend is down or throttling; retry later (503 `unavailable`).
     #[error("{0}")]
     Unavailable(String),
@@ -46,6 +64,9 @@ impl AppError {
             AppError::Invalid(_) => "invalid_input",
             AppError::Conflict(_) => "conflict",
             AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::Refused { code, .. } => code,
+            AppError::FloodWait { .. } => "flood_wait",
+            AppError::Timeout(_) => "fleet_timeout",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }

@@ -4,7 +4,7 @@
 //! Redelivered updates change nothing and push nothing.
 
 use super::{AppError, Desk, DialogView};
-use crate::domain::{Account, AccountId, Dialog, Message, Role, TenantId, UserId};
+use crate::domain::{Account, AccountId, Dialog, Message, PeerProfile, Role, TenantId, UserId};
 use crate::ports::{PortErrorKind, PushEvent, UserQuery};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -37,10 +37,21 @@ pub enum AccountUpdate {
         /// Their ids.
         ids: Vec<i64>,
     },
+    /// Messages of private chats or basic groups were deleted; Telegram does
+    /// not say which dialog (their ids are unique per account).
+    DeleteUnplaced {
+        /// Their ids.
+        ids: Vec<i64>,
+    },
     /// A dialog's title or kind is known or changed.
     Dialog {
         /// The dialog (its message fields are ignored).
         dialog: Dialog,
+    },
+    /// Profiles synced from Telegram: the account's own, its contacts', its customers'.
+    Profiles {
+        /// The profiles.
+        profiles: Vec<PeerProfile>,
     },
 }
 
@@ -83,6 +94,7 @@ impl Desk {
         let foreign = envelope.updates.iter().any(|u| match u {
             AccountUpdate::Message { message } => message.account_id != account.id,
             AccountUpdate::Dialog { dialog } => dialog.account_id != account.id,
+            AccountUpdate::Profiles { profiles } => profiles.iter().any(|p| p.account_id != account.id),
             _ => false,
         });
         if foreign {
@@ -128,6 +140,23 @@ impl Desk {
                     self.push.publish(tenant, &audience, PushEvent { kind: "message.delete", data }).await?;
                     report.changes += 1;
                     report.pushed += 1;
+                }
+                AccountUpdate::DeleteUnplaced { ids } => {
+                    let deleted = self.writer.delete_unplaced_messages(tenant, &account.id, ids).await?;
+                    let mut by_peer: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+                    for (peer, id) in deleted {
+                        by_peer.entry(peer).or_default().push(id);
+                    }
+                    for (peer, ids) in by_peer {
+                        let data = serde_json::json!({"account_id": account.id, "peer": peer, "ids": ids});
+                        self.push.publish(tenant, &audience, PushEvent { kind: "message.delete", data }).await?;
+                        report.changes += 1;
+                        report.pushed += 1;
+                    }
+                }
+                AccountUpdate::Profiles { profiles } => {
+                    self.writer.upsert_profiles(tenant, profiles).await?;
+                    report.changes += 1;
                 }
                 _ => {}
             }

@@ -1,6 +1,7 @@
 //! Use cases: every business rule and every permission check lives here, so
 //! the REST router, the Lambda handlers and the CLI stay thin translations.
 
+mod account_login;
 mod accounts;
 mod actor;
 mod agents;
@@ -13,27 +14,34 @@ mod fleet;
 mod import;
 mod inbox;
 mod ingest;
+mod message_actions;
 mod organise;
+mod profiles;
 mod sending;
 mod session;
 mod tenants;
 mod views;
 
+pub use account_login::LoginState;
 pub use accounts::{AccountFilter, AssignOutcome, NewAccount, UpdateAccount};
 pub use actor::Actor;
 pub use agents::{NewAgent, UpdateAgent};
 pub use audit::AuditFilter;
-pub use commands::{FleetCommand, COMMANDS_QUEUE};
+pub use commands::{media_key, CommandFailure, CommandReply, FleetCommand, LoginInput, COMMANDS_QUEUE, FLEET_TIMEOUT};
 pub use error::AppError;
 pub use files::MAX_FILE_BYTES;
 pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine};
 pub use ingest::{decode_batch, encode_batch, AccountUpdate, IngestReport, UpdateEnvelope, UPDATES_QUEUE};
+pub use message_actions::{EditMessage, MediaFile};
+pub use profiles::ProfileView;
 pub use sending::{BatchTarget, BatchView, NewBatch, NewMessage, SendOutcome, MAX_BATCH_TARGETS};
 pub use session::LoginOutcome;
 pub use views::{AccountView, AgentView, DialogView, Page, TagRef};
 
 use crate::auth::{LoginThrottle, TokenService};
-use crate::ports::{BlobStore, Directory, MessageReader, MessageWriter, PushHub, Queue, SendLog, SessionImporter};
+use crate::ports::{
+    BlobStore, Directory, MessageReader, MessageWriter, PushHub, Queue, Replies, SendLog, SessionImporter,
+};
 use std::sync::Arc;
 
 /// Largest page any list returns.
@@ -58,6 +66,8 @@ pub struct Ports {
     pub queue: Arc<dyn Queue>,
     /// Uploaded files and media.
     pub blobs: Arc<dyn BlobStore>,
+    /// The fleet's replies to commands a caller waits on.
+    pub replies: Arc<dyn Replies>,
     /// Turns imported session strings into sealed sessions (`None`: the
     /// import's `session` column is refused).
     pub sessions: Option<Arc<dyn SessionImporter>>,
@@ -73,12 +83,14 @@ pub struct Desk {
     pub tokens: TokenService,
     /// Counts failed logins.
     pub throttle: Arc<LoginThrottle>,
+    /// How long a caller waits for the fleet's reply ([`FLEET_TIMEOUT`] unless changed).
+    pub fleet_timeout: std::time::Duration,
 }
 
 impl Desk {
     /// Wires the use cases to their ports.
     pub fn new(ports: Ports, tokens: TokenService) -> Self {
-        Self { ports, tokens, throttle: Arc::new(LoginThrottle::default()) }
+        Self { ports, tokens, throttle: Arc::new(LoginThrottle::default()), fleet_timeout: FLEET_TIMEOUT }
     }
 }
 

@@ -84,7 +84,7 @@ pub enum SendOutcome {
     },
 }
 
-fn ensure_can_send(account: &Account) -> Result<(), AppError> {
+pub(crate) fn ensure_can_send(account: &Account) -> Result<(), AppError> {
     match account.status {
         AccountStatus::LoggedOut | AccountStatus::Banned => {
             Err(AppError::Conflict(format!("account {} is {}; it cannot send", account.phone, account.status.as_str())))

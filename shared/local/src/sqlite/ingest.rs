@@ -256,6 +256,34 @@ pub(super) fn delete(
     Ok(())
 }
 
+/// Marks deleted the messages with `ids` outside channels; returns their (peer, id).
+pub(super) fn delete_unplaced(
+    tx: &Transaction<'_>,
+    t: &TenantId,
+    a: &AccountId,
+    ids: &[i64],
+) -> Result<Vec<(i64, i64)>, PortError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "UPDATE messages SET deleted = 1 WHERE tenant = ?1 AND account_id = ?2 AND id = ?3 \
+             AND peer > ?4 RETURNING peer, id",
+        )
+        .map_err(map_err)?;
+    let mut out = Vec::new();
+    for id in ids {
+        let rows = stmt
+            .query_map(params![t.as_str(), a.as_str(), id, CHANNEL_PEERS_BELOW], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(map_err)?;
+        for row in rows {
+            out.push(row.map_err(map_err)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Marked ids of channels are at or below this; private chats and basic groups above.
+const CHANNEL_PEERS_BELOW: i64 = -1_000_000_000_000;
+
 pub(super) fn mark_read(
     tx: &Transaction<'_>,
     t: &TenantId,

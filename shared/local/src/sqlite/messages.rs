@@ -4,12 +4,12 @@
 
 use super::codec::{self, ns};
 use super::users::limit;
-use super::{ingest, map_err, SqliteStore};
+use super::{ingest, map_err, profiles, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 use std::collections::BTreeSet;
-use tgdesk_core::domain::{AccountId, Dialog, Message, TagId, TenantId};
+use tgdesk_core::domain::{AccountId, Dialog, Message, PeerProfile, TagId, TenantId};
 use tgdesk_core::ports::{DialogCursor, DialogScope, IngestOutcome, MessageReader, MessageWriter, PortError};
 
 #[async_trait]
@@ -55,6 +55,27 @@ impl MessageWriter for SqliteStore {
         }
         let (tenant, account, ids) = (tenant.clone(), account.clone(), ids.to_vec());
         self.db.write(move |tx| ingest::delete(tx, &tenant, &account, peer, &ids)).await
+    }
+
+    async fn delete_unplaced_messages(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, i64)>, PortError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (tenant, account, ids) = (tenant.clone(), account.clone(), ids.to_vec());
+        self.db.write(move |tx| ingest::delete_unplaced(tx, &tenant, &account, &ids)).await
+    }
+
+    async fn upsert_profiles(&self, tenant: &TenantId, profiles: &[PeerProfile]) -> Result<(), PortError> {
+        if profiles.is_empty() {
+            return Ok(());
+        }
+        let (tenant, profiles) = (tenant.clone(), profiles.to_vec());
+        self.db.write(move |tx| profiles::upsert(tx, &tenant, &profiles)).await
     }
 
     async fn mark_read(&self, tenant: &TenantId, account: &AccountId, peer: i64, up_to: i64) -> Result<(), PortError> {
@@ -128,6 +149,32 @@ impl MessageReader for SqliteStore {
                     .map_err(map_err)
             })
             .await
+    }
+
+    async fn get_profile(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+    ) -> Result<Option<PeerProfile>, PortError> {
+        let (tenant, account) = (tenant.clone(), account.clone());
+        self.db.read(move |tx| profiles::get(tx, &tenant, &account, peer)).await
+    }
+
+    async fn get_self_profile(&self, tenant: &TenantId, account: &AccountId) -> Result<Option<PeerProfile>, PortError> {
+        let (tenant, account) = (tenant.clone(), account.clone());
+        self.db.read(move |tx| profiles::get_self(tx, &tenant, &account)).await
+    }
+
+    async fn list_contacts(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<PeerProfile>, PortError> {
+        let (tenant, account) = (tenant.clone(), account.clone());
+        self.db.read(move |tx| profiles::contacts(tx, &tenant, &account, after, limit)).await
     }
 }
 

@@ -8,6 +8,8 @@ mod directory;
 mod ingest;
 mod messages;
 mod organise;
+mod profiles;
+mod replies;
 mod schema;
 mod sends;
 mod users;

@@ -6,7 +6,7 @@ use rusqlite_migration::{Migrations, M};
 
 /// Returns every migration, oldest first. Never edit a released one: append.
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 const V1: &str = r#"
@@ -189,4 +189,33 @@ CREATE TABLE batches (
     body TEXT NOT NULL,
     PRIMARY KEY (tenant, id)
 ) WITHOUT ROWID;
+"#;
+
+const V3: &str = r#"
+-- Profiles the fleet syncs: the account's own, its contacts', its customers'.
+CREATE TABLE profiles (
+    tenant TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    peer INTEGER NOT NULL,
+    is_contact INTEGER NOT NULL,
+    is_self INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, account_id, peer),
+    FOREIGN KEY (tenant, account_id) REFERENCES accounts (tenant, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX profiles_contacts ON profiles (tenant, account_id, peer) WHERE is_contact = 1;
+CREATE INDEX profiles_self ON profiles (tenant, account_id) WHERE is_self = 1;
+
+-- The fleet's replies to commands a caller waits on; untaken ones are pruned.
+CREATE TABLE replies (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created_ns INTEGER NOT NULL,
+    PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+CREATE INDEX replies_age ON replies (created_ns);
+
+-- Private-chat deletes name message ids without their dialog.
+CREATE INDEX messages_by_id ON messages (tenant, account_id, id);
 "#;

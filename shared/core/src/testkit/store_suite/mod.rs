@@ -1,5 +1,5 @@
 //! The store contract: one case per sentence of the `Directory`,
-//! `MessageWriter`, `MessageReader` and `SendLog` doc comments.
+//! `MessageWriter`, `MessageReader`, `SendLog` and `Replies` doc comments.
 
 mod account_queries;
 mod accounts;
@@ -9,6 +9,7 @@ mod fleet_state;
 mod isolation;
 mod messages;
 mod organise;
+mod replies_profiles;
 mod sends;
 mod users;
 
@@ -20,5 +21,6 @@ pub use fleet_state::*;
 pub use isolation::*;
 pub use messages::*;
 pub use organise::*;
+pub use replies_profiles::*;
 pub use sends::*;
 pub use users::*;

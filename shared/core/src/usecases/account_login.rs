@@ -1,0 +1,123 @@
+//! Logging accounts in and out of Telegram from the desk. Each step goes to
+//! the fleet node that runs (or will run) the account as a command, and the
+//! caller waits for the node's answer (up to the desk's fleet timeout). Status
+//! changes are also pushed as `account.status`. Every step is audited with
+//! its outcome; codes and passwords never are.
+
+use super::commands::{FleetCommand, LoginInput};
+use super::{Actor, AppError, Desk};
+use crate::domain::{AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, RequestId};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+/// Longest login code accepted.
+const MAX_CODE_CHARS: usize = 32;
+/// Longest 2FA password accepted.
+const MAX_PASSWORD_CHARS: usize = 256;
+
+/// Where an account's login stands after a step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LoginState {
+    /// `code_sent`, `password_required`, `online` or `logged_out`.
+    pub status: AccountStatus,
+}
+
+fn validate(input: &LoginInput) -> Result<LoginInput, AppError> {
+    match input {
+        LoginInput::Start => Ok(LoginInput::Start),
+        LoginInput::Code { code } => {
+            let code = code.trim();
+            if code.is_empty() || code.chars().count() > MAX_CODE_CHARS {
+                return Err(AppError::invalid(format!("code must be 1 to {MAX_CODE_CHARS} characters")));
+            }
+            Ok(LoginInput::Code { code: code.to_owned() })
+        }
+        LoginInput::Password { password } => {
+            if password.is_empty() || password.chars().count() > MAX_PASSWORD_CHARS {
+                return Err(AppError::invalid(format!("password must be 1 to {MAX_PASSWORD_CHARS} characters")));
+            }
+            Ok(LoginInput::Password { password: password.clone() })
+        }
+    }
+}
+
+fn step_name(input: &LoginInput) -> &'static str {
+    match input {
+        LoginInput::Start => "start",
+        LoginInput::Code { .. } => "code",
+        LoginInput::Password { .. } => "password",
+    }
+}
+
+impl Desk {
+    /// Takes one login step for an account the actor may work and returns
+    /// where the login stands: `start` asks Telegram for a code, `code` and
+    /// `password` answer it. Fails with `phone_code_invalid`,
+    /// `password_invalid`, `flood_wait` (with seconds) or `fleet_timeout`.
+    pub async fn account_login(
+        &self,
+        actor: &Actor,
+        id: &AccountId,
+        input: LoginInput,
+    ) -> Result<LoginState, AppError> {
+        let account = self.visible_account(actor, id).await?;
+        let input = validate(&input)?;
+        if account.status == AccountStatus::Banned {
+            return Err(AppError::Conflict(format!("account {} is banned by Telegram", account.phone)));
+        }
+        let step = step_name(&input);
+        let request_id = RequestId::generate();
+        let command = FleetCommand::Login {
+            tenant: actor.tenant.clone(),
+            account_id: id.clone(),
+            request_id: request_id.clone(),
+            input,
+        };
+        let result = self.ask_fleet(&actor.tenant, &request_id, command).await.and_then(status_of);
+        self.audit_session_step(actor, id, AuditAction::AccountLogin, Some(step), &result).await?;
+        result
+    }
+
+    /// Logs an account out of Telegram (its session stops working everywhere)
+    /// and forgets the session; logging in again starts from a code.
+    pub async fn account_logout(&self, actor: &Actor, id: &AccountId) -> Result<LoginState, AppError> {
+        self.visible_account(actor, id).await?;
+        let request_id = RequestId::generate();
+        let command = FleetCommand::Logout {
+            tenant: actor.tenant.clone(),
+            account_id: id.clone(),
+            request_id: request_id.clone(),
+        };
+        let result = self.ask_fleet(&actor.tenant, &request_id, command).await.and_then(status_of);
+        self.audit_session_step(actor, id, AuditAction::AccountLogout, None, &result).await?;
+        result
+    }
+
+    async fn audit_session_step(
+        &self,
+        actor: &Actor,
+        id: &AccountId,
+        action: AuditAction,
+        step: Option<&str>,
+        result: &Result<LoginState, AppError>,
+    ) -> Result<(), AppError> {
+        let outcome = match result {
+            Ok(state) => state.status.as_str(),
+            Err(e) => e.code(),
+        };
+        let entry = AuditEntry {
+            id: AuditId::generate(),
+            at: Utc::now(),
+            actor_id: Some(actor.user_id.clone()),
+            action,
+            account_id: Some(id.clone()),
+            target: None,
+            details: serde_json::json!({"step": step, "outcome": outcome}),
+        };
+        Ok(self.directory.append_audit(&actor.tenant, std::slice::from_ref(&entry)).await?)
+    }
+}
+
+fn status_of(data: serde_json::Value) -> Result<LoginState, AppError> {
+    serde_json::from_value(data).map_err(|e| AppError::Unavailable(format!("the fleet's reply is unreadable: {e}")))
+}

@@ -1,0 +1,202 @@
+//! What agents do to messages already in a dialog: edit and delete the
+//! account's own messages (carried out on Telegram by the fleet, then stored
+//! through ingest like any update), mark a dialog read (at once in the store,
+//! then on Telegram), and open the file a customer sent (fetched from Telegram
+//! on first view, then served from the blob store).
+
+use super::commands::{media_key, FleetCommand};
+use super::sending::ensure_can_send;
+use super::{Actor, AppError, Desk, DialogView};
+use crate::domain::{parse_text, Account, AccountId, AuditAction, AuditEntry, AuditId, Message, RequestId};
+use crate::ports::{PinTarget, PortErrorKind, PushEvent};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+/// Input of [`Desk::edit_message`].
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessage {
+    /// The new text (up to 4096 characters; may be empty on a message with a file).
+    pub text: String,
+}
+
+/// A message's file, ready to serve.
+#[derive(Clone, Debug)]
+pub struct MediaFile {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// MIME type (`application/octet-stream` when Telegram gave none).
+    pub content_type: String,
+    /// File name, when Telegram gave one.
+    pub name: Option<String>,
+}
+
+impl Desk {
+    /// Replaces the text of a message the account sent, on Telegram and then
+    /// in the desk; returns the message as edited.
+    pub async fn edit_message(
+        &self,
+        actor: &Actor,
+        id: &AccountId,
+        peer: i64,
+        message_id: i64,
+        input: EditMessage,
+    ) -> Result<Message, AppError> {
+        let (account, mut message) = self.own_message(actor, id, peer, message_id).await?;
+        let text = parse_text(&input.text, message.media.is_some())?;
+        let request_id = RequestId::generate();
+        let command = FleetCommand::Edit {
+            tenant: actor.tenant.clone(),
+            account_id: account.id.clone(),
+            request_id: request_id.clone(),
+            peer,
+            id: message_id,
+            text: text.clone(),
+        };
+        let data = self.ask_fleet(&actor.tenant, &request_id, command).await?;
+        let edited_at: DateTime<Utc> =
+            data.get("edited_at").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_else(Utc::now);
+        let details = serde_json::json!({"message_id": message_id, "chars": text.chars().count()});
+        self.audit_message(actor, &account, peer, AuditAction::MessageEdit, details).await?;
+        message.text = text;
+        message.edited_at = Some(edited_at);
+        Ok(message)
+    }
+
+    /// Deletes a message the account sent, for everyone.
+    pub async fn delete_message(
+        &self,
+        actor: &Actor,
+        id: &AccountId,
+        peer: i64,
+        message_id: i64,
+    ) -> Result<(), AppError> {
+        let (account, _) = self.own_message(actor, id, peer, message_id).await?;
+        let request_id = RequestId::generate();
+        let command = FleetCommand::Delete {
+            tenant: actor.tenant.clone(),
+            account_id: account.id.clone(),
+            request_id: request_id.clone(),
+            peer,
+            ids: vec![message_id],
+        };
+        self.ask_fleet(&actor.tenant, &request_id, command).await?;
+        let details = serde_json::json!({"message_id": message_id});
+        self.audit_message(actor, &account, peer, AuditAction::MessageDelete, details).await
+    }
+
+    /// Marks a dialog read up to its newest message: at once in the desk
+    /// (pushed as `dialog.update`), and on Telegram through the fleet.
+    pub async fn mark_dialog_read(&self, actor: &Actor, id: &AccountId, peer: i64) -> Result<DialogView, AppError> {
+        let account = self.visible_account(actor, id).await?;
+        let key = (account.id.clone(), peer);
+        let found = self.reader.get_dialogs(&actor.tenant, std::slice::from_ref(&key)).await?;
+        let dialog = found.into_iter().next().ok_or_else(|| AppError::not_found("no such dialog"))?;
+        let up_to = dialog.last_message_id.unwrap_or(0);
+        self.writer.mark_read(&actor.tenant, &account.id, peer, up_to).await?;
+        if ensure_can_send(&account).is_ok() {
+            let command = FleetCommand::MarkRead { tenant: actor.tenant.clone(), account_id: account.id.clone(), peer };
+            self.queue.send_batch(super::COMMANDS_QUEUE, vec![command.to_body()]).await?;
+        }
+        let dialog = self
+            .reader
+            .get_dialogs(&actor.tenant, std::slice::from_ref(&key))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::not_found("no such dialog"))?;
+        let label = account.display_name.clone().unwrap_or_else(|| account.phone.to_string());
+        let audience = self.audience(&account).await?;
+        let shared = DialogView::build(dialog, label, false);
+        let data = serde_json::to_value(&shared).map_err(|e| AppError::invalid(e.to_string()))?;
+        self.push.publish(&actor.tenant, &audience, PushEvent { kind: "dialog.update", data }).await?;
+        let pinned = self
+            .directory
+            .list_pins(&actor.tenant, &actor.user_id)
+            .await?
+            .iter()
+            .any(|p| p.target == PinTarget::Dialog(account.id.clone(), peer));
+        Ok(DialogView { pinned, ..shared })
+    }
+
+    /// Returns the file of a message, fetching it from Telegram on first view.
+    pub async fn message_media(
+        &self,
+        actor: &Actor,
+        id: &AccountId,
+        peer: i64,
+        message_id: i64,
+    ) -> Result<MediaFile, AppError> {
+        let account = self.visible_account(actor, id).await?;
+        let message = self
+            .reader
+            .get_message(&actor.tenant, &account.id, peer, message_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("no such message"))?;
+        let media = message.media.ok_or_else(|| AppError::not_found("the message has no file"))?;
+        let key = media_key(&actor.tenant, &account.id, peer, message_id);
+        let stored = match self.blobs.get(&key).await {
+            Ok(found) => found,
+            Err(e) if e.kind == PortErrorKind::NotFound => {
+                let request_id = RequestId::generate();
+                let command = FleetCommand::FetchMedia {
+                    tenant: actor.tenant.clone(),
+                    account_id: account.id.clone(),
+                    request_id: request_id.clone(),
+                    peer,
+                    message_id,
+                };
+                self.ask_fleet(&actor.tenant, &request_id, command).await?;
+                self.blobs.get(&key).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (bytes, meta) = stored;
+        let content_type = media.mime.filter(|m| !m.is_empty()).unwrap_or(meta.content_type);
+        Ok(MediaFile { bytes, content_type, name: media.name })
+    }
+
+    /// Returns the account and a message it sent that is still there.
+    async fn own_message(
+        &self,
+        actor: &Actor,
+        id: &AccountId,
+        peer: i64,
+        message_id: i64,
+    ) -> Result<(Account, Message), AppError> {
+        let account = self.visible_account(actor, id).await?;
+        ensure_can_send(&account)?;
+        let message = self
+            .reader
+            .get_message(&actor.tenant, &account.id, peer, message_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("no such message"))?;
+        if !message.outgoing {
+            return Err(AppError::forbidden("only messages the account sent can be changed"));
+        }
+        if message.deleted {
+            return Err(AppError::Conflict("the message is deleted".into()));
+        }
+        Ok((account, message))
+    }
+
+    async fn audit_message(
+        &self,
+        actor: &Actor,
+        account: &Account,
+        peer: i64,
+        action: AuditAction,
+        details: serde_json::Value,
+    ) -> Result<(), AppError> {
+        let entry = AuditEntry {
+            id: AuditId::generate(),
+            at: Utc::now(),
+            actor_id: Some(actor.user_id.clone()),
+            action,
+            account_id: Some(account.id.clone()),
+            target: Some(peer.to_string()),
+            details,
+        };
+        Ok(self.directory.append_audit(&actor.tenant, std::slice::from_ref(&entry)).await?)
+    }
+}

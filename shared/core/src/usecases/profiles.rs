@@ -1,0 +1,93 @@
+//! Who is on the other side: the account's own Telegram profile, its
+//! contacts, and the customer's profile shown beside a dialog. The fleet
+//! syncs them when a session comes online and on demand ([`Desk::request_sync`]).
+
+use super::commands::{FleetCommand, COMMANDS_QUEUE};
+use super::{cursor, page_size, Actor, AppError, Desk, Page};
+use crate::domain::{AccountId, PeerKind, PeerProfile};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// The customer (or group) of a dialog, as shown beside it.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ProfileView {
+    /// The dialog's marked peer id.
+    pub peer: i64,
+    /// Kind of chat.
+    pub kind: PeerKind,
+    /// The dialog's title (the customer's name, or the group's title).
+    pub title: String,
+    /// First name, once synced (users only).
+    pub first_name: Option<String>,
+    /// Last name, if set.
+    pub last_name: Option<String>,
+    /// Username without `@`, if set.
+    pub username: Option<String>,
+    /// Phone, when Telegram shows it.
+    pub phone: Option<String>,
+    /// True when the customer is in the account's contacts.
+    pub is_contact: bool,
+    /// When the profile was last synced from Telegram (none: only the dialog is known).
+    pub synced_at: Option<DateTime<Utc>>,
+}
+
+impl Desk {
+    /// Returns the profile of a dialog's peer, as far as the account knows it.
+    pub async fn dialog_profile(&self, actor: &Actor, id: &AccountId, peer: i64) -> Result<ProfileView, AppError> {
+        let account = self.visible_account(actor, id).await?;
+        let key = (account.id.clone(), peer);
+        let dialog = self
+            .reader
+            .get_dialogs(&actor.tenant, std::slice::from_ref(&key))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::not_found("no such dialog"))?;
+        let profile = self.reader.get_profile(&actor.tenant, &account.id, peer).await?;
+        Ok(ProfileView {
+            peer,
+            kind: dialog.kind,
+            title: dialog.title,
+            first_name: profile.as_ref().map(|p| p.first_name.clone()),
+            last_name: profile.as_ref().and_then(|p| p.last_name.clone()),
+            username: profile.as_ref().and_then(|p| p.username.clone()),
+            phone: profile.as_ref().and_then(|p| p.phone.clone()),
+            is_contact: profile.as_ref().is_some_and(|p| p.is_contact),
+            synced_at: profile.map(|p| p.synced_at),
+        })
+    }
+
+    /// Returns the account's own Telegram profile; `NotFound` before the first sync.
+    pub async fn account_profile(&self, actor: &Actor, id: &AccountId) -> Result<PeerProfile, AppError> {
+        let account = self.visible_account(actor, id).await?;
+        self.reader
+            .get_self_profile(&actor.tenant, &account.id)
+            .await?
+            .ok_or_else(|| AppError::not_found("the account's profile is not synced yet"))
+    }
+
+    /// Returns a page of the account's contacts, by user id.
+    pub async fn account_contacts(
+        &self,
+        actor: &Actor,
+        id: &AccountId,
+        raw_cursor: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Page<PeerProfile>, AppError> {
+        let account = self.visible_account(actor, id).await?;
+        let limit = page_size(limit);
+        let after = raw_cursor.map(|c| cursor::decode::<i64>(&actor.tenant, c)).transpose()?;
+        let items = self.reader.list_contacts(&actor.tenant, &account.id, after, limit).await?;
+        let next_cursor = (items.len() == limit).then(|| cursor::encode(&actor.tenant, &items[limit - 1].peer));
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Asks the fleet to sync the account's profile, contacts, dialogs and
+    /// recent history now; the results arrive through ingest.
+    pub async fn request_sync(&self, actor: &Actor, id: &AccountId) -> Result<(), AppError> {
+        let account = self.visible_account(actor, id).await?;
+        super::sending::ensure_can_send(&account)?;
+        let command = FleetCommand::Sync { tenant: actor.tenant.clone(), account_id: account.id.clone() };
+        Ok(self.queue.send_batch(COMMANDS_QUEUE, vec![command.to_body()]).await?)
+    }
+}
