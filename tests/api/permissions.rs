@@ -162,6 +162,48 @@ async fn rows(w: &World) -> Vec<Row> {
             requests: same(format!("/api/messages/{acc}/100/1/tags"), Some(json!({"tags": []}))),
             expect: [200, 200, 404, 200, 404, 404],
         },
+        Row {
+            name: "mark read",
+            method: Method::POST,
+            requests: same(format!("/api/accounts/{acc}/dialogs/100/read"), None),
+            expect: [200, 200, 404, 200, 404, 404],
+        },
+        Row {
+            name: "dialog profile",
+            method: Method::GET,
+            requests: same(format!("/api/accounts/{acc}/dialogs/100/profile"), None),
+            expect: [200, 200, 404, 200, 404, 404],
+        },
+        Row {
+            name: "contacts",
+            method: Method::GET,
+            requests: same(format!("/api/accounts/{acc}/contacts"), None),
+            expect: [200, 200, 404, 200, 404, 404],
+        },
+        Row {
+            name: "sync account",
+            method: Method::POST,
+            requests: same(format!("/api/accounts/{acc}/sync"), None),
+            expect: [202, 202, 404, 202, 404, 404],
+        },
+        Row {
+            name: "edit a customer's message",
+            method: Method::PATCH,
+            requests: same(format!("/api/accounts/{acc}/dialogs/100/messages/1"), Some(json!({"text": "mine now"}))),
+            expect: [403, 403, 404, 403, 404, 404],
+        },
+        Row {
+            name: "delete a customer's message",
+            method: Method::DELETE,
+            requests: same(format!("/api/accounts/{acc}/dialogs/100/messages/1"), None),
+            expect: [403, 403, 404, 403, 404, 404],
+        },
+        Row {
+            name: "login code without a login",
+            method: Method::POST,
+            requests: same(format!("/api/accounts/{acc}/login/code"), Some(json!({"code": "12345"}))),
+            expect: [409, 409, 404, 409, 404, 404],
+        },
         Row { name: "inbox", method: Method::GET, requests: same("/api/inbox".into(), None), expect: [200; 6] },
         Row {
             name: "audit",
@@ -206,6 +248,7 @@ async fn rows(w: &World) -> Vec<Row> {
     for (name, method, expect, kind) in [
         ("reclaim", Method::DELETE, [200, 200, 404, 403, 404, 404], "reclaim"),
         ("delete account", Method::DELETE, [200, 200, 404, 403, 404, 404], "delete_account"),
+        ("log out", Method::POST, [200, 200, 404, 200, 404, 404], "logout"),
         ("delete agent", Method::DELETE, [200, 200, 404, 404, 404, 404], "delete_agent"),
         ("delete tag", Method::DELETE, [200, 403, 403, 403, 403, 404], "delete_tag"),
     ] {
@@ -214,6 +257,7 @@ async fn rows(w: &World) -> Vec<Row> {
             let path = match kind {
                 "reclaim" => format!("/api/accounts/{}/owner", w.fresh_account().await),
                 "delete_account" => format!("/api/accounts/{}", w.fresh_account().await),
+                "logout" => format!("/api/accounts/{}/logout", w.fresh_account().await),
                 "delete_agent" => format!("/api/agents/{}", w.fresh_agent().await),
                 _ => {
                     let tag = w

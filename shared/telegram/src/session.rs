@@ -6,7 +6,7 @@ use grammers_client::client::{LoginToken, PasswordToken};
 use grammers_client::media::Downloadable;
 use grammers_client::message::InputMessage;
 use grammers_client::sender::{SenderPoolFatHandle, UpdatesConfiguration, UpdatesReceiver};
-use grammers_client::session::types::{PeerId, PeerInfo, PeerRef};
+use grammers_client::session::types::{PeerId, PeerInfo, PeerRef, UpdateState, UpdatesState};
 use grammers_client::session::updates::UpdatesLike;
 use grammers_client::session::Session;
 use grammers_client::{tl, Client, SignInError};
@@ -132,6 +132,7 @@ impl GrammersSession {
     async fn go_online(&self) {
         self.set_step(LoginStep::Online);
         let Some(raw) = self.raw_updates.lock().ok().and_then(|mut r| r.take()) else { return };
+        self.fetch_initial_state().await;
         let receiver = UpdatesReceiver::create(
             self.pool.thin.clone(),
             self.pool.session.clone(),
@@ -151,6 +152,32 @@ impl GrammersSession {
         let task = tokio::spawn(updates::pump(receiver, self.vault.clone(), self.account.clone(), tx));
         if let Ok(mut pump) = self.pump.lock() {
             *pump = Some(task);
+        }
+    }
+
+    /// Gives a session without update state (imported, or just logged in) one
+    /// before its update stream starts, so a session saved right after
+    /// connecting already catches up from here after a crash. (grammers would
+    /// fetch it lazily, in the stream's first poll, which races the first save.)
+    async fn fetch_initial_state(&self) {
+        if self.vault.has_consumed_state() {
+            return;
+        }
+        match self.client.invoke(&tl::functions::updates::GetState {}).await {
+            Ok(tl::enums::updates::State::State(state)) => {
+                let fresh = UpdatesState {
+                    pts: state.pts,
+                    qts: state.qts,
+                    date: state.date,
+                    seq: state.seq,
+                    channels: Vec::new(),
+                };
+                if let Err(e) = self.vault.set_update_state(UpdateState::All(fresh)).await {
+                    tracing::warn!(account = %self.account, error = %e, "initial update state not kept");
+                }
+            }
+            // The stream fetches it itself then.
+            Err(e) => tracing::warn!(account = %self.account, error = %e, "initial update state not fetched"),
         }
     }
 

@@ -201,6 +201,12 @@ impl Vault {
         self.lock().ok().map(|i| i.fetched.clone())
     }
 
+    /// True once an update state was consumed (or fetched fresh): a session
+    /// saved from here on catches up from it instead of starting anew.
+    pub fn has_consumed_state(&self) -> bool {
+        self.lock().map(|i| !is_empty(&i.consumed)).unwrap_or(false)
+    }
+
     /// Records that everything up to `state` was consumed.
     pub fn set_consumed(&self, state: UpdatesState) {
         if let Ok(mut inner) = self.lock() {

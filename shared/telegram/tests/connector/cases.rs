@@ -294,6 +294,31 @@ pub async fn a_restarted_session_catches_up_on_every_missed_message_exactly_once
     session.disconnect().await;
 }
 
+/// A session exported at once after its first connect (nothing consumed
+/// yet) already holds an update state, so everything that arrives while it is
+/// away comes when it reconnects, not just what a history sync would show.
+pub async fn a_session_saved_right_after_its_first_connect_catches_up_later(h: &Harness) {
+    let p = "+15550101031";
+    let imported = h.account(p, None, true).await;
+    let session = h.connect(&imported).await;
+    let saved = session.export().await.expect("export");
+    session.disconnect().await;
+    let expected: Vec<String> = (0..30).map(|i| format!("while away {i}")).collect();
+    for text in &expected {
+        h.customer_writes(p, 7000, text).await;
+    }
+    let session = h.connect(&saved).await;
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while got.len() < expected.len() && Instant::now() < deadline {
+        if let Some(TelegramUpdate::NewMessage(m)) = try_next_update(session.as_ref(), 2000).await {
+            got.push(m.text);
+        }
+    }
+    assert_eq!(got, expected);
+    session.disconnect().await;
+}
+
 pub async fn a_forced_pts_gap_is_detected_and_filled(h: &Harness) {
     let p = "+15550101012";
     let session = h.online(p).await;

@@ -32,6 +32,7 @@ connector_suite!(
     media_customers_sent_downloads_byte_for_byte,
     edits_and_deletes_arrive_as_updates,
     a_restarted_session_catches_up_on_every_missed_message_exactly_once,
+    a_session_saved_right_after_its_first_connect_catches_up_later,
     a_forced_pts_gap_is_detected_and_filled,
     the_first_connect_stores_the_self_user_and_peer_cache,
     malformed_session_strings_and_bytes_are_invalid_sessions,

@@ -1,0 +1,282 @@
+//! Fault test over the real binary: the server is SIGKILLed in the middle of
+//! customer traffic and started again on the same data dir; every message the
+//! Telegram simulator sent must then be stored exactly once.
+//!
+//! Its own test binary because it runs `tgdesk` as a child process (the only
+//! way to kill it with no graceful stop: no session saved, no batch acked),
+//! against a simulator in this process that outlives both server processes.
+//! `TEST_LOG=1` shows the server's logs.
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tg_sim::{SimConfig, Simulator};
+use tgdesk::config::{ENV_ADDR, ENV_ADMIN_PASSWORD, ENV_DATA_DIR, ENV_DEMO, ENV_JWT_SECRET, ENV_NODE_ID, ENV_SIM_URL};
+use tokio::time::Instant;
+
+const ADMIN_PASSWORD: &str = "fault-admin-password-1";
+const JWT_SECRET: &str = "fault-test-jwt-secret-0123456789";
+/// Accounts imported, each with its own customers.
+const ACCOUNTS: usize = 20;
+/// Customers writing to each account (one dialog each).
+const CUSTOMERS: usize = 2;
+/// In each round every customer writes one message: 60 × 20 × 2 = 2400 messages.
+const ROUNDS: usize = 60;
+/// The server is killed once this many rounds were sent...
+const KILL_AFTER: usize = 20;
+/// ...and started again after this many: 25 messages per dialog arrive while
+/// it is down, more than the history synced at connect, so only catching up
+/// from the saved update state finds them all.
+const RESTART_AFTER: usize = 45;
+/// Bound of every wait on the server.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A dialog: the account's phone and the customer's peer id.
+type Dialog = (String, i64);
+
+/// The `tgdesk` binary running as a child process; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    /// Starts the binary on `data_dir` and a free port, then waits for `/api/health`.
+    async fn start(http: &reqwest::Client, data_dir: &Path, sim_url: &str) -> Self {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tgdesk"));
+        for (key, _) in std::env::vars_os().filter(|(k, _)| k.to_string_lossy().starts_with("TGDESK_")) {
+            command.env_remove(key);
+        }
+        let logs = || if std::env::var_os("TEST_LOG").is_some() { Stdio::inherit() } else { Stdio::null() };
+        let child = command
+            .env(ENV_ADDR, addr.to_string())
+            .env(ENV_DATA_DIR, data_dir)
+            .env(ENV_DEMO, "0")
+            .env(ENV_SIM_URL, sim_url)
+            .env(ENV_NODE_ID, "fault-node")
+            .env(ENV_ADMIN_PASSWORD, ADMIN_PASSWORD)
+            .env(ENV_JWT_SECRET, JWT_SECRET)
+            .stdin(Stdio::null())
+            .stdout(logs())
+            .stderr(logs())
+            .spawn()
+            .expect("the server binary starts");
+        let mut server = Self { child, base: format!("http://{addr}") };
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!("the server exited at start with {status} (TEST_LOG=1 shows why)");
+            }
+            let health = http.get(format!("{}/api/health", server.base)).send().await;
+            if health.is_ok_and(|r| r.status().is_success()) {
+                return server;
+            }
+            assert!(Instant::now() < deadline, "the server was not healthy within {PATIENCE:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Kills the process with SIGKILL: nothing is flushed, saved or released.
+    fn sigkill(mut self) {
+        assert!(self.child.try_wait().unwrap().is_none(), "the server died before it was killed");
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    async fn get(&self, http: &reqwest::Client, path: &str, token: &str) -> Value {
+        let resp = http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    async fn admin_token(&self, http: &reqwest::Client) -> String {
+        let body = json!({"tenant": "demo", "username": "admin", "password": ADMIN_PASSWORD});
+        let resp = http.post(format!("{}/api/auth/login", self.base)).json(&body).send().await.unwrap();
+        assert!(resp.status().is_success(), "login: {}", resp.status());
+        resp.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Returns the ids by phone of the accounts the query string `filter` selects.
+    async fn accounts(&self, http: &reqwest::Client, token: &str, filter: &str) -> BTreeMap<String, String> {
+        let page = self.get(http, &format!("/api/accounts?limit=500&{filter}"), token).await;
+        let items = page["items"].as_array().unwrap().iter();
+        items.map(|a| (a["phone"].as_str().unwrap().to_owned(), a["id"].as_str().unwrap().to_owned())).collect()
+    }
+
+    /// Returns the ids of a dialog's stored messages, every page.
+    async fn stored_ids(&self, http: &reqwest::Client, token: &str, account: &str, peer: i64) -> Vec<i64> {
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/accounts/{account}/dialogs/{peer}/messages?limit=500");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page = self.get(http, &path, token).await;
+            ids.extend(page["items"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()));
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return ids,
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A failed test must not leave the server running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The simulator's control API.
+struct Control {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl Control {
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let resp = self.http.post(format!("{}{path}", self.url)).json(&body).send().await.unwrap();
+        assert!(resp.status().is_success(), "POST {path}: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    /// Has every customer write one message per round to each of its
+    /// accounts, counting finished rounds in `rounds`; returns the ids the
+    /// simulator gave, per dialog.
+    async fn traffic(&self, phones: &[String], rounds: &AtomicUsize) -> BTreeMap<Dialog, Vec<i64>> {
+        let mut sent: BTreeMap<Dialog, Vec<i64>> = BTreeMap::new();
+        for round in 0..ROUNDS {
+            let writes = phones.iter().enumerate().flat_map(|(a, phone)| {
+                (0..CUSTOMERS).map(move |c| {
+                    let customer = 7_000_000 + (a * CUSTOMERS + c) as i64;
+                    let text = format!("round {round} from {customer}");
+                    let body = json!({"account_phone": phone, "from": {"user_id": customer}, "text": text});
+                    async move { (phone.clone(), self.post("/control/messages", body).await) }
+                })
+            });
+            let replies: Vec<(String, Value)> = futures::stream::iter(writes).buffer_unordered(8).collect().await;
+            for (phone, reply) in replies {
+                let dialog = (phone, reply["peer"].as_i64().unwrap());
+                sent.entry(dialog).or_default().push(reply["message_id"].as_i64().unwrap());
+            }
+            rounds.store(round + 1, Ordering::SeqCst);
+        }
+        sent
+    }
+}
+
+/// Waits (bounded) until the traffic has finished `n` rounds.
+async fn rounds_reach(rounds: &AtomicUsize, n: usize) {
+    let deadline = Instant::now() + PATIENCE;
+    while rounds.load(Ordering::SeqCst) < n {
+        assert!(Instant::now() < deadline, "the traffic did not reach round {n} within {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_traffic_stores_every_message_exactly_once_after_restart() {
+    // Arrange: a simulator with authorized accounts, and the server with them imported and online.
+    let sim_dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::start(SimConfig::new("127.0.0.1:0".parse().unwrap(), sim_dir.path())).await.unwrap();
+    let http = reqwest::Client::new();
+    let control = Control { http: http.clone(), url: sim.control_url() };
+    let phones: Vec<String> = (1..=ACCOUNTS).map(|i| format!("+1555090{i:04}")).collect();
+    let mut csv = String::from("phone,session\n");
+    for phone in &phones {
+        let created = control.post("/control/accounts", json!({"phone": phone})).await;
+        csv.push_str(&format!("{phone},{}\n", created["session"].as_str().unwrap()));
+    }
+    let data_dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&http, data_dir.path(), &control.url).await;
+    let token = server.admin_token(&http).await;
+    let import = http
+        .post(format!("{}/api/accounts/import", server.base))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let report: Value = import.json().await.unwrap();
+    assert_eq!(report["imported"], ACCOUNTS, "{report}");
+    let deadline = Instant::now() + PATIENCE;
+    while server.accounts(&http, &token, "status=online").await.len() < ACCOUNTS {
+        assert!(Instant::now() < deadline, "the accounts were not all online within {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let account_ids = server.accounts(&http, &token, "").await;
+
+    // Act: traffic; the server is killed during it and started again while customers still write.
+    let rounds = AtomicUsize::new(0);
+    let (sent, server) = tokio::join!(control.traffic(&phones, &rounds), async {
+        rounds_reach(&rounds, KILL_AFTER).await;
+        server.sigkill();
+        rounds_reach(&rounds, RESTART_AFTER).await;
+        Server::start(&http, data_dir.path(), &control.url).await
+    });
+
+    // Assert: the simulator counted what the traffic sent, and each dialog stores exactly those ids.
+    let stats: Value = http.get(format!("{}/control/stats", control.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(stats["sent_total"], ROUNDS * ACCOUNTS * CUSTOMERS, "{stats}");
+    for phone in &phones {
+        assert_eq!(stats["per_account"][phone], ROUNDS * CUSTOMERS, "{phone}: {stats}");
+    }
+    assert_eq!(sent.len(), ACCOUNTS * CUSTOMERS, "one dialog per account and customer");
+    let expected: BTreeMap<&Dialog, Vec<i64>> = sent
+        .iter()
+        .map(|(dialog, ids)| {
+            let mut ids = ids.clone();
+            ids.sort_unstable();
+            (dialog, ids)
+        })
+        .collect();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let mut wrong = Vec::new();
+        for (dialog, want) in &expected {
+            let (phone, peer) = dialog;
+            let mut got = server.stored_ids(&http, &token, &account_ids[phone], *peer).await;
+            got.sort_unstable();
+            if &got != want {
+                wrong.push(describe(dialog, want, &got));
+            }
+        }
+        if wrong.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after {PATIENCE:?}, {} of {} dialogs do not store exactly the messages sent:\n{}",
+            wrong.len(),
+            expected.len(),
+            wrong.join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    drop(server);
+    sim.shutdown().await;
+}
+
+/// Names what a dialog lacks, repeats or has in excess.
+fn describe(dialog: &Dialog, want: &[i64], got: &[i64]) -> String {
+    let missing: Vec<i64> = want.iter().copied().filter(|id| !got.contains(id)).collect();
+    let extra: Vec<i64> = got.iter().copied().filter(|id| !want.contains(id)).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let repeated: Vec<i64> = got.iter().copied().filter(|id| !seen.insert(*id)).collect();
+    format!(
+        "  {} / peer {}: {} stored of {}; missing {missing:?}, repeated {repeated:?}, not sent {extra:?}",
+        dialog.0,
+        dialog.1,
+        got.len(),
+        want.len()
+    )
+}
