@@ -35,6 +35,8 @@ pub const ENV_TG_API_HASH: &str = "TGDESK_TG_API_HASH";
 pub const ENV_NODE_ID: &str = "TGDESK_NODE_ID";
 /// `0` runs no Telegram sessions on this node (API and ingest only).
 pub const ENV_FLEET: &str = "TGDESK_FLEET";
+/// How long an API call waits for the session fleet's answer (login steps, edits, files).
+pub const ENV_FLEET_TIMEOUT: &str = "TGDESK_FLEET_TIMEOUT";
 
 /// The `tgdesk` command line.
 #[derive(Debug, Parser)]
@@ -119,6 +121,9 @@ pub struct ServerConfig {
     /// Run Telegram sessions on this node (`0` or `false`: API and ingest only).
     #[arg(long, env = ENV_FLEET, default_value = "1", value_parser = parse_flag)]
     pub fleet: bool,
+    /// How long an API call waits for the fleet's answer, e.g. `30s`.
+    #[arg(long, env = ENV_FLEET_TIMEOUT, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub fleet_timeout: Duration,
 }
 
 fn parse_flag(raw: &str) -> Result<bool, String> {
@@ -147,6 +152,7 @@ impl ServerConfig {
             tg_api_hash: None,
             node_id: "local".into(),
             fleet: true,
+            fleet_timeout: tgdesk_core::usecases::FLEET_TIMEOUT,
         }
     }
 }

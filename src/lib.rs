@@ -56,7 +56,8 @@ impl App {
         let tokens = TokenService::new(&secret, config.token_ttl);
         let sealer = Arc::new(SessionCipher::load_or_create(&config.data_dir.join("session.key"))?);
         ports.sessions = Some(Arc::new(StringSessionImporter::new(sealer.clone())));
-        let desk = Desk::new(ports, tokens);
+        let mut desk = Desk::new(ports, tokens);
+        desk.fleet_timeout = config.fleet_timeout;
         let app = Self { desk, store, hub, pump: Arc::default(), sealer, config };
         app.ensure_demo_tenant().await?;
         Ok(app)

@@ -84,3 +84,32 @@ async fn an_agent_logs_an_account_in_with_code_and_password_and_out_again() {
     assert_eq!(logouts.expect(200)["items"][0]["details"]["outcome"], "logged_out");
     desk.stop().await;
 }
+
+#[tokio::test]
+async fn a_login_step_nobody_answers_times_out_with_504_and_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::helpers::config_for(dir.path());
+    config.fleet = false;
+    config.fleet_timeout = std::time::Duration::from_millis(300);
+    let app = crate::helpers::spawn_with(dir, config).await;
+    let admin = app.admin().await;
+    let account = app.create_account(&admin, "+15550500099", None).await;
+    let late = app.post(&format!("/api/accounts/{account}/login/start"), &admin, json!({})).await.expect(504);
+    assert_eq!(late["error"]["code"], "fleet_timeout");
+    let audit = app.get(&format!("/api/audit?account={account}&action=account.login"), &admin).await.expect(200);
+    assert_eq!(audit["items"][0]["details"]["outcome"], "fleet_timeout");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooded_code_request_answers_429_with_the_wait() {
+    let accounts = [SimAccount { phone: "+15550500002", extra: json!({"authorized": false}) }];
+    let (desk, ids) = SimDesk::start(&accounts).await;
+    desk.wait_status(&ids[0], "logged_out").await;
+    let flood = json!({"account_phone": "+15550500002", "method": "auth.sendCode", "seconds": 3600});
+    desk.control("/control/flood", Some(flood)).await;
+    let reply = desk.app.post(&format!("/api/accounts/{}/login/start", ids[0]), &desk.alice, json!({})).await;
+    assert_eq!(reply.status.as_u16(), 429, "{}", reply.body);
+    assert_eq!(reply.body["error"]["code"], "flood_wait");
+    assert!(reply.body["error"]["retry_after_s"].as_u64().unwrap() > 3000, "{}", reply.body);
+    desk.stop().await;
+}
