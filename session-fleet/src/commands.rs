@@ -88,10 +88,9 @@ async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Se
             answered(fleet, &tenant, &request_id, answer, attempts).await
         }
         FleetCommand::Edit { tenant, account_id, request_id, peer, id, text } => {
-            let session = match find_session(fleet, &tenant, &account_id, attempts, MAX_REQUEST_WAITS).await {
-                Found::Here(session) => session,
-                Found::Wait => return Settle::Retry(Duration::from_secs(1)),
-                Found::Gone(message) => return refuse(fleet, &tenant, &request_id, message).await,
+            let session = match request_session(fleet, &tenant, &account_id, &request_id, attempts).await {
+                Ok(session) => session,
+                Err(settle) => return settle,
             };
             let edited_at = Utc::now();
             match session.edit(peer, id, &text).await {
@@ -104,10 +103,9 @@ async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Se
             }
         }
         FleetCommand::Delete { tenant, account_id, request_id, peer, ids } => {
-            let session = match find_session(fleet, &tenant, &account_id, attempts, MAX_REQUEST_WAITS).await {
-                Found::Here(session) => session,
-                Found::Wait => return Settle::Retry(Duration::from_secs(1)),
-                Found::Gone(message) => return refuse(fleet, &tenant, &request_id, message).await,
+            let session = match request_session(fleet, &tenant, &account_id, &request_id, attempts).await {
+                Ok(session) => session,
+                Err(settle) => return settle,
             };
             match session.delete(peer, &ids).await {
                 Ok(()) => {
@@ -119,10 +117,9 @@ async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Se
             }
         }
         FleetCommand::FetchMedia { tenant, account_id, request_id, peer, message_id } => {
-            let session = match find_session(fleet, &tenant, &account_id, attempts, MAX_REQUEST_WAITS).await {
-                Found::Here(session) => session,
-                Found::Wait => return Settle::Retry(Duration::from_secs(1)),
-                Found::Gone(message) => return refuse(fleet, &tenant, &request_id, message).await,
+            let session = match request_session(fleet, &tenant, &account_id, &request_id, attempts).await {
+                Ok(session) => session,
+                Err(settle) => return settle,
             };
             match fetch_media(fleet, session.as_ref(), &tenant, &account_id, peer, message_id).await {
                 Ok(size) => done(fleet, &tenant, &request_id, serde_json::json!({"size": size})).await,
@@ -273,6 +270,22 @@ async fn find_session(fleet: &Fleet, tenant: &TenantId, id: &AccountId, attempts
         }
         Some(_) if attempts >= max_waits => Found::Gone("the account's session did not come online".to_owned()),
         Some(_) => Found::Wait,
+    }
+}
+
+/// Returns the session for a command someone waits on, or how to settle the
+/// command when it is not here (put back, or answered as impossible).
+async fn request_session(
+    fleet: &Fleet,
+    tenant: &TenantId,
+    account: &AccountId,
+    request: &RequestId,
+    attempts: u32,
+) -> Result<Arc<dyn TelegramSession>, Settle> {
+    match find_session(fleet, tenant, account, attempts, MAX_REQUEST_WAITS).await {
+        Found::Here(session) => Ok(session),
+        Found::Wait => Err(Settle::Retry(Duration::from_secs(1))),
+        Found::Gone(message) => Err(refuse(fleet, tenant, request, message).await),
     }
 }
 

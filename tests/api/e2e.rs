@@ -5,18 +5,12 @@
 //! the customer.
 
 use crate::helpers::*;
+use crate::sim_desk::{ws, Ws};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tg_sim::{SimConfig, Simulator};
 use tokio_tungstenite::tungstenite;
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn ws(app: &TestApp, token: &str) -> Ws {
-    let url = format!("{}/ws?token={token}", app.base.replace("http://", "ws://"));
-    tokio_tungstenite::connect_async(url).await.expect("websocket").0
-}
 
 /// Collects `message.new` texts until `n` arrived (or 20 s pass).
 async fn new_messages(ws: &mut Ws, n: usize) -> Vec<String> {

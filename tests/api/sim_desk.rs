@@ -115,14 +115,19 @@ impl SimDesk {
 
     /// Opens a WebSocket for `token`.
     pub async fn ws(&self, token: &str) -> Ws {
-        let url = format!("{}/ws?token={token}", self.app.base.replace("http://", "ws://"));
-        tokio_tungstenite::connect_async(url).await.expect("websocket").0
+        ws(&self.app, token).await
     }
 
     pub async fn stop(self) {
         drop(self.app);
         self.sim.shutdown().await;
     }
+}
+
+/// Opens a WebSocket to `app` for `token`.
+pub async fn ws(app: &TestApp, token: &str) -> Ws {
+    let url = format!("{}/ws?token={token}", app.base.replace("http://", "ws://"));
+    tokio_tungstenite::connect_async(url).await.expect("websocket").0
 }
 
 /// Collects events of `kind` until `n` arrived or 10 s passed.

@@ -6,8 +6,7 @@
 
 use super::commands::{FleetCommand, LoginInput};
 use super::{Actor, AppError, Desk};
-use crate::domain::{AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, RequestId};
-use chrono::Utc;
+use crate::domain::{AccountId, AccountStatus, AuditAction, RequestId};
 use serde::{Deserialize, Serialize};
 
 /// Longest login code accepted.
@@ -105,16 +104,7 @@ impl Desk {
             Ok(state) => state.status.as_str(),
             Err(e) => e.code(),
         };
-        let entry = AuditEntry {
-            id: AuditId::generate(),
-            at: Utc::now(),
-            actor_id: Some(actor.user_id.clone()),
-            action,
-            account_id: Some(id.clone()),
-            target: None,
-            details: serde_json::json!({"step": step, "outcome": outcome}),
-        };
-        Ok(self.directory.append_audit(&actor.tenant, std::slice::from_ref(&entry)).await?)
+        self.audit(actor, action, Some(id.clone()), None, serde_json::json!({"step": step, "outcome": outcome})).await
     }
 }
 

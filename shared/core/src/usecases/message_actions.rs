@@ -7,7 +7,7 @@
 use super::commands::{media_key, FleetCommand};
 use super::sending::ensure_can_send;
 use super::{Actor, AppError, Desk, DialogView};
-use crate::domain::{parse_text, Account, AccountId, AuditAction, AuditEntry, AuditId, Message, RequestId};
+use crate::domain::{parse_text, Account, AccountId, AuditAction, Dialog, Message, RequestId, TenantId};
 use crate::ports::{PinTarget, PortErrorKind, PushEvent};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -57,7 +57,7 @@ impl Desk {
         let edited_at: DateTime<Utc> =
             data.get("edited_at").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_else(Utc::now);
         let details = serde_json::json!({"message_id": message_id, "chars": text.chars().count()});
-        self.audit_message(actor, &account, peer, AuditAction::MessageEdit, details).await?;
+        self.audit(actor, AuditAction::MessageEdit, Some(account.id.clone()), Some(peer.to_string()), details).await?;
         message.text = text;
         message.edited_at = Some(edited_at);
         Ok(message)
@@ -82,29 +82,21 @@ impl Desk {
         };
         self.ask_fleet(&actor.tenant, &request_id, command).await?;
         let details = serde_json::json!({"message_id": message_id});
-        self.audit_message(actor, &account, peer, AuditAction::MessageDelete, details).await
+        self.audit(actor, AuditAction::MessageDelete, Some(account.id.clone()), Some(peer.to_string()), details).await
     }
 
     /// Marks a dialog read up to its newest message: at once in the desk
     /// (pushed as `dialog.update`), and on Telegram through the fleet.
     pub async fn mark_dialog_read(&self, actor: &Actor, id: &AccountId, peer: i64) -> Result<DialogView, AppError> {
         let account = self.visible_account(actor, id).await?;
-        let key = (account.id.clone(), peer);
-        let found = self.reader.get_dialogs(&actor.tenant, std::slice::from_ref(&key)).await?;
-        let dialog = found.into_iter().next().ok_or_else(|| AppError::not_found("no such dialog"))?;
+        let dialog = self.get_dialog(&actor.tenant, &account.id, peer).await?;
         let up_to = dialog.last_message_id.unwrap_or(0);
         self.writer.mark_read(&actor.tenant, &account.id, peer, up_to).await?;
         if ensure_can_send(&account).is_ok() {
             let command = FleetCommand::MarkRead { tenant: actor.tenant.clone(), account_id: account.id.clone(), peer };
             self.queue.send_batch(super::COMMANDS_QUEUE, vec![command.to_body()]).await?;
         }
-        let dialog = self
-            .reader
-            .get_dialogs(&actor.tenant, std::slice::from_ref(&key))
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| AppError::not_found("no such dialog"))?;
+        let dialog = self.get_dialog(&actor.tenant, &account.id, peer).await?;
         let label = account.display_name.clone().unwrap_or_else(|| account.phone.to_string());
         let audience = self.audience(&account).await?;
         let shared = DialogView::build(dialog, label, false);
@@ -156,6 +148,18 @@ impl Desk {
         Ok(MediaFile { bytes, content_type, name: media.name })
     }
 
+    /// Returns one dialog; `NotFound` when the account has no such dialog.
+    pub(crate) async fn get_dialog(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+    ) -> Result<Dialog, AppError> {
+        let key = (account.clone(), peer);
+        let found = self.reader.get_dialogs(tenant, std::slice::from_ref(&key)).await?;
+        found.into_iter().next().ok_or_else(|| AppError::not_found("no such dialog"))
+    }
+
     /// Returns the account and a message it sent that is still there.
     async fn own_message(
         &self,
@@ -178,25 +182,5 @@ impl Desk {
             return Err(AppError::Conflict("the message is deleted".into()));
         }
         Ok((account, message))
-    }
-
-    async fn audit_message(
-        &self,
-        actor: &Actor,
-        account: &Account,
-        peer: i64,
-        action: AuditAction,
-        details: serde_json::Value,
-    ) -> Result<(), AppError> {
-        let entry = AuditEntry {
-            id: AuditId::generate(),
-            at: Utc::now(),
-            actor_id: Some(actor.user_id.clone()),
-            action,
-            account_id: Some(account.id.clone()),
-            target: Some(peer.to_string()),
-            details,
-        };
-        Ok(self.directory.append_audit(&actor.tenant, std::slice::from_ref(&entry)).await?)
     }
 }

@@ -35,14 +35,7 @@ impl Desk {
     /// Returns the profile of a dialog's peer, as far as the account knows it.
     pub async fn dialog_profile(&self, actor: &Actor, id: &AccountId, peer: i64) -> Result<ProfileView, AppError> {
         let account = self.visible_account(actor, id).await?;
-        let key = (account.id.clone(), peer);
-        let dialog = self
-            .reader
-            .get_dialogs(&actor.tenant, std::slice::from_ref(&key))
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| AppError::not_found("no such dialog"))?;
+        let dialog = self.get_dialog(&actor.tenant, &account.id, peer).await?;
         let profile = self.reader.get_profile(&actor.tenant, &account.id, peer).await?;
         Ok(ProfileView {
             peer,
