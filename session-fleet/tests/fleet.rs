@@ -41,7 +41,8 @@ async fn world() -> World {
         role: Role::Admin,
     };
     let connector = Arc::new(GrammersConnector::new(GrammersConfig::new(1, SecretString::from("sim"))));
-    let sealer = Arc::new(SessionCipher::from_key(&[7; 32]));
+    // The key file a `tgdesk-fleet` process on this dir reads too.
+    let sealer = Arc::new(SessionCipher::load_or_create(&dir.path().join("session.key")).unwrap());
     let leases = Arc::new(SqliteLeases::open(dir.path().join("leases")).unwrap());
     World { sim, http: reqwest::Client::new(), desk, admin, connector, sealer, leases, _dir: dir, _sim_dir: sim_dir }
 }
@@ -98,6 +99,18 @@ impl World {
     }
 }
 
+/// Waits until a send is no longer queued; returns it.
+async fn settled_send(w: &World, id: &tgdesk_core::domain::SendId) -> tgdesk_core::domain::SendRecord {
+    for _ in 0..400 {
+        let send = w.desk.get_send(&w.admin, id).await.unwrap();
+        if send.status != tgdesk_core::domain::SendStatus::Queued {
+            return send;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("send {id} stayed queued");
+}
+
 /// Starts a fleet node and the ingest pump; returns their stop switch and tasks.
 fn start(w: &World, node: &str) -> (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>) {
     let (stop, stopped) = watch::channel(false);
@@ -135,15 +148,7 @@ async fn customer_messages_are_stored_and_agent_replies_reach_the_customer() {
         )
         .await
         .unwrap();
-    let mut status = None;
-    for _ in 0..200 {
-        status = Some(w.desk.get_send(&w.admin, &sent.id).await.unwrap());
-        if status.as_ref().is_some_and(|s| s.status != tgdesk_core::domain::SendStatus::Queued) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let status = status.unwrap();
+    let status = settled_send(&w, &sent.id).await;
     assert_eq!(status.status, tgdesk_core::domain::SendStatus::Sent, "{status:?}");
     let on_sim: Value = w
         .http
@@ -240,4 +245,41 @@ async fn two_nodes_share_the_accounts_never_run_one_twice_and_take_over_from_a_s
         assert_eq!(w.wait_messages(id, *peer, 2).await, vec!["first", "second"], "nothing doubled");
     }
     stop(b).await;
+}
+
+/// The `tgdesk-fleet` binary as its own process on the data dir this test
+/// (standing in for an API-only server) uses: it runs the account, publishes
+/// what customers write, carries out a reply, and saves and lets go of the
+/// session on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_node_process_on_a_shared_data_dir_runs_the_accounts() {
+    let w = world().await;
+    let phone = "+15550300031";
+    let account = w.account(phone).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tgdesk-fleet"))
+        .args(["--data-dir", w._dir.path().to_str().unwrap(), "--node-id", "node-process", "--scan-every", "200ms"])
+        .env_remove("TGDESK_TG_API_ID")
+        .env_remove("TGDESK_TG_API_HASH")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the fleet binary starts");
+    let (stop_pump, stopped) = watch::channel(false);
+    let pump = tokio::spawn(pump::run_ingest(w.desk.clone(), Arc::default(), stopped));
+    w.wait_status(&account, AccountStatus::Online).await;
+    let text = "Is the shop open?";
+    let written =
+        w.control("/control/messages", json!({"account_phone": phone, "from": {"user_id": 7031}, "text": text})).await;
+    let peer = written["peer"].as_i64().unwrap();
+    assert_eq!(w.wait_messages(&account, peer, 1).await, vec![text]);
+    let reply = NewMessage { text: "Until 8 pm.".into(), reply_to: None, files: vec![] };
+    let sent = w.desk.send_message(&w.admin, &account, peer, reply).await.unwrap();
+    assert_eq!(settled_send(&w, &sent.id).await.status, tgdesk_core::domain::SendStatus::Sent);
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(exit.success(), "the node stops cleanly on SIGTERM: {exit}");
+    let stored = w.desk.directory.get_account(&w.admin.tenant, &account).await.unwrap().unwrap();
+    assert_eq!(stored.status, AccountStatus::Offline);
+    stop_pump.send(true).unwrap();
+    pump.await.unwrap();
 }

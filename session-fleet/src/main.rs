@@ -1,0 +1,104 @@
+//! `tgdesk-fleet`: one session-fleet node as its own process, on the local
+//! adapters of a data dir it shares with the `tgdesk` server (SQLite in WAL
+//! mode takes several processes). Start the server with `TGDESK_FLEET=0` to
+//! keep sessions off it, and as many of these as wanted, each with its own
+//! `--node-id`; leases keep every account on exactly one node.
+//!
+//! Events this node raises itself (`account.status`, `send.status`) reach
+//! WebSocket clients only through a push hub they share, which the local
+//! adapters do not have across processes: here they are visible over REST.
+//! Messages are pushed by the server's ingest pump as always.
+
+use anyhow::Context;
+use clap::Parser;
+use secrecy::SecretString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tgdesk_core::auth::TokenService;
+use tgdesk_core::usecases::Desk;
+use tgdesk_fleet::{Fleet, FleetConfig};
+use tgdesk_local::{LocalPorts, SqliteLeases};
+use tgdesk_telegram::{GrammersConfig, GrammersConnector, SessionCipher};
+use tracing_subscriber::EnvFilter;
+
+/// One fleet node.
+#[derive(Parser)]
+#[command(name = "tgdesk-fleet", about = "Runs one tgdesk session-fleet node on a local data dir")]
+struct Args {
+    /// The data dir shared with the server.
+    #[arg(long, env = "TGDESK_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// This node's name in leases (unique per running node).
+    #[arg(long, env = "TGDESK_NODE_ID")]
+    node_id: String,
+    /// Telegram API id; without it (and the hash) sessions go to the simulator their keys name.
+    #[arg(long, env = "TGDESK_TG_API_ID")]
+    tg_api_id: Option<i32>,
+    /// Telegram API hash.
+    #[arg(long, env = "TGDESK_TG_API_HASH", hide_env_values = true)]
+    tg_api_hash: Option<SecretString>,
+    /// How often the store is scanned for accounts to run, e.g. `5s`.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    scan_every: Duration,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,grammers_mtsender=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let args = Args::parse();
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
+    let ports = LocalPorts::open(&args.data_dir).context("cannot open the data dir")?.ports;
+    // This process issues no tokens; the desk only needs a token service to exist.
+    let tokens = TokenService::new(&rand_secret(), Duration::from_secs(60));
+    let desk = Desk::new(ports, tokens);
+    let sealer = Arc::new(SessionCipher::load_or_create(&args.data_dir.join("session.key"))?);
+    let leases = Arc::new(SqliteLeases::open(args.data_dir.join("leases.db")).context("cannot open leases")?);
+    let (api_id, api_hash) = args.tg_api_id.zip(args.tg_api_hash).unwrap_or((1, SecretString::from("tg-sim")));
+    let connector = Arc::new(GrammersConnector::new(GrammersConfig::new(api_id, api_hash)));
+    if let Err(e) = tgdesk_telegram::raise_nofile_limit() {
+        tracing::warn!(error = %e, "cannot raise the open-files limit");
+    }
+    let mut config = FleetConfig::new(args.node_id.clone());
+    config.scan_every = args.scan_every;
+    let fleet = Fleet::new(desk, leases, connector, sealer, config);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let node = tokio::spawn(fleet.run(stopped));
+    tracing::info!(node = %args.node_id, dir = %args.data_dir.display(), "fleet node running");
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    node.await?;
+    tracing::info!("fleet node stopped; sessions saved");
+    Ok(())
+}
+
+fn rand_secret() -> Vec<u8> {
+    use rand::RngCore;
+    let mut bytes = vec![0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
