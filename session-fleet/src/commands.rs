@@ -149,6 +149,24 @@ async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Se
                 }
             }
         }
+        FleetCommand::SyncHistory { tenant, account_id, peer, before, limit } => {
+            let session = match find_session(fleet, &tenant, &account_id, attempts, MAX_WAITS).await {
+                Found::Here(session) => session,
+                Found::Wait => return Settle::Retry(Duration::from_secs(1)),
+                Found::Gone(why) => {
+                    tracing::info!(account = %account_id, peer, why, "history sync skipped");
+                    return Settle::Ack;
+                }
+            };
+            match backfill(fleet, session.as_ref(), &tenant, &account_id, peer, before, limit).await {
+                Ok(()) => Settle::Ack,
+                Err(e) if e.is_retryable() && attempts < 5 => Settle::Retry(backoff(attempts, &e.to_string())),
+                Err(e) => {
+                    tracing::warn!(account = %account_id, peer, error = %e, "history sync failed");
+                    Settle::Ack
+                }
+            }
+        }
         FleetCommand::Sync { tenant, account_id } => {
             let session = match find_session(fleet, &tenant, &account_id, attempts, MAX_WAITS).await {
                 Found::Here(session) => session,
@@ -287,6 +305,37 @@ async fn request_session(
         Found::Wait => Err(Settle::Retry(Duration::from_secs(1))),
         Found::Gone(message) => Err(refuse(fleet, tenant, request, message).await),
     }
+}
+
+/// Pages a dialog's history back from `before`, publishing each page, until
+/// `limit` messages or the dialog's start. A retried command starts over;
+/// ingest skips what it stored already.
+async fn backfill(
+    fleet: &Fleet,
+    session: &dyn TelegramSession,
+    tenant: &TenantId,
+    account: &AccountId,
+    peer: i64,
+    mut before: Option<i64>,
+    limit: u32,
+) -> Result<(), TelegramError> {
+    const PAGE: usize = 100;
+    let mut left = limit as usize;
+    while left > 0 {
+        let page = session.history(peer, before, PAGE.min(left)).await?;
+        let Some(oldest) = page.last().map(|m| m.id) else { break };
+        let full = page.len() == PAGE.min(left);
+        left -= page.len();
+        before = Some(oldest);
+        let mut updates: Vec<AccountUpdate> =
+            page.into_iter().map(|message| AccountUpdate::Message { message }).collect();
+        publish(fleet, tenant, account, &mut updates).await;
+        if !full {
+            break;
+        }
+    }
+    tracing::info!(%account, peer, fetched = limit as usize - left, "history synced");
+    Ok(())
 }
 
 /// Why a file could not be fetched.

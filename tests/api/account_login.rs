@@ -9,7 +9,8 @@ const PHONE: &str = "+15550500001";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_logs_an_account_in_with_code_and_password_and_out_again() {
-    let accounts = [SimAccount { phone: PHONE, extra: json!({"authorized": false, "password": "hunter2"}) }];
+    let accounts =
+        [SimAccount { phone: PHONE, extra: json!({"authorized": false, "password": "hunter2"}), history: 0 }];
     let (desk, ids) = SimDesk::start(&accounts).await;
     let (app, alice, bruno) = (&desk.app, &desk.alice, &desk.bruno);
     let account = &ids[0];
@@ -102,7 +103,7 @@ async fn a_login_step_nobody_answers_times_out_with_504_and_is_audited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooded_code_request_answers_429_with_the_wait() {
-    let accounts = [SimAccount { phone: "+15550500002", extra: json!({"authorized": false}) }];
+    let accounts = [SimAccount { phone: "+15550500002", extra: json!({"authorized": false}), history: 0 }];
     let (desk, ids) = SimDesk::start(&accounts).await;
     desk.wait_status(&ids[0], "logged_out").await;
     let flood = json!({"account_phone": "+15550500002", "method": "auth.sendCode", "seconds": 3600});

@@ -4,7 +4,7 @@
 //! sides; the customer's profile and the account's contacts show beside it.
 
 use crate::helpers::*;
-use crate::sim_desk::{SimAccount, SimDesk};
+use crate::sim_desk::{SimAccount, SimDesk, HISTORY_CUSTOMER};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -17,7 +17,7 @@ fn rpc_calls(stats: &Value, method: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_read_marks_edits_deletes_and_profiles_work_against_telegram() {
-    let accounts = [SimAccount { phone: PHONE, extra: json!({}) }];
+    let accounts = [SimAccount { phone: PHONE, extra: json!({}), history: 0 }];
     let (desk, ids) = SimDesk::start(&accounts).await;
     let (app, alice, bruno) = (&desk.app, &desk.alice, &desk.bruno);
     let account = &ids[0];
@@ -128,5 +128,31 @@ async fn files_read_marks_edits_deletes_and_profiles_work_against_telegram() {
         actions.contains(&"message.edit".to_owned()) && actions.contains(&"message.delete".to_owned()),
         "{actions:?}"
     );
+    desk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_history_is_fetched_from_telegram_on_request_without_becoming_unread() {
+    let accounts = [SimAccount { phone: "+15550600002", extra: json!({}), history: 150 }];
+    let (desk, ids) = SimDesk::start(&accounts).await;
+    let (app, alice, bruno) = (&desk.app, &desk.alice, &desk.bruno);
+    let base = format!("/api/accounts/{}", ids[0]);
+    let messages = format!("{base}/dialogs/{HISTORY_CUSTOMER}/messages?limit=500");
+    // Coming online syncs the recent history only.
+    let recent = desk.wait_for(&messages, "the recent history is synced", |b| !field_list(b, "id").is_empty()).await;
+    let synced = field_list(&recent, "id").len();
+    assert!(synced < 150, "only recent history at first: {synced}");
+    let unread = app.get(&format!("{base}/dialogs"), alice).await.expect(200)["items"][0]["unread_count"].clone();
+    let oldest: i64 = field_list(&recent, "id").last().unwrap().parse().unwrap();
+    let history = format!("{base}/dialogs/{HISTORY_CUSTOMER}/history");
+    app.post(&history, bruno, json!({})).await.expect(404);
+    app.post(&history, alice, json!({"limit": 0})).await.expect(400);
+    app.post(&history, alice, json!({"before": oldest, "limit": 1000})).await.expect(202);
+    let all = desk.wait_for(&messages, "the whole history is stored", |b| field_list(b, "id").len() == 150).await;
+    let texts = field_list(&all, "text");
+    let expected: Vec<String> = (0..150).rev().map(|i| format!("old {i}")).collect();
+    assert_eq!(texts, expected, "every message once, newest first");
+    let after = app.get(&format!("{base}/dialogs"), alice).await.expect(200);
+    assert_eq!(after["items"][0]["unread_count"], unread, "history is not news");
     desk.stop().await;
 }

@@ -22,11 +22,16 @@ pub struct SimDesk {
     _sim_dir: tempfile::TempDir,
 }
 
-/// One simulator account to import: its phone and `create` body extras.
+/// One simulator account to import: its phone, `create` body extras, and
+/// how many messages customer 9100 wrote to it (a day ago) before the desk knew it.
 pub struct SimAccount {
     pub phone: &'static str,
     pub extra: Value,
+    pub history: usize,
 }
+
+/// The customer who wrote the accounts' earlier history.
+pub const HISTORY_CUSTOMER: i64 = 9100;
 
 impl SimDesk {
     /// Starts the simulator and the server, creates the accounts on the
@@ -52,6 +57,13 @@ impl SimDesk {
                 .await
                 .unwrap();
             csv.push_str(&format!("{},alice,{}\n", a.phone, created["session"].as_str().unwrap()));
+            let day_ago = chrono::Utc::now().timestamp() - 86_400;
+            for i in 0..a.history {
+                let body = json!({"account_phone": a.phone, "from": {"user_id": HISTORY_CUSTOMER, "name": "Old Customer"},
+                    "text": format!("old {i}"), "date": day_ago + i as i64});
+                let resp = http.post(format!("{control}/control/messages")).json(&body).send().await.unwrap();
+                assert!(resp.status().is_success(), "history message {i}: {}", resp.status());
+            }
         }
         let dir = tempfile::tempdir().unwrap();
         let mut config = config_for(dir.path());

@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(account_profile))
         .routes(routes!(account_contacts))
         .routes(routes!(sync_account))
+        .routes(routes!(sync_history))
 }
 
 /// Replaces the text of a message the account sent (on Telegram, then here).
@@ -132,5 +133,34 @@ async fn sync_account(
     Path(id): Path<AccountId>,
 ) -> Result<(StatusCode, Json<Done>), ApiError> {
     s.desk.request_sync(&actor, &id).await?;
+    Ok((StatusCode::ACCEPTED, Json(DONE)))
+}
+
+/// Which older messages to fetch.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryRequest {
+    /// Fetch messages older than this id (the oldest you have); none: from the newest.
+    before: Option<i64>,
+    /// How many at most (1 to 5,000; default 500).
+    #[serde(default = "default_history")]
+    limit: u32,
+}
+
+fn default_history() -> u32 {
+    500
+}
+
+/// Fetches older messages of a dialog from Telegram; they arrive as `message.new` events and in the history.
+#[utoipa::path(post, path = "/api/accounts/{id}/dialogs/{peer}/history", tag = "inbox",
+    params(("id" = String, Path), ("peer" = i64, Path)), request_body = HistoryRequest,
+    responses((status = 202, body = Done), (status = 400), (status = 404), (status = 409, description = "account logged out")))]
+async fn sync_history(
+    State(s): State<ApiState>,
+    Authed(actor): Authed,
+    Path((id, peer)): Path<(AccountId, i64)>,
+    Json(req): Json<HistoryRequest>,
+) -> Result<(StatusCode, Json<Done>), ApiError> {
+    s.desk.request_history(&actor, &id, peer, req.before, req.limit).await?;
     Ok((StatusCode::ACCEPTED, Json(DONE)))
 }

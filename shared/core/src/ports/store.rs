@@ -256,7 +256,8 @@ pub trait MessageWriter: Send + Sync {
     /// Stores messages, idempotent on (account, peer, id): a message stored
     /// before is left as it is and counted as a duplicate. Creates missing
     /// dialogs, moves each dialog's newest message forward (never back) and adds
-    /// new incoming messages to its unread count. `NotFound` when an account is unknown.
+    /// new incoming messages above the dialog's newest id to its unread count
+    /// (older ones are history fetched later). `NotFound` when an account is unknown.
     async fn ingest_messages(&self, tenant: &TenantId, messages: &[Message]) -> Result<IngestOutcome, PortError>;
     /// Replaces a message's text and sets its edit time; `NotFound` when unknown.
     async fn edit_message(

@@ -143,6 +143,19 @@ pub enum FleetCommand {
         /// The account.
         account_id: AccountId,
     },
+    /// Fetch up to `limit` older messages of a dialog, before `before` (no reply).
+    SyncHistory {
+        /// The account's tenant.
+        tenant: TenantId,
+        /// The account.
+        account_id: AccountId,
+        /// The dialog.
+        peer: i64,
+        /// Start below this message id (`None`: from the newest).
+        before: Option<i64>,
+        /// How many messages at most.
+        limit: u32,
+    },
 }
 
 impl FleetCommand {
@@ -161,6 +174,7 @@ impl FleetCommand {
             | FleetCommand::Delete { tenant, account_id, .. }
             | FleetCommand::MarkRead { tenant, account_id, .. }
             | FleetCommand::FetchMedia { tenant, account_id, .. }
+            | FleetCommand::SyncHistory { tenant, account_id, .. }
             | FleetCommand::Sync { tenant, account_id } => (tenant, account_id),
         }
     }

@@ -8,6 +8,9 @@ use crate::domain::{AccountId, PeerKind, PeerProfile};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+/// Most messages one history sync fetches.
+pub const MAX_HISTORY_SYNC: u32 = 5_000;
+
 /// The customer (or group) of a dialog, as shown beside it.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ProfileView {
@@ -73,6 +76,34 @@ impl Desk {
         let items = self.reader.list_contacts(&actor.tenant, &account.id, after, limit).await?;
         let next_cursor = (items.len() == limit).then(|| cursor::encode(&actor.tenant, &items[limit - 1].peer));
         Ok(Page { items, next_cursor })
+    }
+
+    /// Asks the fleet to fetch up to `limit` (1 to [`MAX_HISTORY_SYNC`])
+    /// messages of a dialog from Telegram, older than `before` (the oldest id
+    /// the caller has; none: from the newest); they arrive through ingest,
+    /// which skips what is stored already.
+    pub async fn request_history(
+        &self,
+        actor: &Actor,
+        id: &AccountId,
+        peer: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<(), AppError> {
+        let account = self.visible_account(actor, id).await?;
+        super::sending::ensure_can_send(&account)?;
+        self.get_dialog(&actor.tenant, &account.id, peer).await?;
+        if limit == 0 || limit > MAX_HISTORY_SYNC {
+            return Err(AppError::invalid(format!("limit must be 1 to {MAX_HISTORY_SYNC}")));
+        }
+        let command = FleetCommand::SyncHistory {
+            tenant: actor.tenant.clone(),
+            account_id: account.id.clone(),
+            peer,
+            before,
+            limit,
+        };
+        Ok(self.queue.send_batch(COMMANDS_QUEUE, vec![command.to_body()]).await?)
     }
 
     /// Asks the fleet to sync the account's profile, contacts, dialogs and

@@ -51,8 +51,18 @@ fn preview(m: &Message) -> String {
 #[derive(Default)]
 struct DialogDelta<'a> {
     newest: Option<&'a Message>,
-    new_incoming: u32,
+    /// Ids of the new incoming messages.
+    incoming: Vec<i64>,
     title: Option<&'a str>,
+}
+
+impl DialogDelta<'_> {
+    /// New incoming messages above `head` (the dialog's newest id before this
+    /// batch): older ones are history fetched later, not unread news.
+    fn unread_above(&self, head: Option<i64>) -> u32 {
+        let head = head.unwrap_or(i64::MIN);
+        self.incoming.iter().filter(|&&id| id > head).count() as u32
+    }
 }
 
 pub(super) fn ingest(
@@ -107,7 +117,7 @@ pub(super) fn ingest(
             d.newest = Some(m);
         }
         if !m.outgoing {
-            d.new_incoming += 1;
+            d.incoming.push(m.id);
             if d.title.is_none() && PeerKind::of_peer(m.peer) == PeerKind::User {
                 d.title = m.sender_name.as_deref();
             }
@@ -156,13 +166,14 @@ fn apply_delta(
                 last_ns,
                 newest.id,
                 preview(newest),
-                d.new_incoming,
+                d.unread_above(None),
             ])
         })
         .map_err(map_err)?;
         return Ok(());
     };
     let newer = (last_ns, newest.id) > (cur_ns.unwrap_or(i64::MIN), cur_id.unwrap_or(i64::MIN));
+    let unread = d.unread_above(cur_id);
     if newer {
         tx.prepare_cached(
             "UPDATE dialogs SET at_ms = ?4, last_ns = ?5, last_message_id = ?6, preview = ?7, unread = unread + ?8, \
@@ -170,14 +181,14 @@ fn apply_delta(
              WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3",
         )
         .and_then(|mut s| {
-            s.execute(params![t, account, peer, at_ms, last_ns, newest.id, preview(newest), d.new_incoming, d.title])
+            s.execute(params![t, account, peer, at_ms, last_ns, newest.id, preview(newest), unread, d.title])
         })
         .map_err(map_err)?;
-    } else if d.new_incoming > 0 {
+    } else if unread > 0 {
         tx.prepare_cached(
             "UPDATE dialogs SET unread = unread + ?4 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3",
         )
-        .and_then(|mut s| s.execute(params![t, account, peer, d.new_incoming]))
+        .and_then(|mut s| s.execute(params![t, account, peer, unread]))
         .map_err(map_err)?;
     }
     Ok(())

@@ -101,10 +101,14 @@ pub async fn unread_counts_new_incoming_messages_only(h: &StoreHandles) {
     h.writer.ingest_messages(&t, &[batch[0].clone(), message(&a.id, 8, 4, 40, true)]).await.unwrap();
     assert_eq!(dialog(h, &t, &a.id, 8).await.unread_count, 2);
 
-    // An older incoming message still counts, though it does not become the newest.
+    // An incoming message older than the dialog's newest is history (a
+    // backfill): stored, but neither the newest nor unread.
     h.writer.ingest_messages(&t, &[message(&a.id, 8, 0, 5, false)]).await.unwrap();
     let d = dialog(h, &t, &a.id, 8).await;
-    assert_eq!((d.unread_count, d.last_message_id), (3, Some(4)));
+    assert_eq!((d.unread_count, d.last_message_id), (2, Some(4)));
+    // In one batch with newer ones, only those above the old newest count.
+    h.writer.ingest_messages(&t, &[message(&a.id, 8, -1, 1, false), message(&a.id, 8, 9, 90, false)]).await.unwrap();
+    assert_eq!(dialog(h, &t, &a.id, 8).await.unread_count, 3);
 }
 
 /// `mark_read` sets unread to the incoming messages after `up_to`; `NotFound` for an unknown dialog.
