@@ -10,6 +10,7 @@
 
 mod commands;
 mod login;
+mod publisher;
 pub mod pump;
 mod runner;
 
@@ -35,8 +36,10 @@ pub struct FleetConfig {
     pub heartbeat: Duration,
     /// How often the store is scanned for accounts to run.
     pub scan_every: Duration,
-    /// Longest time an update waits before its batch is published.
+    /// Longest time an update waits in its session before it goes to the node's publisher.
     pub batch_window: Duration,
+    /// Longest time the publisher gathers envelopes of all sessions into one queue write.
+    pub publish_window: Duration,
     /// Most updates per published batch.
     pub batch_max: usize,
     /// How often a session's state is saved.
@@ -55,7 +58,8 @@ impl FleetConfig {
             lease_ttl: Duration::from_secs(30),
             heartbeat: Duration::from_secs(10),
             scan_every: Duration::from_secs(5),
-            batch_window: Duration::from_millis(50),
+            batch_window: Duration::from_millis(20),
+            publish_window: Duration::from_millis(20),
             batch_max: 500,
             save_every: Duration::from_secs(30),
             dialogs_on_connect: 100,
@@ -106,6 +110,7 @@ pub struct Fleet {
     config: FleetConfig,
     running: Mutex<HashMap<Key, Running>>,
     logins: Mutex<HashMap<Key, login::PendingLogin>>,
+    publisher: publisher::Publisher,
     tasks: tokio::sync::Mutex<tokio::task::JoinSet<()>>,
     /// Counters, read by `/metrics`.
     pub metrics: FleetMetrics,
@@ -128,6 +133,7 @@ impl Fleet {
             config,
             running: Mutex::default(),
             logins: Mutex::default(),
+            publisher: publisher::Publisher::new(),
             tasks: tokio::sync::Mutex::default(),
             metrics: FleetMetrics::default(),
         })
@@ -136,6 +142,12 @@ impl Fleet {
     /// Runs until `shutdown` turns true, then stops every session (saving
     /// its state and releasing its lease) before returning.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let (stop_publishing, publishing) = watch::channel(false);
+        let node = self.clone();
+        let publisher = tokio::spawn(async move {
+            let window = node.config.publish_window;
+            node.publisher.run(node.desk.queue.clone(), &node.metrics, window, publishing).await;
+        });
         let commands = tokio::spawn(commands::consume(self.clone(), shutdown.clone()));
         let mut tick = tokio::time::interval(self.config.scan_every);
         loop {
@@ -156,6 +168,9 @@ impl Fleet {
         let mut tasks = self.tasks.lock().await;
         while tasks.join_next().await.is_some() {}
         let _ = commands.await;
+        // Every session published what it had; the publisher drains and stops.
+        let _ = stop_publishing.send(true);
+        let _ = publisher.await;
     }
 
     /// Returns how many logins wait for a code or password on this node.

@@ -90,10 +90,10 @@ async fn dead_letter(
     queue.dead_letter(UPDATES_QUEUE, delivery, reason).await
 }
 
-fn record_lag(metrics: &PumpMetrics, envelope: &tgdesk_core::usecases::UpdateEnvelope) {
-    let newest = envelope
-        .updates
+fn record_lag(metrics: &PumpMetrics, envelopes: &[tgdesk_core::usecases::UpdateEnvelope]) {
+    let newest = envelopes
         .iter()
+        .flat_map(|e| e.updates.iter())
         .filter_map(|u| match u {
             tgdesk_core::usecases::AccountUpdate::Message { message } => Some(message.date),
             _ => None,
@@ -105,22 +105,17 @@ fn record_lag(metrics: &PumpMetrics, envelope: &tgdesk_core::usecases::UpdateEnv
     }
 }
 
-/// Ingests every envelope of a body; the first poison envelope's error is
-/// returned after the others were stored, a retryable error at once.
+/// Ingests every envelope of a body in one pass; the first poison
+/// envelope's error is returned after the others were stored, a retryable
+/// error at once.
 async fn ingest_body(desk: &Desk, metrics: &PumpMetrics, body: &[u8]) -> Result<(), AppError> {
-    let mut poison = None;
-    for envelope in decode_batch(body)? {
-        match desk.ingest(&envelope).await {
-            Ok(report) => {
-                metrics.new_messages.fetch_add(report.new_messages as u64, Ordering::Relaxed);
-                metrics.duplicates.fetch_add(report.duplicates as u64, Ordering::Relaxed);
-                if report.new_messages > 0 {
-                    record_lag(metrics, &envelope);
-                }
-            }
-            Err(e @ (AppError::NotFound(_) | AppError::Invalid(_))) => poison = poison.or(Some(e)),
-            Err(e) => return Err(e),
-        }
+    let envelopes = decode_batch(body)?;
+    let done = desk.ingest_batch(&envelopes).await?;
+    let report = &done.report;
+    metrics.new_messages.fetch_add(report.new_messages as u64, Ordering::Relaxed);
+    metrics.duplicates.fetch_add(report.duplicates as u64, Ordering::Relaxed);
+    if report.new_messages > 0 {
+        record_lag(metrics, &envelopes);
     }
-    poison.map_or(Ok(()), Err)
+    done.poison.into_iter().next().map_or(Ok(()), |(_, e)| Err(e))
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_core::domain::{Account, AccountId, AccountStatus, PeerProfile, TenantId};
 use tgdesk_core::ports::{Lease, LoginStep, PortErrorKind, TelegramError, TelegramSession, TelegramUpdate};
-use tgdesk_core::usecases::{encode_batch, AccountUpdate, UpdateEnvelope, UPDATES_QUEUE};
+use tgdesk_core::usecases::{AccountUpdate, UpdateEnvelope};
 use tokio::sync::watch;
 
 /// Runs the session of `account` under `lease` until stopped or failed;
@@ -230,23 +230,16 @@ fn convert(update: TelegramUpdate) -> Option<AccountUpdate> {
     }
 }
 
-/// Publishes the buffered updates as one envelope, retrying until the queue
-/// takes them: the session's state is saved only after, so nothing is lost.
+/// Publishes the buffered updates as one envelope through the node's
+/// publisher, returning once they are on the queue: the session's state is
+/// saved only after, so nothing is lost.
 pub(crate) async fn publish(fleet: &Fleet, tenant: &TenantId, account: &AccountId, buffer: &mut Vec<AccountUpdate>) {
     if buffer.is_empty() {
         return;
     }
     let envelope =
         UpdateEnvelope { tenant: tenant.clone(), account_id: account.clone(), updates: std::mem::take(buffer) };
-    let count = envelope.updates.len() as u64;
-    let body = encode_batch(std::slice::from_ref(&envelope));
-    let mut delay = Duration::from_millis(100);
-    while let Err(e) = fleet.desk.queue.send_batch(UPDATES_QUEUE, vec![body.clone()]).await {
-        tracing::warn!(%account, error = %e, "cannot publish updates; retrying");
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
-    fleet.metrics.updates_published.fetch_add(count, Ordering::Relaxed);
+    fleet.publisher.publish(envelope).await;
 }
 
 /// Saves the session (key, peers, update state) encrypted.

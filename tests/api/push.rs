@@ -146,9 +146,10 @@ async fn a_client_reconnecting_with_since_gets_what_it_missed_in_order() {
     assert_eq!(
         kinds,
         vec![
-            (last + 1, "message.edit".to_owned()),
-            (last + 2, "message.delete".to_owned()),
-            (last + 3, "message.new".to_owned()),
+            // A batch stores its messages before its edits and deletes.
+            (last + 1, "message.new".to_owned()),
+            (last + 2, "message.edit".to_owned()),
+            (last + 3, "message.delete".to_owned()),
             (last + 4, "dialog.update".to_owned()),
         ]
     );
@@ -182,4 +183,22 @@ async fn an_envelope_mixing_accounts_is_refused_whole() {
     assert_eq!(t.app.desk.ingest(&mixed).await.unwrap_err().code(), "invalid_input");
     let page = t.app.get(&format!("/api/accounts/{}/dialogs/1/messages", t.mine), &t.tokens[0]).await.expect(200);
     assert!(page["items"].as_array().unwrap().is_empty(), "nothing of the envelope was stored");
+}
+
+#[tokio::test]
+async fn a_batch_of_many_accounts_envelopes_is_stored_in_one_pass_and_a_poison_one_set_aside() {
+    let t = team().await;
+    let edit = AccountUpdate::Edit { peer: 900, id: 1, text: "edited in the same batch".into(), edited_at: Utc::now() };
+    let batch = vec![
+        envelope(&t.mine, vec![message(&t.mine, 900, 1, "first"), edit]),
+        envelope("acc_missing", vec![message("acc_missing", 1, 1, "nobody")]),
+        envelope(&t.theirs, vec![message(&t.theirs, 901, 1, "theirs")]),
+    ];
+    let done = t.app.desk.ingest_batch(&batch).await.unwrap();
+    assert_eq!((done.report.new_messages, done.report.changes), (2, 1));
+    assert_eq!(done.poison.iter().map(|(i, e)| (*i, e.code())).collect::<Vec<_>>(), vec![(1, "not_found")]);
+    let mine = t.app.get(&format!("/api/accounts/{}/dialogs/900/messages", t.mine), &t.tokens[0]).await.expect(200);
+    assert_eq!(mine["items"][0]["text"], "edited in the same batch", "the edit found the message stored before it");
+    let again = t.app.desk.ingest_batch(&batch).await.unwrap();
+    assert_eq!((again.report.new_messages, again.report.duplicates), (0, 2));
 }

@@ -8,7 +8,7 @@ use crate::domain::{Account, AccountId, Dialog, Message, PeerProfile, Role, Tena
 use crate::ports::{PortErrorKind, PushEvent, UserQuery};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One change Telegram reported for an account.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,139 +79,238 @@ pub struct IngestReport {
     pub pushed: usize,
 }
 
+/// What [`Desk::ingest_batch`] did.
+#[derive(Debug, Default)]
+pub struct BatchIngest {
+    /// What was stored and pushed, summed over the valid envelopes.
+    pub report: IngestReport,
+    /// Envelopes refused (by index) and why: `NotFound` for an unknown
+    /// account, `Invalid` for an update naming another account. The caller
+    /// dead-letters them; the others are stored.
+    pub poison: Vec<(usize, AppError)>,
+}
+
+/// A valid envelope with its account.
+type Checked<'a> = (&'a UpdateEnvelope, &'a Account);
+
 impl Desk {
     /// Stores one envelope and pushes what was new. `NotFound` when the
     /// account does not exist and `Invalid` when an update names another
     /// account (the caller dead-letters the envelope);
     /// `Unavailable` when the store is down (the caller retries).
     pub async fn ingest(&self, envelope: &UpdateEnvelope) -> Result<IngestReport, AppError> {
-        let tenant = &envelope.tenant;
-        let account = self
-            .directory
-            .get_account(tenant, &envelope.account_id)
-            .await?
-            .ok_or_else(|| AppError::not_found(format!("account {} does not exist", envelope.account_id)))?;
-        let foreign = envelope.updates.iter().any(|u| match u {
-            AccountUpdate::Message { message } => message.account_id != account.id,
-            AccountUpdate::Dialog { dialog } => dialog.account_id != account.id,
-            AccountUpdate::Profiles { profiles } => profiles.iter().any(|p| p.account_id != account.id),
-            _ => false,
-        });
-        if foreign {
-            return Err(AppError::invalid(format!(
-                "envelope of account {} holds another account's update",
-                account.id
-            )));
+        let mut done = self.ingest_batch(std::slice::from_ref(envelope)).await?;
+        match done.poison.pop() {
+            Some((_, e)) => Err(e),
+            None => Ok(done.report),
         }
-        let audience = self.audience(&account).await?;
-        let mut report = IngestReport::default();
-        let mut messages = Vec::new();
-        let mut touched = BTreeSet::new();
-        let dialogs: Vec<Dialog> = envelope
-            .updates
-            .iter()
-            .filter_map(|u| match u {
+    }
+
+    /// Stores many envelopes (of any accounts and tenants) and pushes what
+    /// was new, with one store write per tenant for all their messages: the
+    /// fleet batches many accounts' updates into one queue body, and per-envelope
+    /// round trips would bound ingest at a few hundred envelopes a second.
+    /// Messages are stored before the edits and deletes of the same batch,
+    /// so an edit of a message in the batch finds it. `Unavailable` when the
+    /// store is down (the caller retries the whole batch; ingest is idempotent).
+    pub async fn ingest_batch(&self, envelopes: &[UpdateEnvelope]) -> Result<BatchIngest, AppError> {
+        let mut done = BatchIngest::default();
+        let mut by_tenant: BTreeMap<&TenantId, Vec<usize>> = BTreeMap::new();
+        for (i, e) in envelopes.iter().enumerate() {
+            by_tenant.entry(&e.tenant).or_default().push(i);
+        }
+        for (tenant, indexes) in by_tenant {
+            let mut ids: Vec<AccountId> = indexes.iter().map(|&i| envelopes[i].account_id.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            let accounts: HashMap<AccountId, Account> =
+                self.directory.get_accounts(tenant, &ids).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
+            let mut valid: Vec<Checked<'_>> = Vec::with_capacity(indexes.len());
+            for i in indexes {
+                let envelope = &envelopes[i];
+                match accounts.get(&envelope.account_id) {
+                    None => done
+                        .poison
+                        .push((i, AppError::not_found(format!("account {} does not exist", envelope.account_id)))),
+                    Some(account) if holds_foreign(envelope, account) => done.poison.push((
+                        i,
+                        AppError::invalid(format!("envelope of account {} holds another account's update", account.id)),
+                    )),
+                    Some(account) => valid.push((envelope, account)),
+                }
+            }
+            if !valid.is_empty() {
+                self.ingest_tenant(tenant, &valid, &mut done.report).await?;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Stores the valid envelopes of one tenant and pushes what was new.
+    async fn ingest_tenant(
+        &self,
+        tenant: &TenantId,
+        valid: &[Checked<'_>],
+        report: &mut IngestReport,
+    ) -> Result<(), AppError> {
+        let admins = self.enabled_admins(tenant).await?;
+        let audiences: HashMap<&AccountId, Vec<UserId>> =
+            valid.iter().map(|(_, a)| (&a.id, audience_of(a, &admins))).collect();
+        let mut touched: BTreeSet<(AccountId, i64)> = BTreeSet::new();
+        let dialogs: Vec<Dialog> = updates(valid)
+            .filter_map(|(_, u)| match u {
                 AccountUpdate::Dialog { dialog } => Some(dialog.clone()),
                 _ => None,
             })
             .collect();
         if !dialogs.is_empty() {
             self.writer.upsert_dialogs(tenant, &dialogs).await?;
-            touched.extend(dialogs.iter().map(|d| d.peer));
+            touched.extend(dialogs.iter().map(|d| (d.account_id.clone(), d.peer)));
         }
-        for update in &envelope.updates {
-            match update {
-                AccountUpdate::Message { message } => messages.push(message.clone()),
-                AccountUpdate::Edit { peer, id, text, edited_at } => {
-                    match self.writer.edit_message(tenant, &account.id, *peer, *id, text, *edited_at).await {
-                        Ok(()) => {}
-                        // An edit of a message never stored (older than the synced history) has nothing to change.
-                        Err(e) if e.kind == PortErrorKind::NotFound => continue,
-                        Err(e) => return Err(e.into()),
-                    }
-                    let data = serde_json::json!({"account_id": account.id, "peer": peer, "id": id, "text": text, "edited_at": edited_at});
-                    self.push.publish(tenant, &audience, PushEvent { kind: "message.edit", data }).await?;
-                    report.changes += 1;
-                    report.pushed += 1;
-                }
-                AccountUpdate::Delete { peer, ids } => {
-                    self.writer.delete_messages(tenant, &account.id, *peer, ids).await?;
-                    let data = serde_json::json!({"account_id": account.id, "peer": peer, "ids": ids});
-                    self.push.publish(tenant, &audience, PushEvent { kind: "message.delete", data }).await?;
-                    report.changes += 1;
-                    report.pushed += 1;
-                }
-                AccountUpdate::DeleteUnplaced { ids } => {
-                    let deleted = self.writer.delete_unplaced_messages(tenant, &account.id, ids).await?;
-                    let mut by_peer: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
-                    for (peer, id) in deleted {
-                        by_peer.entry(peer).or_default().push(id);
-                    }
-                    for (peer, ids) in by_peer {
-                        let data = serde_json::json!({"account_id": account.id, "peer": peer, "ids": ids});
-                        self.push.publish(tenant, &audience, PushEvent { kind: "message.delete", data }).await?;
-                        report.changes += 1;
-                        report.pushed += 1;
-                    }
-                }
-                AccountUpdate::Profiles { profiles } => {
-                    self.writer.upsert_profiles(tenant, profiles).await?;
-                    report.changes += 1;
-                }
-                _ => {}
-            }
-        }
+        let messages: Vec<Message> = updates(valid)
+            .filter_map(|(_, u)| match u {
+                AccountUpdate::Message { message } => Some(message.clone()),
+                _ => None,
+            })
+            .collect();
         let outcome = self.writer.ingest_messages(tenant, &messages).await?;
-        report.new_messages = outcome.inserted();
-        report.duplicates = outcome.duplicates;
+        report.new_messages += outcome.inserted();
+        report.duplicates += outcome.duplicates;
         for &i in &outcome.fresh {
-            let data = serde_json::to_value(&messages[i]).map_err(|e| AppError::invalid(e.to_string()))?;
-            self.push.publish(tenant, &audience, PushEvent { kind: "message.new", data }).await?;
-            touched.insert(messages[i].peer);
+            let message = &messages[i];
+            let data = serde_json::to_value(message).map_err(|e| AppError::invalid(e.to_string()))?;
+            self.push.publish(tenant, &audiences[&message.account_id], PushEvent { kind: "message.new", data }).await?;
+            touched.insert((message.account_id.clone(), message.peer));
             report.pushed += 1;
         }
-        report.pushed += self.push_dialogs(&account, &audience, touched).await?;
-        Ok(report)
+        for (account, update) in updates(valid) {
+            self.apply_change(tenant, account, &audiences[&account.id], update, report).await?;
+        }
+        let accounts: HashMap<&AccountId, &Account> = valid.iter().map(|(_, a)| (&a.id, *a)).collect();
+        report.pushed += self.push_dialogs(tenant, &accounts, &audiences, touched).await?;
+        Ok(())
+    }
+
+    /// Applies an edit, a delete or profiles, and pushes the change.
+    async fn apply_change(
+        &self,
+        tenant: &TenantId,
+        account: &Account,
+        audience: &[UserId],
+        update: &AccountUpdate,
+        report: &mut IngestReport,
+    ) -> Result<(), AppError> {
+        match update {
+            AccountUpdate::Edit { peer, id, text, edited_at } => {
+                match self.writer.edit_message(tenant, &account.id, *peer, *id, text, *edited_at).await {
+                    Ok(()) => {}
+                    // An edit of a message never stored (older than the synced history) has nothing to change.
+                    Err(e) if e.kind == PortErrorKind::NotFound => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                }
+                let data = serde_json::json!({"account_id": account.id, "peer": peer, "id": id, "text": text, "edited_at": edited_at});
+                self.push.publish(tenant, audience, PushEvent { kind: "message.edit", data }).await?;
+                report.changes += 1;
+                report.pushed += 1;
+            }
+            AccountUpdate::Delete { peer, ids } => {
+                self.writer.delete_messages(tenant, &account.id, *peer, ids).await?;
+                let data = serde_json::json!({"account_id": account.id, "peer": peer, "ids": ids});
+                self.push.publish(tenant, audience, PushEvent { kind: "message.delete", data }).await?;
+                report.changes += 1;
+                report.pushed += 1;
+            }
+            AccountUpdate::DeleteUnplaced { ids } => {
+                let deleted = self.writer.delete_unplaced_messages(tenant, &account.id, ids).await?;
+                let mut by_peer: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+                for (peer, id) in deleted {
+                    by_peer.entry(peer).or_default().push(id);
+                }
+                for (peer, ids) in by_peer {
+                    let data = serde_json::json!({"account_id": account.id, "peer": peer, "ids": ids});
+                    self.push.publish(tenant, audience, PushEvent { kind: "message.delete", data }).await?;
+                    report.changes += 1;
+                    report.pushed += 1;
+                }
+            }
+            AccountUpdate::Profiles { profiles } => {
+                self.writer.upsert_profiles(tenant, profiles).await?;
+                report.changes += 1;
+            }
+            AccountUpdate::Message { .. } | AccountUpdate::Dialog { .. } => {}
+        }
+        Ok(())
     }
 
     /// Pushes `dialog.update` for each touched dialog, as the inbox lists it.
     async fn push_dialogs(
         &self,
-        account: &Account,
-        audience: &[UserId],
-        peers: BTreeSet<i64>,
+        tenant: &TenantId,
+        accounts: &HashMap<&AccountId, &Account>,
+        audiences: &HashMap<&AccountId, Vec<UserId>>,
+        touched: BTreeSet<(AccountId, i64)>,
     ) -> Result<usize, AppError> {
-        if peers.is_empty() {
+        if touched.is_empty() {
             return Ok(0);
         }
-        let keys: Vec<(AccountId, i64)> = peers.into_iter().map(|p| (account.id.clone(), p)).collect();
-        let label = account.display_name.clone().unwrap_or_else(|| account.phone.to_string());
-        let dialogs = self.reader.get_dialogs(&account.tenant, &keys).await?;
+        let keys: Vec<(AccountId, i64)> = touched.into_iter().collect();
+        let dialogs = self.reader.get_dialogs(tenant, &keys).await?;
         let count = dialogs.len();
         for dialog in dialogs {
+            let account = accounts[&dialog.account_id];
+            let label = account.display_name.clone().unwrap_or_else(|| account.phone.to_string());
+            let audience = &audiences[&dialog.account_id];
             // `pinned` is per viewer; clients keep their own pins.
-            let view = DialogView::build(dialog, label.clone(), false);
+            let view = DialogView::build(dialog, label, false);
             let data = serde_json::to_value(&view).map_err(|e| AppError::invalid(e.to_string()))?;
-            self.push.publish(&account.tenant, audience, PushEvent { kind: "dialog.update", data }).await?;
+            self.push.publish(tenant, audience, PushEvent { kind: "dialog.update", data }).await?;
         }
         Ok(count)
+    }
+
+    /// Returns the tenant's enabled admins (every one of them sees every account).
+    async fn enabled_admins(&self, tenant: &TenantId) -> Result<Vec<UserId>, AppError> {
+        let mut query = UserQuery { leader_id: None, role: Some(Role::Admin), after: None, limit: 500 };
+        let mut admins = Vec::new();
+        loop {
+            let page = self.directory.list_users(tenant, &query).await?;
+            let full = page.len() == query.limit;
+            query.after = page.last().map(|a| a.id.clone());
+            admins.extend(page.into_iter().filter(|a| !a.disabled).map(|a| a.id));
+            if !full {
+                return Ok(admins);
+            }
+        }
     }
 
     /// Returns who may see `account`: its owner, its team's leader and every
     /// enabled admin of the tenant (DESIGN §3).
     pub async fn audience(&self, account: &Account) -> Result<Vec<UserId>, AppError> {
-        let mut audience: BTreeSet<UserId> = account.owner_id.iter().chain(account.team_id.iter()).cloned().collect();
-        let mut query = UserQuery { leader_id: None, role: Some(Role::Admin), after: None, limit: 500 };
-        loop {
-            let admins = self.directory.list_users(&account.tenant, &query).await?;
-            let full = admins.len() == query.limit;
-            query.after = admins.last().map(|a| a.id.clone());
-            audience.extend(admins.into_iter().filter(|a| !a.disabled).map(|a| a.id));
-            if !full {
-                return Ok(audience.into_iter().collect());
-            }
-        }
+        let admins = self.enabled_admins(&account.tenant).await?;
+        Ok(audience_of(account, &admins))
     }
+}
+
+/// The owner, the team's leader and the given admins, each once.
+fn audience_of(account: &Account, admins: &[UserId]) -> Vec<UserId> {
+    let set: BTreeSet<UserId> =
+        account.owner_id.iter().chain(account.team_id.iter()).chain(admins.iter()).cloned().collect();
+    set.into_iter().collect()
+}
+
+/// Every update of the valid envelopes with its account, in order.
+fn updates<'a>(valid: &'a [Checked<'a>]) -> impl Iterator<Item = (&'a Account, &'a AccountUpdate)> + 'a {
+    valid.iter().flat_map(|(e, a)| e.updates.iter().map(move |u| (*a, u)))
+}
+
+/// True when an update of the envelope names another account.
+fn holds_foreign(envelope: &UpdateEnvelope, account: &Account) -> bool {
+    envelope.updates.iter().any(|u| match u {
+        AccountUpdate::Message { message } => message.account_id != account.id,
+        AccountUpdate::Dialog { dialog } => dialog.account_id != account.id,
+        AccountUpdate::Profiles { profiles } => profiles.iter().any(|p| p.account_id != account.id),
+        _ => false,
+    })
 }
 
 /// Name of the queue the fleet publishes update batches to.

@@ -1,0 +1,126 @@
+//! The node's one publisher: every session hands its envelopes here, and the
+//! publisher puts them on the updates queue many at a time (one gzip body per
+//! window, split to fit the queue's body limit), then tells each session its
+//! envelope is on the queue (only then may it save its update state). One
+//! queue write per window instead of one per session keeps the queue and
+//! ingest cost per message low at thousands of busy accounts.
+
+use crate::FleetMetrics;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tgdesk_core::ports::{Queue, MAX_BODY_BYTES};
+use tgdesk_core::usecases::{encode_batch, UpdateEnvelope, UPDATES_QUEUE};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Most updates gathered into one write.
+const MAX_UPDATES: usize = 2_000;
+
+struct Job {
+    envelope: UpdateEnvelope,
+    published: oneshot::Sender<()>,
+}
+
+/// Hands envelopes to the publishing task.
+pub(crate) struct Publisher {
+    jobs: mpsc::Sender<Job>,
+    inbox: std::sync::Mutex<Option<mpsc::Receiver<Job>>>,
+}
+
+impl Publisher {
+    pub(crate) fn new() -> Self {
+        let (jobs, inbox) = mpsc::channel(8_192);
+        Self { jobs, inbox: std::sync::Mutex::new(Some(inbox)) }
+    }
+
+    /// Runs the publishing task until `stop` turns true and no envelope waits.
+    pub(crate) async fn run(
+        &self,
+        queue: Arc<dyn Queue>,
+        metrics: &FleetMetrics,
+        window: Duration,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let Some(mut inbox) = self.inbox.lock().ok().and_then(|mut i| i.take()) else {
+            tracing::error!("the publisher runs once per node");
+            return;
+        };
+        loop {
+            let first = if *stop.borrow() {
+                // Stopping: finish what waits, then end.
+                match inbox.try_recv() {
+                    Ok(job) => Some(job),
+                    Err(_) => return,
+                }
+            } else {
+                tokio::select! {
+                    job = inbox.recv() => job,
+                    changed = stop.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+            };
+            let Some(first) = first else { return };
+            let mut jobs = vec![first];
+            let mut updates = jobs[0].envelope.updates.len();
+            let deadline = tokio::time::Instant::now() + window;
+            while updates < MAX_UPDATES {
+                match tokio::time::timeout_at(deadline, inbox.recv()).await {
+                    Ok(Some(job)) => {
+                        updates += job.envelope.updates.len();
+                        jobs.push(job);
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            let (envelopes, waiting): (Vec<UpdateEnvelope>, Vec<oneshot::Sender<()>>) =
+                jobs.into_iter().map(|j| (j.envelope, j.published)).unzip();
+            put(queue.as_ref(), &envelopes).await;
+            metrics.updates_published.fetch_add(updates as u64, Ordering::Relaxed);
+            for w in waiting {
+                // A session that stopped waiting has nothing to save.
+                let _ = w.send(());
+            }
+        }
+    }
+
+    /// Hands over an envelope and waits until it is on the queue.
+    pub(crate) async fn publish(&self, envelope: UpdateEnvelope) {
+        let (published, on_queue) = oneshot::channel();
+        if self.jobs.send(Job { envelope, published }).await.is_err() {
+            tracing::error!("the publisher stopped; updates stay with Telegram until the session reconnects");
+            return;
+        }
+        // Dropped only when the publisher stops mid-window; the session then does not save.
+        let _ = on_queue.await;
+    }
+}
+
+/// Puts envelopes on the queue as few bodies as fit, retrying until taken.
+async fn put(queue: &dyn Queue, envelopes: &[UpdateEnvelope]) {
+    let bodies = bodies(envelopes);
+    let mut delay = Duration::from_millis(100);
+    while let Err(e) = queue.send_batch(UPDATES_QUEUE, bodies.clone()).await {
+        tracing::warn!(error = %e, "cannot publish updates; retrying");
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Encodes envelopes into bodies under the queue's limit, halving where needed.
+fn bodies(envelopes: &[UpdateEnvelope]) -> Vec<Vec<u8>> {
+    let body = encode_batch(envelopes);
+    if body.len() <= MAX_BODY_BYTES || envelopes.len() == 1 {
+        if body.len() > MAX_BODY_BYTES {
+            tracing::warn!(bytes = body.len(), "one envelope exceeds the queue's body limit");
+        }
+        return vec![body];
+    }
+    let (left, right) = envelopes.split_at(envelopes.len() / 2);
+    let mut out = bodies(left);
+    out.extend(bodies(right));
+    out
+}
