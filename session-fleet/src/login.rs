@@ -138,10 +138,11 @@ async fn begin(fleet: &Arc<Fleet>, account: &Account) -> Result<Option<Arc<dyn T
 /// The login finished: save the session, then run it under the login's lease.
 async fn finish(fleet: &Arc<Fleet>, account: &Account) -> Answer {
     let key = (account.tenant.clone(), account.id.clone());
-    let Some(pending) = logins(fleet).remove(&key) else {
+    // The login stays listed (so no scan starts the account) until the runner has it.
+    let Some((session, lease)) = logins(fleet).get(&key).map(|p| (p.session.clone(), p.lease.clone())) else {
         return Answer::Status(AccountStatus::Online);
     };
-    let saved = match pending.session.export().await {
+    let saved = match session.export().await {
         Ok(plain) => {
             let sealed = fleet.sealer.seal(&account.id, &plain);
             fleet
@@ -155,15 +156,19 @@ async fn finish(fleet: &Arc<Fleet>, account: &Account) -> Answer {
     };
     if let Err(e) = saved {
         tracing::warn!(account = %account.id, error = %e, "cannot save the logged-in session");
-        pending.session.disconnect().await;
-        release(fleet, &pending.lease).await;
+        abandon(fleet, &key).await;
         return Answer::Failed(CommandFailure::Unavailable { message: format!("cannot save the session: {e}") });
     }
     report(fleet, account, AccountStatus::Online).await;
     let mut running = account.clone();
     running.status = AccountStatus::Online;
-    fleet.spawn_runner(running, pending.lease, Some(pending.session)).await;
+    fleet.spawn_runner(running, lease, Some(session)).await;
     Answer::Status(AccountStatus::Online)
+}
+
+/// Forgets a finished login once its runner has the session (which stays connected).
+pub(crate) fn handed_over(fleet: &Fleet, key: &Key) {
+    logins(fleet).remove(key);
 }
 
 async fn waiting_for(fleet: &Fleet, account: &Account, status: AccountStatus) -> Answer {

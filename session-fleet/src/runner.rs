@@ -85,7 +85,9 @@ async fn serve(
         return Err(TelegramError::Unauthorized);
     }
     let (stop, mut stopped) = watch::channel(None);
-    fleet.lock().insert((account.tenant.clone(), account.id.clone()), Running { session: session.clone(), stop });
+    let key = (account.tenant.clone(), account.id.clone());
+    fleet.lock().insert(key.clone(), Running { session: session.clone(), stop });
+    crate::login::handed_over(fleet, &key);
     fleet.metrics.sessions_online.fetch_add(1, Ordering::Relaxed);
     report(fleet, account, AccountStatus::Online).await;
     let result = pump_updates(fleet, account, &session, &mut lease, &mut stopped).await;
