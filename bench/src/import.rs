@@ -23,13 +23,18 @@ pub async fn fresh_desk_with_hub(
     let tgdesk_local::LocalPorts { store, hub, ports } = tgdesk_local::LocalPorts::open(dir)?;
     let tokens = TokenService::new(b"bench-secret-bench-secret-bench!", std::time::Duration::from_secs(3600));
     let desk = Desk::new(ports, tokens);
-    let admin = desk.create_tenant("bench", "admin", "bench-password").await?;
-    let actor = Actor {
-        tenant: TenantId::parse("bench")?,
+    let actor = admin_of(&desk, "bench").await?;
+    Ok((desk, store, actor, hub))
+}
+
+/// Creates tenant `tenant` with its first admin and returns that admin.
+pub async fn admin_of(desk: &Desk, tenant: &str) -> anyhow::Result<Actor> {
+    let admin = desk.create_tenant(tenant, "admin", "bench-password").await?;
+    Ok(Actor {
+        tenant: TenantId::parse(tenant)?,
         user_id: UserId::parse(admin.id.as_str())?,
         role: tgdesk_core::domain::Role::Admin,
-    };
-    Ok((desk, store, actor, hub))
+    })
 }
 
 /// Creates `n` agents named agent0.. and returns their usernames.

@@ -1,22 +1,34 @@
-//! `tgdesk-bench`: measures the foundation's hot paths on the real SQLite
-//! store through the use cases (no HTTP), and writes JSON to `bench/results/`.
+//! `tgdesk-bench`: measures tgdesk's hot paths and writes JSON to
+//! `bench/results/`; `bench/plot.py` draws the results.
 //!
-//! Scenarios: `import` (300,000 accounts from CSV: time, rate, peak memory)
-//! and `inbox` (an agent owning 2,000 accounts with 100,000 dialogs: first
-//! page and deep pages, p50/p99). `bench/plot.py` draws the results.
+//! Scenarios:
+//! - `import` (300,000 accounts from CSV: time, rate, peak memory) and `inbox`
+//!   (an agent owning 2,000 accounts with 100,000 dialogs: first page and deep
+//!   pages, p50/p99) on the real SQLite store through the use cases; `all` runs both;
+//! - `pipeline`: queue → ingest → SQLite → push hub, without Telegram or sockets;
+//! - `e2e`: the whole local deployment with real parts (tg-sim, fleet on grammers,
+//!   server, 1,000 WebSocket clients) under customer traffic;
+//! - `sessions`: many grammers sessions brought online through the fleet against
+//!   tg-sim as a child process (build it first: `cargo build --release -p tg-sim`).
 
+mod e2e;
 mod import;
 mod inbox;
 mod pipeline;
+mod sessions;
+mod sim_process;
+mod simctl;
+mod sqlite_knobs;
 mod stats;
 
 use clap::Parser;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Benchmark options.
 #[derive(Parser)]
 struct Args {
-    /// Which scenario: `import`, `inbox`, `all` (both) or `pipeline`.
+    /// Which scenario: `import`, `inbox`, `all` (both), `pipeline`, `e2e` or `sessions`.
     #[arg(default_value = "all")]
     scenario: String,
     /// Accounts to import.
@@ -34,6 +46,25 @@ struct Args {
     /// Offered rate of the pipeline scenario, messages/s.
     #[arg(long, default_value_t = 12_000.0)]
     pipeline_rate: f64,
+    /// Telegram accounts of the e2e scenario.
+    #[arg(long, default_value_t = 2_000)]
+    e2e_accounts: usize,
+    /// Agents (one WebSocket each) of the e2e scenario.
+    #[arg(long, default_value_t = 1_000)]
+    e2e_agents: usize,
+    /// Offered rate of the e2e scenario, messages/s.
+    #[arg(long, default_value_t = 12_000.0)]
+    e2e_rate: f64,
+    /// How long customers write in the e2e scenario, seconds.
+    #[arg(long, default_value_t = 25.0)]
+    e2e_seconds: f64,
+    /// Sessions of the sessions scenario.
+    #[arg(long, default_value_t = 10_000)]
+    sessions: usize,
+    /// Caps every SQLite connection's memory map at this many bytes (A/B of the store's
+    /// `mmap_size`; 0 maps nothing). Unset: the store's own settings.
+    #[arg(long)]
+    sqlite_mmap_max: Option<i64>,
     /// Where to write the JSON results.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
@@ -43,24 +74,54 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     std::fs::create_dir_all(&args.out)?;
-    let mut results = serde_json::Map::new();
-    results.insert("machine".into(), stats::machine());
-    if matches!(args.scenario.as_str(), "import" | "all") {
-        results.insert("import".into(), import::run(args.accounts).await?);
+    if let Some(max) = args.sqlite_mmap_max {
+        sqlite_knobs::cap_mmap(max)?;
     }
-    if matches!(args.scenario.as_str(), "inbox" | "all") {
-        results.insert("inbox".into(), inbox::run(args.inbox_accounts, args.dialogs).await?);
+    match args.scenario.as_str() {
+        "pipeline" => {
+            let result = pipeline::run(args.pipeline_messages, 2_000, 100, 100, args.pipeline_rate).await?;
+            write(&args.out, "pipeline.json", "pipeline", result)
+        }
+        "e2e" => {
+            let options = e2e::Options {
+                accounts: args.e2e_accounts,
+                agents: args.e2e_agents,
+                rate: args.e2e_rate,
+                duration: Duration::from_secs_f64(args.e2e_seconds),
+            };
+            let result = e2e::run(&options).await?;
+            // The default run is `e2e.json`; other rates (a max-rate probe, say) keep their own file.
+            let name =
+                if args.e2e_rate == 12_000.0 { "e2e.json".into() } else { format!("e2e-{}.json", args.e2e_rate) };
+            write(&args.out, &name, "e2e", result)
+        }
+        "sessions" => {
+            let result = sessions::run(args.sessions).await?;
+            write(&args.out, "sessions.json", "sessions", result)
+        }
+        "import" | "inbox" | "all" => {
+            let mut results = serde_json::Map::new();
+            if matches!(args.scenario.as_str(), "import" | "all") {
+                results.insert("import".into(), import::run(args.accounts).await?);
+            }
+            if matches!(args.scenario.as_str(), "inbox" | "all") {
+                results.insert("inbox".into(), inbox::run(args.inbox_accounts, args.dialogs).await?);
+            }
+            results.insert("machine".into(), stats::machine());
+            let json = serde_json::to_string_pretty(&serde_json::Value::Object(results))?;
+            let path = args.out.join("foundation.json");
+            std::fs::write(&path, &json)?;
+            println!("{json}\nwritten to {}", path.display());
+            Ok(())
+        }
+        other => anyhow::bail!("unknown scenario {other:?}: import, inbox, all, pipeline, e2e or sessions"),
     }
-    if args.scenario == "pipeline" {
-        let result = pipeline::run(args.pipeline_messages, 2_000, 100, 100, args.pipeline_rate).await?;
-        let path = args.out.join("pipeline.json");
-        let json = serde_json::to_string_pretty(&serde_json::json!({"machine": stats::machine(), "pipeline": result}))?;
-        std::fs::write(&path, &json)?;
-        println!("{json}\nwritten to {}", path.display());
-        return Ok(());
-    }
-    let path = args.out.join("foundation.json");
-    let json = serde_json::to_string_pretty(&serde_json::Value::Object(results))?;
+}
+
+/// Writes `{"machine": …, key: result}` to `out/name` and prints it.
+fn write(out: &Path, name: &str, key: &str, result: serde_json::Value) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(&serde_json::json!({"machine": stats::machine(), key: result}))?;
+    let path = out.join(name);
     std::fs::write(&path, &json)?;
     println!("{json}\nwritten to {}", path.display());
     Ok(())

@@ -39,7 +39,11 @@ pub fn rss_mib() -> f64 {
 }
 
 fn read_status_kib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    read_status_kib_of("self", field)
+}
+
+fn read_status_kib_of(pid: &str, field: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with(field)).map(str::to_owned))
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
@@ -53,4 +57,39 @@ pub fn machine() -> Value {
         "date": chrono::Utc::now().to_rfc3339(),
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
     })
+}
+
+/// Returns the CPU time (user + system) this process has used so far, in seconds.
+pub fn cpu_seconds() -> f64 {
+    cpu_seconds_of("self")
+}
+
+/// Returns the CPU time (user + system) of process `pid` (`"self"` for this one), in seconds.
+pub fn cpu_seconds_of(pid: &str) -> f64 {
+    // Fields 14 and 15 of /proc/PID/stat, counted after the parenthesised command name.
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // USER_HZ is 100 on every Linux this bench runs on.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Returns the current resident memory of process `pid` in MiB (0 when it is gone).
+pub fn rss_mib_of(pid: u32) -> f64 {
+    read_status_kib_of(&pid.to_string(), "VmRSS:") / 1024.0
+}
+
+/// Returns the peak resident memory of process `pid` in MiB (0 when it is gone).
+pub fn peak_rss_mib_of(pid: u32) -> f64 {
+    read_status_kib_of(&pid.to_string(), "VmHWM:") / 1024.0
+}
+
+/// Returns the value quantile `q` (0..=1) of sorted `samples` in ms, or 0 when empty.
+pub fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let d = sorted[((sorted.len() as f64 - 1.0) * q).round() as usize];
+    (d.as_secs_f64() * 1e6).round() / 1e3
 }

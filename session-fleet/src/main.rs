@@ -61,6 +61,9 @@ async fn main() -> anyhow::Result<()> {
     if let Err(e) = tgdesk_telegram::raise_nofile_limit() {
         tracing::warn!(error = %e, "cannot raise the open-files limit");
     }
+    if !tgdesk_telegram::tune_allocator_for_sessions() {
+        tracing::debug!("allocator left as it is (not glibc)");
+    }
     let mut config = FleetConfig::new(args.node_id.clone());
     config.scan_every = args.scan_every;
     let fleet = Fleet::new(desk, leases, connector, sealer, config);

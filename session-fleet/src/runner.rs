@@ -125,7 +125,10 @@ async fn pump_updates(
     publish(fleet, &account.tenant, &account.id, &mut buffer).await;
     save(fleet, account, session.as_ref()).await;
     let mut saved_with_state = false;
-    let mut flush = tokio::time::interval(config.batch_window);
+    // A flush is due only while something waits: an idle session never wakes
+    // for it (thousands of sessions per node each on a 20 ms timer would keep
+    // the node busy doing nothing).
+    let mut flush_at: Option<tokio::time::Instant> = None;
     let mut heartbeat = tokio::time::interval(config.heartbeat);
     let mut saving = tokio::time::interval(config.save_every);
     heartbeat.tick().await;
@@ -135,6 +138,9 @@ async fn pump_updates(
             update = session.next_update() => match update {
                 Ok(update) => {
                     buffer.extend(convert(update));
+                    if flush_at.is_none() && !buffer.is_empty() {
+                        flush_at = Some(tokio::time::Instant::now() + config.batch_window);
+                    }
                     if !saved_with_state {
                         publish(fleet, &account.tenant, &account.id, &mut buffer).await;
                         save(fleet, account, session.as_ref()).await;
@@ -150,7 +156,9 @@ async fn pump_updates(
                     return Err(e);
                 }
             },
-            _ = flush.tick() => publish(fleet, &account.tenant, &account.id, &mut buffer).await,
+            _ = tokio::time::sleep_until(flush_at.unwrap_or_else(tokio::time::Instant::now)), if flush_at.is_some() => {
+                publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+            }
             _ = heartbeat.tick() => match fleet.leases.renew(lease, config.lease_ttl).await {
                 Ok(renewed) => *lease = renewed,
                 Err(e) if e.kind == PortErrorKind::Conflict => {
@@ -173,6 +181,9 @@ async fn pump_updates(
         }
         if buffer.len() >= config.batch_max {
             publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+        }
+        if buffer.is_empty() {
+            flush_at = None;
         }
     }
 }

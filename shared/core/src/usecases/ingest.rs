@@ -327,6 +327,12 @@ pub fn encode_batch(envelopes: &[UpdateEnvelope]) -> Vec<u8> {
 
 /// Decodes a queue body made by [`encode_batch`]; `Invalid` (poison) when it is not one.
 pub fn decode_batch(body: &[u8]) -> Result<Vec<UpdateEnvelope>, AppError> {
-    let reader = flate2::read::GzDecoder::new(body);
-    serde_json::from_reader(reader).map_err(|e| AppError::invalid(format!("not an update batch: {e}")))
+    use std::io::Read;
+    // Inflating whole, then parsing a slice, is several times faster than
+    // parsing from the decoder (serde_json reads a reader byte by byte).
+    let mut json = Vec::with_capacity(body.len() * 6);
+    flate2::read::GzDecoder::new(body)
+        .read_to_end(&mut json)
+        .map_err(|e| AppError::invalid(format!("not an update batch (gzip): {e}")))?;
+    serde_json::from_slice(&json).map_err(|e| AppError::invalid(format!("not an update batch: {e}")))
 }

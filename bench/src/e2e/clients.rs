@@ -1,0 +1,137 @@
+//! The agents' browsers: one real WebSocket per agent on `GET /ws?token=`,
+//! reading every event as a client would. Each `message.new` is checked
+//! (the agent owns its account; never seen before) and its send stamp turned
+//! into an end-to-end latency.
+
+use crate::e2e::traffic::{now_us, stamp_of};
+use anyhow::Context;
+use futures::{StreamExt, TryStreamExt};
+use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// WebSocket handshakes in flight while connecting.
+const CONNECTING: usize = 16;
+
+/// The part of a `message.new` event the check needs.
+#[derive(Deserialize)]
+struct NewMessageEvent {
+    data: MessageData,
+}
+
+#[derive(Deserialize)]
+struct MessageData {
+    account_id: String,
+    peer: i64,
+    id: i64,
+    text: String,
+}
+
+/// What one agent's WebSocket saw.
+#[derive(Default)]
+pub struct ClientReport {
+    /// `message.new` events for the agent's own accounts, first receipt only.
+    pub received: u64,
+    /// `message.new` events for an account the agent does not own.
+    pub wrong_owner: u64,
+    /// `message.new` events received a second time.
+    pub duplicates: u64,
+    /// Events the client could not read.
+    pub unreadable: u64,
+    /// Whether the server closed the socket before the run ended.
+    pub closed_early: bool,
+    /// (send stamp µs, send→receipt latency µs) per received message.
+    pub samples: Vec<(u64, u32)>,
+    /// Distinct messages received per account id.
+    pub per_account: HashMap<String, u64>,
+}
+
+/// Connects one socket per token and starts reading; each task returns its
+/// report once `stop` turns true. `owned[i]` holds agent `i`'s account ids.
+pub async fn connect_all(
+    base: &str,
+    tokens: &[String],
+    owned: Vec<HashSet<String>>,
+    received: Arc<AtomicU64>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Vec<JoinHandle<ClientReport>>> {
+    let ws_base = base.replace("http://", "ws://");
+    let bar = crate::simctl::progress(tokens.len() as u64, "websockets");
+    let sockets: Vec<_> = futures::stream::iter(tokens)
+        .map(|token| {
+            let url = format!("{ws_base}/ws?token={token}");
+            let bar = bar.clone();
+            async move {
+                let (socket, _) = tokio_tungstenite::connect_async(url).await.context("websocket handshake")?;
+                bar.inc(1);
+                anyhow::Ok(socket)
+            }
+        })
+        .buffered(CONNECTING)
+        .try_collect()
+        .await?;
+    bar.finish_and_clear();
+    Ok(sockets
+        .into_iter()
+        .zip(owned)
+        .map(|(socket, mine)| tokio::spawn(read(socket, mine, received.clone(), stop.clone())))
+        .collect())
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn read(
+    mut socket: Socket,
+    mine: HashSet<String>,
+    received: Arc<AtomicU64>,
+    mut stop: watch::Receiver<bool>,
+) -> ClientReport {
+    let mut report = ClientReport::default();
+    let mut seen: HashSet<(String, i64, i64)> = HashSet::new();
+    loop {
+        let frame = tokio::select! {
+            frame = socket.next() => frame,
+            _ = stop.changed() => break,
+        };
+        let text = match frame {
+            Some(Ok(WsMessage::Text(text))) => text,
+            Some(Ok(_)) => continue,
+            None | Some(Err(_)) => {
+                report.closed_early = true;
+                break;
+            }
+        };
+        let arrived = now_us();
+        if !text.starts_with(r#"{"type":"message.new""#) {
+            continue;
+        }
+        let Ok(event) = serde_json::from_str::<NewMessageEvent>(&text) else {
+            report.unreadable += 1;
+            continue;
+        };
+        let m = event.data;
+        if !mine.contains(&m.account_id) {
+            report.wrong_owner += 1;
+            continue;
+        }
+        let Some(sent) = stamp_of(&m.text) else {
+            report.unreadable += 1;
+            continue;
+        };
+        if !seen.insert((m.account_id, m.peer, m.id)) {
+            report.duplicates += 1;
+            continue;
+        }
+        report.received += 1;
+        received.fetch_add(1, Ordering::Relaxed);
+        report.samples.push((sent, arrived.saturating_sub(sent).min(u32::MAX as u64) as u32));
+    }
+    for (account, _, _) in seen {
+        *report.per_account.entry(account).or_default() += 1;
+    }
+    report
+}

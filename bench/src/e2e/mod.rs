@@ -1,0 +1,226 @@
+//! The whole local pipeline with real parts, in one process: an embedded
+//! tg-sim, accounts with authorized sessions imported into a tenant, the real
+//! server (`tgdesk::App`: SQLite store, session fleet on GrammersConnector,
+//! ingest pump, push hub, REST and `GET /ws` on 127.0.0.1:0) and a real
+//! WebSocket client per agent, logged in with a JWT. Customers write at a
+//! target rate (see [`traffic`]); the scenario reports stored throughput,
+//! send→WebSocket latency, what arrived against what was sent (each message
+//! exactly once, at its owner only), memory and CPU, and a per-second series.
+
+mod clients;
+mod setup;
+pub mod timeline;
+mod traffic;
+
+use crate::stats;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Seconds at the start of traffic left out of the steady-state figures.
+const WARM_UP_S: u64 = 5;
+/// The run ends when no message arrived for this long after traffic stopped.
+const QUIET: Duration = Duration::from_secs(20);
+/// Longest wait for the backlog after traffic stopped; what is still missing then counts as missing.
+const DRAIN_LIMIT: Duration = Duration::from_secs(600);
+
+/// What the scenario runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Telegram accounts (sessions in the fleet).
+    pub accounts: usize,
+    /// Agents owning them, one WebSocket each.
+    pub agents: usize,
+    /// Offered messages per second.
+    pub rate: f64,
+    /// How long customers write.
+    pub duration: Duration,
+}
+
+/// Runs the scenario and returns its results.
+pub async fn run(opts: &Options) -> anyhow::Result<Value> {
+    let deployment = setup::Deployment::start(opts.accounts, opts.agents).await?;
+    let cloud = deployment.sim.cloud().clone();
+    traffic::add_customers(&cloud, opts.accounts)?;
+    let mut owned = vec![HashSet::new(); opts.agents];
+    for (id, owner) in deployment.account_ids.iter().zip(&deployment.owner_of) {
+        owned[*owner].insert(id.clone());
+    }
+    let received = Arc::new(AtomicU64::new(0));
+    let (stop, stopped) = watch::channel(false);
+    let sockets =
+        clients::connect_all(&deployment.base, &deployment.tokens, owned, received.clone(), stopped.clone()).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let injected = Arc::new(AtomicU64::new(0));
+    let stored_before = deployment.pump.new_messages.load(Ordering::Relaxed);
+    let counters =
+        timeline::Counters { injected: injected.clone(), received: received.clone(), pump: deployment.pump.clone() };
+    let sampler = tokio::spawn(timeline::record(deployment.base.clone(), counters, stopped.clone()));
+    let (started, started_us, cpu_before) = (Instant::now(), traffic::now_us(), stats::cpu_seconds());
+    let plan = traffic::Plan { phones: Arc::new(deployment.phones.clone()), rate: opts.rate, duration: opts.duration };
+    let injector = tokio::spawn(traffic::run(cloud, plan, injected.clone()));
+    let expected_total = (opts.rate * opts.duration.as_secs_f64()).round() as u64;
+    let bar = crate::simctl::progress(expected_total, "received");
+    while !injector.is_finished() {
+        bar.set_position(received.load(Ordering::Relaxed));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let per_account = injector.await??;
+    let injection = started.elapsed();
+    let cpu_injection = stats::cpu_seconds() - cpu_before;
+    let total: u64 = per_account.iter().sum();
+    let drain = drain(&deployment, &received, stored_before, total, started, &bar).await;
+    bar.finish_and_clear();
+    let _ = stop.send(true);
+    let mut reports = Vec::with_capacity(sockets.len());
+    for socket in sockets {
+        reports.push(socket.await?);
+    }
+    let series = sampler.await?;
+    let slow_dropped = deployment.hub.metrics.dropped_slow_clients.load(Ordering::Relaxed);
+    let dead_lettered = deployment.pump.dead_lettered.load(Ordering::Relaxed);
+    let stored = deployment.pump.new_messages.load(Ordering::Relaxed) - stored_before;
+    let setup = Value::Object(deployment.timings.clone());
+    let accounts = accounts_check(&deployment.account_ids, &per_account, &reports);
+    deployment.shut_down().await?;
+
+    let mut latencies: Vec<Duration> =
+        reports.iter().flat_map(|r| r.samples.iter().map(|s| Duration::from_micros(s.1 as u64))).collect();
+    let mut steady: Vec<Duration> = reports
+        .iter()
+        .flat_map(|r| r.samples.iter())
+        .filter(|s| s.0 >= started_us + WARM_UP_S * 1_000_000)
+        .map(|s| Duration::from_micros(s.1 as u64))
+        .collect();
+    let sum = |f: fn(&clients::ClientReport) -> u64| reports.iter().map(f).sum::<u64>();
+    Ok(json!({
+        "accounts": opts.accounts,
+        "agents": opts.agents,
+        "websockets": reports.len(),
+        "offered_rate": opts.rate,
+        "duration_s": opts.duration.as_secs_f64(),
+        "setup_seconds": setup,
+        "injected": total,
+        "injection_seconds": round3(injection.as_secs_f64()),
+        "stored": stored,
+        "stored_seconds": drain.stored.map(|d| round3(d.as_secs_f64())),
+        "received_seconds": round3(drain.received.as_secs_f64()),
+        "throughput": throughput(&series, total, injection, drain.stored),
+        "delivery": {
+            "expected": total,
+            "received_by_owner": sum(|r| r.received),
+            "missing": total.saturating_sub(sum(|r| r.received)),
+            "duplicates": sum(|r| r.duplicates),
+            "wrong_owner": sum(|r| r.wrong_owner),
+            "unreadable": sum(|r| r.unreadable),
+            "sockets_closed_early": reports.iter().filter(|r| r.closed_early).count(),
+            "slow_clients_dropped": slow_dropped,
+            "dead_lettered": dead_lettered,
+            "accounts_with_exact_count": accounts.0,
+            "accounts_with_wrong_count": accounts.1,
+        },
+        "latency_send_to_ws": stats::latency_with_p999(&mut latencies),
+        "latency_send_to_ws_after_warm_up": stats::latency_with_p999(&mut steady),
+        "latency_by_second": by_second(&reports, started_us),
+        "cpu_cores_during_injection": round3(cpu_injection / injection.as_secs_f64()),
+        "peak_rss_mib": stats::peak_rss_mib(),
+        "rss_note": "one process: server, fleet, simulator and the 1,000 clients together",
+        "timeline": series,
+    }))
+}
+
+/// When everything was stored, and when the last message arrived.
+struct Drained {
+    stored: Option<Duration>,
+    received: Duration,
+}
+
+/// Waits until every message arrived, or none arrived for [`QUIET`].
+async fn drain(
+    deployment: &setup::Deployment,
+    received: &AtomicU64,
+    stored_before: u64,
+    total: u64,
+    started: Instant,
+    bar: &indicatif::ProgressBar,
+) -> Drained {
+    let mut stored_at = None;
+    let drain_until = started.elapsed() + DRAIN_LIMIT;
+    let (mut last, mut last_change) = (received.load(Ordering::Relaxed), Instant::now());
+    loop {
+        let now = received.load(Ordering::Relaxed);
+        bar.set_position(now);
+        if stored_at.is_none() && deployment.pump.new_messages.load(Ordering::Relaxed) - stored_before >= total {
+            stored_at = Some(started.elapsed());
+        }
+        if now != last {
+            (last, last_change) = (now, Instant::now());
+        }
+        if now >= total || last_change.elapsed() > QUIET || started.elapsed() > drain_until {
+            return Drained { stored: stored_at, received: started.elapsed() };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Returns how many accounts got exactly their injected count at their owner, and how many did not.
+fn accounts_check(ids: &[String], injected: &[u64], reports: &[clients::ClientReport]) -> (usize, usize) {
+    let mut got: HashMap<&str, u64> = HashMap::new();
+    for r in reports {
+        for (account, n) in &r.per_account {
+            *got.entry(account.as_str()).or_default() += n;
+        }
+    }
+    let exact = ids.iter().zip(injected).filter(|(id, n)| got.get(id.as_str()).copied().unwrap_or(0) == **n).count();
+    (exact, ids.len() - exact)
+}
+
+/// Stored messages per second: overall, and in steady state from the series.
+fn throughput(series: &[timeline::Sample], total: u64, injection: Duration, stored: Option<Duration>) -> Value {
+    let end = injection.as_secs_f64();
+    let window: Vec<&timeline::Sample> =
+        series.iter().filter(|s| s.t >= WARM_UP_S as f64 && s.t <= end + 0.5).collect();
+    let steady = match (window.first(), window.last()) {
+        (Some(a), Some(b)) if b.t > a.t => Some(((b.stored - a.stored) as f64 / (b.t - a.t)).round()),
+        _ => None,
+    };
+    json!({
+        "injected_per_second": (total as f64 / end).round(),
+        "stored_per_second_overall": stored.map(|d| (total as f64 / d.as_secs_f64()).round()),
+        "stored_per_second_steady": steady,
+    })
+}
+
+/// Latency percentiles of the messages sent in each second of traffic.
+fn by_second(reports: &[clients::ClientReport], started_us: u64) -> Value {
+    let mut buckets: Vec<Vec<Duration>> = Vec::new();
+    for &(sent, latency) in reports.iter().flat_map(|r| r.samples.iter()) {
+        let second = (sent.saturating_sub(started_us) / 1_000_000) as usize;
+        if buckets.len() <= second {
+            buckets.resize_with(second + 1, Vec::new);
+        }
+        buckets[second].push(Duration::from_micros(latency as u64));
+    }
+    buckets
+        .iter_mut()
+        .enumerate()
+        .map(|(t, b)| {
+            b.sort();
+            json!({
+                "t": t,
+                "n": b.len(),
+                "p50_ms": stats::quantile_ms(b, 0.5),
+                "p99_ms": stats::quantile_ms(b, 0.99),
+                "max_ms": stats::quantile_ms(b, 1.0),
+            })
+        })
+        .collect()
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
