@@ -56,6 +56,7 @@ impl App {
         let tokens = TokenService::new(&secret, config.token_ttl);
         let sealer = Arc::new(SessionCipher::load_or_create(&config.data_dir.join("session.key"))?);
         ports.sessions = Some(Arc::new(StringSessionImporter::new(sealer.clone())));
+        ports.sealer = Some(sealer.clone());
         let mut desk = Desk::new(ports, tokens);
         desk.fleet_timeout = config.fleet_timeout;
         let app = Self { desk, store, hub, pump: Arc::default(), sealer, config };

@@ -89,6 +89,10 @@ pub(crate) async fn step(fleet: &Arc<Fleet>, tenant: &TenantId, id: &AccountId, 
         LoginInput::Start => session.request_login_code(&account.phone).await,
         LoginInput::Code { code } => session.submit_code(code).await,
         LoginInput::Password { password } => session.submit_password(password).await,
+        LoginInput::SealedPassword { sealed } => match unseal(fleet, &account, sealed) {
+            Ok(password) => session.submit_password(&password).await,
+            Err(message) => return Answer::Failed(CommandFailure::Conflict { message }),
+        },
     };
     match result {
         Ok(LoginStep::Online) => finish(fleet, &account).await,
@@ -109,6 +113,17 @@ pub(crate) async fn step(fleet: &Arc<Fleet>, tenant: &TenantId, id: &AccountId, 
             Answer::Failed(failure(&e))
         }
     }
+}
+
+/// Opens a password the desk sealed for the account.
+fn unseal(fleet: &Fleet, account: &Account, sealed: &str) -> Result<String, String> {
+    use base64::Engine;
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .map_err(|e| format!("the sealed password is not base64: {e}"))?;
+    let plain =
+        fleet.sealer.open(&account.id, &blob).map_err(|e| format!("the password was sealed with another key: {e}"))?;
+    String::from_utf8(plain).map_err(|_| "the sealed password is not text".to_owned())
 }
 
 /// Takes the lease and opens a session to log in on: the stored key when

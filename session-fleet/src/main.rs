@@ -50,11 +50,12 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
-    let ports = LocalPorts::open(&args.data_dir).context("cannot open the data dir")?.ports;
+    let mut ports = LocalPorts::open(&args.data_dir).context("cannot open the data dir")?.ports;
+    let sealer = Arc::new(SessionCipher::load_or_create(&args.data_dir.join("session.key"))?);
+    ports.sealer = Some(sealer.clone());
     // This process issues no tokens; the desk only needs a token service to exist.
     let tokens = TokenService::new(&rand_secret(), Duration::from_secs(60));
     let desk = Desk::new(ports, tokens);
-    let sealer = Arc::new(SessionCipher::load_or_create(&args.data_dir.join("session.key"))?);
     let leases = Arc::new(SqliteLeases::open(args.data_dir.join("leases.db")).context("cannot open leases")?);
     let (api_id, api_hash) = args.tg_api_id.zip(args.tg_api_hash).unwrap_or((1, SecretString::from("tg-sim")));
     let connector = Arc::new(GrammersConnector::new(GrammersConfig::new(api_id, api_hash)));

@@ -4,6 +4,7 @@
 
 use crate::sim_desk::{events, SimAccount, SimDesk};
 use serde_json::json;
+use tgdesk_core::usecases::{FleetCommand, LoginInput, COMMANDS_QUEUE};
 
 const PHONE: &str = "+15550500001";
 
@@ -113,4 +114,29 @@ async fn a_flooded_code_request_answers_429_with_the_wait() {
     assert_eq!(reply.body["error"]["code"], "flood_wait");
     assert!(reply.body["error"]["retry_after_s"].as_u64().unwrap() > 3000, "{}", reply.body);
     desk.stop().await;
+}
+
+#[tokio::test]
+async fn a_2fa_password_crosses_the_commands_queue_sealed_not_in_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::helpers::config_for(dir.path());
+    config.fleet = false;
+    config.fleet_timeout = std::time::Duration::from_millis(200);
+    let app = crate::helpers::spawn_with(dir, config).await;
+    let admin = app.admin().await;
+    let account = app.create_account(&admin, "+15550500098", None).await;
+    let secret = "correct horse battery staple";
+    let path = format!("/api/accounts/{account}/login/password");
+    app.post(&path, &admin, json!({"password": secret})).await.expect(504);
+    let queued = app
+        .desk
+        .queue
+        .receive(COMMANDS_QUEUE, 10, std::time::Duration::from_millis(200), std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    let body = String::from_utf8(queued[0].body.clone()).unwrap();
+    assert!(!body.contains(secret), "the password is not in the queue in clear: {body}");
+    let command: FleetCommand = serde_json::from_slice(&queued[0].body).unwrap();
+    assert!(matches!(command, FleetCommand::Login { input: LoginInput::SealedPassword { .. }, .. }), "{command:?}");
 }

@@ -28,7 +28,7 @@ pub struct LocalPorts {
     pub store: Arc<SqliteStore>,
     /// The push hub (also kept typed, for the WebSocket route).
     pub hub: Arc<WsHub>,
-    /// Every port; `sessions` is `None` until the caller adds an importer.
+    /// Every port; `sessions` and `sealer` are `None` until the caller adds them.
     pub ports: Ports,
 }
 
@@ -47,6 +47,7 @@ impl LocalPorts {
             blobs: Arc::new(FsBlobStore::open(dir.join("files"))?),
             replies: store.clone(),
             sessions: None,
+            sealer: None,
         };
         Ok(Self { store, hub, ports })
     }

@@ -7,6 +7,7 @@
 use super::commands::{FleetCommand, LoginInput};
 use super::{Actor, AppError, Desk};
 use crate::domain::{AccountId, AccountStatus, AuditAction, RequestId};
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 /// Longest login code accepted.
@@ -37,6 +38,7 @@ fn validate(input: &LoginInput) -> Result<LoginInput, AppError> {
             }
             Ok(LoginInput::Password { password: password.clone() })
         }
+        LoginInput::SealedPassword { .. } => Err(AppError::invalid("send the password itself")),
     }
 }
 
@@ -44,7 +46,7 @@ fn step_name(input: &LoginInput) -> &'static str {
     match input {
         LoginInput::Start => "start",
         LoginInput::Code { .. } => "code",
-        LoginInput::Password { .. } => "password",
+        LoginInput::Password { .. } | LoginInput::SealedPassword { .. } => "password",
     }
 }
 
@@ -65,6 +67,14 @@ impl Desk {
             return Err(AppError::Conflict(format!("account {} is banned by Telegram", account.phone)));
         }
         let step = step_name(&input);
+        // The password crosses the commands queue sealed for the account, never in clear.
+        let input = match (input, &self.sealer) {
+            (LoginInput::Password { password }, Some(sealer)) => {
+                let sealed = sealer.seal(id, password.as_bytes());
+                LoginInput::SealedPassword { sealed: base64::engine::general_purpose::STANDARD.encode(sealed) }
+            }
+            (input, _) => input,
+        };
         let request_id = RequestId::generate();
         let command = FleetCommand::Login {
             tenant: actor.tenant.clone(),

@@ -31,6 +31,12 @@ pub enum LoginInput {
         /// The password.
         password: String,
     },
+    /// The 2FA password sealed for the account (base64), as it crosses the
+    /// commands queue when the desk has a sealer.
+    SealedPassword {
+        /// The sealed password.
+        sealed: String,
+    },
 }
 
 impl std::fmt::Debug for LoginInput {
@@ -40,6 +46,7 @@ impl std::fmt::Debug for LoginInput {
             LoginInput::Start => "Start",
             LoginInput::Code { .. } => "Code(<redacted>)",
             LoginInput::Password { .. } => "Password(<redacted>)",
+            LoginInput::SealedPassword { .. } => "SealedPassword(<redacted>)",
         })
     }
 }

@@ -41,6 +41,7 @@ pub use views::{AccountView, AgentView, DialogView, Page, TagRef};
 use crate::auth::{LoginThrottle, TokenService};
 use crate::ports::{
     BlobStore, Directory, MessageReader, MessageWriter, PushHub, Queue, Replies, SendLog, SessionImporter,
+    SessionSealer,
 };
 use std::sync::Arc;
 
@@ -71,6 +72,10 @@ pub struct Ports {
     /// Turns imported session strings into sealed sessions (`None`: the
     /// import's `session` column is refused).
     pub sessions: Option<Arc<dyn SessionImporter>>,
+    /// Seals credentials that cross the commands queue (2FA passwords) for
+    /// their account; the fleet opens them with the same key (`None`: they
+    /// cross in clear; only tests without a key file run so).
+    pub sealer: Option<Arc<dyn SessionSealer>>,
 }
 
 /// The desk's use cases over its ports. Cheap to clone. The ports are
