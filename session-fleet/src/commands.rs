@@ -74,20 +74,25 @@ async fn handle(fleet: Arc<Fleet>, delivery: Delivery) {
 }
 
 async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Settle {
+    if command.expired(Utc::now()) {
+        let (_, account) = command.account();
+        tracing::info!(%account, request = ?command.request_id(), "command dropped: its caller stopped waiting");
+        return Settle::Ack;
+    }
     match command {
         FleetCommand::Send { tenant, account_id, send_id, peer, text, reply_to, files } => {
             let message = Draft { peer, text, reply_to, files };
             send(fleet, &tenant, &account_id, &send_id, message, attempts).await
         }
-        FleetCommand::Login { tenant, account_id, request_id, input } => {
+        FleetCommand::Login { tenant, account_id, request_id, input, .. } => {
             let answer = login::step(fleet, &tenant, &account_id, input).await;
             answered(fleet, &tenant, &request_id, answer, attempts).await
         }
-        FleetCommand::Logout { tenant, account_id, request_id } => {
+        FleetCommand::Logout { tenant, account_id, request_id, .. } => {
             let answer = login::logout(fleet, &tenant, &account_id).await;
             answered(fleet, &tenant, &request_id, answer, attempts).await
         }
-        FleetCommand::Edit { tenant, account_id, request_id, peer, id, text } => {
+        FleetCommand::Edit { tenant, account_id, request_id, peer, id, text, .. } => {
             let session = match request_session(fleet, &tenant, &account_id, &request_id, attempts).await {
                 Ok(session) => session,
                 Err(settle) => return settle,
@@ -102,7 +107,7 @@ async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Se
                 Err(e) => telegram_failed(fleet, &tenant, &request_id, e, attempts).await,
             }
         }
-        FleetCommand::Delete { tenant, account_id, request_id, peer, ids } => {
+        FleetCommand::Delete { tenant, account_id, request_id, peer, ids, .. } => {
             let session = match request_session(fleet, &tenant, &account_id, &request_id, attempts).await {
                 Ok(session) => session,
                 Err(settle) => return settle,
@@ -116,7 +121,7 @@ async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Se
                 Err(e) => telegram_failed(fleet, &tenant, &request_id, e, attempts).await,
             }
         }
-        FleetCommand::FetchMedia { tenant, account_id, request_id, peer, message_id } => {
+        FleetCommand::FetchMedia { tenant, account_id, request_id, peer, message_id, .. } => {
             let session = match request_session(fleet, &tenant, &account_id, &request_id, attempts).await {
                 Ok(session) => session,
                 Err(settle) => return settle,

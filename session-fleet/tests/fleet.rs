@@ -283,3 +283,37 @@ async fn a_fleet_node_process_on_a_shared_data_dir_runs_the_accounts() {
     stop_pump.send(true).unwrap();
     pump.await.unwrap();
 }
+
+/// A command whose caller stopped waiting (here: a logout that expired before
+/// the node took it) is dropped, not carried out late, and gets no reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_nobody_waits_for_any_more_is_dropped() {
+    use tgdesk_core::domain::RequestId;
+    use tgdesk_core::usecases::{FleetCommand, COMMANDS_QUEUE};
+    let w = world().await;
+    let account = w.account("+15550300041").await;
+    let request = RequestId::generate();
+    let late = FleetCommand::Logout {
+        tenant: w.admin.tenant.clone(),
+        account_id: account.clone(),
+        request_id: request.clone(),
+        expires_at: None,
+    }
+    .expiring_at(chrono::Utc::now() - chrono::Duration::seconds(1));
+    w.desk.queue.send_batch(COMMANDS_QUEUE, vec![late.to_body()]).await.unwrap();
+    let node = start(&w, "node-a");
+    w.wait_status(&account, AccountStatus::Online).await;
+    for _ in 0..100 {
+        let depth = w.desk.queue.depth(COMMANDS_QUEUE).await.unwrap();
+        if depth.visible + depth.in_flight == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let depth = w.desk.queue.depth(COMMANDS_QUEUE).await.unwrap();
+    assert_eq!(depth.visible + depth.in_flight, 0, "the node took the command");
+    assert_eq!(w.desk.replies.take_reply(&w.admin.tenant, &request).await.unwrap(), None);
+    let stored = w.desk.directory.get_account(&w.admin.tenant, &account).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.session.is_some()), (AccountStatus::Online, true), "not logged out");
+    stop(node).await;
+}

@@ -80,6 +80,7 @@ impl Desk {
             tenant: actor.tenant.clone(),
             account_id: id.clone(),
             request_id: request_id.clone(),
+            expires_at: None,
             input,
         };
         let result = self.ask_fleet(&actor.tenant, &request_id, command).await.and_then(status_of);
@@ -96,6 +97,7 @@ impl Desk {
             tenant: actor.tenant.clone(),
             account_id: id.clone(),
             request_id: request_id.clone(),
+            expires_at: None,
         };
         let result = self.ask_fleet(&actor.tenant, &request_id, command).await.and_then(status_of);
         self.audit_session_step(actor, id, AuditAction::AccountLogout, None, &result).await?;

@@ -6,6 +6,7 @@
 
 use super::{AppError, Desk};
 use crate::domain::{AccountId, FileRef, RequestId, SendId, TenantId};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -81,6 +82,9 @@ pub enum FleetCommand {
         account_id: AccountId,
         /// Where the reply goes.
         request_id: RequestId,
+        /// When the caller stops waiting; the fleet drops the command after.
+        #[serde(default)]
+        expires_at: Option<DateTime<Utc>>,
         /// The step.
         input: LoginInput,
     },
@@ -92,6 +96,9 @@ pub enum FleetCommand {
         account_id: AccountId,
         /// Where the reply goes.
         request_id: RequestId,
+        /// When the caller stops waiting; the fleet drops the command after.
+        #[serde(default)]
+        expires_at: Option<DateTime<Utc>>,
     },
     /// Replace the text of a message the account sent; reply when done.
     Edit {
@@ -101,6 +108,9 @@ pub enum FleetCommand {
         account_id: AccountId,
         /// Where the reply goes.
         request_id: RequestId,
+        /// When the caller stops waiting; the fleet drops the command after.
+        #[serde(default)]
+        expires_at: Option<DateTime<Utc>>,
         /// The dialog.
         peer: i64,
         /// The message.
@@ -116,6 +126,9 @@ pub enum FleetCommand {
         account_id: AccountId,
         /// Where the reply goes.
         request_id: RequestId,
+        /// When the caller stops waiting; the fleet drops the command after.
+        #[serde(default)]
+        expires_at: Option<DateTime<Utc>>,
         /// The dialog.
         peer: i64,
         /// The messages.
@@ -138,6 +151,9 @@ pub enum FleetCommand {
         account_id: AccountId,
         /// Where the reply goes.
         request_id: RequestId,
+        /// When the caller stops waiting; the fleet drops the command after.
+        #[serde(default)]
+        expires_at: Option<DateTime<Utc>>,
         /// The dialog.
         peer: i64,
         /// The message.
@@ -183,6 +199,32 @@ impl FleetCommand {
             | FleetCommand::FetchMedia { tenant, account_id, .. }
             | FleetCommand::SyncHistory { tenant, account_id, .. }
             | FleetCommand::Sync { tenant, account_id } => (tenant, account_id),
+        }
+    }
+
+    /// Returns the command with the time its caller stops waiting.
+    pub fn expiring_at(mut self, at: DateTime<Utc>) -> Self {
+        match &mut self {
+            FleetCommand::Login { expires_at, .. }
+            | FleetCommand::Logout { expires_at, .. }
+            | FleetCommand::Edit { expires_at, .. }
+            | FleetCommand::Delete { expires_at, .. }
+            | FleetCommand::FetchMedia { expires_at, .. } => *expires_at = Some(at),
+            _ => {}
+        }
+        self
+    }
+
+    /// True when nobody waits for this command any more: carrying it out
+    /// late (a login step, an edit the agent saw fail) would surprise them.
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        match self {
+            FleetCommand::Login { expires_at, .. }
+            | FleetCommand::Logout { expires_at, .. }
+            | FleetCommand::Edit { expires_at, .. }
+            | FleetCommand::Delete { expires_at, .. }
+            | FleetCommand::FetchMedia { expires_at, .. } => expires_at.is_some_and(|at| at < now),
+            _ => false,
         }
     }
 
@@ -285,6 +327,8 @@ impl Desk {
         request_id: &RequestId,
         command: FleetCommand,
     ) -> Result<serde_json::Value, AppError> {
+        let expires = Utc::now() + chrono::Duration::from_std(self.fleet_timeout).unwrap_or(chrono::Duration::MAX);
+        let command = command.expiring_at(expires);
         self.queue.send_batch(COMMANDS_QUEUE, vec![command.to_body()]).await?;
         let deadline = tokio::time::Instant::now() + self.fleet_timeout;
         let mut delay = Duration::from_millis(10);
@@ -327,6 +371,7 @@ mod tests {
             tenant: TenantId::parse("demo").unwrap(),
             account_id: AccountId::generate(),
             request_id: RequestId::generate(),
+            expires_at: None,
             input: LoginInput::Code { code: "12345".into() },
         };
         let back: FleetCommand = serde_json::from_slice(&command.to_body()).unwrap();
@@ -338,5 +383,27 @@ mod tests {
             AppError::from(CommandFailure::FloodWait { seconds: 42 }),
             AppError::FloodWait { retry_after_s: 42 }
         ));
+    }
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::*;
+
+    #[test]
+    fn a_waited_on_command_expires_when_its_caller_stops_waiting_and_a_send_never_does() {
+        let now = Utc::now();
+        let logout = FleetCommand::Logout {
+            tenant: TenantId::parse("demo").unwrap(),
+            account_id: AccountId::generate(),
+            request_id: RequestId::generate(),
+            expires_at: None,
+        };
+        assert!(!logout.expired(now), "no deadline: never expires");
+        let logout = logout.expiring_at(now);
+        assert!(!logout.expired(now - chrono::Duration::seconds(1)));
+        assert!(logout.expired(now + chrono::Duration::seconds(1)));
+        let sync = FleetCommand::Sync { tenant: TenantId::parse("demo").unwrap(), account_id: AccountId::generate() };
+        assert!(!sync.expiring_at(now).expired(now + chrono::Duration::days(1)));
     }
 }

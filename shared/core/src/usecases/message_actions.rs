@@ -49,6 +49,7 @@ impl Desk {
             tenant: actor.tenant.clone(),
             account_id: account.id.clone(),
             request_id: request_id.clone(),
+            expires_at: None,
             peer,
             id: message_id,
             text: text.clone(),
@@ -77,6 +78,7 @@ impl Desk {
             tenant: actor.tenant.clone(),
             account_id: account.id.clone(),
             request_id: request_id.clone(),
+            expires_at: None,
             peer,
             ids: vec![message_id],
         };
@@ -135,6 +137,7 @@ impl Desk {
                     tenant: actor.tenant.clone(),
                     account_id: account.id.clone(),
                     request_id: request_id.clone(),
+                    expires_at: None,
                     peer,
                     message_id,
                 };
