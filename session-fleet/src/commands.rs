@@ -26,11 +26,20 @@ const MAX_WAITS: u32 = 60;
 /// Deliveries of a command someone waits on before it fails (within their timeout).
 const MAX_REQUEST_WAITS: u32 = 25;
 
-/// Consumes the commands queue until `shutdown` turns true.
+/// Commands carried out at once on a node; a slow one (a file download, a
+/// login waiting on Telegram) never holds up the others.
+const IN_FLIGHT: usize = 256;
+
+/// Consumes the commands queue until `shutdown` turns true, then lets the
+/// commands in hand finish.
 pub(crate) async fn consume(fleet: Arc<Fleet>, mut shutdown: watch::Receiver<bool>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let mut handling = tokio::task::JoinSet::new();
     while !*shutdown.borrow() {
+        while handling.try_join_next().is_some() {}
+        let free = slots.available_permits().clamp(1, 32);
         let received = tokio::select! {
-            r = fleet.desk.queue.receive(COMMANDS_QUEUE, 32, Duration::from_secs(1), VISIBILITY) => r,
+            r = fleet.desk.queue.receive(COMMANDS_QUEUE, free, Duration::from_secs(1), VISIBILITY) => r,
             _ = shutdown.changed() => break,
         };
         let deliveries = match received {
@@ -41,12 +50,16 @@ pub(crate) async fn consume(fleet: Arc<Fleet>, mut shutdown: watch::Receiver<boo
                 continue;
             }
         };
-        let mut handling = tokio::task::JoinSet::new();
         for delivery in deliveries {
-            handling.spawn(handle(fleet.clone(), delivery));
+            let Ok(slot) = slots.clone().acquire_owned().await else { break };
+            let fleet = fleet.clone();
+            handling.spawn(async move {
+                handle(fleet, delivery).await;
+                drop(slot);
+            });
         }
-        while handling.join_next().await.is_some() {}
     }
+    while handling.join_next().await.is_some() {}
 }
 
 /// What to do with a delivery once handled.
