@@ -5,27 +5,17 @@
 //! the customer.
 
 use crate::helpers::*;
-use crate::sim_desk::{ws, Ws};
+use crate::sim_desk::{events, ws, Ws};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tg_sim::{SimConfig, Simulator};
 use tokio_tungstenite::tungstenite;
 
-/// Collects `message.new` texts until `n` arrived (or 20 s pass).
+/// Collects `message.new` texts until `n` arrived (or the wait ends).
 async fn new_messages(ws: &mut Ws, n: usize) -> Vec<String> {
-    let mut texts = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while texts.len() < n {
-        let Ok(Some(Ok(tungstenite::Message::Text(t)))) = tokio::time::timeout_at(deadline, ws.next()).await else {
-            break;
-        };
-        let event: Value = serde_json::from_str(&t).unwrap();
-        if event["type"] == "message.new" {
-            texts.push(event["data"]["text"].as_str().unwrap_or_default().to_owned());
-        }
-    }
-    texts
+    let seen = events(ws, "message.new", n).await;
+    seen.iter().map(|data| data["text"].as_str().unwrap_or_default().to_owned()).collect()
 }
 
 /// Returns whatever arrives within half a second of quiet.

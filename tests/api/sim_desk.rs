@@ -142,10 +142,10 @@ pub async fn ws(app: &TestApp, token: &str) -> Ws {
     tokio_tungstenite::connect_async(url).await.expect("websocket").0
 }
 
-/// Collects events of `kind` until `n` arrived or 10 s passed.
+/// Collects the data of events of `kind` until `n` arrived or 20 s passed.
 pub async fn events(ws: &mut Ws, kind: &str, n: usize) -> Vec<Value> {
     let mut seen = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while seen.len() < n {
         let Ok(Some(Ok(tungstenite::Message::Text(t)))) = tokio::time::timeout_at(deadline, ws.next()).await else {
             break;
