@@ -124,3 +124,48 @@ fn bodies(envelopes: &[UpdateEnvelope]) -> Vec<Vec<u8>> {
     out.extend(bodies(right));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tgdesk_core::domain::{AccountId, Dialog, PeerKind, TenantId};
+    use tgdesk_core::usecases::{decode_batch, AccountUpdate};
+
+    /// An envelope of about 40 KiB that gzip cannot shrink much.
+    fn bulky(n: u64) -> UpdateEnvelope {
+        let mut state = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let title: String = (0..40_000)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                char::from(b'!' + (state >> 58) as u8)
+            })
+            .collect();
+        let account = AccountId::generate();
+        let dialog = Dialog {
+            account_id: account.clone(),
+            peer: n as i64,
+            kind: PeerKind::User,
+            title,
+            last_message_at: None,
+            last_message_id: None,
+            preview: String::new(),
+            unread_count: 0,
+        };
+        UpdateEnvelope {
+            tenant: TenantId::parse("demo").unwrap(),
+            account_id: account,
+            updates: vec![AccountUpdate::Dialog { dialog }],
+        }
+    }
+
+    #[test]
+    fn envelopes_over_the_body_limit_are_split_into_bodies_that_fit_and_lose_nothing() {
+        let envelopes: Vec<UpdateEnvelope> = (0..12).map(bulky).collect();
+        assert!(encode_batch(&envelopes).len() > MAX_BODY_BYTES, "the test needs more than one body");
+        let bodies = bodies(&envelopes);
+        assert!(bodies.len() > 1);
+        assert!(bodies.iter().all(|b| b.len() <= MAX_BODY_BYTES));
+        let back: Vec<UpdateEnvelope> = bodies.iter().flat_map(|b| decode_batch(b).unwrap()).collect();
+        assert_eq!(back, envelopes);
+    }
+}
