@@ -25,12 +25,21 @@ struct Job {
 pub(crate) struct Publisher {
     jobs: mpsc::Sender<Job>,
     inbox: std::sync::Mutex<Option<mpsc::Receiver<Job>>>,
+    /// Set once an envelope could not be handed over: from then on no session
+    /// of this node may save its update state (Telegram still holds those
+    /// updates, and a session reconnected from the last saved state gets them).
+    lost: std::sync::atomic::AtomicBool,
 }
 
 impl Publisher {
     pub(crate) fn new() -> Self {
         let (jobs, inbox) = mpsc::channel(8_192);
-        Self { jobs, inbox: std::sync::Mutex::new(Some(inbox)) }
+        Self { jobs, inbox: std::sync::Mutex::new(Some(inbox)), lost: Default::default() }
+    }
+
+    /// True once an envelope did not reach the queue; sessions must not save then.
+    pub(crate) fn lost_updates(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
     }
 
     /// Runs the publishing task until `stop` turns true and no envelope waits.
@@ -90,12 +99,14 @@ impl Publisher {
     /// Hands over an envelope and waits until it is on the queue.
     pub(crate) async fn publish(&self, envelope: UpdateEnvelope) {
         let (published, on_queue) = oneshot::channel();
-        if self.jobs.send(Job { envelope, published }).await.is_err() {
+        let handed_over = match self.jobs.send(Job { envelope, published }).await {
+            Ok(()) => on_queue.await.is_ok(),
+            Err(_) => false,
+        };
+        if !handed_over {
+            self.lost.store(true, Ordering::SeqCst);
             tracing::error!("the publisher stopped; updates stay with Telegram until the session reconnects");
-            return;
         }
-        // Dropped only when the publisher stops mid-window; the session then does not save.
-        let _ = on_queue.await;
     }
 }
 
@@ -167,5 +178,14 @@ mod tests {
         assert!(bodies.iter().all(|b| b.len() <= MAX_BODY_BYTES));
         let back: Vec<UpdateEnvelope> = bodies.iter().flat_map(|b| decode_batch(b).unwrap()).collect();
         assert_eq!(back, envelopes);
+    }
+
+    #[tokio::test]
+    async fn an_envelope_that_cannot_reach_the_queue_stops_sessions_from_saving() {
+        let publisher = Publisher::new();
+        assert!(!publisher.lost_updates());
+        drop(publisher.inbox.lock().unwrap().take());
+        publisher.publish(bulky(1)).await;
+        assert!(publisher.lost_updates());
     }
 }

@@ -257,6 +257,10 @@ pub(crate) async fn publish(fleet: &Fleet, tenant: &TenantId, account: &AccountI
 
 /// Saves the session (key, peers, update state) encrypted.
 async fn save(fleet: &Fleet, account: &Account, session: &dyn TelegramSession) {
+    if fleet.publisher.lost_updates() {
+        tracing::warn!(account = %account.id, "session state not saved: updates did not reach the queue");
+        return;
+    }
     let sealed = match session.export().await {
         Ok(plain) => fleet.sealer.seal(&account.id, &plain),
         Err(e) => {
