@@ -5,7 +5,7 @@
 //! the customer.
 
 use crate::helpers::*;
-use crate::sim_desk::{events, ws, Ws};
+use crate::sim_desk::{events, sim_session, ws, Ws};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -37,16 +37,7 @@ async fn customer_messages_reach_exactly_the_right_agents_and_replies_reach_cust
     let http = reqwest::Client::new();
     let mut sessions = Vec::new();
     for phone in ["+15550400001", "+15550400002"] {
-        let created: Value = http
-            .post(format!("{control}/control/accounts"))
-            .json(&json!({"phone": phone}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        sessions.push(created["session"].as_str().unwrap().to_owned());
+        sessions.push(sim_session(&http, &control, json!({"phone": phone})).await);
     }
     let dir = tempfile::tempdir().unwrap();
     let mut config = config_for(dir.path());

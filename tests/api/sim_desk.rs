@@ -47,16 +47,8 @@ impl SimDesk {
             if let (Some(body), Some(extra)) = (body.as_object_mut(), a.extra.as_object()) {
                 body.extend(extra.clone());
             }
-            let created: Value = http
-                .post(format!("{control}/control/accounts"))
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            csv.push_str(&format!("{},alice,{}\n", a.phone, created["session"].as_str().unwrap()));
+            let session = sim_session(&http, &control, body).await;
+            csv.push_str(&format!("{},alice,{session}\n", a.phone));
             let day_ago = chrono::Utc::now().timestamp() - 86_400;
             for i in 0..a.history {
                 let body = json!({"account_phone": a.phone, "from": {"user_id": HISTORY_CUSTOMER, "name": "Old Customer"},
@@ -134,6 +126,15 @@ impl SimDesk {
         drop(self.app);
         self.sim.shutdown().await;
     }
+}
+
+/// Creates an account in the simulator (`body` as `POST /control/accounts`
+/// takes it) and returns its session string.
+pub async fn sim_session(http: &reqwest::Client, control: &str, body: Value) -> String {
+    let resp = http.post(format!("{control}/control/accounts")).json(&body).send().await.unwrap();
+    assert!(resp.status().is_success(), "creating {body}: {}", resp.status());
+    let created: Value = resp.json().await.unwrap();
+    created["session"].as_str().expect("a session string").to_owned()
 }
 
 /// Opens a WebSocket to `app` for `token`.
