@@ -15,7 +15,7 @@ use std::time::Duration;
 use tgdesk_core::domain::{AccountId, AccountStatus, FileRef, RequestId, SendId, SendStatus, TenantId};
 use tgdesk_core::ports::{Delivery, OutgoingFile, OutgoingMessage, TelegramError, TelegramSession};
 use tgdesk_core::usecases::{
-    media_key, AccountUpdate, CommandFailure, CommandReply, FleetCommand, SendOutcome, COMMANDS_QUEUE,
+    media_key, AccountUpdate, Call, CommandFailure, CommandReply, FleetCommand, SendOutcome, COMMANDS_QUEUE,
 };
 use tokio::sync::watch;
 
@@ -89,7 +89,7 @@ async fn handle(fleet: Arc<Fleet>, delivery: Delivery) {
 async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Settle {
     if command.expired(Utc::now()) {
         let (_, account) = command.account();
-        tracing::info!(%account, request = ?command.request_id(), "command dropped: its caller stopped waiting");
+        tracing::info!(%account, request = ?command.call().map(|c| &c.request_id), "command dropped: its caller stopped waiting");
         return Settle::Ack;
     }
     match command {
@@ -97,15 +97,15 @@ async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Se
             let message = Draft { peer, text, reply_to, files };
             send(fleet, &tenant, &account_id, &send_id, message, attempts).await
         }
-        FleetCommand::Login { tenant, account_id, request_id, input, .. } => {
+        FleetCommand::Login { call: Call { tenant, account_id, request_id, .. }, input } => {
             let answer = login::step(fleet, &tenant, &account_id, input).await;
             answered(fleet, &tenant, &request_id, answer, attempts).await
         }
-        FleetCommand::Logout { tenant, account_id, request_id, .. } => {
+        FleetCommand::Logout { call: Call { tenant, account_id, request_id, .. } } => {
             let answer = login::logout(fleet, &tenant, &account_id).await;
             answered(fleet, &tenant, &request_id, answer, attempts).await
         }
-        FleetCommand::Edit { tenant, account_id, request_id, peer, id, text, .. } => {
+        FleetCommand::Edit { call: Call { tenant, account_id, request_id, .. }, peer, id, text } => {
             let session = match request_session(fleet, &tenant, &account_id, &request_id, attempts).await {
                 Ok(session) => session,
                 Err(settle) => return settle,
@@ -120,7 +120,7 @@ async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Se
                 Err(e) => telegram_failed(fleet, &tenant, &request_id, e, attempts).await,
             }
         }
-        FleetCommand::Delete { tenant, account_id, request_id, peer, ids, .. } => {
+        FleetCommand::Delete { call: Call { tenant, account_id, request_id, .. }, peer, ids } => {
             let session = match request_session(fleet, &tenant, &account_id, &request_id, attempts).await {
                 Ok(session) => session,
                 Err(settle) => return settle,
@@ -134,7 +134,7 @@ async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Se
                 Err(e) => telegram_failed(fleet, &tenant, &request_id, e, attempts).await,
             }
         }
-        FleetCommand::FetchMedia { tenant, account_id, request_id, peer, message_id, .. } => {
+        FleetCommand::FetchMedia { call: Call { tenant, account_id, request_id, .. }, peer, message_id } => {
             let session = match request_session(fleet, &tenant, &account_id, &request_id, attempts).await {
                 Ok(session) => session,
                 Err(settle) => return settle,

@@ -288,18 +288,12 @@ async fn a_fleet_node_process_on_a_shared_data_dir_runs_the_accounts() {
 /// the node took it) is dropped, not carried out late, and gets no reply.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_nobody_waits_for_any_more_is_dropped() {
-    use tgdesk_core::domain::RequestId;
-    use tgdesk_core::usecases::{FleetCommand, COMMANDS_QUEUE};
+    use tgdesk_core::usecases::{Call, FleetCommand, COMMANDS_QUEUE};
     let w = world().await;
     let account = w.account("+15550300041").await;
-    let request = RequestId::generate();
-    let late = FleetCommand::Logout {
-        tenant: w.admin.tenant.clone(),
-        account_id: account.clone(),
-        request_id: request.clone(),
-        expires_at: None,
-    }
-    .expiring_at(chrono::Utc::now() - chrono::Duration::seconds(1));
+    let call = Call::new(&w.admin.tenant, &account);
+    let request = call.request_id.clone();
+    let late = FleetCommand::Logout { call }.expiring_at(chrono::Utc::now() - chrono::Duration::seconds(1));
     w.desk.queue.send_batch(COMMANDS_QUEUE, vec![late.to_body()]).await.unwrap();
     let node = start(&w, "node-a");
     w.wait_status(&account, AccountStatus::Online).await;

@@ -4,9 +4,9 @@
 //! changes are also pushed as `account.status`. Every step is audited with
 //! its outcome; codes and passwords never are.
 
-use super::commands::{FleetCommand, LoginInput};
+use super::commands::{Call, FleetCommand, LoginInput};
 use super::{Actor, AppError, Desk};
-use crate::domain::{AccountId, AccountStatus, AuditAction, RequestId};
+use crate::domain::{AccountId, AccountStatus, AuditAction};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
@@ -75,15 +75,8 @@ impl Desk {
             }
             (input, _) => input,
         };
-        let request_id = RequestId::generate();
-        let command = FleetCommand::Login {
-            tenant: actor.tenant.clone(),
-            account_id: id.clone(),
-            request_id: request_id.clone(),
-            expires_at: None,
-            input,
-        };
-        let result = self.ask_fleet(&actor.tenant, &request_id, command).await.and_then(status_of);
+        let command = FleetCommand::Login { call: Call::new(&actor.tenant, id), input };
+        let result = self.ask_fleet(command).await.and_then(status_of);
         self.audit_session_step(actor, id, AuditAction::AccountLogin, Some(step), &result).await?;
         result
     }
@@ -92,14 +85,8 @@ impl Desk {
     /// and forgets the session; logging in again starts from a code.
     pub async fn account_logout(&self, actor: &Actor, id: &AccountId) -> Result<LoginState, AppError> {
         self.visible_account(actor, id).await?;
-        let request_id = RequestId::generate();
-        let command = FleetCommand::Logout {
-            tenant: actor.tenant.clone(),
-            account_id: id.clone(),
-            request_id: request_id.clone(),
-            expires_at: None,
-        };
-        let result = self.ask_fleet(&actor.tenant, &request_id, command).await.and_then(status_of);
+        let command = FleetCommand::Logout { call: Call::new(&actor.tenant, id) };
+        let result = self.ask_fleet(command).await.and_then(status_of);
         self.audit_session_step(actor, id, AuditAction::AccountLogout, None, &result).await?;
         result
     }

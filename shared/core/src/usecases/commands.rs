@@ -52,6 +52,33 @@ impl std::fmt::Debug for LoginInput {
     }
 }
 
+/// The part every command a caller waits on shares: its account, where the
+/// reply goes, and when the caller stops waiting.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    /// The account's tenant.
+    pub tenant: TenantId,
+    /// The account.
+    pub account_id: AccountId,
+    /// Where the reply goes.
+    pub request_id: RequestId,
+    /// When the caller stops waiting; the fleet drops the command after.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Call {
+    /// A call for `account` answered under a fresh request id, with no expiry yet.
+    pub fn new(tenant: &TenantId, account: &AccountId) -> Self {
+        Self {
+            tenant: tenant.clone(),
+            account_id: account.clone(),
+            request_id: RequestId::generate(),
+            expires_at: None,
+        }
+    }
+}
+
 /// Something the fleet must do with an account's session.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -76,41 +103,23 @@ pub enum FleetCommand {
     },
     /// Take a login step; reply with the account's new status.
     Login {
-        /// The account's tenant.
-        tenant: TenantId,
-        /// The account.
-        account_id: AccountId,
-        /// Where the reply goes.
-        request_id: RequestId,
-        /// When the caller stops waiting; the fleet drops the command after.
-        #[serde(default)]
-        expires_at: Option<DateTime<Utc>>,
+        /// The account, and where the reply goes.
+        #[serde(flatten)]
+        call: Call,
         /// The step.
         input: LoginInput,
     },
     /// Log the account out of Telegram and forget its session; reply when done.
     Logout {
-        /// The account's tenant.
-        tenant: TenantId,
-        /// The account.
-        account_id: AccountId,
-        /// Where the reply goes.
-        request_id: RequestId,
-        /// When the caller stops waiting; the fleet drops the command after.
-        #[serde(default)]
-        expires_at: Option<DateTime<Utc>>,
+        /// The account, and where the reply goes.
+        #[serde(flatten)]
+        call: Call,
     },
     /// Replace the text of a message the account sent; reply when done.
     Edit {
-        /// The account's tenant.
-        tenant: TenantId,
-        /// The account.
-        account_id: AccountId,
-        /// Where the reply goes.
-        request_id: RequestId,
-        /// When the caller stops waiting; the fleet drops the command after.
-        #[serde(default)]
-        expires_at: Option<DateTime<Utc>>,
+        /// The account, and where the reply goes.
+        #[serde(flatten)]
+        call: Call,
         /// The dialog.
         peer: i64,
         /// The message.
@@ -120,15 +129,9 @@ pub enum FleetCommand {
     },
     /// Delete messages the account sent, for everyone; reply when done.
     Delete {
-        /// The account's tenant.
-        tenant: TenantId,
-        /// The account.
-        account_id: AccountId,
-        /// Where the reply goes.
-        request_id: RequestId,
-        /// When the caller stops waiting; the fleet drops the command after.
-        #[serde(default)]
-        expires_at: Option<DateTime<Utc>>,
+        /// The account, and where the reply goes.
+        #[serde(flatten)]
+        call: Call,
         /// The dialog.
         peer: i64,
         /// The messages.
@@ -145,15 +148,9 @@ pub enum FleetCommand {
     },
     /// Download a message's file into the blob store at [`media_key`]; reply when stored.
     FetchMedia {
-        /// The account's tenant.
-        tenant: TenantId,
-        /// The account.
-        account_id: AccountId,
-        /// Where the reply goes.
-        request_id: RequestId,
-        /// When the caller stops waiting; the fleet drops the command after.
-        #[serde(default)]
-        expires_at: Option<DateTime<Utc>>,
+        /// The account, and where the reply goes.
+        #[serde(flatten)]
+        call: Call,
         /// The dialog.
         peer: i64,
         /// The message.
@@ -189,28 +186,39 @@ impl FleetCommand {
 
     /// Returns the account the command is for.
     pub fn account(&self) -> (&TenantId, &AccountId) {
+        if let Some(call) = self.call() {
+            return (&call.tenant, &call.account_id);
+        }
         match self {
             FleetCommand::Send { tenant, account_id, .. }
-            | FleetCommand::Login { tenant, account_id, .. }
-            | FleetCommand::Logout { tenant, account_id, .. }
-            | FleetCommand::Edit { tenant, account_id, .. }
-            | FleetCommand::Delete { tenant, account_id, .. }
             | FleetCommand::MarkRead { tenant, account_id, .. }
-            | FleetCommand::FetchMedia { tenant, account_id, .. }
             | FleetCommand::SyncHistory { tenant, account_id, .. }
             | FleetCommand::Sync { tenant, account_id } => (tenant, account_id),
+            _ => unreachable!("every other command is a call"),
+        }
+    }
+
+    /// Returns the call of a command a caller waits on.
+    pub fn call(&self) -> Option<&Call> {
+        match self {
+            FleetCommand::Login { call, .. }
+            | FleetCommand::Logout { call }
+            | FleetCommand::Edit { call, .. }
+            | FleetCommand::Delete { call, .. }
+            | FleetCommand::FetchMedia { call, .. } => Some(call),
+            _ => None,
         }
     }
 
     /// Returns the command with the time its caller stops waiting.
     pub fn expiring_at(mut self, at: DateTime<Utc>) -> Self {
-        match &mut self {
-            FleetCommand::Login { expires_at, .. }
-            | FleetCommand::Logout { expires_at, .. }
-            | FleetCommand::Edit { expires_at, .. }
-            | FleetCommand::Delete { expires_at, .. }
-            | FleetCommand::FetchMedia { expires_at, .. } => *expires_at = Some(at),
-            _ => {}
+        if let FleetCommand::Login { call, .. }
+        | FleetCommand::Logout { call }
+        | FleetCommand::Edit { call, .. }
+        | FleetCommand::Delete { call, .. }
+        | FleetCommand::FetchMedia { call, .. } = &mut self
+        {
+            call.expires_at = Some(at);
         }
         self
     }
@@ -218,26 +226,7 @@ impl FleetCommand {
     /// True when nobody waits for this command any more: carrying it out
     /// late (a login step, an edit the agent saw fail) would surprise them.
     pub fn expired(&self, now: DateTime<Utc>) -> bool {
-        match self {
-            FleetCommand::Login { expires_at, .. }
-            | FleetCommand::Logout { expires_at, .. }
-            | FleetCommand::Edit { expires_at, .. }
-            | FleetCommand::Delete { expires_at, .. }
-            | FleetCommand::FetchMedia { expires_at, .. } => expires_at.is_some_and(|at| at < now),
-            _ => false,
-        }
-    }
-
-    /// Returns where the reply goes, for commands a caller waits on.
-    pub fn request_id(&self) -> Option<&RequestId> {
-        match self {
-            FleetCommand::Login { request_id, .. }
-            | FleetCommand::Logout { request_id, .. }
-            | FleetCommand::Edit { request_id, .. }
-            | FleetCommand::Delete { request_id, .. }
-            | FleetCommand::FetchMedia { request_id, .. } => Some(request_id),
-            _ => None,
-        }
+        self.call().and_then(|c| c.expires_at).is_some_and(|at| at < now)
     }
 }
 
@@ -319,21 +308,19 @@ impl From<CommandFailure> for AppError {
 }
 
 impl Desk {
-    /// Enqueues a command and waits (up to the desk's fleet timeout) for the
-    /// fleet's reply under `request_id`; returns the reply's data.
-    pub(crate) async fn ask_fleet(
-        &self,
-        tenant: &TenantId,
-        request_id: &RequestId,
-        command: FleetCommand,
-    ) -> Result<serde_json::Value, AppError> {
+    /// Enqueues a command a caller waits on and waits (up to the desk's fleet
+    /// timeout) for the fleet's reply under its request id; returns the reply's data.
+    pub(crate) async fn ask_fleet(&self, command: FleetCommand) -> Result<serde_json::Value, AppError> {
+        let Some(Call { tenant, request_id, .. }) = command.call().cloned() else {
+            unreachable!("only calls are asked of the fleet: {command:?}")
+        };
         let expires = Utc::now() + chrono::Duration::from_std(self.fleet_timeout).unwrap_or(chrono::Duration::MAX);
         let command = command.expiring_at(expires);
         self.queue.send_batch(COMMANDS_QUEUE, vec![command.to_body()]).await?;
         let deadline = tokio::time::Instant::now() + self.fleet_timeout;
         let mut delay = Duration::from_millis(10);
         loop {
-            if let Some(body) = self.replies.take_reply(tenant, request_id).await? {
+            if let Some(body) = self.replies.take_reply(&tenant, &request_id).await? {
                 let reply: CommandReply = serde_json::from_slice(&body)
                     .map_err(|e| AppError::Unavailable(format!("the fleet's reply is unreadable: {e}")))?;
                 return match reply {
@@ -367,13 +354,8 @@ mod tests {
 
     #[test]
     fn commands_and_replies_round_trip_through_json() {
-        let command = FleetCommand::Login {
-            tenant: TenantId::parse("demo").unwrap(),
-            account_id: AccountId::generate(),
-            request_id: RequestId::generate(),
-            expires_at: None,
-            input: LoginInput::Code { code: "12345".into() },
-        };
+        let call = Call::new(&TenantId::parse("demo").unwrap(), &AccountId::generate());
+        let command = FleetCommand::Login { call, input: LoginInput::Code { code: "12345".into() } };
         let back: FleetCommand = serde_json::from_slice(&command.to_body()).unwrap();
         assert_eq!(back, command);
         let reply = CommandReply::Failed { failure: CommandFailure::FloodWait { seconds: 42 } };
@@ -393,12 +375,8 @@ mod expiry_tests {
     #[test]
     fn a_waited_on_command_expires_when_its_caller_stops_waiting_and_a_send_never_does() {
         let now = Utc::now();
-        let logout = FleetCommand::Logout {
-            tenant: TenantId::parse("demo").unwrap(),
-            account_id: AccountId::generate(),
-            request_id: RequestId::generate(),
-            expires_at: None,
-        };
+        let logout =
+            FleetCommand::Logout { call: Call::new(&TenantId::parse("demo").unwrap(), &AccountId::generate()) };
         assert!(!logout.expired(now), "no deadline: never expires");
         let logout = logout.expiring_at(now);
         assert!(!logout.expired(now - chrono::Duration::seconds(1)));

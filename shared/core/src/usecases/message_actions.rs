@@ -4,10 +4,10 @@
 //! then on Telegram), and open the file a customer sent (fetched from Telegram
 //! on first view, then served from the blob store).
 
-use super::commands::{media_key, FleetCommand};
+use super::commands::{media_key, Call, FleetCommand};
 use super::sending::ensure_can_send;
 use super::{Actor, AppError, Desk, DialogView};
-use crate::domain::{parse_text, Account, AccountId, AuditAction, Dialog, Message, RequestId, TenantId};
+use crate::domain::{parse_text, Account, AccountId, AuditAction, Dialog, Message, TenantId};
 use crate::ports::{PinTarget, PortErrorKind, PushEvent};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -44,19 +44,10 @@ impl Desk {
     ) -> Result<Message, AppError> {
         let (account, mut message) = self.own_message(actor, id, peer, message_id).await?;
         let text = parse_text(&input.text, message.media.is_some())?;
-        let request_id = RequestId::generate();
-        let command = FleetCommand::Edit {
-            tenant: actor.tenant.clone(),
-            account_id: account.id.clone(),
-            request_id: request_id.clone(),
-            expires_at: None,
-            peer,
-            id: message_id,
-            text: text.clone(),
-        };
-        let data = self.ask_fleet(&actor.tenant, &request_id, command).await?;
-        let edited_at: DateTime<Utc> =
-            data.get("edited_at").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_else(Utc::now);
+        let call = Call::new(&actor.tenant, &account.id);
+        let data = self.ask_fleet(FleetCommand::Edit { call, peer, id: message_id, text: text.clone() }).await?;
+        let edited_at: DateTime<Utc> = serde_json::from_value(data["edited_at"].clone())
+            .map_err(|e| AppError::Unavailable(format!("the fleet's reply has no edit time: {e}")))?;
         let details = serde_json::json!({"message_id": message_id, "chars": text.chars().count()});
         self.audit(actor, AuditAction::MessageEdit, Some(account.id.clone()), Some(peer.to_string()), details).await?;
         message.text = text;
@@ -73,16 +64,8 @@ impl Desk {
         message_id: i64,
     ) -> Result<(), AppError> {
         let (account, _) = self.own_message(actor, id, peer, message_id).await?;
-        let request_id = RequestId::generate();
-        let command = FleetCommand::Delete {
-            tenant: actor.tenant.clone(),
-            account_id: account.id.clone(),
-            request_id: request_id.clone(),
-            expires_at: None,
-            peer,
-            ids: vec![message_id],
-        };
-        self.ask_fleet(&actor.tenant, &request_id, command).await?;
+        let call = Call::new(&actor.tenant, &account.id);
+        self.ask_fleet(FleetCommand::Delete { call, peer, ids: vec![message_id] }).await?;
         let details = serde_json::json!({"message_id": message_id});
         self.audit(actor, AuditAction::MessageDelete, Some(account.id.clone()), Some(peer.to_string()), details).await
     }
@@ -132,16 +115,8 @@ impl Desk {
         let stored = match self.blobs.get(&key).await {
             Ok(found) => found,
             Err(e) if e.kind == PortErrorKind::NotFound => {
-                let request_id = RequestId::generate();
-                let command = FleetCommand::FetchMedia {
-                    tenant: actor.tenant.clone(),
-                    account_id: account.id.clone(),
-                    request_id: request_id.clone(),
-                    expires_at: None,
-                    peer,
-                    message_id,
-                };
-                self.ask_fleet(&actor.tenant, &request_id, command).await?;
+                let call = Call::new(&actor.tenant, &account.id);
+                self.ask_fleet(FleetCommand::FetchMedia { call, peer, message_id }).await?;
                 self.blobs.get(&key).await?
             }
             Err(e) => return Err(e.into()),

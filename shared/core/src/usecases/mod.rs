@@ -27,7 +27,9 @@ pub use accounts::{AccountFilter, AssignOutcome, NewAccount, UpdateAccount};
 pub use actor::Actor;
 pub use agents::{NewAgent, UpdateAgent};
 pub use audit::AuditFilter;
-pub use commands::{media_key, CommandFailure, CommandReply, FleetCommand, LoginInput, COMMANDS_QUEUE, FLEET_TIMEOUT};
+pub use commands::{
+    media_key, Call, CommandFailure, CommandReply, FleetCommand, LoginInput, COMMANDS_QUEUE, FLEET_TIMEOUT,
+};
 pub use error::AppError;
 pub use files::MAX_FILE_BYTES;
 pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine};
