@@ -74,6 +74,13 @@ pub async fn scrape(State(s): State<MetricsState>) -> impl IntoResponse {
         "Age of the newest new message when it was stored (Telegram dates have whole seconds).",
         read(&pump.lag_ms),
     );
+    sample(
+        &mut out,
+        "tgdesk_push_failures_total",
+        "counter",
+        "Stored update batches whose pushes failed.",
+        read(&pump.push_failures),
+    );
     sample(&mut out, "tgdesk_push_events_total", "counter", "Events delivered to users.", read(&hub.delivered));
     sample(
         &mut out,

@@ -6,6 +6,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use futures::SinkExt;
 use serde::Deserialize;
 use std::sync::Arc;
 use tgdesk_api::ApiError;
@@ -30,6 +31,12 @@ pub struct WsParams {
 
 /// Close code sent to a client dropped for reading too slowly: reconnect with `since`.
 const CLOSE_SLOW: u16 = 4008;
+/// Clients only send pings and close frames. tungstenite zero-fills its whole
+/// read buffer before every read attempt, and the socket is polled for input
+/// each time an event goes out, so the 128 KiB default cost more than the push.
+const READ_BUFFER: usize = 4 * 1024;
+/// Events already queued that go out in one write with the one that woke the socket.
+const WRITE_BURST: usize = 64;
 
 /// Authenticates, then upgrades; bad tokens get 401 before any upgrade.
 pub async fn upgrade(
@@ -49,7 +56,7 @@ pub async fn upgrade(
         .ok_or_else(|| ApiError::unauthorized("pass the token as ?token= or Authorization: Bearer"))?;
     let actor = state.desk.authenticate(token).await?;
     let subscription = state.hub.subscribe(&actor.tenant, &actor.user_id, params.since);
-    Ok(ws.on_upgrade(move |socket| serve(socket, subscription)).into_response())
+    Ok(ws.read_buffer_size(READ_BUFFER).on_upgrade(move |socket| serve(socket, subscription)).into_response())
 }
 
 async fn serve(mut socket: WebSocket, mut sub: Subscription) {
@@ -58,15 +65,18 @@ async fn serve(mut socket: WebSocket, mut sub: Subscription) {
         Backlog::Resync(event) => vec![event],
     };
     for text in backlog {
-        if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
+        if socket.feed(Message::Text(text.as_ref().into())).await.is_err() {
             return;
         }
+    }
+    if socket.flush().await.is_err() {
+        return;
     }
     loop {
         tokio::select! {
             event = sub.events.recv() => match event {
                 Some(text) => {
-                    if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
+                    if send_burst(&mut socket, &mut sub.events, text).await.is_err() {
                         return;
                     }
                 }
@@ -82,4 +92,21 @@ async fn serve(mut socket: WebSocket, mut sub: Subscription) {
             },
         }
     }
+}
+
+/// Writes `first` and up to [`WRITE_BURST`] events already waiting, then
+/// flushes once: one system call for a burst instead of one per event.
+async fn send_burst(
+    socket: &mut WebSocket,
+    events: &mut tokio::sync::mpsc::Receiver<Arc<str>>,
+    first: Arc<str>,
+) -> Result<(), axum::Error> {
+    socket.feed(Message::Text(first.as_ref().into())).await?;
+    for _ in 0..WRITE_BURST {
+        match events.try_recv() {
+            Ok(text) => socket.feed(Message::Text(text.as_ref().into())).await?,
+            Err(_) => break,
+        }
+    }
+    socket.flush().await
 }

@@ -27,7 +27,7 @@ impl SimProcess {
         );
         let dir = tempfile::tempdir()?;
         let mut child = Command::new(&exe)
-            .args(["--addr", "127.0.0.1:0", "--data-dir"])
+            .args(["--addr", "127.0.0.1:0", "--no-snapshots", "--data-dir"])
             .arg(dir.path())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

@@ -4,13 +4,18 @@
 //! (it is retried, never dropped); a batch that cannot be decoded or names an
 //! unknown account goes to the dead-letter queue with its reason, after the
 //! good envelopes in it were stored (ingest is idempotent).
+//!
+//! Three stages run at once, each in batch order, so one batch's push does
+//! not wait for the next batch's store and the store writer never waits for
+//! decoding: a receiver (queue receive and decode), the store stage (store,
+//! then acknowledge) and an announcer (the pushes a stored batch owes).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_core::ports::{Delivery, Queue};
-use tgdesk_core::usecases::{decode_batch, AppError, Desk, UPDATES_QUEUE};
-use tokio::sync::watch;
+use tgdesk_core::usecases::{decode_batch, Announcements, AppError, Desk, UpdateEnvelope, UPDATES_QUEUE};
+use tokio::sync::{mpsc, watch};
 
 /// Deliveries taken per receive.
 const BATCH: usize = 32;
@@ -18,6 +23,13 @@ const BATCH: usize = 32;
 const VISIBILITY: Duration = Duration::from_secs(60);
 /// Attempts after which a batch that keeps failing is dead-lettered.
 const MAX_ATTEMPTS: u32 = 20;
+/// Decoded batches waiting for the store stage.
+const DECODED_AHEAD: usize = 8;
+/// Batches stored (and acknowledged) together at most.
+const MERGED: usize = 8;
+/// Stored batches waiting for their pushes; past this the store stage waits
+/// (push falling behind slows ingest rather than growing memory).
+const OWED_AHEAD: usize = 8;
 
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
@@ -33,10 +45,45 @@ pub struct PumpMetrics {
     /// Age of the newest new message at the moment it was stored, in
     /// milliseconds (Telegram dates have whole seconds): how far ingest lags.
     pub lag_ms: AtomicU64,
+    /// Stored batches whose pushes failed (clients resync over REST).
+    pub push_failures: AtomicU64,
 }
 
-/// Runs the pump until `shutdown` turns true; the batch in hand is finished first.
-pub async fn run_ingest(desk: Desk, metrics: Arc<PumpMetrics>, mut shutdown: watch::Receiver<bool>) {
+/// A received delivery with its body decoded (or why it cannot be).
+struct Decoded {
+    delivery: Delivery,
+    envelopes: Result<Vec<UpdateEnvelope>, AppError>,
+}
+
+/// Runs the pump until `shutdown` turns true; the batches in hand are
+/// stored, acknowledged and pushed first.
+pub async fn run_ingest(desk: Desk, metrics: Arc<PumpMetrics>, shutdown: watch::Receiver<bool>) {
+    let (decoded_tx, mut decoded) = mpsc::channel(DECODED_AHEAD);
+    let (owed_tx, owed) = mpsc::channel(OWED_AHEAD);
+    let receiver = tokio::spawn(receive(desk.clone(), decoded_tx, shutdown));
+    let announcer = tokio::spawn(announce(desk.clone(), metrics.clone(), owed));
+    while let Some(first) = decoded.recv().await {
+        // Batches that piled up while the last store ran go in together:
+        // the further ingest falls behind, the more each store carries.
+        let mut items = vec![first];
+        while items.len() < MERGED {
+            match decoded.try_recv() {
+                Ok(next) => items.push(next),
+                Err(_) => break,
+            }
+        }
+        handle(&desk, &metrics, items, &owed_tx).await;
+    }
+    drop(owed_tx);
+    for stage in [receiver, announcer] {
+        if let Err(e) = stage.await {
+            tracing::error!(error = %e, "ingest pump stage failed");
+        }
+    }
+}
+
+/// Receives deliveries and decodes them, in order, until `shutdown`.
+async fn receive(desk: Desk, decoded: mpsc::Sender<Decoded>, mut shutdown: watch::Receiver<bool>) {
     while !*shutdown.borrow() {
         let received = tokio::select! {
             r = desk.queue.receive(UPDATES_QUEUE, BATCH, Duration::from_secs(1), VISIBILITY) => r,
@@ -45,7 +92,10 @@ pub async fn run_ingest(desk: Desk, metrics: Arc<PumpMetrics>, mut shutdown: wat
         match received {
             Ok(deliveries) => {
                 for delivery in deliveries {
-                    handle(&desk, desk.queue.as_ref(), &metrics, &delivery).await;
+                    let envelopes = decode_batch(&delivery.body);
+                    if decoded.send(Decoded { delivery, envelopes }).await.is_err() {
+                        return;
+                    }
                 }
             }
             Err(e) => {
@@ -56,17 +106,68 @@ pub async fn run_ingest(desk: Desk, metrics: Arc<PumpMetrics>, mut shutdown: wat
     }
 }
 
-async fn handle(desk: &Desk, queue: &dyn Queue, metrics: &PumpMetrics, delivery: &Delivery) {
-    let outcome = ingest_body(desk, metrics, &delivery.body).await;
-    let result = match outcome {
-        Ok(()) => queue.ack(UPDATES_QUEUE, std::slice::from_ref(&delivery.receipt)).await,
-        Err(e @ (AppError::Invalid(_) | AppError::NotFound(_))) => {
-            dead_letter(queue, metrics, delivery, &e.to_string()).await
+/// Sends the pushes stored batches owe, in order.
+async fn announce(desk: Desk, metrics: Arc<PumpMetrics>, mut owed: mpsc::Receiver<Announcements>) {
+    while let Some(announcements) = owed.recv().await {
+        if let Err(e) = desk.announce(announcements).await {
+            // Stored is stored: a client that missed the push sees it on its next REST fetch.
+            metrics.push_failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "pushes of a stored batch failed");
         }
-        Err(e) if delivery.attempts >= MAX_ATTEMPTS => {
+    }
+}
+
+/// Stores the envelopes of several deliveries in one pass, then acknowledges
+/// the stored deliveries together. A delivery that cannot be decoded or holds
+/// a poison envelope is dead-lettered (its good envelopes are stored); when
+/// the store fails, every delivery is put back.
+async fn handle(desk: &Desk, metrics: &PumpMetrics, items: Vec<Decoded>, owed: &mpsc::Sender<Announcements>) {
+    let queue = desk.queue.as_ref();
+    let mut envelopes = Vec::new();
+    let mut stored = Vec::with_capacity(items.len());
+    for item in items {
+        match item.envelopes {
+            Ok(mine) => {
+                let first = envelopes.len();
+                envelopes.extend(mine);
+                stored.push((item.delivery, first..envelopes.len()));
+            }
+            Err(e) => settle_failed(queue, metrics, &item.delivery, &e).await,
+        }
+    }
+    if stored.is_empty() {
+        return;
+    }
+    let poison = match store(desk, metrics, &envelopes, owed).await {
+        Ok(poison) => poison,
+        Err(e) => {
+            for (delivery, _) in &stored {
+                settle_failed(queue, metrics, delivery, &e).await;
+            }
+            return;
+        }
+    };
+    let mut receipts = Vec::with_capacity(stored.len());
+    for (delivery, range) in &stored {
+        match poison.iter().find(|(i, _)| range.contains(i)) {
+            Some((_, e)) => settle_failed(queue, metrics, delivery, e).await,
+            None => receipts.push(delivery.receipt.clone()),
+        }
+    }
+    if let Err(e) = queue.ack(UPDATES_QUEUE, &receipts).await {
+        // The deliveries come back after their visibility timeout; ingest is idempotent.
+        tracing::warn!(error = %e, "cannot acknowledge stored update batches");
+    }
+}
+
+/// Dead-letters a delivery that cannot succeed, or puts it back with backoff.
+async fn settle_failed(queue: &dyn Queue, metrics: &PumpMetrics, delivery: &Delivery, e: &AppError) {
+    let result = match e {
+        AppError::Invalid(_) | AppError::NotFound(_) => dead_letter(queue, metrics, delivery, &e.to_string()).await,
+        _ if delivery.attempts >= MAX_ATTEMPTS => {
             dead_letter(queue, metrics, delivery, &format!("failed {MAX_ATTEMPTS} times: {e}")).await
         }
-        Err(e) => {
+        _ => {
             metrics.retries.fetch_add(1, Ordering::Relaxed);
             let delay = Duration::from_millis(200 * 2u64.pow(delivery.attempts.min(8)));
             tracing::warn!(error = %e, attempts = delivery.attempts, ?delay, "ingest failed; batch put back");
@@ -90,7 +191,7 @@ async fn dead_letter(
     queue.dead_letter(UPDATES_QUEUE, delivery, reason).await
 }
 
-fn record_lag(metrics: &PumpMetrics, envelopes: &[tgdesk_core::usecases::UpdateEnvelope]) {
+fn record_lag(metrics: &PumpMetrics, envelopes: &[UpdateEnvelope]) {
     let newest = envelopes
         .iter()
         .flat_map(|e| e.updates.iter())
@@ -105,17 +206,24 @@ fn record_lag(metrics: &PumpMetrics, envelopes: &[tgdesk_core::usecases::UpdateE
     }
 }
 
-/// Ingests every envelope of a body in one pass; the first poison
-/// envelope's error is returned after the others were stored, a retryable
-/// error at once.
-async fn ingest_body(desk: &Desk, metrics: &PumpMetrics, body: &[u8]) -> Result<(), AppError> {
-    let envelopes = decode_batch(body)?;
-    let done = desk.ingest_batch(&envelopes).await?;
+/// Stores the envelopes in one pass and hands their pushes to the announcer;
+/// returns the poison envelopes (by index) with their reasons, after the
+/// others were stored, or a retryable error at once.
+async fn store(
+    desk: &Desk,
+    metrics: &PumpMetrics,
+    envelopes: &[UpdateEnvelope],
+    owed: &mpsc::Sender<Announcements>,
+) -> Result<Vec<(usize, AppError)>, AppError> {
+    let done = desk.store_batch(envelopes).await?;
     let report = &done.report;
     metrics.new_messages.fetch_add(report.new_messages as u64, Ordering::Relaxed);
     metrics.duplicates.fetch_add(report.duplicates as u64, Ordering::Relaxed);
     if report.new_messages > 0 {
-        record_lag(metrics, &envelopes);
+        record_lag(metrics, envelopes);
     }
-    done.poison.into_iter().next().map_or(Ok(()), |(_, e)| Err(e))
+    if !done.announcements.is_empty() && owed.send(done.announcements).await.is_err() {
+        tracing::error!("the announcer stopped; pushes of a stored batch dropped");
+    }
+    Ok(done.poison)
 }

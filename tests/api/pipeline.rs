@@ -94,3 +94,32 @@ async fn metrics_count_what_the_pipeline_did() {
         .unwrap_or_else(|| panic!("no lag sample: {text}"));
     assert!(lag < 60_000, "messages dated now are stored within a minute: {lag} ms");
 }
+
+#[tokio::test]
+async fn a_poison_batch_received_with_good_ones_is_dead_lettered_alone() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let account = app.create_account(&admin, "+15559990004", None).await;
+    let bodies = vec![
+        encode_batch(&[envelope(&account, 61, 1..4)]),
+        encode_batch(&[envelope("acc_gone", 1, 1..2)]),
+        encode_batch(&[envelope(&account, 62, 1..6)]),
+    ];
+    app.desk.queue.send_batch(UPDATES_QUEUE, bodies).await.unwrap();
+    wait_for_items(&app, &format!("/api/accounts/{account}/dialogs/61/messages"), &admin, 3).await;
+    wait_for_items(&app, &format!("/api/accounts/{account}/dialogs/62/messages"), &admin, 5).await;
+    let dlq = dead_letter_queue(UPDATES_QUEUE);
+    let mut dead = Vec::new();
+    for _ in 0..100 {
+        let got = app.desk.queue.receive(&dlq, 10, Duration::from_millis(100), Duration::from_secs(30)).await.unwrap();
+        dead.extend(got);
+        let depth = app.desk.queue.depth(UPDATES_QUEUE).await.unwrap();
+        if !dead.is_empty() && (depth.visible, depth.in_flight) == (0, 0) {
+            break;
+        }
+    }
+    assert_eq!(dead.len(), 1, "only the poison batch is dead-lettered");
+    assert!(dead[0].reason.as_deref().unwrap_or_default().contains("acc_gone"), "{:?}", dead[0].reason);
+    let depth = app.desk.queue.depth(UPDATES_QUEUE).await.unwrap();
+    assert_eq!((depth.visible, depth.in_flight), (0, 0), "the good batches were acknowledged");
+}

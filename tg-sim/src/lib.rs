@@ -45,13 +45,17 @@ pub struct SimConfig {
     pub data_dir: PathBuf,
     /// Traffic to generate right after start, if any.
     pub traffic: Option<TrafficConfig>,
+    /// Whether messages and keys are snapshotted to `data_dir` while running
+    /// (accounts are journaled either way). Benchmarks turn it off: the
+    /// snapshots are the simulator's own durability, not Telegram's cost.
+    pub snapshots: bool,
 }
 
 impl SimConfig {
     /// Returns a config with the control API on `control_addr`, MTProto on the
     /// next free port and no start-up traffic.
     pub fn new(control_addr: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
-        Self { control_addr, mtproto_addr: None, data_dir: data_dir.into(), traffic: None }
+        Self { control_addr, mtproto_addr: None, data_dir: data_dir.into(), traffic: None, snapshots: true }
     }
 }
 
@@ -74,6 +78,7 @@ pub struct SimHandle {
     cloud: Arc<Cloud>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    snapshots: bool,
 }
 
 impl SimHandle {
@@ -103,8 +108,10 @@ impl SimHandle {
         for t in self.tasks {
             let _ = t.await;
         }
-        let cloud = self.cloud.clone();
-        let _ = tokio::task::spawn_blocking(move || cloud.save_logged()).await;
+        if self.snapshots {
+            let cloud = self.cloud.clone();
+            let _ = tokio::task::spawn_blocking(move || cloud.save_logged()).await;
+        }
         info!("tg-sim stopped");
     }
 }
@@ -140,12 +147,14 @@ impl Simulator {
                 warn!(error = %e, "control api stopped");
             }
         }));
-        tasks.push(tokio::spawn(saver(cloud.clone(), rx)));
+        if config.snapshots {
+            tasks.push(tokio::spawn(saver(cloud.clone(), rx)));
+        }
         if let Some(t) = config.traffic {
             start_traffic(&cloud, t).await?;
         }
         info!(control = %control_addr, mtproto = %mtproto_addr, "tg-sim listening");
-        Ok(SimHandle { control_addr, mtproto_addr, cloud, shutdown, tasks })
+        Ok(SimHandle { control_addr, mtproto_addr, cloud, shutdown, tasks, snapshots: config.snapshots })
     }
 }
 

@@ -29,6 +29,9 @@ struct Args {
     /// How long the start-up traffic runs, in seconds.
     #[arg(long, default_value_t = 3600.0)]
     duration_s: f64,
+    /// Keep messages in memory only (accounts are still journaled): for benchmarks.
+    #[arg(long)]
+    no_snapshots: bool,
 }
 
 #[tokio::main]
@@ -47,6 +50,7 @@ async fn main() -> anyhow::Result<()> {
         mtproto_addr: args.mtproto_addr,
         data_dir: args.data_dir,
         traffic,
+        snapshots: !args.no_snapshots,
     })
     .await?;
     println!("tg-sim control={} mtproto={}", handle.control_url(), handle.mtproto_addr());

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// WebSocket handshakes in flight while connecting.
@@ -66,7 +67,9 @@ pub async fn connect_all(
             let url = format!("{ws_base}/ws?token={token}");
             let bar = bar.clone();
             async move {
-                let (socket, _) = tokio_tungstenite::connect_async(url).await.context("websocket handshake")?;
+                let (socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(client_config()), true)
+                    .await
+                    .context("websocket handshake")?;
                 bar.inc(1);
                 anyhow::Ok(socket)
             }
@@ -80,6 +83,13 @@ pub async fn connect_all(
         .zip(owned)
         .map(|(socket, mine)| tokio::spawn(read(socket, mine, received.clone(), stop.clone())))
         .collect())
+}
+
+/// A browser-like client: events are a few hundred bytes, so a 16 KiB read
+/// buffer (tungstenite zero-fills its whole read buffer before every read;
+/// the 128 KiB default made that the client's largest cost).
+fn client_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(16 * 1024)
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

@@ -68,7 +68,7 @@ struct UserStream {
 #[derive(Default)]
 pub struct WsHub {
     config: HubConfig,
-    users: Mutex<HashMap<(TenantId, UserId), UserStream>>,
+    users: Mutex<HashMap<TenantId, HashMap<UserId, UserStream>>>,
     /// Counters, read by `/metrics`.
     pub metrics: HubMetrics,
 }
@@ -85,7 +85,7 @@ impl WsHub {
     pub fn subscribe(&self, tenant: &TenantId, user: &UserId, since: Option<u64>) -> Subscription {
         let (tx, rx) = mpsc::channel(self.config.client_buffer.max(1));
         let mut users = self.lock();
-        let stream = users.entry((tenant.clone(), user.clone())).or_default();
+        let stream = stream_of(&mut users, tenant, user);
         let backlog = match since {
             None => Backlog::Events(Vec::new()),
             Some(s) if s == stream.last_seq => Backlog::Events(Vec::new()),
@@ -98,10 +98,27 @@ impl WsHub {
         Subscription { backlog, events: rx }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, UserId), UserStream>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, HashMap<UserId, UserStream>>> {
         // The map stays consistent even if a holder panicked: every update is one push or retain.
         self.users.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Returns the user's stream, created when missing (keys are cloned only then:
+/// publishing runs per recipient of every event).
+fn stream_of<'a>(
+    users: &'a mut HashMap<TenantId, HashMap<UserId, UserStream>>,
+    tenant: &TenantId,
+    user: &UserId,
+) -> &'a mut UserStream {
+    if !users.contains_key(tenant) {
+        users.insert(tenant.clone(), HashMap::new());
+    }
+    let streams = users.get_mut(tenant).unwrap_or_else(|| unreachable!("inserted above"));
+    if !streams.contains_key(user) {
+        streams.insert(user.clone(), UserStream::default());
+    }
+    streams.get_mut(user).unwrap_or_else(|| unreachable!("inserted above"))
 }
 
 fn encode(kind: &str, seq: u64, data: &str) -> Arc<str> {
@@ -111,12 +128,12 @@ fn encode(kind: &str, seq: u64, data: &str) -> Arc<str> {
 #[async_trait]
 impl PushHub for WsHub {
     async fn publish(&self, tenant: &TenantId, audience: &[UserId], event: PushEvent) -> Result<(), PortError> {
-        let data = event.data.to_string();
+        let data = event.data.get();
         let mut users = self.lock();
         for user in audience {
-            let stream = users.entry((tenant.clone(), user.clone())).or_default();
+            let stream = stream_of(&mut users, tenant, user);
             stream.last_seq += 1;
-            let text = encode(event.kind, stream.last_seq, &data);
+            let text = encode(event.kind, stream.last_seq, data);
             stream.recent.push_back((stream.last_seq, text.clone()));
             if stream.recent.len() > self.config.history {
                 stream.recent.pop_front();
@@ -143,7 +160,7 @@ mod tests {
     }
 
     fn event(n: i64) -> PushEvent {
-        PushEvent { kind: "message.new", data: json!({"n": n}) }
+        PushEvent::new("message.new", &json!({"n": n})).unwrap()
     }
 
     fn seq_of(text: &str) -> u64 {

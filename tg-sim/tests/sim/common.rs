@@ -69,6 +69,7 @@ impl Sim {
             mtproto_addr: Some(mtproto.unwrap_or_else(|| "127.0.0.1:0".parse().expect("addr"))),
             data_dir: dir.clone(),
             traffic: None,
+            snapshots: true,
         })
         .await
         .expect("simulator starts");

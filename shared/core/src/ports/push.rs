@@ -1,17 +1,29 @@
 //! The push hub port: events to the agents allowed to see them. Adapters: the
 //! axum WebSocket hub, API Gateway PostToConnection.
 
-use super::PortError;
+use super::{PortError, PortErrorKind};
 use crate::domain::{TenantId, UserId};
 use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 /// An event for agents' screens (`message.new`, `dialog.update`, …).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct PushEvent {
     /// Event type.
     pub kind: &'static str,
-    /// Payload.
-    pub data: serde_json::Value,
+    /// Payload, as JSON text: serialised once, straight from its type (no
+    /// `serde_json::Value` tree), however many users get it.
+    pub data: Box<RawValue>,
+}
+
+impl PushEvent {
+    /// A `kind` event carrying `data`.
+    pub fn new(kind: &'static str, data: &impl Serialize) -> Result<Self, PortError> {
+        let data = serde_json::value::to_raw_value(data)
+            .map_err(|e| PortError::with_source(PortErrorKind::Internal, "event payload does not serialise", e))?;
+        Ok(Self { kind, data })
+    }
 }
 
 /// Delivers events; each recipient numbers its events with its own sequence.

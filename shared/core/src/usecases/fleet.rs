@@ -21,6 +21,6 @@ impl Desk {
         self.directory.set_account_status(tenant, id, status).await?;
         let audience = self.audience(&account).await?;
         let data = serde_json::json!({"account_id": id, "status": status});
-        Ok(self.push.publish(tenant, &audience, PushEvent { kind: "account.status", data }).await?)
+        Ok(self.push.publish(tenant, &audience, PushEvent::new("account.status", &data)?).await?)
     }
 }

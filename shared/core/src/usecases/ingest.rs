@@ -79,7 +79,7 @@ pub struct IngestReport {
     pub pushed: usize,
 }
 
-/// What [`Desk::ingest_batch`] did.
+/// What [`Desk::ingest_batch`] (or [`Desk::store_batch`]) did.
 #[derive(Debug, Default)]
 pub struct BatchIngest {
     /// What was stored and pushed, summed over the valid envelopes.
@@ -88,6 +88,47 @@ pub struct BatchIngest {
     /// account, `Invalid` for an update naming another account. The caller
     /// dead-letters them; the others are stored.
     pub poison: Vec<(usize, AppError)>,
+    /// What the stored updates still have to push (empty after `ingest_batch`).
+    pub announcements: Announcements,
+}
+
+/// The pushes owed for stored updates, in order: `message.new` for each new
+/// message, then edits and deletes, then `dialog.update` for every dialog
+/// they touched. [`Desk::store_batch`] returns them and [`Desk::announce`]
+/// sends them, so a pipeline can store one batch while it pushes the last.
+#[derive(Debug, Default)]
+pub struct Announcements {
+    tenants: Vec<TenantAnnouncements>,
+}
+
+impl Announcements {
+    /// True when nothing is owed.
+    pub fn is_empty(&self) -> bool {
+        self.tenants.iter().all(|t| t.events.is_empty() && t.touched.is_empty())
+    }
+}
+
+/// The pushes owed to one tenant's users.
+#[derive(Debug)]
+struct TenantAnnouncements {
+    tenant: TenantId,
+    /// Who sees each account, and how its dialogs label it.
+    accounts: HashMap<AccountId, (Vec<UserId>, String)>,
+    /// Events in push order, each for its account's audience.
+    events: Vec<(AccountId, Owed)>,
+    /// Dialogs to push as the inbox lists them, once the events went out.
+    touched: BTreeSet<(AccountId, i64)>,
+}
+
+/// One event owed.
+// Nearly every event owed is a new message: boxing it would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Owed {
+    /// `message.new`, serialised only when pushed.
+    New(Message),
+    /// Any other event (edits and deletes are rare).
+    Event(PushEvent),
 }
 
 /// A valid envelope with its account.
@@ -114,6 +155,15 @@ impl Desk {
     /// so an edit of a message in the batch finds it. `Unavailable` when the
     /// store is down (the caller retries the whole batch; ingest is idempotent).
     pub async fn ingest_batch(&self, envelopes: &[UpdateEnvelope]) -> Result<BatchIngest, AppError> {
+        let mut done = self.store_batch(envelopes).await?;
+        done.report.pushed += self.announce(std::mem::take(&mut done.announcements)).await?;
+        Ok(done)
+    }
+
+    /// The store half of [`Desk::ingest_batch`]: stores the envelopes and
+    /// returns what they owe the push hub instead of pushing it. Pass the
+    /// announcements to [`Desk::announce`], in the order batches were stored.
+    pub async fn store_batch(&self, envelopes: &[UpdateEnvelope]) -> Result<BatchIngest, AppError> {
         let mut done = BatchIngest::default();
         let mut by_tenant: BTreeMap<&TenantId, Vec<usize>> = BTreeMap::new();
         for (i, e) in envelopes.iter().enumerate() {
@@ -140,23 +190,30 @@ impl Desk {
                 }
             }
             if !valid.is_empty() {
-                self.ingest_tenant(tenant, &valid, &mut done.report).await?;
+                let owed = self.store_tenant(tenant, &valid, &mut done.report).await?;
+                done.announcements.tenants.push(owed);
             }
         }
         Ok(done)
     }
 
-    /// Stores the valid envelopes of one tenant and pushes what was new.
-    async fn ingest_tenant(
+    /// Stores the valid envelopes of one tenant; returns the pushes owed.
+    async fn store_tenant(
         &self,
         tenant: &TenantId,
         valid: &[Checked<'_>],
         report: &mut IngestReport,
-    ) -> Result<(), AppError> {
+    ) -> Result<TenantAnnouncements, AppError> {
         let admins = self.enabled_admins(tenant).await?;
-        let audiences: HashMap<&AccountId, Vec<UserId>> =
-            valid.iter().map(|(_, a)| (&a.id, audience_of(a, &admins))).collect();
-        let mut touched: BTreeSet<(AccountId, i64)> = BTreeSet::new();
+        let accounts: HashMap<AccountId, (Vec<UserId>, String)> = valid
+            .iter()
+            .map(|(_, a)| {
+                let label = a.display_name.clone().unwrap_or_else(|| a.phone.to_string());
+                (a.id.clone(), (audience_of(a, &admins), label))
+            })
+            .collect();
+        let mut owed =
+            TenantAnnouncements { tenant: tenant.clone(), accounts, events: Vec::new(), touched: BTreeSet::new() };
         let dialogs: Vec<Dialog> = updates(valid)
             .filter_map(|(_, u)| match u {
                 AccountUpdate::Dialog { dialog } => Some(dialog.clone()),
@@ -165,7 +222,7 @@ impl Desk {
             .collect();
         if !dialogs.is_empty() {
             self.writer.upsert_dialogs(tenant, &dialogs).await?;
-            touched.extend(dialogs.iter().map(|d| (d.account_id.clone(), d.peer)));
+            owed.touched.extend(dialogs.iter().map(|d| (d.account_id.clone(), d.peer)));
         }
         let messages: Vec<Message> = updates(valid)
             .filter_map(|(_, u)| match u {
@@ -176,29 +233,26 @@ impl Desk {
         let outcome = self.writer.ingest_messages(tenant, &messages).await?;
         report.new_messages += outcome.inserted();
         report.duplicates += outcome.duplicates;
+        let mut messages: Vec<Option<Message>> = messages.into_iter().map(Some).collect();
         for &i in &outcome.fresh {
-            let message = &messages[i];
-            let data = serde_json::to_value(message).map_err(|e| AppError::invalid(e.to_string()))?;
-            self.push.publish(tenant, &audiences[&message.account_id], PushEvent { kind: "message.new", data }).await?;
-            touched.insert((message.account_id.clone(), message.peer));
-            report.pushed += 1;
+            let Some(message) = messages[i].take() else { continue };
+            owed.touched.insert((message.account_id.clone(), message.peer));
+            owed.events.push((message.account_id.clone(), Owed::New(message)));
         }
         for (account, update) in updates(valid) {
-            self.apply_change(tenant, account, &audiences[&account.id], update, report).await?;
+            self.apply_change(tenant, account, update, report, &mut owed.events).await?;
         }
-        let accounts: HashMap<&AccountId, &Account> = valid.iter().map(|(_, a)| (&a.id, *a)).collect();
-        report.pushed += self.push_dialogs(tenant, &accounts, &audiences, touched).await?;
-        Ok(())
+        Ok(owed)
     }
 
-    /// Applies an edit, a delete or profiles, and pushes the change.
+    /// Applies an edit, a delete or profiles; records the event it owes.
     async fn apply_change(
         &self,
         tenant: &TenantId,
         account: &Account,
-        audience: &[UserId],
         update: &AccountUpdate,
         report: &mut IngestReport,
+        owed: &mut Vec<(AccountId, Owed)>,
     ) -> Result<(), AppError> {
         match update {
             AccountUpdate::Edit { peer, id, text, edited_at } => {
@@ -209,16 +263,14 @@ impl Desk {
                     Err(e) => return Err(e.into()),
                 }
                 let data = serde_json::json!({"account_id": account.id, "peer": peer, "id": id, "text": text, "edited_at": edited_at});
-                self.push.publish(tenant, audience, PushEvent { kind: "message.edit", data }).await?;
+                owed.push((account.id.clone(), Owed::Event(PushEvent::new("message.edit", &data)?)));
                 report.changes += 1;
-                report.pushed += 1;
             }
             AccountUpdate::Delete { peer, ids } => {
                 self.writer.delete_messages(tenant, &account.id, *peer, ids).await?;
                 let data = serde_json::json!({"account_id": account.id, "peer": peer, "ids": ids});
-                self.push.publish(tenant, audience, PushEvent { kind: "message.delete", data }).await?;
+                owed.push((account.id.clone(), Owed::Event(PushEvent::new("message.delete", &data)?)));
                 report.changes += 1;
-                report.pushed += 1;
             }
             AccountUpdate::DeleteUnplaced { ids } => {
                 let deleted = self.writer.delete_unplaced_messages(tenant, &account.id, ids).await?;
@@ -228,9 +280,8 @@ impl Desk {
                 }
                 for (peer, ids) in by_peer {
                     let data = serde_json::json!({"account_id": account.id, "peer": peer, "ids": ids});
-                    self.push.publish(tenant, audience, PushEvent { kind: "message.delete", data }).await?;
+                    owed.push((account.id.clone(), Owed::Event(PushEvent::new("message.delete", &data)?)));
                     report.changes += 1;
-                    report.pushed += 1;
                 }
             }
             AccountUpdate::Profiles { profiles } => {
@@ -242,12 +293,32 @@ impl Desk {
         Ok(())
     }
 
+    /// Pushes what stored batches owe, in order; returns the events pushed.
+    /// The dialogs are read as they are now, so a dialog a later batch
+    /// already changed is pushed in its newer state.
+    pub async fn announce(&self, announcements: Announcements) -> Result<usize, AppError> {
+        let mut pushed = 0;
+        for owed in announcements.tenants {
+            let tenant = &owed.tenant;
+            for (account, event) in owed.events {
+                let audience = &owed.accounts[&account].0;
+                let event = match event {
+                    Owed::New(message) => PushEvent::new("message.new", &message)?,
+                    Owed::Event(event) => event,
+                };
+                self.push.publish(tenant, audience, event).await?;
+                pushed += 1;
+            }
+            pushed += self.push_dialogs(tenant, &owed.accounts, owed.touched).await?;
+        }
+        Ok(pushed)
+    }
+
     /// Pushes `dialog.update` for each touched dialog, as the inbox lists it.
     async fn push_dialogs(
         &self,
         tenant: &TenantId,
-        accounts: &HashMap<&AccountId, &Account>,
-        audiences: &HashMap<&AccountId, Vec<UserId>>,
+        accounts: &HashMap<AccountId, (Vec<UserId>, String)>,
         touched: BTreeSet<(AccountId, i64)>,
     ) -> Result<usize, AppError> {
         if touched.is_empty() {
@@ -257,13 +328,10 @@ impl Desk {
         let dialogs = self.reader.get_dialogs(tenant, &keys).await?;
         let count = dialogs.len();
         for dialog in dialogs {
-            let account = accounts[&dialog.account_id];
-            let label = account.display_name.clone().unwrap_or_else(|| account.phone.to_string());
-            let audience = &audiences[&dialog.account_id];
+            let (audience, label) = &accounts[&dialog.account_id];
             // `pinned` is per viewer; clients keep their own pins.
-            let view = DialogView::build(dialog, label, false);
-            let data = serde_json::to_value(&view).map_err(|e| AppError::invalid(e.to_string()))?;
-            self.push.publish(tenant, audience, PushEvent { kind: "dialog.update", data }).await?;
+            let view = DialogView::build(dialog, label.clone(), false);
+            self.push.publish(tenant, audience, PushEvent::new("dialog.update", &view)?).await?;
         }
         Ok(count)
     }

@@ -85,8 +85,7 @@ impl Desk {
         let label = account.display_name.clone().unwrap_or_else(|| account.phone.to_string());
         let audience = self.audience(&account).await?;
         let shared = DialogView::build(dialog, label, false);
-        let data = serde_json::to_value(&shared).map_err(|e| AppError::invalid(e.to_string()))?;
-        self.push.publish(&actor.tenant, &audience, PushEvent { kind: "dialog.update", data }).await?;
+        self.push.publish(&actor.tenant, &audience, PushEvent::new("dialog.update", &shared)?).await?;
         let pinned = self
             .directory
             .list_pins(&actor.tenant, &actor.user_id)

@@ -33,7 +33,9 @@ pub use commands::{
 pub use error::AppError;
 pub use files::MAX_FILE_BYTES;
 pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine};
-pub use ingest::{decode_batch, encode_batch, AccountUpdate, BatchIngest, IngestReport, UpdateEnvelope, UPDATES_QUEUE};
+pub use ingest::{
+    decode_batch, encode_batch, AccountUpdate, Announcements, BatchIngest, IngestReport, UpdateEnvelope, UPDATES_QUEUE,
+};
 pub use message_actions::{EditMessage, MediaFile};
 pub use profiles::{ProfileView, MAX_HISTORY_SYNC};
 pub use sending::{BatchTarget, BatchView, NewBatch, NewMessage, SendOutcome, MAX_BATCH_TARGETS};

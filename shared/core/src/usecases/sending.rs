@@ -331,8 +331,7 @@ impl Desk {
     async fn push_send_status(&self, tenant: &TenantId, send: &SendRecord) -> Result<(), AppError> {
         let Some(account) = self.directory.get_account(tenant, &send.account_id).await? else { return Ok(()) };
         let audience = self.audience(&account).await?;
-        let data = serde_json::to_value(send).map_err(|e| AppError::invalid(e.to_string()))?;
-        Ok(self.push.publish(tenant, &audience, PushEvent { kind: "send.status", data }).await?)
+        Ok(self.push.publish(tenant, &audience, PushEvent::new("send.status", send)?).await?)
     }
 
     async fn push_batch_progress(&self, tenant: &TenantId, batch: &BatchSend) -> Result<(), AppError> {
@@ -341,7 +340,7 @@ impl Desk {
         let counts: BTreeMap<&str, u64> = counts.into_iter().map(|(s, n)| (s.as_str(), n)).collect();
         let data = serde_json::json!({"batch_id": batch.id, "targets": batch.targets, "counts": counts, "done": done});
         let audience = [batch.created_by.clone()];
-        Ok(self.push.publish(tenant, &audience, PushEvent { kind: "batch.progress", data }).await?)
+        Ok(self.push.publish(tenant, &audience, PushEvent::new("batch.progress", &data)?).await?)
     }
 
     async fn own_batch(&self, actor: &Actor, id: &BatchId) -> Result<BatchSend, AppError> {
