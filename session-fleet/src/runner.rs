@@ -129,10 +129,9 @@ async fn pump_updates(
     // for it (thousands of sessions per node each on a 20 ms timer would keep
     // the node busy doing nothing).
     let mut flush_at: Option<tokio::time::Instant> = None;
-    let mut heartbeat = tokio::time::interval(config.heartbeat);
-    let mut saving = tokio::time::interval(config.save_every);
-    heartbeat.tick().await;
-    saving.tick().await;
+    let now = tokio::time::Instant::now();
+    let mut heartbeat = tokio::time::interval_at(now + phase(&account.id, config.heartbeat), config.heartbeat);
+    let mut saving = tokio::time::interval_at(now + phase(&account.id, config.save_every), config.save_every);
     loop {
         tokio::select! {
             update = session.next_update() => match update {
@@ -186,6 +185,17 @@ async fn pump_updates(
             flush_at = None;
         }
     }
+}
+
+/// Returns when, within `period`, this account's periodic work first runs
+/// (a tenth to all of a period, by a hash of its id). A node starts thousands
+/// of sessions at once; on one shared phase they renewed leases and saved
+/// sessions in bursts of thousands of writes that stalled ingest every period.
+fn phase(account: &AccountId, period: Duration) -> Duration {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    account.hash(&mut hasher);
+    period.mul_f64(0.1 + 0.9 * (hasher.finish() % 1024) as f64 / 1024.0)
 }
 
 /// Returns the account's own profile, its contacts, its dialogs and their
@@ -270,5 +280,25 @@ async fn save(fleet: &Fleet, account: &Account, session: &dyn TelegramSession) {
     };
     if let Err(e) = fleet.desk.directory.set_account_session(&account.tenant, &account.id, Some(sealed)).await {
         tracing::warn!(account = %account.id, error = %e, "cannot save the session");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_started_together_spread_their_periodic_work_over_the_period() {
+        let period = Duration::from_secs(30);
+        let phases: Vec<Duration> = (0..1000).map(|_| phase(&AccountId::generate(), period)).collect();
+        assert!(phases.iter().all(|p| *p >= period / 10 && *p < period), "within the period, never at once");
+        let mut per_second = [0u32; 30];
+        for p in &phases {
+            per_second[p.as_secs() as usize] += 1;
+        }
+        let busiest = per_second.iter().max().copied().unwrap_or_default();
+        assert!(busiest < 100, "no second takes a tenth of the sessions: {per_second:?}");
+        let id = AccountId::generate();
+        assert_eq!(phase(&id, period), phase(&id, period), "an account keeps its phase");
     }
 }

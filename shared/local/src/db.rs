@@ -9,11 +9,18 @@ use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tgdesk_core::ports::{PortError, PortErrorKind};
 
 /// How long a connection waits for another process's lock before SQLITE_BUSY.
 const BUSY_TIMEOUT_MS: u32 = 5_000;
+/// How often the checkpointer copies the WAL back into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// WAL pages after which the writer checkpoints itself: only when the
+/// checkpointer cannot keep up (256 MiB).
+const WRITER_CHECKPOINT_PAGES: u32 = 65_536;
 
 /// One SQLite file: a writer and a reader pool. Cloning shares them.
 #[derive(Clone)]
@@ -26,6 +33,46 @@ struct Inner {
     writer: Mutex<Connection>,
     /// Read-only connections; WAL lets them read while the writer writes.
     readers: Pool<SqliteConnectionManager>,
+    /// Stops the checkpointer when the last clone goes.
+    _checkpointer: Checkpointer,
+}
+
+/// A thread that checkpoints the WAL in the background (passive: it never
+/// blocks the writer or readers). Left to the writer, every thousandth page
+/// made one commit also copy the whole WAL into the database and fsync it,
+/// stalling ingest behind it.
+struct Checkpointer {
+    stop: Arc<AtomicBool>,
+}
+
+impl Checkpointer {
+    fn spawn(path: &Path) -> Result<Self, PortError> {
+        let conn = Connection::open(path).map_err(map_err)?;
+        conn.execute_batch(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};")).map_err(map_err)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        // The writer checkpoints itself past WRITER_CHECKPOINT_PAGES.
+                        tracing::warn!(error = %e, "background checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|e| {
+                PortError::with_source(PortErrorKind::Unavailable, "cannot start the sqlite checkpointer", e)
+            })?;
+        Ok(Self { stop })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Db {
@@ -54,6 +101,7 @@ impl Db {
                  PRAGMA synchronous = NORMAL;
                  PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
                  PRAGMA temp_store = MEMORY;
+                 PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};
                  {writer_pragmas}"
             ))
             .map_err(map_err)?;
@@ -68,7 +116,8 @@ impl Db {
             .min_idle(Some(1))
             .build(manager)
             .map_err(|e| PortError::with_source(PortErrorKind::Unavailable, "sqlite reader pool", e))?;
-        Ok(Self { inner: Arc::new(Inner { writer: Mutex::new(writer), readers }) })
+        let checkpointer = Checkpointer::spawn(path)?;
+        Ok(Self { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, _checkpointer: checkpointer }) })
     }
 
     /// Runs `work` in one immediate write transaction, committed when it
@@ -120,4 +169,36 @@ pub(crate) fn now_ms() -> i64 {
 /// Returns `d` in whole milliseconds, saturating.
 pub(crate) fn millis(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_checkpointer_copies_commits_into_the_database_without_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = Db::open(&path, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body BLOB);", 1).unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        // About 4 MiB: far below the writer's own checkpoint threshold.
+        db.write(|tx| {
+            let mut insert = tx.prepare("INSERT INTO t (body) VALUES (zeroblob(4000))").map_err(map_err)?;
+            for _ in 0..1000 {
+                insert.execute([]).map_err(map_err)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let mut after = before;
+        for _ in 0..40 {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            after = std::fs::metadata(&path).unwrap().len();
+            if after > 4_000_000 {
+                break;
+            }
+        }
+        assert!(after > 4_000_000, "the database file grew from {before} to {after} bytes only");
+    }
 }
