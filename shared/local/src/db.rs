@@ -9,7 +9,6 @@ use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tgdesk_core::ports::{PortError, PortErrorKind};
@@ -33,46 +32,36 @@ struct Inner {
     writer: Mutex<Connection>,
     /// Read-only connections; WAL lets them read while the writer writes.
     readers: Pool<SqliteConnectionManager>,
-    /// Stops the checkpointer when the last clone goes.
-    _checkpointer: Checkpointer,
 }
 
-/// A thread that checkpoints the WAL in the background (passive: it never
-/// blocks the writer or readers). Left to the writer, every thousandth page
-/// made one commit also copy the whole WAL into the database and fsync it,
-/// stalling ingest behind it.
-struct Checkpointer {
-    stop: Arc<AtomicBool>,
-}
-
-impl Checkpointer {
-    fn spawn(path: &Path) -> Result<Self, PortError> {
-        let conn = Connection::open(path).map_err(map_err)?;
-        conn.execute_batch(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};")).map_err(map_err)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::clone(&stop);
-        std::thread::Builder::new()
-            .name("sqlite-checkpoint".into())
-            .spawn(move || {
-                while !stopped.load(Ordering::Relaxed) {
-                    std::thread::sleep(CHECKPOINT_EVERY);
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                        // The writer checkpoints itself past WRITER_CHECKPOINT_PAGES.
-                        tracing::warn!(error = %e, "background checkpoint failed");
-                    }
-                }
-            })
-            .map_err(|e| {
-                PortError::with_source(PortErrorKind::Unavailable, "cannot start the sqlite checkpointer", e)
-            })?;
-        Ok(Self { stop })
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
+/// Checkpoints the WAL in the background. A passive checkpoint copies the
+/// WAL into the database without blocking the writer or readers; then a
+/// second one under the writer's lock copies only what was committed
+/// meanwhile, so the WAL is complete and the next commit starts it over.
+/// Left to the writer, every thousandth page made one commit copy the whole
+/// WAL and fsync, stalling ingest; left to passive checkpoints alone, the
+/// WAL never caught up under constant writes and grew past 250 MB.
+fn spawn_checkpointer(path: &Path, inner: std::sync::Weak<Inner>) -> Result<(), PortError> {
+    let conn = Connection::open(path).map_err(map_err)?;
+    conn.execute_batch(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};")).map_err(map_err)?;
+    let checkpoint = move || conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || loop {
+            std::thread::sleep(CHECKPOINT_EVERY);
+            // The thread ends with the last clone of the Db.
+            let Some(inner) = inner.upgrade() else { return };
+            let caught_up = checkpoint().and_then(|()| {
+                let _no_commits = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+                checkpoint()
+            });
+            if let Err(e) = caught_up {
+                // The writer checkpoints itself past WRITER_CHECKPOINT_PAGES.
+                tracing::warn!(error = %e, "background checkpoint failed");
+            }
+        })
+        .map_err(|e| PortError::with_source(PortErrorKind::Unavailable, "cannot start the sqlite checkpointer", e))?;
+    Ok(())
 }
 
 impl Db {
@@ -116,8 +105,9 @@ impl Db {
             .min_idle(Some(1))
             .build(manager)
             .map_err(|e| PortError::with_source(PortErrorKind::Unavailable, "sqlite reader pool", e))?;
-        let checkpointer = Checkpointer::spawn(path)?;
-        Ok(Self { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, _checkpointer: checkpointer }) })
+        let inner = Arc::new(Inner { writer: Mutex::new(writer), readers });
+        spawn_checkpointer(path, Arc::downgrade(&inner))?;
+        Ok(Self { inner })
     }
 
     /// Runs `work` in one immediate write transaction, committed when it
