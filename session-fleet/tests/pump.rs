@@ -10,6 +10,7 @@ use std::time::Duration;
 use tgdesk_core::auth::TokenService;
 use tgdesk_core::domain::{AccountId, Dialog, Message, PeerProfile, TagId, TenantId, UserId};
 use tgdesk_core::ports::{IngestOutcome, MessageWriter, PortError, PortErrorKind};
+use tgdesk_core::testkit::fixtures::message;
 use tgdesk_core::usecases::{encode_batch, AccountUpdate, Actor, Desk, NewAccount, UpdateEnvelope, UPDATES_QUEUE};
 use tgdesk_fleet::pump::{self, PumpMetrics};
 use tgdesk_local::LocalPorts;
@@ -73,25 +74,6 @@ impl MessageWriter for FlakyWriter {
     }
 }
 
-fn message(account: &AccountId, peer: i64, id: i64) -> Message {
-    Message {
-        account_id: account.clone(),
-        peer,
-        id,
-        sender_id: Some(peer),
-        sender_name: None,
-        outgoing: false,
-        date: Utc::now(),
-        text: format!("message {id}"),
-        entities: serde_json::json!([]),
-        media: None,
-        reply_to: None,
-        edited_at: None,
-        deleted: false,
-        tags: Default::default(),
-    }
-}
-
 #[tokio::test]
 async fn batches_the_store_failed_are_retried_until_every_message_is_stored_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -109,8 +91,9 @@ async fn batches_the_store_failed_are_retried_until_every_message_is_stored_once
     let account = AccountId::parse(desk.create_account(&admin, input).await.unwrap().id.as_str()).unwrap();
     let bodies: Vec<Vec<u8>> = (0..3)
         .map(|b| {
-            let updates =
-                (1..=10).map(|i| AccountUpdate::Message { message: message(&account, 7, b * 10 + i) }).collect();
+            let updates = (1..=10)
+                .map(|i| AccountUpdate::Message { message: message(&account, 7, b * 10 + i, 0, false) })
+                .collect();
             encode_batch(&[UpdateEnvelope { tenant: tenant.clone(), account_id: account.clone(), updates }])
         })
         .collect();
