@@ -92,7 +92,13 @@ async fn serve(
     report(fleet, account, AccountStatus::Online).await;
     let result = pump_updates(fleet, account, &session, &mut lease, &mut stopped).await;
     fleet.metrics.sessions_online.fetch_sub(1, Ordering::Relaxed);
-    if !matches!(result, Ok(Ended::LeaseLost | Ended::LoggedOut)) {
+    // A lost lease's account is another node's now, and a logged-out,
+    // banned or revoked key is dead: neither is saved.
+    let dead = matches!(
+        result,
+        Ok(Ended::LeaseLost | Ended::LoggedOut) | Err(TelegramError::Unauthorized | TelegramError::Banned)
+    );
+    if !dead {
         save(fleet, account, session.as_ref()).await;
     }
     session.disconnect().await;
