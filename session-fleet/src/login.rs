@@ -220,10 +220,7 @@ pub(crate) async fn logout(fleet: &Arc<Fleet>, tenant: &TenantId, id: &AccountId
         while fleet.session(tenant, id).is_some() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        // The runner forgets the session when the stop reaches it; when its
-        // connection died of the logout first, it ended as unauthorized and
-        // kept the dead key, so it is forgotten here once the runner let go.
-        runner::forget_session(fleet, &account).await;
+        // The runner forgets the session and records the status before it lets go.
         return Answer::Status(AccountStatus::LoggedOut);
     }
     let waiting = logins(fleet).remove(&key);

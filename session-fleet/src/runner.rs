@@ -90,15 +90,17 @@ async fn serve(
     crate::login::handed_over(fleet, &key);
     fleet.metrics.sessions_online.fetch_add(1, Ordering::Relaxed);
     report(fleet, account, AccountStatus::Online).await;
-    let result = pump_updates(fleet, account, &session, &mut lease, &mut stopped).await;
+    let result = match pump_updates(fleet, account, &session, &mut lease, &mut stopped).await {
+        // The key was logged in, so Telegram refusing it now means it was
+        // revoked: logged out here (the connection can die of it before the
+        // stop arrives) or from another device. It is dead either way.
+        Err(TelegramError::Unauthorized) => Ok(Ended::LoggedOut),
+        other => other,
+    };
     fleet.metrics.sessions_online.fetch_sub(1, Ordering::Relaxed);
-    // A lost lease's account is another node's now, and a logged-out,
-    // banned or revoked key is dead: neither is saved.
-    let dead = matches!(
-        result,
-        Ok(Ended::LeaseLost | Ended::LoggedOut) | Err(TelegramError::Unauthorized | TelegramError::Banned)
-    );
-    if !dead {
+    // A lost lease's account is another node's now, and a logged-out or
+    // banned key is dead: neither is saved.
+    if !matches!(result, Ok(Ended::LeaseLost | Ended::LoggedOut) | Err(TelegramError::Banned)) {
         save(fleet, account, session.as_ref()).await;
     }
     session.disconnect().await;
