@@ -17,23 +17,36 @@ pub fn phones(prefix: u8, n: usize) -> Vec<String> {
 /// Creates an authorized account per phone through `POST /control/accounts`
 /// and returns their Telethon session strings, in the order of `phones`.
 pub async fn create_accounts(control: &str, phones: &[String]) -> anyhow::Result<Vec<String>> {
+    let url = format!("{control}/control/accounts");
+    let requests = phones.iter().map(|phone| (url.clone(), json!({"phone": phone})));
+    post_each(requests, "session", IN_FLIGHT, "sim accounts").await
+}
+
+/// POSTs each `(url, body)`, `in_flight` at a time with a progress bar,
+/// and returns the string `field` of each answer, in order.
+pub async fn post_each(
+    requests: impl Iterator<Item = (String, Value)>,
+    field: &str,
+    in_flight: usize,
+    label: &'static str,
+) -> anyhow::Result<Vec<String>> {
+    let requests: Vec<(String, Value)> = requests.collect();
     let http = reqwest::Client::new();
-    let bar = progress(phones.len() as u64, "sim accounts");
-    let sessions: Vec<String> = futures::stream::iter(phones)
-        .map(|phone| {
+    let bar = progress(requests.len() as u64, label);
+    let answers = futures::stream::iter(requests)
+        .map(|(url, body)| {
             let (http, bar) = (&http, &bar);
             async move {
-                let session =
-                    post_for(http, &format!("{control}/control/accounts"), json!({"phone": phone}), "session").await?;
+                let answer = post_for(http, &url, body, field).await?;
                 bar.inc(1);
-                Ok::<_, anyhow::Error>(session)
+                anyhow::Ok(answer)
             }
         })
-        .buffered(IN_FLIGHT)
+        .buffered(in_flight)
         .try_collect()
         .await?;
     bar.finish_and_clear();
-    Ok(sessions)
+    Ok(answers)
 }
 
 /// POSTs `body` as JSON and returns the string `field` of the JSON answer.

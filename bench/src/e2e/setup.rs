@@ -222,21 +222,9 @@ async fn wait_online(base: &str, accounts: usize) -> anyhow::Result<()> {
 
 /// Logs every agent in over REST and returns their tokens.
 async fn log_in(base: &str, names: &[String]) -> anyhow::Result<Vec<String>> {
-    let http = reqwest::Client::new();
-    let bar = simctl::progress(names.len() as u64, "logins");
-    let tokens = futures::stream::iter(names)
-        .map(|name| {
-            let (http, bar) = (&http, &bar);
-            async move {
-                let body = json!({"tenant": tgdesk::DEMO_TENANT, "username": name, "password": PASSWORD});
-                let token = crate::simctl::post_for(http, &format!("{base}/api/auth/login"), body, "token").await?;
-                bar.inc(1);
-                Ok::<_, anyhow::Error>(token)
-            }
-        })
-        .buffered(PARALLEL_AUTH)
-        .try_collect()
-        .await?;
-    bar.finish_and_clear();
-    Ok(tokens)
+    let url = format!("{base}/api/auth/login");
+    let requests = names
+        .iter()
+        .map(|name| (url.clone(), json!({"tenant": tgdesk::DEMO_TENANT, "username": name, "password": PASSWORD})));
+    simctl::post_each(requests, "token", PARALLEL_AUTH, "logins").await
 }
