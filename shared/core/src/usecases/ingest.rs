@@ -233,11 +233,13 @@ impl Desk {
         let outcome = self.writer.ingest_messages(tenant, &messages).await?;
         report.new_messages += outcome.inserted();
         report.duplicates += outcome.duplicates;
-        let mut messages: Vec<Option<Message>> = messages.into_iter().map(Some).collect();
-        for &i in &outcome.fresh {
-            let Some(message) = messages[i].take() else { continue };
-            owed.touched.insert((message.account_id.clone(), message.peer));
-            owed.events.push((message.account_id.clone(), Owed::New(message)));
+        // `fresh` is ascending: one pass moves the new messages out.
+        let mut fresh = outcome.fresh.iter().copied().peekable();
+        for (i, message) in messages.into_iter().enumerate() {
+            if fresh.next_if_eq(&i).is_some() {
+                owed.touched.insert((message.account_id.clone(), message.peer));
+                owed.events.push((message.account_id.clone(), Owed::New(message)));
+            }
         }
         for (account, update) in updates(valid) {
             self.apply_change(tenant, account, update, report, &mut owed.events).await?;
