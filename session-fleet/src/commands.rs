@@ -15,7 +15,7 @@ use std::time::Duration;
 use tgdesk_core::domain::{AccountId, AccountStatus, FileRef, RequestId, SendId, SendStatus, TenantId};
 use tgdesk_core::ports::{Delivery, OutgoingFile, OutgoingMessage, TelegramError, TelegramSession};
 use tgdesk_core::usecases::{
-    media_key, AccountUpdate, Call, CommandFailure, CommandReply, FleetCommand, SendOutcome, COMMANDS_QUEUE,
+    media_key, photo_key, AccountUpdate, Call, CommandFailure, CommandReply, FleetCommand, SendOutcome, COMMANDS_QUEUE,
 };
 use tokio::sync::watch;
 
@@ -145,6 +145,21 @@ async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Se
                 Err(Fetch::Store(e)) if attempts < 5 => Settle::Retry(backoff(attempts, &e)),
                 Err(Fetch::Store(e)) => {
                     let failure = CommandFailure::Unavailable { message: format!("cannot keep the file: {e}") };
+                    reply(fleet, &tenant, &request_id, CommandReply::Failed { failure }).await
+                }
+            }
+        }
+        FleetCommand::FetchPhoto { call: Call { tenant, account_id, request_id, .. }, peer, photo_id } => {
+            let session = match request_session(fleet, &tenant, &account_id, &request_id, attempts).await {
+                Ok(session) => session,
+                Err(settle) => return settle,
+            };
+            match fetch_photo(fleet, session.as_ref(), &tenant, &account_id, peer, photo_id).await {
+                Ok(size) => done(fleet, &tenant, &request_id, serde_json::json!({"size": size})).await,
+                Err(Fetch::Telegram(e)) => telegram_failed(fleet, &tenant, &request_id, e, attempts).await,
+                Err(Fetch::Store(e)) if attempts < 5 => Settle::Retry(backoff(attempts, &e)),
+                Err(Fetch::Store(e)) => {
+                    let failure = CommandFailure::Unavailable { message: format!("cannot keep the photo: {e}") };
                     reply(fleet, &tenant, &request_id, CommandReply::Failed { failure }).await
                 }
             }
@@ -380,6 +395,23 @@ async fn fetch_media(
     let content_type = mime.unwrap_or_else(|| "application/octet-stream".to_owned());
     let key = media_key(tenant, account, peer, message_id);
     desk.blobs.put(&key, bytes, &content_type).await.map_err(|e| Fetch::Store(e.to_string()))?;
+    Ok(size)
+}
+
+/// Downloads a user's profile photo into the blob store; returns its size.
+async fn fetch_photo(
+    fleet: &Fleet,
+    session: &dyn TelegramSession,
+    tenant: &TenantId,
+    account: &AccountId,
+    peer: i64,
+    photo_id: i64,
+) -> Result<usize, Fetch> {
+    let bytes = session.download_profile_photo(peer, photo_id).await.map_err(Fetch::Telegram)?;
+    let size = bytes.len();
+    let key = photo_key(tenant, account, peer, photo_id);
+    // Telegram keeps profile photos as JPEG.
+    fleet.desk.blobs.put(&key, bytes, "image/jpeg").await.map_err(|e| Fetch::Store(e.to_string()))?;
     Ok(size)
 }
 

@@ -3,12 +3,15 @@
 //! stopped, renewing the lease and saving the session's state as it goes.
 
 use crate::{Fleet, Running, Stop};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_core::domain::{Account, AccountId, AccountStatus, PeerProfile, TenantId};
-use tgdesk_core::ports::{Lease, LoginStep, PortErrorKind, TelegramError, TelegramSession, TelegramUpdate};
+use tgdesk_core::ports::{
+    Lease, LoginStep, PortErrorKind, TelegramContact, TelegramError, TelegramSession, TelegramUpdate,
+};
 use tgdesk_core::usecases::{AccountUpdate, UpdateEnvelope};
 use tokio::sync::watch;
 
@@ -144,7 +147,7 @@ async fn pump_updates(
         tokio::select! {
             update = session.next_update() => match update {
                 Ok(update) => {
-                    buffer.extend(convert(update));
+                    buffer.extend(convert(&account.id, update));
                     if flush_at.is_none() && !buffer.is_empty() {
                         flush_at = Some(tokio::time::Instant::now() + config.batch_window);
                     }
@@ -224,21 +227,16 @@ pub(crate) async fn sync(
         phone: me.phone,
         is_contact: false,
         is_self: true,
+        photo_id: me.photo_id,
         synced_at: now,
     }];
-    profiles.extend(session.contacts().await?.into_iter().map(|c| PeerProfile {
-        account_id: account.id.clone(),
-        peer: c.user_id,
-        first_name: c.first_name,
-        last_name: c.last_name,
-        username: c.username,
-        phone: c.phone,
-        is_contact: true,
-        is_self: false,
-        synced_at: now,
-    }));
+    let contacts = session.contacts().await?;
+    let list = session.dialogs(fleet.config.dialogs_on_connect).await?;
+    let known: HashSet<i64> = contacts.iter().map(|c| c.user_id).collect();
+    let customers = list.users.into_iter().filter(|u| !u.is_self && !known.contains(&u.user_id));
+    profiles.extend(contacts.into_iter().chain(customers).map(|c| profile_of(&account.id, c, now)));
     let mut updates = vec![AccountUpdate::Profiles { profiles }];
-    for dialog in session.dialogs(fleet.config.dialogs_on_connect).await? {
+    for dialog in list.dialogs {
         let peer = dialog.peer;
         updates.push(AccountUpdate::Dialog { dialog });
         for message in session.history(peer, None, fleet.config.history_on_connect).await? {
@@ -248,9 +246,29 @@ pub(crate) async fn sync(
     Ok(updates)
 }
 
+/// Returns a user as the account sees them, synced `at`.
+fn profile_of(account: &AccountId, user: TelegramContact, at: DateTime<Utc>) -> PeerProfile {
+    PeerProfile {
+        account_id: account.clone(),
+        peer: user.user_id,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        username: user.username,
+        phone: user.phone,
+        is_contact: user.is_contact,
+        is_self: user.is_self,
+        photo_id: user.photo_id,
+        synced_at: at,
+    }
+}
+
 /// Maps a Telegram update to what ingest understands.
-fn convert(update: TelegramUpdate) -> Option<AccountUpdate> {
+fn convert(account: &AccountId, update: TelegramUpdate) -> Option<AccountUpdate> {
     match update {
+        TelegramUpdate::Users(users) => {
+            let now = Utc::now();
+            Some(AccountUpdate::Profiles { profiles: users.into_iter().map(|u| profile_of(account, u, now)).collect() })
+        }
         TelegramUpdate::NewMessage(message) => Some(AccountUpdate::Message { message }),
         TelegramUpdate::Edited(m) => {
             Some(AccountUpdate::Edit { peer: m.peer, id: m.id, text: m.text, edited_at: m.edited_at.unwrap_or(m.date) })

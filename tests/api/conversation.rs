@@ -156,3 +156,72 @@ async fn older_history_is_fetched_from_telegram_on_request_without_becoming_unre
     assert_eq!(after["items"][0]["unread_count"], unread, "history is not news");
     desk.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_and_photos_are_kept_current_from_telegram_and_fetched_on_first_view() {
+    const PHONE: &str = "+15550600003";
+    let accounts = [SimAccount { phone: PHONE, extra: json!({}), history: 0 }];
+    let (desk, ids) = SimDesk::start(&accounts).await;
+    let (app, alice, bruno) = (&desk.app, &desk.alice, &desk.bruno);
+    let base = format!("/api/accounts/{}", ids[0]);
+    desk.wait_status(&ids[0], "online").await;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let (own, first, second) = (b"\xFF\xD8 own face".to_vec(), b"\xFF\xD8 first".to_vec(), b"\xFF\xD8 second".to_vec());
+    let write = |text: &'static str| {
+        let body = json!({"account_phone": PHONE, "from": {"user_id": 8101, "name": "Gus Ho"}, "text": text});
+        desk.control("/control/messages", Some(body))
+    };
+    let photo = |user: Value, bytes: Option<&[u8]>| {
+        desk.control("/control/photos", Some(json!({"user": user, "bytes_b64": bytes.map(b64)})))
+    };
+    let get_photo = |path: String, token: String| {
+        let (url, http) = (format!("{}{path}", app.base), app.http.clone());
+        async move { http.get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let profile_path = format!("{base}/dialogs/8101/profile");
+
+    // A customer who is not a contact has a profile from the users that came with their message.
+    let peer = write("hello").await["peer"].as_i64().unwrap();
+    assert_eq!(peer, 8101);
+    let profile = desk.wait_for(&profile_path, "the customer's profile", |b| b["synced_at"].is_string()).await;
+    assert_eq!((profile["first_name"].as_str(), profile["is_contact"].as_bool()), (Some("Gus Ho"), Some(false)));
+    assert!(profile["photo_id"].is_null(), "{profile}");
+    assert_eq!(get_photo(format!("{profile_path}/photo"), alice.clone()).await.status().as_u16(), 404, "no photo yet");
+
+    // A new photo arrives with their next message, and is fetched once, on first view.
+    let first_id = photo(json!(8101), Some(&first)).await["photo_id"].as_i64().unwrap();
+    write("new look").await;
+    desk.wait_for(&profile_path, "the new photo", |b| b["photo_id"].as_i64() == Some(first_id)).await;
+    let shown = get_photo(format!("{profile_path}/photo"), alice.clone()).await;
+    assert_eq!(shown.status().as_u16(), 200);
+    assert_eq!(shown.headers()["content-type"], "image/jpeg");
+    assert_eq!(shown.bytes().await.unwrap().to_vec(), first);
+    let downloads = rpc_calls(&desk.control("/control/stats", None).await, "upload.getFile");
+    let again = get_photo(format!("{profile_path}/photo"), alice.clone()).await.bytes().await.unwrap();
+    assert_eq!(again.to_vec(), first);
+    assert_eq!(rpc_calls(&desk.control("/control/stats", None).await, "upload.getFile"), downloads, "kept after");
+    assert_eq!(get_photo(format!("{profile_path}/photo"), bruno.clone()).await.status().as_u16(), 404);
+    let unknown = get_photo(format!("{base}/dialogs/424242/profile/photo"), alice.clone()).await;
+    assert_eq!(unknown.status().as_u16(), 404, "no such dialog");
+
+    // A changed photo is a new one; a removed photo is gone.
+    let second_id = photo(json!(8101), Some(&second)).await["photo_id"].as_i64().unwrap();
+    write("newer look").await;
+    desk.wait_for(&profile_path, "the second photo", |b| b["photo_id"].as_i64() == Some(second_id)).await;
+    let shown = get_photo(format!("{profile_path}/photo"), alice.clone()).await.bytes().await.unwrap();
+    assert_eq!(shown.to_vec(), second);
+    photo(json!(8101), None).await;
+    write("no face").await;
+    desk.wait_for(&profile_path, "the photo removed", |b| b["photo_id"].is_null()).await;
+    assert_eq!(get_photo(format!("{profile_path}/photo"), alice.clone()).await.status().as_u16(), 404);
+
+    // The account's own photo comes with a sync on demand.
+    let own_id = photo(json!(PHONE), Some(&own)).await["photo_id"].as_i64().unwrap();
+    app.post(&format!("{base}/sync"), alice, json!({})).await.expect(202);
+    desk.wait_for(&format!("{base}/profile"), "the own photo", |b| b["photo_id"].as_i64() == Some(own_id)).await;
+    let mine = get_photo(format!("{base}/profile/photo"), alice.clone()).await;
+    assert_eq!(mine.status().as_u16(), 200);
+    assert_eq!(mine.bytes().await.unwrap().to_vec(), own);
+    assert_eq!(get_photo(format!("{base}/profile/photo"), bruno.clone()).await.status().as_u16(), 404);
+    desk.stop().await;
+}

@@ -63,10 +63,21 @@ pub fn peer_name(peer: &Peer) -> Option<String> {
     }
 }
 
+/// Returns the id of a user's current profile photo.
+pub fn photo_id(u: &tl::types::User) -> Option<i64> {
+    match u.photo.as_ref()? {
+        tl::enums::UserProfilePhoto::Photo(p) => Some(p.photo_id),
+        tl::enums::UserProfilePhoto::Empty => None,
+    }
+}
+
 /// Converts a TL user to a contact (also the profile's shape).
 pub fn contact(u: &tl::types::User) -> TelegramContact {
     TelegramContact {
         user_id: u.id,
+        photo_id: photo_id(u),
+        is_contact: u.contact,
+        is_self: u.is_self,
         first_name: u.first_name.clone().unwrap_or_default(),
         last_name: u.last_name.clone().filter(|l| !l.is_empty()),
         username: u.username.clone(),

@@ -5,15 +5,17 @@ use async_trait::async_trait;
 use grammers_client::client::{LoginToken, PasswordToken};
 use grammers_client::media::Downloadable;
 use grammers_client::message::InputMessage;
+use grammers_client::peer::Peer;
 use grammers_client::sender::{SenderPoolFatHandle, UpdatesConfiguration, UpdatesReceiver};
 use grammers_client::session::types::{PeerId, PeerInfo, PeerRef, UpdateState, UpdatesState};
 use grammers_client::session::updates::UpdatesLike;
 use grammers_client::session::Session;
 use grammers_client::{tl, Client, SignInError};
 use std::sync::{Arc, Mutex};
-use tgdesk_core::domain::{AccountId, Dialog, Message, Phone};
+use tgdesk_core::domain::{AccountId, Message, Phone};
 use tgdesk_core::ports::{
-    LoginStep, OutgoingMessage, TelegramContact, TelegramError, TelegramProfile, TelegramSession, TelegramUpdate,
+    DialogList, LoginStep, OutgoingMessage, TelegramContact, TelegramError, TelegramProfile, TelegramSession,
+    TelegramUpdate,
 };
 use tokio::sync::{mpsc, Mutex as AsyncMutex};
 use tokio::task::JoinHandle;
@@ -306,6 +308,7 @@ impl TelegramSession for GrammersSession {
             last_name: c.last_name,
             username: c.username,
             phone: c.phone,
+            photo_id: c.photo_id,
         })
     }
 
@@ -318,18 +321,26 @@ impl TelegramSession for GrammersSession {
             .users
             .iter()
             .filter_map(|u| match u {
-                tl::enums::User::User(u) if !u.is_self => Some(convert::contact(u)),
+                // Listed in contacts.getContacts: a contact even if the flag is missing.
+                tl::enums::User::User(u) if !u.is_self => {
+                    Some(TelegramContact { is_contact: true, ..convert::contact(u) })
+                }
                 _ => None,
             })
             .collect())
     }
 
-    async fn dialogs(&self, limit: usize) -> Result<Vec<Dialog>, TelegramError> {
+    async fn dialogs(&self, limit: usize) -> Result<DialogList, TelegramError> {
         let mut iter = self.client.iter_dialogs().limit(limit);
-        let mut out = Vec::new();
+        let mut out = DialogList::default();
         while let Some(d) = iter.next().await.map_err(map_error)? {
             let last = d.last_message.as_ref().and_then(|m| self.message(m));
-            out.push(convert::dialog(&self.account, &d, last));
+            if let Peer::User(user) = &d.peer {
+                if let tl::enums::User::User(u) = &user.raw {
+                    out.users.push(convert::contact(u));
+                }
+            }
+            out.dialogs.push(convert::dialog(&self.account, &d, last));
         }
         Ok(out)
     }
@@ -411,6 +422,29 @@ impl TelegramSession for GrammersSession {
         Ok(bytes)
     }
 
+    async fn download_profile_photo(&self, peer: i64, photo_id: i64) -> Result<Vec<u8>, TelegramError> {
+        let input_peer = if Some(peer) == self.vault.self_id() {
+            tl::enums::InputPeer::PeerSelf
+        } else {
+            self.peer_ref(peer).await?.into()
+        };
+        let location = ProfilePhoto(tl::enums::InputFileLocation::InputPeerPhotoFileLocation(
+            tl::types::InputPeerPhotoFileLocation { big: true, peer: input_peer, photo_id },
+        ));
+        let mut download = self.client.iter_download(&location);
+        let mut bytes = Vec::new();
+        let gone = |e| match map_error(e) {
+            TelegramError::Rpc { code: 400, name } => {
+                TelegramError::Invalid(format!("photo {photo_id} of {peer} is not theirs (any more): {name}"))
+            }
+            other => other,
+        };
+        while let Some(chunk) = download.next().await.map_err(gone)? {
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+
     async fn next_update(&self) -> Result<TelegramUpdate, TelegramError> {
         let mut guard = self.deliveries.lock().await;
         let Some(rx) = guard.as_mut() else {
@@ -450,5 +484,15 @@ impl Drop for GrammersSession {
             pump.abort();
         }
         self.client.disconnect();
+    }
+}
+
+/// Where a profile photo is downloaded from (grammers' own `ChatPhoto` is
+/// built only from a peer it holds in full).
+struct ProfilePhoto(tl::enums::InputFileLocation);
+
+impl Downloadable for ProfilePhoto {
+    fn to_raw_input_location(&self) -> Option<tl::enums::InputFileLocation> {
+        Some(self.0.clone())
     }
 }

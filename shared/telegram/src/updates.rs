@@ -7,10 +7,12 @@ use grammers_client::sender::UpdatesReceiver;
 use grammers_client::session::types::{PeerId, PeerInfo, UpdatesState};
 use grammers_client::session::Session;
 use grammers_client::{tl, InvocationError};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_core::domain::AccountId;
-use tgdesk_core::ports::{TelegramError, TelegramUpdate};
+use tgdesk_core::ports::{TelegramContact, TelegramError, TelegramUpdate};
 use tokio::sync::mpsc;
 use tracing::warn;
 
@@ -34,6 +36,7 @@ pub(crate) async fn pump(
     tx: mpsc::Sender<Delivery>,
 ) {
     let mut failures = 0u32;
+    let mut seen = SeenUsers::default();
     loop {
         let batch = tokio::select! {
             batch = receiver.next() => batch,
@@ -70,8 +73,8 @@ pub(crate) async fn pump(
             warn!(account = %account, error = %e, "peer cache update failed");
         }
         let names = Names::from_raw(&users, &chats);
-        let converted: Vec<TelegramUpdate> =
-            updates.iter().filter_map(|(update, _)| convert_update(&account, update, &names)).collect();
+        let mut converted: Vec<TelegramUpdate> = seen.changed(&users).map(TelegramUpdate::Users).into_iter().collect();
+        converted.extend(updates.iter().filter_map(|(update, _)| convert_update(&account, update, &names)));
         let checkpoint = match receiver.sync_update_state().await {
             Ok(()) => vault.fetched_state(),
             Err(e) => {
@@ -83,6 +86,39 @@ pub(crate) async fn pump(
             return;
         }
     }
+}
+
+/// What the session last reported of each user it saw, so a customer's
+/// profile is kept current from the users that come with updates without
+/// reporting them again with every message.
+#[derive(Default)]
+struct SeenUsers(HashMap<i64, u64>);
+
+impl SeenUsers {
+    /// Returns the users of a batch that are new to the session or changed.
+    /// `min` users carry only part of the profile and are left out.
+    fn changed(&mut self, users: &[tl::enums::User]) -> Option<Vec<TelegramContact>> {
+        let changed: Vec<TelegramContact> = users
+            .iter()
+            .filter_map(|u| match u {
+                tl::enums::User::User(u) if !u.min => Some(u),
+                _ => None,
+            })
+            .filter(|u| {
+                let print = fingerprint(u);
+                self.0.insert(u.id, print) != Some(print)
+            })
+            .map(convert::contact)
+            .collect();
+        (!changed.is_empty()).then_some(changed)
+    }
+}
+
+/// Hashes what a profile shows of a user (no copies: this runs for every batch).
+fn fingerprint(u: &tl::types::User) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (&u.first_name, &u.last_name, &u.username, &u.phone, convert::photo_id(u), u.contact, u.is_self).hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Sends a batch; returns false once the consumer is gone.

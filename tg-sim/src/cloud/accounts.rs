@@ -63,6 +63,7 @@ impl State {
                 first_name: format!("Agent {last4}"),
                 last_name: None,
                 phone: Some(phone.to_string()),
+                photo: None,
             },
         );
         let mut key = [0u8; 256];
@@ -114,6 +115,7 @@ impl State {
                         first_name: name.unwrap_or("Customer").to_string(),
                         last_name: None,
                         phone: None,
+                        photo: None,
                     },
                 );
                 self.dirty = true;

@@ -39,8 +39,8 @@ pub struct Runtime {
     pub password_pending: HashMap<i64, String>,
     /// File parts uploaded per (key id, file id).
     pub uploads: HashMap<(i64, i64), BTreeMap<i32, Vec<u8>>>,
-    /// One-shot FLOOD_WAIT per (phone, method name) in seconds.
-    pub flood: HashMap<(String, String), i32>,
+    /// One-shot refusal (FLOOD_WAIT_X, PEER_FLOOD, …) per (phone, method name).
+    pub flood: HashMap<(String, String), crate::rpc::RpcErr>,
     /// Accounts whose next push skips a pts slot.
     pub gaps: HashSet<String>,
     /// RPC calls served, by method name (for tests and `/control/stats`).

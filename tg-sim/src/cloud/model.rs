@@ -55,6 +55,9 @@ pub struct UserRec {
     pub last_name: Option<String>,
     /// Phone in E.164 with `+` (accounts only).
     pub phone: Option<String>,
+    /// File id of the current profile photo (in `files`), if one is set.
+    #[serde(default)]
+    pub photo: Option<i64>,
 }
 
 /// One message, in an account's box (private chats, basic groups) or a channel.

@@ -74,7 +74,16 @@ pub fn user_tl(u: &UserRec, viewer: i64, contact: bool) -> tl::enums::User {
         last_name: u.last_name.clone(),
         username: None,
         phone: if is_self || contact { u.phone.clone().map(|p| p.trim_start_matches('+').to_string()) } else { None },
-        photo: None,
+        photo: u.photo.map(|photo_id| {
+            tl::types::UserProfilePhoto {
+                has_video: false,
+                personal: false,
+                photo_id,
+                stripped_thumb: None,
+                dc_id: crate::DC_ID,
+            }
+            .into()
+        }),
         status: Some(tl::types::UserStatusRecently { by_me: false }.into()),
         bot_info_version: None,
         restriction_reason: None,

@@ -1,6 +1,6 @@
 //! The HTTP control API tests and demos drive the fake cloud with: accounts and
-//! their session strings, customers writing, what accounts sent, chats, contacts, edits,
-//! deletes, forced gaps, flood waits and the traffic generator.
+//! their session strings, customers writing, what accounts sent, chats, contacts,
+//! profile photos, edits, deletes, forced gaps, flood waits and the traffic generator.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,14 +10,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::warn;
 
-use crate::cloud::model::{ChannelRec, ChatRec, PeerKey};
+use crate::cloud::model::{ChannelRec, ChatRec, FileRec, PeerKey};
 use crate::cloud::{now, Cloud};
 use crate::error::SimError;
+use crate::rpc::RpcErr;
 use crate::session_string::SessionString;
 use crate::srp::PasswordRecord;
 
@@ -46,6 +49,7 @@ pub fn router(cloud: Arc<Cloud>) -> Router {
         .route("/control/login-code", get(login_code))
         .route("/control/chats", post(create_chat))
         .route("/control/contacts", post(add_contact))
+        .route("/control/photos", post(set_photo))
         .route("/control/traffic", post(traffic))
         .route("/control/stats", get(stats))
         .route("/control/gap", post(gap))
@@ -166,6 +170,48 @@ async fn add_contact(State(cloud): Shared, Json(req): Json<NewContact>) -> Resul
 }
 
 #[derive(Deserialize)]
+struct NewPhoto {
+    /// An account's phone or a user id.
+    user: Value,
+    /// The image (JPEG, as Telegram keeps profile photos); none removes the photo.
+    bytes_b64: Option<String>,
+}
+
+/// Sets (or removes) a user's profile photo; each new photo gets a new id.
+async fn set_photo(State(cloud): Shared, Json(req): Json<NewPhoto>) -> Result<Json<Value>, SimError> {
+    let bytes = req
+        .bytes_b64
+        .map(|b| STANDARD.decode(b).map_err(|e| SimError::Invalid(format!("bytes_b64: {e}"))))
+        .transpose()?;
+    if bytes.as_ref().is_some_and(Vec::is_empty) {
+        return Err(SimError::Invalid("bytes_b64 is empty".into()));
+    }
+    let (user_id, photo_id) = cloud.with(|st| -> Result<(i64, Option<i64>), SimError> {
+        let user_id = st.member_user_id(&req.user)?;
+        let photo_id = bytes.map(|bytes| {
+            let id = st.next_id();
+            let file = FileRec {
+                id,
+                access_hash: rand::thread_rng().gen(),
+                kind: "photo".into(),
+                name: format!("{user_id}.jpg"),
+                mime: "image/jpeg".into(),
+                date: now(),
+                bytes,
+            };
+            st.data.files.insert(id, file);
+            id
+        });
+        if let Some(user) = st.data.users.get_mut(&user_id) {
+            user.photo = photo_id;
+        }
+        st.dirty = true;
+        Ok((user_id, photo_id))
+    })?;
+    Ok(Json(json!({ "user_id": user_id, "photo_id": photo_id })))
+}
+
+#[derive(Deserialize)]
 struct TrafficReq {
     rate: f64,
     duration_s: f64,
@@ -216,14 +262,25 @@ async fn gap(State(cloud): Shared, Json(req): Json<GapReq>) -> Result<Json<Value
 struct FloodReq {
     account_phone: String,
     method: String,
-    seconds: i32,
+    /// `FLOOD_WAIT_<seconds>` (420).
+    seconds: Option<i32>,
+    /// Any other 400 error by name, such as `PEER_FLOOD`.
+    error: Option<String>,
 }
 
 async fn flood(State(cloud): Shared, Json(req): Json<FloodReq>) -> Result<Json<Value>, SimError> {
-    if req.seconds <= 0 {
-        return Err(SimError::Invalid("seconds must be positive".into()));
-    }
+    let refusal = match (req.seconds, req.error) {
+        (Some(secs), None) if secs > 0 => RpcErr { code: 420, message: format!("FLOOD_WAIT_{secs}") },
+        (Some(_), None) => return Err(SimError::Invalid("seconds must be positive".into())),
+        (None, Some(name))
+            if !name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') =>
+        {
+            RpcErr::bad(&name)
+        }
+        (None, Some(name)) => return Err(SimError::Invalid(format!("{name:?} is not an error name like PEER_FLOOD"))),
+        _ => return Err(SimError::Invalid("give seconds or error, not both".into())),
+    };
     let mut st = cloud.lock();
-    st.rt.flood.insert((req.account_phone, req.method), req.seconds);
+    st.rt.flood.insert((req.account_phone, req.method), refusal);
     Ok(Json(json!({ "ok": true })))
 }

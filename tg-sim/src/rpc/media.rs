@@ -1,12 +1,13 @@
 //! Files: upload.saveFilePart / saveBigFilePart collect parts per key, sendMedia
-//! turns them into a stored photo or document, upload.getFile serves them back.
+//! turns them into a stored photo or document, upload.getFile serves them
+//! back, and users' profile photos.
 
 use grammers_tl_types::{self as tl, Serializable};
 use rand::Rng;
 
-use super::{bool_true, parse, RpcCtx, RpcErr, RpcResult};
-use crate::cloud::model::FileRec;
-use crate::cloud::now;
+use super::{bool_true, parse, resolve_peer, RpcCtx, RpcErr, RpcResult};
+use crate::cloud::model::{FileRec, PeerKey};
+use crate::cloud::{now, State};
 
 /// Largest part Telegram accepts (512 KiB).
 const MAX_PART: usize = 512 * 1024;
@@ -77,24 +78,30 @@ pub fn file_from_input(ctx: &mut RpcCtx<'_>, media: &tl::enums::InputMedia) -> R
     Ok(id)
 }
 
-/// upload.getFile for photos and documents.
-pub fn get_file(ctx: &mut RpcCtx<'_>, body: &[u8]) -> RpcResult {
+/// upload.getFile for photos, documents and users' profile photos.
+pub fn get_file(ctx: &mut RpcCtx<'_>, phone: &str, body: &[u8]) -> RpcResult {
     let req: tl::functions::upload::GetFile = parse(body)?;
-    let (id, access_hash) = match &req.location {
-        tl::enums::InputFileLocation::InputDocumentFileLocation(l) => (l.id, l.access_hash),
-        tl::enums::InputFileLocation::InputPhotoFileLocation(l) => (l.id, l.access_hash),
-        _ => return Err(RpcErr::bad("LOCATION_INVALID")),
-    };
     if req.offset < 0 || req.limit <= 0 || req.limit as usize > MAX_PART {
         return Err(RpcErr::bad("LIMIT_INVALID"));
     }
     let st = ctx.cloud.lock();
-    let f = st
-        .data
-        .files
-        .get(&id)
-        .filter(|f| f.access_hash == access_hash)
-        .ok_or_else(|| RpcErr::bad("FILE_ID_INVALID"))?;
+    let f = match &req.location {
+        tl::enums::InputFileLocation::InputDocumentFileLocation(l) => stored_file(&st, l.id, l.access_hash)?,
+        tl::enums::InputFileLocation::InputPhotoFileLocation(l) => stored_file(&st, l.id, l.access_hash)?,
+        tl::enums::InputFileLocation::InputPeerPhotoFileLocation(l) => {
+            let PeerKey::User(user) = resolve_peer(&st, phone, &l.peer)? else {
+                return Err(RpcErr::bad("PEER_ID_INVALID"));
+            };
+            // Only the user's current photo is served; an old id is gone, as on Telegram.
+            st.data
+                .users
+                .get(&user)
+                .filter(|u| u.photo == Some(l.photo_id))
+                .and_then(|_| st.data.files.get(&l.photo_id))
+                .ok_or_else(|| RpcErr::bad("FILE_ID_INVALID"))?
+        }
+        _ => return Err(RpcErr::bad("LOCATION_INVALID")),
+    };
     let start = (req.offset as usize).min(f.bytes.len());
     let end = (start + req.limit as usize).min(f.bytes.len());
     Ok(tl::enums::upload::File::File(tl::types::upload::File {
@@ -103,4 +110,9 @@ pub fn get_file(ctx: &mut RpcCtx<'_>, body: &[u8]) -> RpcResult {
         bytes: f.bytes[start..end].to_vec(),
     })
     .to_bytes())
+}
+
+/// Returns a file of a message, checking the access hash it was handed out with.
+fn stored_file(st: &State, id: i64, access_hash: i64) -> Result<&FileRec, RpcErr> {
+    st.data.files.get(&id).filter(|f| f.access_hash == access_hash).ok_or_else(|| RpcErr::bad("FILE_ID_INVALID"))
 }

@@ -130,10 +130,10 @@ pub fn dispatch(ctx: &mut RpcCtx<'_>, body: &[u8]) -> RpcResult {
     if let Some(p) = flood_phone {
         let mut st = ctx.cloud.lock();
         let short = name.rsplit('.').next().unwrap_or(name);
-        let secs =
+        let refusal =
             st.rt.flood.remove(&(p.clone(), name.to_string())).or_else(|| st.rt.flood.remove(&(p, short.to_string())));
-        if let Some(secs) = secs {
-            return Err(RpcErr { code: 420, message: format!("FLOOD_WAIT_{secs}") });
+        if let Some(refusal) = refusal {
+            return Err(refusal);
         }
     }
     let phone = phone.unwrap_or_default();
@@ -164,7 +164,7 @@ pub fn dispatch(ctx: &mut RpcCtx<'_>, body: &[u8]) -> RpcResult {
         f::channels::ReadHistory::CONSTRUCTOR_ID => send::read_channel_history(ctx, &phone, query),
         f::upload::SaveFilePart::CONSTRUCTOR_ID => media::save_file_part(ctx, query),
         f::upload::SaveBigFilePart::CONSTRUCTOR_ID => media::save_big_file_part(ctx, query),
-        f::upload::GetFile::CONSTRUCTOR_ID => media::get_file(ctx, query),
+        f::upload::GetFile::CONSTRUCTOR_ID => media::get_file(ctx, &phone, query),
         f::contacts::GetContacts::CONSTRUCTOR_ID => info::get_contacts(ctx, &phone),
         f::users::GetUsers::CONSTRUCTOR_ID => info::get_users(ctx, &phone, query),
         f::users::GetFullUser::CONSTRUCTOR_ID => info::get_full_user(ctx, &phone, query),

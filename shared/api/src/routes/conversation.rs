@@ -1,6 +1,6 @@
 //! Working a conversation beyond reading and sending: edit and delete sent
 //! messages, mark the dialog read, open a customer's file, see who the
-//! customer is, and the account's own profile and contacts.
+//! customer is (with their photo), and the account's own profile and contacts.
 
 use super::files::file_response;
 use super::{Done, DONE};
@@ -20,7 +20,9 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(mark_read))
         .routes(routes!(message_media))
         .routes(routes!(dialog_profile))
+        .routes(routes!(dialog_photo))
         .routes(routes!(account_profile))
+        .routes(routes!(account_photo))
         .routes(routes!(account_contacts))
         .routes(routes!(sync_account))
         .routes(routes!(sync_history))
@@ -89,6 +91,35 @@ async fn dialog_profile(
     Path((id, peer)): Path<(AccountId, i64)>,
 ) -> Result<Json<ProfileView>, ApiError> {
     Ok(Json(s.desk.dialog_profile(&actor, &id, peer).await?))
+}
+
+/// The profile photo of a dialog's customer: fetched from Telegram on first view, then kept.
+#[utoipa::path(get, path = "/api/accounts/{id}/dialogs/{peer}/profile/photo", tag = "inbox",
+    params(("id" = String, Path), ("peer" = i64, Path)),
+    responses((status = 200, content_type = "image/jpeg"),
+        (status = 404, description = "no such dialog, or no photo as last synced"),
+        (status = 504, description = "`fleet_timeout`")))]
+async fn dialog_photo(
+    State(s): State<ApiState>,
+    Authed(actor): Authed,
+    Path((id, peer)): Path<(AccountId, i64)>,
+) -> Result<Response, ApiError> {
+    let file = s.desk.dialog_photo(&actor, &id, peer).await?;
+    Ok(file_response(file.bytes, &file.content_type, file.name.as_deref(), "inline"))
+}
+
+/// The account's own profile photo: fetched from Telegram on first view, then kept.
+#[utoipa::path(get, path = "/api/accounts/{id}/profile/photo", tag = "accounts", params(("id" = String, Path)),
+    responses((status = 200, content_type = "image/jpeg"),
+        (status = 404, description = "no such account, or no photo as last synced"),
+        (status = 504, description = "`fleet_timeout`")))]
+async fn account_photo(
+    State(s): State<ApiState>,
+    Authed(actor): Authed,
+    Path(id): Path<AccountId>,
+) -> Result<Response, ApiError> {
+    let file = s.desk.account_photo(&actor, &id).await?;
+    Ok(file_response(file.bytes, &file.content_type, file.name.as_deref(), "inline"))
 }
 
 /// The account's own Telegram profile (404 until its session first synced).

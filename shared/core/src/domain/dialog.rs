@@ -89,6 +89,9 @@ pub struct PeerProfile {
     pub is_contact: bool,
     /// True for the account's own profile.
     pub is_self: bool,
+    /// Id of the current profile photo, if one is set (fetched on first view).
+    #[serde(default)]
+    pub photo_id: Option<i64>,
     /// When this was last synced from Telegram.
     pub synced_at: DateTime<Utc>,
 }

@@ -30,6 +30,6 @@ pub use store::{
     PinTarget, UserQuery,
 };
 pub use telegram::{
-    LoginStep, OutgoingFile, OutgoingMessage, TelegramConnector, TelegramContact, TelegramError, TelegramProfile,
-    TelegramSession, TelegramUpdate,
+    DialogList, LoginStep, OutgoingFile, OutgoingMessage, TelegramConnector, TelegramContact, TelegramError,
+    TelegramProfile, TelegramSession, TelegramUpdate,
 };

@@ -88,9 +88,12 @@ pub struct TelegramProfile {
     pub username: Option<String>,
     /// Phone in E.164 with `+`, when Telegram shows it.
     pub phone: Option<String>,
+    /// Id of the current profile photo, if one is set.
+    pub photo_id: Option<i64>,
 }
 
-/// A contact of the account (also how a customer's profile is shown).
+/// A user as the account sees them: a contact, a customer of a private
+/// dialog, or the account itself (how a customer's profile is shown).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TelegramContact {
     /// Telegram's user id (the marked peer id of the private chat).
@@ -103,6 +106,21 @@ pub struct TelegramContact {
     pub username: Option<String>,
     /// Phone in E.164 with `+`, when Telegram shows it.
     pub phone: Option<String>,
+    /// Id of the current profile photo, if one is set.
+    pub photo_id: Option<i64>,
+    /// True when the user is in the account's contacts.
+    pub is_contact: bool,
+    /// True for the account itself.
+    pub is_self: bool,
+}
+
+/// The dialogs of an account and the users of its private ones.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DialogList {
+    /// The dialogs, newest first.
+    pub dialogs: Vec<Dialog>,
+    /// The other party of each private dialog, as the account sees them.
+    pub users: Vec<TelegramContact>,
 }
 
 /// A file to attach to an outgoing message.
@@ -146,6 +164,9 @@ pub enum TelegramUpdate {
         /// The ids.
         ids: Vec<i64>,
     },
+    /// Users the session saw for the first time or changed (name, username,
+    /// phone, photo or contact flag), as they came with other updates.
+    Users(Vec<TelegramContact>),
 }
 
 /// Opens sessions. One connector serves every account of a process.
@@ -193,8 +214,8 @@ pub trait TelegramSession: Send + Sync {
     async fn profile(&self) -> Result<TelegramProfile, TelegramError>;
     /// Returns the account's contacts.
     async fn contacts(&self) -> Result<Vec<TelegramContact>, TelegramError>;
-    /// Returns up to `limit` dialogs, newest first.
-    async fn dialogs(&self, limit: usize) -> Result<Vec<Dialog>, TelegramError>;
+    /// Returns up to `limit` dialogs, newest first, with the users of the private ones.
+    async fn dialogs(&self, limit: usize) -> Result<DialogList, TelegramError>;
     /// Returns up to `limit` messages of a dialog older than the id `before`
     /// (newest first; `None` starts at the newest). Paging with the last id
     /// of a page as the next `before` walks the whole history once.
@@ -211,6 +232,10 @@ pub trait TelegramSession: Send + Sync {
     async fn mark_read(&self, peer: i64) -> Result<(), TelegramError>;
     /// Downloads the file of a message; `Invalid` when it has none.
     async fn download_media(&self, peer: i64, message_id: i64) -> Result<Vec<u8>, TelegramError>;
+    /// Downloads a user's profile photo `photo_id` (the big size); `peer` is
+    /// a user the account knows, or its own user id. `Invalid` when the
+    /// photo is not (or no longer) the user's.
+    async fn download_profile_photo(&self, peer: i64, photo_id: i64) -> Result<Vec<u8>, TelegramError>;
 
     /// Waits for the next update. Cancel-safe. An update counts as consumed
     /// once returned: [`TelegramSession::export`] saves the state after it, so

@@ -156,6 +156,16 @@ pub enum FleetCommand {
         /// The message.
         message_id: i64,
     },
+    /// Download a user's profile photo into the blob store at [`photo_key`]; reply when stored.
+    FetchPhoto {
+        /// The account, and where the reply goes.
+        #[serde(flatten)]
+        call: Call,
+        /// The user (a customer, a contact, or the account's own user id).
+        peer: i64,
+        /// The photo.
+        photo_id: i64,
+    },
     /// Sync the account's profile, contacts, dialogs and recent history (no reply).
     Sync {
         /// The account's tenant.
@@ -205,7 +215,8 @@ impl FleetCommand {
             | FleetCommand::Logout { call }
             | FleetCommand::Edit { call, .. }
             | FleetCommand::Delete { call, .. }
-            | FleetCommand::FetchMedia { call, .. } => Some(call),
+            | FleetCommand::FetchMedia { call, .. }
+            | FleetCommand::FetchPhoto { call, .. } => Some(call),
             _ => None,
         }
     }
@@ -216,7 +227,8 @@ impl FleetCommand {
         | FleetCommand::Logout { call }
         | FleetCommand::Edit { call, .. }
         | FleetCommand::Delete { call, .. }
-        | FleetCommand::FetchMedia { call, .. } = &mut self
+        | FleetCommand::FetchMedia { call, .. }
+        | FleetCommand::FetchPhoto { call, .. } = &mut self
         {
             call.expires_at = Some(at);
         }
@@ -233,6 +245,11 @@ impl FleetCommand {
 /// Where the fleet keeps a message's file in the blob store.
 pub fn media_key(tenant: &TenantId, account: &AccountId, peer: i64, message_id: i64) -> String {
     format!("{tenant}/media/{account}/{peer}/{message_id}")
+}
+
+/// Where a user's profile photo is kept once fetched (a new photo has a new id).
+pub fn photo_key(tenant: &TenantId, account: &AccountId, peer: i64, photo_id: i64) -> String {
+    format!("{tenant}/photos/{account}/{peer}/{photo_id}")
 }
 
 /// The fleet's answer to a command a caller waits on.

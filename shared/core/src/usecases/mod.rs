@@ -28,7 +28,7 @@ pub use actor::Actor;
 pub use agents::{NewAgent, UpdateAgent};
 pub use audit::AuditFilter;
 pub use commands::{
-    media_key, Call, CommandFailure, CommandReply, FleetCommand, LoginInput, COMMANDS_QUEUE, FLEET_TIMEOUT,
+    media_key, photo_key, Call, CommandFailure, CommandReply, FleetCommand, LoginInput, COMMANDS_QUEUE, FLEET_TIMEOUT,
 };
 pub use error::AppError;
 pub use files::MAX_FILE_BYTES;

@@ -2,9 +2,10 @@
 //! contacts, and the customer's profile shown beside a dialog. The fleet
 //! syncs them when a session comes online and on demand ([`Desk::request_sync`]).
 
-use super::commands::{FleetCommand, COMMANDS_QUEUE};
-use super::{cursor, page_size, Actor, AppError, Desk, Page};
+use super::commands::{photo_key, Call, FleetCommand, COMMANDS_QUEUE};
+use super::{cursor, page_size, Actor, AppError, Desk, MediaFile, Page};
 use crate::domain::{AccountId, PeerKind, PeerProfile};
+use crate::ports::PortErrorKind;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -30,6 +31,9 @@ pub struct ProfileView {
     pub phone: Option<String>,
     /// True when the customer is in the account's contacts.
     pub is_contact: bool,
+    /// Id of the customer's profile photo, if one is set; the image is at
+    /// `GET /api/accounts/{id}/dialogs/{peer}/profile/photo`.
+    pub photo_id: Option<i64>,
     /// When the profile was last synced from Telegram (none: only the dialog is known).
     pub synced_at: Option<DateTime<Utc>>,
 }
@@ -49,6 +53,7 @@ impl Desk {
             username: profile.as_ref().and_then(|p| p.username.clone()),
             phone: profile.as_ref().and_then(|p| p.phone.clone()),
             is_contact: profile.as_ref().is_some_and(|p| p.is_contact),
+            photo_id: profile.as_ref().and_then(|p| p.photo_id),
             synced_at: profile.map(|p| p.synced_at),
         })
     }
@@ -60,6 +65,45 @@ impl Desk {
             .get_self_profile(&actor.tenant, &account.id)
             .await?
             .ok_or_else(|| AppError::not_found("the account's profile is not synced yet"))
+    }
+
+    /// Returns the profile photo of a dialog's customer, fetching it from
+    /// Telegram on first view; `NotFound` when they have none (as last synced).
+    pub async fn dialog_photo(&self, actor: &Actor, id: &AccountId, peer: i64) -> Result<MediaFile, AppError> {
+        let account = self.visible_account(actor, id).await?;
+        self.get_dialog(&actor.tenant, &account.id, peer).await?;
+        let profile = self.reader.get_profile(&actor.tenant, &account.id, peer).await?;
+        self.profile_photo(actor, &account.id, profile).await
+    }
+
+    /// Returns the account's own profile photo, fetching it from Telegram on
+    /// first view; `NotFound` when it has none (as last synced).
+    pub async fn account_photo(&self, actor: &Actor, id: &AccountId) -> Result<MediaFile, AppError> {
+        let account = self.visible_account(actor, id).await?;
+        let profile = self.reader.get_self_profile(&actor.tenant, &account.id).await?;
+        self.profile_photo(actor, &account.id, profile).await
+    }
+
+    /// Serves a synced profile's photo from the blob store, asking the fleet for it once.
+    async fn profile_photo(
+        &self,
+        actor: &Actor,
+        account: &AccountId,
+        profile: Option<PeerProfile>,
+    ) -> Result<MediaFile, AppError> {
+        let (peer, photo_id) =
+            profile.and_then(|p| Some((p.peer, p.photo_id?))).ok_or_else(|| AppError::not_found("no profile photo"))?;
+        let key = photo_key(&actor.tenant, account, peer, photo_id);
+        let (bytes, meta) = match self.blobs.get(&key).await {
+            Ok(found) => found,
+            Err(e) if e.kind == PortErrorKind::NotFound => {
+                let call = Call::new(&actor.tenant, account);
+                self.ask_fleet(FleetCommand::FetchPhoto { call, peer, photo_id }).await?;
+                self.blobs.get(&key).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(MediaFile { bytes, content_type: meta.content_type, name: Some(format!("{peer}-{photo_id}.jpg")) })
     }
 
     /// Returns a page of the account's contacts, by user id.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tgdesk_core::domain::AccountId;
 use tgdesk_core::ports::{LoginStep, OutgoingFile, OutgoingMessage, TelegramError, TelegramUpdate};
 
-use crate::harness::{next_update, phone, try_next_update, Harness};
+use crate::harness::{next_any_update, next_update, phone, try_next_update, Harness};
 
 pub async fn code_login_refuses_a_wrong_code_and_goes_online_with_the_right_one(h: &Harness) {
     let session = h.connect(&h.account("+15550101001", None, false).await).await;
@@ -118,6 +118,48 @@ pub async fn profile_and_contacts_describe_the_account_and_its_customers(h: &Har
     session.disconnect().await;
 }
 
+pub async fn profile_photos_download_and_users_seen_in_updates_are_reported_once_per_change(h: &Harness) {
+    let p = "+15550101019";
+    let (own, first, second) = (jpeg_of(1), jpeg_of(2), jpeg_of(3));
+    h.post("/control/accounts", json!({ "phone": p })).await;
+    let own_id =
+        h.post("/control/photos", json!({ "user": p, "bytes_b64": STANDARD.encode(&own) })).await["photo_id"].as_i64();
+    let session = h.online(p).await;
+
+    h.customer_writes(p, 4242, "hello").await;
+    let seen = next_any_update(session.as_ref(), 10).await;
+    let hello = next_any_update(session.as_ref(), 10).await;
+    h.customer_writes(p, 4242, "again").await;
+    let again = next_any_update(session.as_ref(), 10).await;
+    let set = h.post("/control/photos", json!({ "user": 4242, "bytes_b64": STANDARD.encode(&first) })).await;
+    let first_id = set["photo_id"].as_i64().expect("photo id");
+    h.customer_writes(p, 4242, "new look").await;
+    let changed = next_any_update(session.as_ref(), 10).await;
+    let new_look = next_any_update(session.as_ref(), 10).await;
+    let me = session.profile().await.expect("profile");
+    let list = session.dialogs(10).await.expect("dialogs");
+    let downloaded = session.download_profile_photo(4242, first_id).await.expect("customer's photo");
+    let own_downloaded = session.download_profile_photo(me.user_id, own_id.expect("own id")).await.expect("own photo");
+    h.post("/control/photos", json!({ "user": 4242, "bytes_b64": STANDARD.encode(&second) })).await;
+    let outdated = session.download_profile_photo(4242, first_id).await;
+
+    let TelegramUpdate::Users(seen) = seen else { panic!("users come before the message: {seen:?}") };
+    let customer = seen.iter().find(|u| u.user_id == 4242).expect("the customer is reported");
+    assert_eq!((customer.first_name.as_str(), customer.photo_id, customer.is_self), ("Customer 4242", None, false));
+    assert!(matches!(hello, TelegramUpdate::NewMessage(ref m) if m.text == "hello"), "{hello:?}");
+    assert!(matches!(again, TelegramUpdate::NewMessage(ref m) if m.text == "again"), "unchanged users: {again:?}");
+    let TelegramUpdate::Users(changed) = changed else { panic!("a new photo is reported: {changed:?}") };
+    assert_eq!(changed.iter().map(|u| (u.user_id, u.photo_id)).collect::<Vec<_>>(), vec![(4242, Some(first_id))]);
+    assert!(matches!(new_look, TelegramUpdate::NewMessage(ref m) if m.text == "new look"), "{new_look:?}");
+    assert_eq!(me.photo_id, own_id);
+    assert_eq!(list.dialogs.iter().map(|d| d.peer).collect::<Vec<_>>(), vec![4242]);
+    assert_eq!(list.users.iter().map(|u| (u.user_id, u.photo_id)).collect::<Vec<_>>(), vec![(4242, Some(first_id))]);
+    assert_eq!(downloaded, first);
+    assert_eq!(own_downloaded, own);
+    assert!(matches!(outdated, Err(TelegramError::Invalid(_))), "{outdated:?}");
+    session.disconnect().await;
+}
+
 pub async fn dialogs_list_newest_first_and_history_pages_walk_everything_once(h: &Harness) {
     let p = "+15550101007";
     let session = h.online(p).await;
@@ -139,10 +181,11 @@ pub async fn dialogs_list_newest_first_and_history_pages_walk_everything_once(h:
         pages.push(page);
     }
 
-    assert_eq!(dialogs.iter().map(|d| d.peer).collect::<Vec<_>>(), vec![5002, 5001]);
-    assert_eq!(dialogs[0].preview, "newest");
-    assert_eq!(dialogs[1].last_message_id, expected.last().copied());
-    assert_eq!(dialogs[1].unread_count, 25);
+    assert_eq!(dialogs.dialogs.iter().map(|d| d.peer).collect::<Vec<_>>(), vec![5002, 5001]);
+    assert_eq!(dialogs.users.iter().map(|u| u.user_id).collect::<Vec<_>>(), vec![5002, 5001]);
+    assert_eq!(dialogs.dialogs[0].preview, "newest");
+    assert_eq!(dialogs.dialogs[1].last_message_id, expected.last().copied());
+    assert_eq!(dialogs.dialogs[1].unread_count, 25);
     assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), vec![10, 10, 5]);
     let ids: Vec<i64> = pages.iter().flatten().map(|m| m.id).collect();
     let mut newest_first = expected.clone();
@@ -429,13 +472,13 @@ pub async fn own_messages_can_be_edited_and_deleted_and_dialogs_marked_read(h: &
     h.customer_writes(p, 4242, "two").await;
     let keep = session.send(out(4242, "teh answer", None, None)).await.expect("send");
     let gone = session.send(out(4242, "oops", None, None)).await.expect("send");
-    let unread_before = session.dialogs(10).await.expect("dialogs")[0].unread_count;
+    let unread_before = session.dialogs(10).await.expect("dialogs").dialogs[0].unread_count;
 
     session.edit(4242, keep.id, "the answer").await.expect("edit");
     session.delete(4242, &[gone.id]).await.expect("delete");
     session.mark_read(4242).await.expect("mark read");
     let history = session.history(4242, None, 10).await.expect("history");
-    let unread_after = session.dialogs(10).await.expect("dialogs")[0].unread_count;
+    let unread_after = session.dialogs(10).await.expect("dialogs").dialogs[0].unread_count;
 
     let edited = history.iter().find(|m| m.id == keep.id).expect("edited message kept");
     assert_eq!(edited.text, "the answer");
@@ -488,6 +531,13 @@ pub async fn start_login_asks_for_a_code_on_a_fresh_key(h: &Harness) {
 
 fn out(peer: i64, text: &str, reply_to: Option<i64>, file: Option<OutgoingFile>) -> OutgoingMessage {
     OutgoingMessage { peer, text: text.into(), reply_to, file }
+}
+
+/// A JPEG-looking payload told apart by `seed`.
+fn jpeg_of(seed: u8) -> Vec<u8> {
+    let mut bytes = tiny_jpeg();
+    bytes[4] = seed;
+    bytes
 }
 
 /// The smallest JPEG-looking payload: the simulator stores photos as given.

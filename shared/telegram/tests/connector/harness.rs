@@ -147,8 +147,22 @@ pub fn phone(raw: &str) -> Phone {
     Phone::parse(raw).expect("phone")
 }
 
-/// Waits up to `secs` for the next update.
+/// Waits up to `secs` for the next update about messages (the users that
+/// come with them are checked by their own case, see [`next_any_update`]).
 pub async fn next_update(session: &dyn TelegramSession, secs: u64) -> TelegramUpdate {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, session.next_update()).await {
+            Ok(Ok(TelegramUpdate::Users(_))) => continue,
+            Ok(Ok(u)) => return u,
+            Ok(Err(e)) => panic!("update stream failed: {e}"),
+            Err(_) => panic!("no update within {secs}s"),
+        }
+    }
+}
+
+/// Waits up to `secs` for the next update of any kind.
+pub async fn next_any_update(session: &dyn TelegramSession, secs: u64) -> TelegramUpdate {
     match tokio::time::timeout(Duration::from_secs(secs), session.next_update()).await {
         Ok(Ok(u)) => u,
         Ok(Err(e)) => panic!("update stream failed: {e}"),
@@ -156,7 +170,13 @@ pub async fn next_update(session: &dyn TelegramSession, secs: u64) -> TelegramUp
     }
 }
 
-/// Returns the next update if one arrives within `ms`.
+/// Returns the next update about messages if one arrives within `ms`.
 pub async fn try_next_update(session: &dyn TelegramSession, ms: u64) -> Option<TelegramUpdate> {
-    tokio::time::timeout(Duration::from_millis(ms), session.next_update()).await.ok().and_then(Result::ok)
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
+    loop {
+        match tokio::time::timeout_at(deadline, session.next_update()).await.ok().and_then(Result::ok) {
+            Some(TelegramUpdate::Users(_)) => continue,
+            other => return other,
+        }
+    }
 }

@@ -27,6 +27,7 @@ connector_suite!(
     a_flooded_login_code_request_reports_the_wait,
     logout_makes_the_key_stop_working,
     profile_and_contacts_describe_the_account_and_its_customers,
+    profile_photos_download_and_users_seen_in_updates_are_reported_once_per_change,
     dialogs_list_newest_first_and_history_pages_walk_everything_once,
     text_replies_photos_and_documents_reach_the_customer,
     media_customers_sent_downloads_byte_for_byte,
@@ -37,7 +38,6 @@ connector_suite!(
     the_first_connect_stores_the_self_user_and_peer_cache,
     malformed_session_strings_and_bytes_are_invalid_sessions,
     a_flooded_send_holds_the_account_back_without_calling_telegram_again,
-    #[ignore = "tg-sim: /control/flood can only answer FLOOD_WAIT_X, not PEER_FLOOD (wanted: an \"error\" field)"]
     a_peer_flood_on_send_surfaces_and_holds_the_account_back,
     updates_not_yet_consumed_arrive_again_after_a_restart,
     own_messages_can_be_edited_and_deleted_and_dialogs_marked_read,

@@ -16,6 +16,7 @@ fn profile(account: &AccountId, peer: i64, contact: bool, me: bool) -> PeerProfi
         phone: None,
         is_contact: contact,
         is_self: me,
+        photo_id: (peer % 3 == 0).then_some(peer * 1_000),
         synced_at: at(peer),
     }
 }
@@ -45,7 +46,7 @@ pub async fn profiles_are_upserted_and_read_back(h: &StoreHandles) {
     let first = profile(&account.id, 42, false, false);
     h.writer.upsert_profiles(&t, std::slice::from_ref(&first)).await.unwrap();
     assert_eq!(h.reader.get_profile(&t, &account.id, 42).await.unwrap(), Some(first.clone()));
-    let renamed = PeerProfile { first_name: "Ann".into(), is_contact: true, ..first };
+    let renamed = PeerProfile { first_name: "Ann".into(), is_contact: true, photo_id: Some(7), ..first };
     h.writer.upsert_profiles(&t, std::slice::from_ref(&renamed)).await.unwrap();
     assert_eq!(h.reader.get_profile(&t, &account.id, 42).await.unwrap(), Some(renamed));
     assert_eq!(h.reader.get_profile(&t, &account.id, 43).await.unwrap(), None);
