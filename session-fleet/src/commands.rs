@@ -13,7 +13,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_core::domain::{AccountId, AccountStatus, FileRef, RequestId, SendId, SendStatus, TenantId};
-use tgdesk_core::ports::{Delivery, OutgoingFile, OutgoingMessage, TelegramError, TelegramSession};
+use tgdesk_core::ports::{
+    BlobStore, Delivery, OutgoingFile, OutgoingMessage, PortError, TelegramDownload, TelegramError, TelegramSession,
+};
 use tgdesk_core::usecases::{
     media_key, photo_key, AccountUpdate, Call, CommandFailure, CommandReply, FleetCommand, SendOutcome, COMMANDS_QUEUE,
 };
@@ -385,17 +387,15 @@ async fn fetch_media(
     account: &AccountId,
     peer: i64,
     message_id: i64,
-) -> Result<usize, Fetch> {
+) -> Result<u64, Fetch> {
     let desk = &fleet.desk;
     let message =
         desk.reader.get_message(tenant, account, peer, message_id).await.map_err(|e| Fetch::Store(e.to_string()))?;
     let mime = message.and_then(|m| m.media).and_then(|m| m.mime).filter(|m| !m.is_empty());
-    let bytes = session.download_media(peer, message_id).await.map_err(Fetch::Telegram)?;
-    let size = bytes.len();
+    let download = session.download_media(peer, message_id).await.map_err(Fetch::Telegram)?;
     let content_type = mime.unwrap_or_else(|| "application/octet-stream".to_owned());
     let key = media_key(tenant, account, peer, message_id);
-    desk.blobs.put(&key, bytes, &content_type).await.map_err(|e| Fetch::Store(e.to_string()))?;
-    Ok(size)
+    keep(fleet.desk.blobs.as_ref(), &key, &content_type, download).await
 }
 
 /// Downloads a user's profile photo into the blob store; returns its size.
@@ -406,13 +406,27 @@ async fn fetch_photo(
     account: &AccountId,
     peer: i64,
     photo_id: i64,
-) -> Result<usize, Fetch> {
-    let bytes = session.download_profile_photo(peer, photo_id).await.map_err(Fetch::Telegram)?;
-    let size = bytes.len();
+) -> Result<u64, Fetch> {
+    let download = session.download_profile_photo(peer, photo_id).await.map_err(Fetch::Telegram)?;
     let key = photo_key(tenant, account, peer, photo_id);
     // Telegram keeps profile photos as JPEG.
-    fleet.desk.blobs.put(&key, bytes, "image/jpeg").await.map_err(|e| Fetch::Store(e.to_string()))?;
-    Ok(size)
+    keep(fleet.desk.blobs.as_ref(), &key, "image/jpeg", download).await
+}
+
+/// Copies a download into a new blob piece by piece, so a file is never
+/// whole in memory; a failed copy leaves no blob. Returns its size.
+async fn keep(
+    blobs: &dyn BlobStore,
+    key: &str,
+    content_type: &str,
+    mut download: Box<dyn TelegramDownload>,
+) -> Result<u64, Fetch> {
+    let store = |e: PortError| Fetch::Store(e.to_string());
+    let mut blob = blobs.create(key, content_type).await.map_err(store)?;
+    while let Some(chunk) = download.next_chunk().await.map_err(Fetch::Telegram)? {
+        blob.write(&chunk).await.map_err(store)?;
+    }
+    Ok(blob.finish().await.map_err(store)?.size)
 }
 
 /// Settles a login or logout according to its answer.

@@ -63,6 +63,25 @@ async fn files_read_marks_edits_deletes_and_profiles_work_against_telegram() {
     assert_eq!(fetch(bruno.clone()).await.status().as_u16(), 404, "another agent's account");
     app.get(&format!("{base}/dialogs/{peer}/messages/{text_id}/media"), alice).await.expect(404);
 
+    // A file bigger than Telegram's 512 KiB parts and the blob store's chunks streams through whole.
+    let manual: Vec<u8> = (0..1_500_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let media = json!({"kind": "document", "name": "manual.pdf", "bytes_b64": base64::engine::general_purpose::STANDARD.encode(&manual)});
+    let big = desk
+        .control("/control/messages", Some(json!({"account_phone": PHONE, "from": from, "text": "", "media": media})))
+        .await;
+    let big_id = big["message_id"].as_i64().unwrap();
+    let big_path = format!("{base}/dialogs/{peer}/messages/{big_id}");
+    desk.wait_for(&format!("{base}/dialogs/{peer}/messages"), "the manual is stored", |b| {
+        b["items"][0]["id"].as_i64() == Some(big_id)
+    })
+    .await;
+    let streamed = app.http.get(format!("{}{big_path}/media", app.base)).bearer_auth(alice).send().await.unwrap();
+    assert_eq!(streamed.status().as_u16(), 200);
+    assert_eq!(streamed.headers()["content-length"], "1500000");
+    assert_eq!(streamed.headers()["content-type"], "application/pdf");
+    let body = streamed.bytes().await.unwrap();
+    assert!(body.as_ref() == manual.as_slice(), "the manual differs: {} of {} bytes", body.len(), manual.len());
+
     // Read: at once here, and on Telegram.
     let reads_before = rpc_calls(&desk.control("/control/stats", None).await, "messages.readHistory");
     let read = app.post(&format!("{base}/dialogs/{peer}/read"), alice, json!({})).await.expect(200);

@@ -10,14 +10,20 @@
 //! A file is a small header then the bytes: `TGB1`, one byte of content type
 //! length, the content type. A put writes a temporary file in the target's
 //! directory, syncs it and renames it over the target, so a reader sees the
-//! old file or the new one, and a crash leaves no half-written blob.
+//! old file or the new one, and a crash leaves no half-written blob. A
+//! streamed write ([`BlobStore::create`]) does the same piece by piece, and
+//! removes its temporary file when dropped unfinished.
 
 use async_trait::async_trait;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tgdesk_core::ports::{validate_blob_key, BlobMeta, BlobStore, PortError, PortErrorKind, MAX_CONTENT_TYPE};
+use tgdesk_core::ports::{
+    validate_blob_key, BlobMeta, BlobReader, BlobStore, BlobWriter, PortError, PortErrorKind, MAX_BLOB_CHUNK,
+    MAX_CONTENT_TYPE,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MAGIC: &[u8; 4] = b"TGB1";
 const SUFFIX: &str = "~blob";
@@ -78,16 +84,36 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| PortError::with_source(PortErrorKind::Internal, "blob task failed", e))?
 }
 
-/// Writes header and bytes to a temporary file beside `path`, then renames it over `path`.
-fn write_atomically(path: &Path, temp_id: u64, content_type: &str, bytes: &[u8]) -> Result<(), PortError> {
+/// Returns the header a blob file starts with.
+fn header(content_type: &str) -> Vec<u8> {
+    let mut header = MAGIC.to_vec();
+    header.push(content_type.len() as u8);
+    header.extend_from_slice(content_type.as_bytes());
+    header
+}
+
+/// Returns a fresh temporary file name beside `path`, creating its directory.
+fn temp_beside(path: &Path) -> Result<PathBuf, PortError> {
     let dir = path.parent().ok_or_else(|| PortError::new(PortErrorKind::Internal, "blob path without parent"))?;
     std::fs::create_dir_all(dir).map_err(map_io)?;
-    let temp = dir.join(format!(".{}.{temp_id}.tmp", std::process::id()));
+    let temp_id = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
+    Ok(dir.join(format!(".{}.{temp_id}.tmp", std::process::id())))
+}
+
+/// Refuses a content type that is empty or longer than a header can say.
+fn check_content_type(content_type: &str) -> Result<(), PortError> {
+    if content_type.is_empty() || content_type.len() > MAX_CONTENT_TYPE {
+        return Err(PortError::new(PortErrorKind::Invalid, "content type empty or too long"));
+    }
+    Ok(())
+}
+
+/// Writes header and bytes to a temporary file beside `path`, then renames it over `path`.
+fn write_atomically(path: &Path, content_type: &str, bytes: &[u8]) -> Result<(), PortError> {
+    let temp = temp_beside(path)?;
     let written = (|| {
         let mut file = std::fs::File::create(&temp)?;
-        file.write_all(MAGIC)?;
-        file.write_all(&[content_type.len() as u8])?;
-        file.write_all(content_type.as_bytes())?;
+        file.write_all(&header(content_type))?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)
@@ -112,16 +138,113 @@ fn decode(mut file: Vec<u8>) -> Result<(Vec<u8>, BlobMeta), PortError> {
     Ok((bytes, BlobMeta { size, content_type }))
 }
 
+/// A streamed write: a temporary file renamed over the blob by `finish`.
+struct FsBlobWriter {
+    file: tokio::fs::File,
+    temp: PathBuf,
+    path: PathBuf,
+    meta: BlobMeta,
+    finished: bool,
+}
+
+#[async_trait]
+impl BlobWriter for FsBlobWriter {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), PortError> {
+        self.file.write_all(chunk).await.map_err(map_io)?;
+        self.meta.size += chunk.len() as u64;
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<BlobMeta, PortError> {
+        self.file.flush().await.map_err(map_io)?;
+        self.file.sync_all().await.map_err(map_io)?;
+        let (temp, path) = (self.temp.clone(), self.path.clone());
+        blocking(move || std::fs::rename(temp, path).map_err(map_io)).await?;
+        self.finished = true;
+        Ok(self.meta.clone())
+    }
+}
+
+impl Drop for FsBlobWriter {
+    fn drop(&mut self) {
+        if !self.finished {
+            // Unfinished: the blob stays as it was, and no temporary file is left.
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// A streamed read of a blob file, past its header.
+struct FsBlobReader {
+    file: tokio::fs::File,
+    meta: BlobMeta,
+}
+
+#[async_trait]
+impl BlobReader for FsBlobReader {
+    fn meta(&self) -> &BlobMeta {
+        &self.meta
+    }
+
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, PortError> {
+        let mut chunk = vec![0; MAX_BLOB_CHUNK];
+        let mut filled = 0;
+        while filled < chunk.len() {
+            match self.file.read(&mut chunk[filled..]).await.map_err(map_io)? {
+                0 => break,
+                n => filled += n,
+            }
+        }
+        chunk.truncate(filled);
+        Ok((filled > 0).then_some(chunk))
+    }
+}
+
+/// Reads a blob file's header; returns the content type and the header's length.
+async fn read_header(file: &mut tokio::fs::File) -> Result<(String, u64), PortError> {
+    let corrupt = || PortError::new(PortErrorKind::Internal, "corrupt blob file header");
+    let mut start = [0u8; 5];
+    file.read_exact(&mut start).await.map_err(|_| corrupt())?;
+    if &start[..4] != MAGIC {
+        return Err(corrupt());
+    }
+    let mut content_type = vec![0u8; start[4] as usize];
+    file.read_exact(&mut content_type).await.map_err(|_| corrupt())?;
+    let content_type = String::from_utf8(content_type).map_err(|_| corrupt())?;
+    Ok((content_type, 5 + u64::from(start[4])))
+}
+
 #[async_trait]
 impl BlobStore for FsBlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), PortError> {
         let path = self.path(key)?;
-        if content_type.is_empty() || content_type.len() > MAX_CONTENT_TYPE {
-            return Err(PortError::new(PortErrorKind::Invalid, "content type empty or too long"));
-        }
-        let temp_id = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
+        check_content_type(content_type)?;
         let content_type = content_type.to_owned();
-        blocking(move || write_atomically(&path, temp_id, &content_type, &bytes)).await
+        blocking(move || write_atomically(&path, &content_type, &bytes)).await
+    }
+
+    async fn create(&self, key: &str, content_type: &str) -> Result<Box<dyn BlobWriter>, PortError> {
+        let path = self.path(key)?;
+        check_content_type(content_type)?;
+        let temp = {
+            let path = path.clone();
+            blocking(move || temp_beside(&path)).await?
+        };
+        let file = tokio::fs::File::create(&temp).await.map_err(map_io)?;
+        let meta = BlobMeta { size: 0, content_type: content_type.to_owned() };
+        // From here on, dropping the writer removes the temporary file.
+        let mut writer = FsBlobWriter { file, temp, path, meta, finished: false };
+        writer.file.write_all(&header(content_type)).await.map_err(map_io)?;
+        Ok(Box::new(writer))
+    }
+
+    async fn open(&self, key: &str) -> Result<Box<dyn BlobReader>, PortError> {
+        let path = self.path(key)?;
+        let mut file = tokio::fs::File::open(&path).await.map_err(map_io)?;
+        let length = file.metadata().await.map_err(map_io)?.len();
+        let (content_type, header) = read_header(&mut file).await?;
+        let meta = BlobMeta { size: length.saturating_sub(header), content_type };
+        Ok(Box::new(FsBlobReader { file, meta }))
     }
 
     async fn get(&self, key: &str) -> Result<(Vec<u8>, BlobMeta), PortError> {

@@ -72,3 +72,19 @@ async fn a_blob_is_one_file_with_its_content_type_and_no_temp_files_remain() {
     let (bytes, meta) = reopened.get("t-1/media/photo.jpg").await.unwrap();
     assert_eq!((bytes, meta.content_type.as_str(), meta.size), (vec![8; 10], "image/png", 10));
 }
+
+#[tokio::test]
+async fn an_abandoned_streamed_write_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = FsBlobStore::open(dir.path()).unwrap();
+    blobs.put("t-1/media/kept", b"kept".to_vec(), "text/plain").await.unwrap();
+
+    let mut writer = blobs.create("t-1/media/big.mp4", "video/mp4").await.unwrap();
+    writer.write(&[9; 100_000]).await.unwrap();
+    drop(writer);
+    let mut done = blobs.create("t-1/media/done.mp4", "video/mp4").await.unwrap();
+    done.write(&[1; 10]).await.unwrap();
+    done.finish().await.unwrap();
+
+    assert_eq!(files_under(dir.path()), ["t-1/media/done.mp4~blob", "t-1/media/kept~blob"]);
+}

@@ -14,8 +14,8 @@ use grammers_client::{tl, Client, SignInError};
 use std::sync::{Arc, Mutex};
 use tgdesk_core::domain::{AccountId, Message, Phone};
 use tgdesk_core::ports::{
-    DialogList, LoginStep, OutgoingMessage, TelegramContact, TelegramError, TelegramProfile, TelegramSession,
-    TelegramUpdate,
+    DialogList, LoginStep, OutgoingMessage, TelegramContact, TelegramDownload, TelegramError, TelegramProfile,
+    TelegramSession, TelegramUpdate,
 };
 use tokio::sync::{mpsc, Mutex as AsyncMutex};
 use tokio::task::JoinHandle;
@@ -401,7 +401,7 @@ impl TelegramSession for GrammersSession {
         self.client.mark_as_read(peer_ref).await.map_err(map_error)
     }
 
-    async fn download_media(&self, peer: i64, message_id: i64) -> Result<Vec<u8>, TelegramError> {
+    async fn download_media(&self, peer: i64, message_id: i64) -> Result<Box<dyn TelegramDownload>, TelegramError> {
         let peer_ref = self.peer_ref(peer).await?;
         let id = i32::try_from(message_id).map_err(|_| TelegramError::Invalid("bad message id".into()))?;
         let found = self.client.get_messages_by_id(peer_ref, &[id]).await.map_err(map_error)?;
@@ -414,15 +414,14 @@ impl TelegramSession for GrammersSession {
             .media()
             .filter(|m| m.to_raw_input_location().is_some())
             .ok_or_else(|| TelegramError::Invalid(format!("message {message_id} has no file")))?;
-        let mut download = self.client.iter_download(&media);
-        let mut bytes = Vec::new();
-        while let Some(chunk) = download.next().await.map_err(map_error)? {
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(bytes)
+        Ok(Box::new(Download { iter: self.client.iter_download(&media), gone: None }))
     }
 
-    async fn download_profile_photo(&self, peer: i64, photo_id: i64) -> Result<Vec<u8>, TelegramError> {
+    async fn download_profile_photo(
+        &self,
+        peer: i64,
+        photo_id: i64,
+    ) -> Result<Box<dyn TelegramDownload>, TelegramError> {
         let input_peer = if Some(peer) == self.vault.self_id() {
             tl::enums::InputPeer::PeerSelf
         } else {
@@ -431,18 +430,8 @@ impl TelegramSession for GrammersSession {
         let location = ProfilePhoto(tl::enums::InputFileLocation::InputPeerPhotoFileLocation(
             tl::types::InputPeerPhotoFileLocation { big: true, peer: input_peer, photo_id },
         ));
-        let mut download = self.client.iter_download(&location);
-        let mut bytes = Vec::new();
-        let gone = |e| match map_error(e) {
-            TelegramError::Rpc { code: 400, name } => {
-                TelegramError::Invalid(format!("photo {photo_id} of {peer} is not theirs (any more): {name}"))
-            }
-            other => other,
-        };
-        while let Some(chunk) = download.next().await.map_err(gone)? {
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(bytes)
+        let gone = format!("photo {photo_id} of {peer} is not theirs (any more)");
+        Ok(Box::new(Download { iter: self.client.iter_download(&location), gone: Some(gone) }))
     }
 
     async fn next_update(&self) -> Result<TelegramUpdate, TelegramError> {
@@ -484,6 +473,23 @@ impl Drop for GrammersSession {
             pump.abort();
         }
         self.client.disconnect();
+    }
+}
+
+/// A download in grammers' parts. `gone` names what a refused location
+/// means (a replaced profile photo), so it is `Invalid` rather than an RPC error.
+struct Download {
+    iter: grammers_client::client::DownloadIter,
+    gone: Option<String>,
+}
+
+#[async_trait]
+impl TelegramDownload for Download {
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, TelegramError> {
+        self.iter.next().await.map_err(|e| match (map_error(e), &self.gone) {
+            (TelegramError::Rpc { code: 400, name }, Some(gone)) => TelegramError::Invalid(format!("{gone}: {name}")),
+            (other, _) => other,
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! messages, mark the dialog read, open a customer's file, see who the
 //! customer is (with their photo), and the account's own profile and contacts.
 
-use super::files::file_response;
+use super::files::media_response;
 use super::{Done, DONE};
 use crate::extract::{Authed, Json, Path, Query};
 use crate::{ApiError, ApiState};
@@ -78,8 +78,7 @@ async fn message_media(
     Authed(actor): Authed,
     Path((id, peer, message)): Path<(AccountId, i64, i64)>,
 ) -> Result<Response, ApiError> {
-    let file = s.desk.message_media(&actor, &id, peer, message).await?;
-    Ok(file_response(file.bytes, &file.content_type, file.name.as_deref(), "inline"))
+    Ok(media_response(s.desk.message_media(&actor, &id, peer, message).await?, "inline"))
 }
 
 /// Who the customer of a dialog is (or the group's title), as the account knows them.
@@ -104,8 +103,7 @@ async fn dialog_photo(
     Authed(actor): Authed,
     Path((id, peer)): Path<(AccountId, i64)>,
 ) -> Result<Response, ApiError> {
-    let file = s.desk.dialog_photo(&actor, &id, peer).await?;
-    Ok(file_response(file.bytes, &file.content_type, file.name.as_deref(), "inline"))
+    Ok(media_response(s.desk.dialog_photo(&actor, &id, peer).await?, "inline"))
 }
 
 /// The account's own profile photo: fetched from Telegram on first view, then kept.
@@ -118,8 +116,7 @@ async fn account_photo(
     Authed(actor): Authed,
     Path(id): Path<AccountId>,
 ) -> Result<Response, ApiError> {
-    let file = s.desk.account_photo(&actor, &id).await?;
-    Ok(file_response(file.bytes, &file.content_type, file.name.as_deref(), "inline"))
+    Ok(media_response(s.desk.account_photo(&actor, &id).await?, "inline"))
 }
 
 /// The account's own Telegram profile (404 until its session first synced).

@@ -2,14 +2,14 @@
 
 use crate::extract::{Authed, Json, Path, Query};
 use crate::{ApiError, ApiState};
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use tgdesk_core::domain::{FileId, FileRef};
-use tgdesk_core::usecases::MAX_FILE_BYTES;
+use tgdesk_core::usecases::{MediaFile, MAX_FILE_BYTES};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
@@ -65,10 +65,36 @@ async fn download_file(
     Ok(file_response(bytes, &file.content_type, Some(&file.name), "attachment"))
 }
 
+/// Builds a response streaming a stored file a chunk at a time (a
+/// customer's video is never whole in memory), with its length.
+pub(crate) fn media_response(file: MediaFile, disposition: &str) -> Response {
+    let size = file.reader.meta().size;
+    // After an error the stream ends: the client sees a cut-short body against Content-Length.
+    let chunks = futures::stream::unfold(Some(file.reader), |reader| async move {
+        let mut reader = reader?;
+        match reader.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok(Bytes::from(chunk)), Some(reader))),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "a stored file could not be read to its end");
+                Some((Err(e), None))
+            }
+        }
+    });
+    let mut response = file_response(Body::from_stream(chunks), &file.content_type, file.name.as_deref(), disposition);
+    response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    response
+}
+
 /// Builds a response carrying a file: its type, and its name in a
 /// `Content-Disposition` of `disposition` (`inline` or `attachment`).
-pub(crate) fn file_response(bytes: Vec<u8>, content_type: &str, name: Option<&str>, disposition: &str) -> Response {
-    let mut response = bytes.into_response();
+pub(crate) fn file_response(
+    body: impl Into<Body>,
+    content_type: &str,
+    name: Option<&str>,
+    disposition: &str,
+) -> Response {
+    let mut response = Response::new(body.into());
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, v);

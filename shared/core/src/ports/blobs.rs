@@ -1,4 +1,5 @@
-//! The blob store port: files and media. Adapters: files in the data dir, S3.
+//! The blob store port: files and media, whole or streamed in pieces.
+//! Adapters: files in the data dir, S3.
 
 use super::{PortError, PortErrorKind};
 use async_trait::async_trait;
@@ -36,6 +37,31 @@ pub struct BlobMeta {
     pub content_type: String,
 }
 
+/// Largest chunk a [`BlobReader`] returns, so a big file (a customer's video)
+/// is never held whole in memory.
+pub const MAX_BLOB_CHUNK: usize = 256 * 1024;
+
+/// A blob being written piece by piece (a multipart upload on S3). Nothing is
+/// visible under the key until [`BlobWriter::finish`]; a writer dropped
+/// unfinished leaves the key as it was.
+#[async_trait]
+pub trait BlobWriter: Send {
+    /// Appends bytes.
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), PortError>;
+    /// Makes the blob visible under its key, replacing what was there
+    /// (readers see the old blob or the new one, never a mix); returns its metadata.
+    async fn finish(self: Box<Self>) -> Result<BlobMeta, PortError>;
+}
+
+/// A stored blob read piece by piece.
+#[async_trait]
+pub trait BlobReader: Send {
+    /// The blob's metadata.
+    fn meta(&self) -> &BlobMeta;
+    /// Returns the next 1 to [`MAX_BLOB_CHUNK`] bytes, `None` at the end.
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, PortError>;
+}
+
 /// Immutable blobs under tenant-prefixed keys. Every method refuses a key
 /// [`validate_blob_key`] refuses with `Invalid`. A key and keys under it
 /// (`a/b` and `a/b/c`) are distinct blobs.
@@ -49,4 +75,9 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<(Vec<u8>, BlobMeta), PortError>;
     /// Deletes a blob; deleting a missing blob succeeds.
     async fn delete(&self, key: &str) -> Result<(), PortError>;
+    /// Starts writing a blob in pieces, for files too big to hold in memory.
+    /// The key and content type are checked as by [`BlobStore::put`].
+    async fn create(&self, key: &str, content_type: &str) -> Result<Box<dyn BlobWriter>, PortError>;
+    /// Opens a blob to read in pieces; `NotFound` when the key is unknown.
+    async fn open(&self, key: &str) -> Result<Box<dyn BlobReader>, PortError>;
 }

@@ -15,7 +15,9 @@ mod sends;
 mod store;
 mod telegram;
 
-pub use blobs::{validate_blob_key, BlobMeta, BlobStore, MAX_BLOB_KEY, MAX_CONTENT_TYPE};
+pub use blobs::{
+    validate_blob_key, BlobMeta, BlobReader, BlobStore, BlobWriter, MAX_BLOB_CHUNK, MAX_BLOB_KEY, MAX_CONTENT_TYPE,
+};
 pub use connections::{ConnectionId, Connections};
 pub use error::{PortError, PortErrorKind};
 pub use leases::{Lease, Leases};
@@ -30,6 +32,6 @@ pub use store::{
     PinTarget, UserQuery,
 };
 pub use telegram::{
-    DialogList, LoginStep, OutgoingFile, OutgoingMessage, TelegramConnector, TelegramContact, TelegramError,
-    TelegramProfile, TelegramSession, TelegramUpdate,
+    DialogList, LoginStep, OutgoingFile, OutgoingMessage, TelegramConnector, TelegramContact, TelegramDownload,
+    TelegramError, TelegramProfile, TelegramSession, TelegramUpdate,
 };

@@ -169,6 +169,13 @@ pub enum TelegramUpdate {
     Users(Vec<TelegramContact>),
 }
 
+/// A file coming from Telegram piece by piece.
+#[async_trait]
+pub trait TelegramDownload: Send {
+    /// Returns the next piece (at most 512 KiB), `None` after the last.
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, TelegramError>;
+}
+
 /// Opens sessions. One connector serves every account of a process.
 #[async_trait]
 pub trait TelegramConnector: Send + Sync {
@@ -230,12 +237,17 @@ pub trait TelegramSession: Send + Sync {
     async fn delete(&self, peer: i64, ids: &[i64]) -> Result<(), TelegramError>;
     /// Marks a dialog read up to its newest message.
     async fn mark_read(&self, peer: i64) -> Result<(), TelegramError>;
-    /// Downloads the file of a message; `Invalid` when it has none.
-    async fn download_media(&self, peer: i64, message_id: i64) -> Result<Vec<u8>, TelegramError>;
-    /// Downloads a user's profile photo `photo_id` (the big size); `peer` is
-    /// a user the account knows, or its own user id. `Invalid` when the
-    /// photo is not (or no longer) the user's.
-    async fn download_profile_photo(&self, peer: i64, photo_id: i64) -> Result<Vec<u8>, TelegramError>;
+    /// Starts downloading the file of a message, piece by piece (a customer's
+    /// video may not fit in memory); `Invalid` when it has none.
+    async fn download_media(&self, peer: i64, message_id: i64) -> Result<Box<dyn TelegramDownload>, TelegramError>;
+    /// Starts downloading a user's profile photo `photo_id` (the big size);
+    /// `peer` is a user the account knows, or its own user id. `Invalid` (from
+    /// the first chunk) when the photo is not, or no longer, the user's.
+    async fn download_profile_photo(
+        &self,
+        peer: i64,
+        photo_id: i64,
+    ) -> Result<Box<dyn TelegramDownload>, TelegramError>;
 
     /// Waits for the next update. Cancel-safe. An update counts as consumed
     /// once returned: [`TelegramSession::export`] saves the state after it, so

@@ -1,7 +1,7 @@
 //! The blob store contract: one case per promise of [`BlobStore`]. Each case
 //! works under its own random tenant prefix.
 
-use crate::ports::{BlobMeta, BlobStore, PortErrorKind, MAX_BLOB_KEY, MAX_CONTENT_TYPE};
+use crate::ports::{BlobMeta, BlobReader, BlobStore, PortErrorKind, MAX_BLOB_CHUNK, MAX_BLOB_KEY, MAX_CONTENT_TYPE};
 use crate::testkit::fixtures::{assert_kind, tenant};
 
 /// Returns a fresh key prefix nobody else uses.
@@ -139,6 +139,79 @@ pub async fn readers_see_the_old_or_the_new_blob_never_a_mix(b: &dyn BlobStore) 
     }
 }
 
+/// Reads a blob to its end; returns its bytes and the size of each chunk.
+async fn read_all(mut reader: Box<dyn BlobReader>) -> (Vec<u8>, Vec<usize>) {
+    let (mut bytes, mut chunks) = (Vec::new(), Vec::new());
+    while let Some(chunk) = reader.next_chunk().await.unwrap() {
+        chunks.push(chunk.len());
+        bytes.extend(chunk);
+    }
+    (bytes, chunks)
+}
+
+/// A blob written in pieces reads back whole (through `get` and `open`), and
+/// `open` returns it in chunks of at most [`MAX_BLOB_CHUNK`] bytes.
+pub async fn a_blob_written_in_pieces_reads_back_in_bounded_chunks(b: &dyn BlobStore) {
+    let p = prefix();
+    let (key, empty) = (format!("{p}/video.mp4"), format!("{p}/nothing"));
+    let bytes: Vec<u8> = (0..(2 * MAX_BLOB_CHUNK + 12_345) as u32).map(|i| (i * 7 % 251) as u8).collect();
+
+    let mut writer = b.create(&key, "video/mp4").await.unwrap();
+    for piece in bytes.chunks(100_000) {
+        writer.write(piece).await.unwrap();
+    }
+    let meta = writer.finish().await.unwrap();
+    b.create(&empty, "text/plain").await.unwrap().finish().await.unwrap();
+    let reader = b.open(&key).await.unwrap();
+    let opened_meta = reader.meta().clone();
+    let (read, chunks) = read_all(reader).await;
+
+    let expected = BlobMeta { size: bytes.len() as u64, content_type: "video/mp4".into() };
+    assert_eq!((meta, opened_meta), (expected.clone(), expected.clone()));
+    assert!(read == bytes, "streamed bytes differ: {} of {}", read.len(), bytes.len());
+    assert!(chunks.len() >= 3 && chunks.iter().all(|&n| n > 0 && n <= MAX_BLOB_CHUNK), "{chunks:?}");
+    assert_eq!(b.get(&key).await.unwrap(), (bytes, expected));
+    assert_eq!(read_all(b.open(&empty).await.unwrap()).await, (Vec::new(), Vec::new()));
+    assert_eq!(b.get(&empty).await.unwrap().1.size, 0);
+}
+
+/// Nothing is visible until `finish`, and a writer dropped unfinished leaves
+/// the key as it was (absent, or the old blob).
+pub async fn an_unfinished_blob_is_never_seen(b: &dyn BlobStore) {
+    let p = prefix();
+    let (fresh, replaced) = (format!("{p}/fresh"), format!("{p}/replaced"));
+    b.put(&replaced, b"old".to_vec(), "text/plain").await.unwrap();
+
+    let mut writer = b.create(&fresh, "text/plain").await.unwrap();
+    writer.write(b"half").await.unwrap();
+    assert_kind(b.get(&fresh).await, PortErrorKind::NotFound);
+    assert_kind(b.open(&fresh).await.map(|_| ()), PortErrorKind::NotFound);
+    drop(writer);
+    let mut writer = b.create(&replaced, "text/html").await.unwrap();
+    writer.write(b"new but abandoned").await.unwrap();
+    drop(writer);
+
+    assert_kind(b.get(&fresh).await, PortErrorKind::NotFound);
+    assert_eq!(b.get(&replaced).await.unwrap(), (b"old".to_vec(), meta(b"old", "text/plain")));
+    let mut writer = b.create(&replaced, "text/html").await.unwrap();
+    writer.write(b"new").await.unwrap();
+    writer.finish().await.unwrap();
+    assert_eq!(b.get(&replaced).await.unwrap(), (b"new".to_vec(), meta(b"new", "text/html")));
+}
+
+/// `create` and `open` check keys and content types as `put` and `get` do.
+pub async fn streamed_blobs_refuse_bad_keys_and_content_types(b: &dyn BlobStore) {
+    let p = prefix();
+    for key in [String::new(), format!("{p}/../x"), format!("{p}/.hidden"), "/abs".into()] {
+        assert_kind(b.create(&key, "text/plain").await.map(|_| ()), PortErrorKind::Invalid);
+        assert_kind(b.open(&key).await.map(|_| ()), PortErrorKind::Invalid);
+    }
+    let key = format!("{p}/ok");
+    assert_kind(b.create(&key, "").await.map(|_| ()), PortErrorKind::Invalid);
+    assert_kind(b.create(&key, &"t".repeat(MAX_CONTENT_TYPE + 1)).await.map(|_| ()), PortErrorKind::Invalid);
+    assert_kind(b.open(&format!("{p}/missing")).await.map(|_| ()), PortErrorKind::NotFound);
+}
+
 /// Expands to one `#[tokio::test]` per blob store contract case. `$make` is
 /// a function or closure returning a future of
 /// [`BlobHandle`](crate::testkit::BlobHandle); it runs once per case.
@@ -153,6 +226,9 @@ macro_rules! blob_contract_suite {
             a_key_and_keys_under_it_are_distinct,
             invalid_keys_and_content_types_are_refused,
             readers_see_the_old_or_the_new_blob_never_a_mix,
+            a_blob_written_in_pieces_reads_back_in_bounded_chunks,
+            an_unfinished_blob_is_never_seen,
+            streamed_blobs_refuse_bad_keys_and_content_types,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -8,7 +8,7 @@ use super::commands::{media_key, Call, FleetCommand};
 use super::sending::ensure_can_send;
 use super::{Actor, AppError, Desk, DialogView};
 use crate::domain::{parse_text, Account, AccountId, AuditAction, Dialog, Message, TenantId};
-use crate::ports::{PinTarget, PortErrorKind, PushEvent};
+use crate::ports::{BlobReader, PinTarget, PortErrorKind, PushEvent};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -20,11 +20,10 @@ pub struct EditMessage {
     pub text: String,
 }
 
-/// A message's file, ready to serve.
-#[derive(Clone, Debug)]
+/// A message's file (or a profile photo), ready to serve piece by piece.
 pub struct MediaFile {
-    /// The bytes.
-    pub bytes: Vec<u8>,
+    /// The bytes, read from the blob store a chunk at a time (its size is `reader.meta().size`).
+    pub reader: Box<dyn BlobReader>,
     /// MIME type (`application/octet-stream` when Telegram gave none).
     pub content_type: String,
     /// File name, when Telegram gave one.
@@ -111,18 +110,17 @@ impl Desk {
             .ok_or_else(|| AppError::not_found("no such message"))?;
         let media = message.media.ok_or_else(|| AppError::not_found("the message has no file"))?;
         let key = media_key(&actor.tenant, &account.id, peer, message_id);
-        let stored = match self.blobs.get(&key).await {
+        let reader = match self.blobs.open(&key).await {
             Ok(found) => found,
             Err(e) if e.kind == PortErrorKind::NotFound => {
                 let call = Call::new(&actor.tenant, &account.id);
                 self.ask_fleet(FleetCommand::FetchMedia { call, peer, message_id }).await?;
-                self.blobs.get(&key).await?
+                self.blobs.open(&key).await?
             }
             Err(e) => return Err(e.into()),
         };
-        let (bytes, meta) = stored;
-        let content_type = media.mime.filter(|m| !m.is_empty()).unwrap_or(meta.content_type);
-        Ok(MediaFile { bytes, content_type, name: media.name })
+        let content_type = media.mime.filter(|m| !m.is_empty()).unwrap_or_else(|| reader.meta().content_type.clone());
+        Ok(MediaFile { reader, content_type, name: media.name })
     }
 
     /// Returns one dialog; `NotFound` when the account has no such dialog.

@@ -94,16 +94,17 @@ impl Desk {
         let (peer, photo_id) =
             profile.and_then(|p| Some((p.peer, p.photo_id?))).ok_or_else(|| AppError::not_found("no profile photo"))?;
         let key = photo_key(&actor.tenant, account, peer, photo_id);
-        let (bytes, meta) = match self.blobs.get(&key).await {
+        let reader = match self.blobs.open(&key).await {
             Ok(found) => found,
             Err(e) if e.kind == PortErrorKind::NotFound => {
                 let call = Call::new(&actor.tenant, account);
                 self.ask_fleet(FleetCommand::FetchPhoto { call, peer, photo_id }).await?;
-                self.blobs.get(&key).await?
+                self.blobs.open(&key).await?
             }
             Err(e) => return Err(e.into()),
         };
-        Ok(MediaFile { bytes, content_type: meta.content_type, name: Some(format!("{peer}-{photo_id}.jpg")) })
+        let content_type = reader.meta().content_type.clone();
+        Ok(MediaFile { reader, content_type, name: Some(format!("{peer}-{photo_id}.jpg")) })
     }
 
     /// Returns a page of the account's contacts, by user id.

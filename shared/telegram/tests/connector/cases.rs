@@ -6,7 +6,7 @@ use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use tgdesk_core::domain::AccountId;
-use tgdesk_core::ports::{LoginStep, OutgoingFile, OutgoingMessage, TelegramError, TelegramUpdate};
+use tgdesk_core::ports::{LoginStep, OutgoingFile, OutgoingMessage, TelegramDownload, TelegramError, TelegramUpdate};
 
 use crate::harness::{next_any_update, next_update, phone, try_next_update, Harness};
 
@@ -120,10 +120,11 @@ pub async fn profile_and_contacts_describe_the_account_and_its_customers(h: &Har
 
 pub async fn profile_photos_download_and_users_seen_in_updates_are_reported_once_per_change(h: &Harness) {
     let p = "+15550101019";
-    let (own, first, second) = (jpeg_of(1), jpeg_of(2), jpeg_of(3));
+    let (own_photo, first, second) = (jpeg_of(1), jpeg_of(2), jpeg_of(3));
     h.post("/control/accounts", json!({ "phone": p })).await;
-    let own_id =
-        h.post("/control/photos", json!({ "user": p, "bytes_b64": STANDARD.encode(&own) })).await["photo_id"].as_i64();
+    let own_id = h.post("/control/photos", json!({ "user": p, "bytes_b64": STANDARD.encode(&own_photo) })).await
+        ["photo_id"]
+        .as_i64();
     let session = h.online(p).await;
 
     h.customer_writes(p, 4242, "hello").await;
@@ -138,10 +139,11 @@ pub async fn profile_photos_download_and_users_seen_in_updates_are_reported_once
     let new_look = next_any_update(session.as_ref(), 10).await;
     let me = session.profile().await.expect("profile");
     let list = session.dialogs(10).await.expect("dialogs");
-    let downloaded = session.download_profile_photo(4242, first_id).await.expect("customer's photo");
-    let own_downloaded = session.download_profile_photo(me.user_id, own_id.expect("own id")).await.expect("own photo");
+    let downloaded = read_all(session.download_profile_photo(4242, first_id).await).await.expect("customer's photo").0;
+    let own = own_id.expect("own id");
+    let own_downloaded = read_all(session.download_profile_photo(me.user_id, own).await).await.expect("own photo").0;
     h.post("/control/photos", json!({ "user": 4242, "bytes_b64": STANDARD.encode(&second) })).await;
-    let outdated = session.download_profile_photo(4242, first_id).await;
+    let outdated = read_all(session.download_profile_photo(4242, first_id).await).await;
 
     let TelegramUpdate::Users(seen) = seen else { panic!("users come before the message: {seen:?}") };
     let customer = seen.iter().find(|u| u.user_id == 4242).expect("the customer is reported");
@@ -155,7 +157,7 @@ pub async fn profile_photos_download_and_users_seen_in_updates_are_reported_once
     assert_eq!(list.dialogs.iter().map(|d| d.peer).collect::<Vec<_>>(), vec![4242]);
     assert_eq!(list.users.iter().map(|u| (u.user_id, u.photo_id)).collect::<Vec<_>>(), vec![(4242, Some(first_id))]);
     assert_eq!(downloaded, first);
-    assert_eq!(own_downloaded, own);
+    assert_eq!(own_downloaded, own_photo);
     assert!(matches!(outdated, Err(TelegramError::Invalid(_))), "{outdated:?}");
     session.disconnect().await;
 }
@@ -232,7 +234,8 @@ pub async fn text_replies_photos_and_documents_reach_the_customer(h: &Harness) {
 pub async fn media_customers_sent_downloads_byte_for_byte(h: &Harness) {
     let p = "+15550101009";
     let session = h.online(p).await;
-    let doc: Vec<u8> = (0..300_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    // Larger than two of grammers' 512 KiB parts: it comes in three pieces.
+    let doc: Vec<u8> = (0..1_200_000u32).map(|i| (i * 31 % 251) as u8).collect();
     let photo = tiny_jpeg();
     let media = |kind: &str, name: &str, bytes: &[u8]| json!({ "kind": kind, "name": name, "bytes_b64": STANDARD.encode(bytes) });
     let from = json!({ "user_id": 4242, "name": "Ann" });
@@ -252,17 +255,18 @@ pub async fn media_customers_sent_downloads_byte_for_byte(h: &Harness) {
 
     let doc_id = d["message_id"].as_i64().expect("id");
     let photo_id = f["message_id"].as_i64().expect("id");
-    let got_doc = session.download_media(4242, doc_id).await.expect("document");
-    let got_photo = session.download_media(4242, photo_id).await.expect("photo");
-    let none = session.download_media(4242, t.1).await;
+    let (got_doc, doc_chunks) = read_all(session.download_media(4242, doc_id).await).await.expect("document");
+    let got_photo = read_all(session.download_media(4242, photo_id).await).await.expect("photo").0;
+    let none = session.download_media(4242, t.1).await.map(drop);
     let history = session.history(4242, None, 10).await.expect("history");
 
-    assert_eq!(got_doc, doc);
+    assert!(got_doc == doc, "document differs: {} of {} bytes", got_doc.len(), doc.len());
+    assert_eq!(doc_chunks, vec![512 * 1024, 512 * 1024, 1_200_000 - 1024 * 1024]);
     assert_eq!(got_photo, photo);
     assert!(matches!(none, Err(TelegramError::Invalid(_))), "{none:?}");
     let described = history.iter().find(|m| m.id == doc_id).and_then(|m| m.media.clone()).expect("media ref");
     assert_eq!((described.kind.as_str(), described.name.as_deref()), ("document", Some("r.bin")));
-    assert_eq!(described.size, Some(300_000));
+    assert_eq!(described.size, Some(1_200_000));
     session.disconnect().await;
 }
 
@@ -531,6 +535,19 @@ pub async fn start_login_asks_for_a_code_on_a_fresh_key(h: &Harness) {
 
 fn out(peer: i64, text: &str, reply_to: Option<i64>, file: Option<OutgoingFile>) -> OutgoingMessage {
     OutgoingMessage { peer, text: text.into(), reply_to, file }
+}
+
+/// Reads a download to its end; returns the bytes and the size of each piece.
+async fn read_all(
+    download: Result<Box<dyn TelegramDownload>, TelegramError>,
+) -> Result<(Vec<u8>, Vec<usize>), TelegramError> {
+    let mut download = download?;
+    let (mut bytes, mut pieces) = (Vec::new(), Vec::new());
+    while let Some(piece) = download.next_chunk().await? {
+        pieces.push(piece.len());
+        bytes.extend(piece);
+    }
+    Ok((bytes, pieces))
 }
 
 /// A JPEG-looking payload told apart by `seed`.
