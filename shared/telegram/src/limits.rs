@@ -8,16 +8,17 @@ pub fn raise_nofile_limit() -> std::io::Result<u64> {
 }
 
 /// Smallest allocation glibc serves with its own memory map once this ran.
-const MMAP_THRESHOLD: i32 = 1024 * 1024;
+const MMAP_THRESHOLD: i32 = 128 * 1024;
 
-/// Serves allocations of 1 MiB and more with their own memory maps.
+/// Serves allocations of 128 KiB and more with their own memory maps.
 /// grammers gives every connection 1 MiB (+ 8 KiB) read and write buffers,
 /// zeroed; glibc's adaptive threshold soon puts such blocks on the heap, where
 /// the zeroing makes every page resident: about 300 KiB per idle session
-/// instead of about 75 KiB (bench/results/sessions*.json). Nothing smaller
-/// may be mapped: tokio allocates grammers' update channels in 168 KiB blocks
-/// (32 updates of 5 KiB), and mapping each one fresh made zeroing new pages
-/// 8% of the CPU of the e2e bench. Call it once at start,
+/// instead of about 50 KiB (bench/results/sessions*.json). Mapping anything
+/// that lives on a hot path would cost a fresh zeroed page per touch: tokio
+/// allocated grammers' update channels in 168 KiB blocks (32 updates of
+/// 5 KiB), which the vendored grammers-mtsender now boxes (256-byte blocks;
+/// vendor/grammers-mtsender/TGDESK-PATCH.md). Call it once at start,
 /// before sessions connect. Returns false where it does not apply (not glibc)
 /// or glibc refused.
 pub fn tune_allocator_for_sessions() -> bool {

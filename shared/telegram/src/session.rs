@@ -46,7 +46,7 @@ pub struct GrammersSession {
     login: AsyncMutex<Login>,
     step: Mutex<LoginStep>,
     /// Raw updates from the network until the stream starts.
-    raw_updates: Mutex<Option<mpsc::Receiver<UpdatesLike>>>,
+    raw_updates: Mutex<Option<mpsc::Receiver<Box<UpdatesLike>>>>,
     deliveries: AsyncMutex<Option<mpsc::Receiver<Delivery>>>,
     pump: Mutex<Option<JoinHandle<()>>>,
     pacer: Pacer,
@@ -59,7 +59,7 @@ impl GrammersSession {
         config: Arc<GrammersConfig>,
         vault: Arc<Vault>,
         pool: SenderPoolFatHandle,
-        raw_updates: mpsc::Receiver<UpdatesLike>,
+        raw_updates: mpsc::Receiver<Box<UpdatesLike>>,
         runner: JoinHandle<()>,
     ) -> Self {
         let pacer = Pacer::new(config.send_rate, config.send_burst, config.peer_flood_pause);

@@ -169,6 +169,20 @@ pub struct Tg {
     runner: JoinHandle<()>,
 }
 
+/// Turns the (tgdesk-patched) pool's boxed update channel into the plain one
+/// grammers-client's `stream_updates` takes.
+fn unboxed(mut boxed: mpsc::Receiver<Box<UpdatesLike>>) -> mpsc::Receiver<UpdatesLike> {
+    let (tx, rx) = mpsc::channel(10_000);
+    tokio::spawn(async move {
+        while let Some(updates) = boxed.recv().await {
+            if tx.send(*updates).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 /// Returns the explicit connection parameters every test uses.
 pub fn params() -> ConnectionParams {
     ConnectionParams {
@@ -190,7 +204,7 @@ impl Tg {
         let pool = SenderPool::with_configuration(session.clone(), API_ID, params());
         let client = Client::new(pool.handle);
         let runner = tokio::spawn(pool.runner.run());
-        Tg { client, session, updates: Some(pool.updates), runner }
+        Tg { client, session, updates: Some(unboxed(pool.updates)), runner }
     }
 
     /// Connects a client from session data.
