@@ -229,6 +229,20 @@ async fn profiles_and_photos_are_kept_current_from_telegram_and_fetched_on_first
     desk.wait_for(&profile_path, "the second photo", |b| b["photo_id"].as_i64() == Some(second_id)).await;
     let shown = get_photo(format!("{profile_path}/photo"), alice.clone()).await.bytes().await.unwrap();
     assert_eq!(shown.to_vec(), second);
+
+    // A photo replaced again before anyone looked and while the customer was
+    // quiet: 404, and the account's profiles are synced anew.
+    let third_id = photo(json!(8101), Some(b"\xFF\xD8 third")).await["photo_id"].as_i64().unwrap();
+    write("third look").await;
+    desk.wait_for(&profile_path, "the third photo", |b| b["photo_id"].as_i64() == Some(third_id)).await;
+    let fourth = b"\xFF\xD8 fourth".to_vec();
+    let fourth_id = photo(json!(8101), Some(&fourth)).await["photo_id"].as_i64().unwrap();
+    let gone = get_photo(format!("{profile_path}/photo"), alice.clone()).await;
+    assert_eq!(gone.status().as_u16(), 404, "Telegram no longer has the third photo");
+    desk.wait_for(&profile_path, "the profile synced anew", |b| b["photo_id"].as_i64() == Some(fourth_id)).await;
+    let shown = get_photo(format!("{profile_path}/photo"), alice.clone()).await.bytes().await.unwrap();
+    assert_eq!(shown.to_vec(), fourth);
+
     photo(json!(8101), None).await;
     write("no face").await;
     desk.wait_for(&profile_path, "the photo removed", |b| b["photo_id"].is_null()).await;

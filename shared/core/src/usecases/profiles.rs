@@ -68,7 +68,8 @@ impl Desk {
     }
 
     /// Returns the profile photo of a dialog's customer, fetching it from
-    /// Telegram on first view; `NotFound` when they have none (as last synced).
+    /// Telegram on first view; `NotFound` when they have none (as last synced),
+    /// or it was replaced since (which syncs the account's profiles anew).
     pub async fn dialog_photo(&self, actor: &Actor, id: &AccountId, peer: i64) -> Result<MediaFile, AppError> {
         let account = self.visible_account(actor, id).await?;
         self.get_dialog(&actor.tenant, &account.id, peer).await?;
@@ -98,8 +99,18 @@ impl Desk {
             Ok(found) => found,
             Err(e) if e.kind == PortErrorKind::NotFound => {
                 let call = Call::new(&actor.tenant, account);
-                self.ask_fleet(FleetCommand::FetchPhoto { call, peer, photo_id }).await?;
-                self.blobs.open(&key).await?
+                match self.ask_fleet(FleetCommand::FetchPhoto { call, peer, photo_id }).await {
+                    Ok(_) => self.blobs.open(&key).await?,
+                    // Telegram no longer has that photo: the user changed it
+                    // without writing since. The account's profiles are synced
+                    // anew, so the next look finds the current one.
+                    Err(AppError::Refused { code: "telegram_refused", .. }) => {
+                        let command = FleetCommand::Sync { tenant: actor.tenant.clone(), account_id: account.clone() };
+                        self.queue.send_batch(COMMANDS_QUEUE, vec![command.to_body()]).await?;
+                        return Err(AppError::not_found("the profile photo changed; the profile is being synced"));
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Err(e) => return Err(e.into()),
         };
