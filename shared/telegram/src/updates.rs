@@ -88,6 +88,10 @@ pub(crate) async fn pump(
     }
 }
 
+/// Users a session remembers before it starts over (about 100 KiB); past
+/// that, a user is reported once more, which costs one profile write.
+const MAX_SEEN_USERS: usize = 4_096;
+
 /// What the session last reported of each user it saw, so a customer's
 /// profile is kept current from the users that come with updates without
 /// reporting them again with every message.
@@ -98,6 +102,9 @@ impl SeenUsers {
     /// Returns the users of a batch that are new to the session or changed.
     /// `min` users carry only part of the profile and are left out.
     fn changed(&mut self, users: &[tl::enums::User]) -> Option<Vec<TelegramContact>> {
+        if self.0.len() >= MAX_SEEN_USERS {
+            self.0.clear();
+        }
         let changed: Vec<TelegramContact> = users
             .iter()
             .filter_map(|u| match u {
@@ -154,5 +161,37 @@ fn convert_update(account: &AccountId, update: &tl::enums::Update, names: &Names
             ids: u.messages.iter().map(|id| i64::from(*id)).collect(),
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tg_sim::cloud::model::UserRec;
+    use tg_sim::cloud::render::user_tl;
+
+    fn user(id: i64, name: &str, photo: Option<i64>) -> tl::enums::User {
+        let rec = UserRec { id, access_hash: 7, first_name: name.into(), last_name: None, phone: None, photo };
+        user_tl(&rec, 1, false)
+    }
+
+    fn ids(reported: Option<Vec<TelegramContact>>) -> Vec<(i64, Option<i64>)> {
+        reported.unwrap_or_default().into_iter().map(|u| (u.user_id, u.photo_id)).collect()
+    }
+
+    #[test]
+    fn users_are_reported_when_new_or_changed_and_memory_stays_bounded() {
+        let mut seen = SeenUsers::default();
+
+        assert_eq!(ids(seen.changed(&[user(5, "Ann", None), user(6, "Bo", None)])), vec![(5, None), (6, None)]);
+        assert_eq!(ids(seen.changed(&[user(5, "Ann", None), user(6, "Bo", None)])), vec![]);
+        assert_eq!(ids(seen.changed(&[user(5, "Ann", Some(9)), user(6, "Bo", None)])), vec![(5, Some(9))]);
+        assert_eq!(ids(seen.changed(&[user(6, "Bob", None)])), vec![(6, None)]);
+
+        let many: Vec<tl::enums::User> = (100..100 + MAX_SEEN_USERS as i64).map(|id| user(id, "C", None)).collect();
+        assert_eq!(ids(seen.changed(&many)).len(), MAX_SEEN_USERS);
+        assert!(seen.0.len() <= MAX_SEEN_USERS + 2);
+        assert_eq!(ids(seen.changed(&[user(5, "Ann", Some(9))])), vec![(5, Some(9))], "forgotten: reported once more");
+        assert!(seen.0.len() <= 1);
     }
 }
