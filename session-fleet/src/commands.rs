@@ -141,30 +141,16 @@ async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Se
                 Ok(session) => session,
                 Err(settle) => return settle,
             };
-            match fetch_media(fleet, session.as_ref(), &tenant, &account_id, peer, message_id).await {
-                Ok(size) => done(fleet, &tenant, &request_id, serde_json::json!({"size": size})).await,
-                Err(Fetch::Telegram(e)) => telegram_failed(fleet, &tenant, &request_id, e, attempts).await,
-                Err(Fetch::Store(e)) if attempts < 5 => Settle::Retry(backoff(attempts, &e)),
-                Err(Fetch::Store(e)) => {
-                    let failure = CommandFailure::Unavailable { message: format!("cannot keep the file: {e}") };
-                    reply(fleet, &tenant, &request_id, CommandReply::Failed { failure }).await
-                }
-            }
+            let fetched = fetch_media(fleet, session.as_ref(), &tenant, &account_id, peer, message_id).await;
+            fetch_settled(fleet, &tenant, &request_id, fetched, attempts).await
         }
         FleetCommand::FetchPhoto { call: Call { tenant, account_id, request_id, .. }, peer, photo_id } => {
             let session = match request_session(fleet, &tenant, &account_id, &request_id, attempts).await {
                 Ok(session) => session,
                 Err(settle) => return settle,
             };
-            match fetch_photo(fleet, session.as_ref(), &tenant, &account_id, peer, photo_id).await {
-                Ok(size) => done(fleet, &tenant, &request_id, serde_json::json!({"size": size})).await,
-                Err(Fetch::Telegram(e)) => telegram_failed(fleet, &tenant, &request_id, e, attempts).await,
-                Err(Fetch::Store(e)) if attempts < 5 => Settle::Retry(backoff(attempts, &e)),
-                Err(Fetch::Store(e)) => {
-                    let failure = CommandFailure::Unavailable { message: format!("cannot keep the photo: {e}") };
-                    reply(fleet, &tenant, &request_id, CommandReply::Failed { failure }).await
-                }
-            }
+            let fetched = fetch_photo(fleet, session.as_ref(), &tenant, &account_id, peer, photo_id).await;
+            fetch_settled(fleet, &tenant, &request_id, fetched, attempts).await
         }
         FleetCommand::MarkRead { tenant, account_id, peer } => {
             let session = match find_session(fleet, &tenant, &account_id, attempts, MAX_WAITS).await {
@@ -377,6 +363,26 @@ async fn backfill(
 enum Fetch {
     Telegram(TelegramError),
     Store(String),
+}
+
+/// Answers a download into the blob store: its size, or why it failed
+/// (the store is retried a few times first).
+async fn fetch_settled(
+    fleet: &Fleet,
+    tenant: &TenantId,
+    request: &RequestId,
+    fetched: Result<u64, Fetch>,
+    attempts: u32,
+) -> Settle {
+    match fetched {
+        Ok(size) => done(fleet, tenant, request, serde_json::json!({"size": size})).await,
+        Err(Fetch::Telegram(e)) => telegram_failed(fleet, tenant, request, e, attempts).await,
+        Err(Fetch::Store(e)) if attempts < 5 => Settle::Retry(backoff(attempts, &e)),
+        Err(Fetch::Store(e)) => {
+            let failure = CommandFailure::Unavailable { message: format!("cannot keep the file: {e}") };
+            reply(fleet, tenant, request, CommandReply::Failed { failure }).await
+        }
+    }
 }
 
 /// Downloads a message's file into the blob store; returns its size.
