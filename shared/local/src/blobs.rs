@@ -178,6 +178,9 @@ impl Drop for FsBlobWriter {
 struct FsBlobReader {
     file: tokio::fs::File,
     meta: BlobMeta,
+    /// Bytes not read yet, so each chunk is allocated at its size (a small
+    /// photo does not take a whole chunk's worth).
+    left: u64,
 }
 
 #[async_trait]
@@ -187,16 +190,15 @@ impl BlobReader for FsBlobReader {
     }
 
     async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, PortError> {
-        let mut chunk = vec![0; MAX_BLOB_CHUNK];
-        let mut filled = 0;
-        while filled < chunk.len() {
-            match self.file.read(&mut chunk[filled..]).await.map_err(map_io)? {
-                0 => break,
-                n => filled += n,
-            }
+        if self.left == 0 {
+            return Ok(None);
         }
-        chunk.truncate(filled);
-        Ok((filled > 0).then_some(chunk))
+        let mut chunk = vec![0; self.left.min(MAX_BLOB_CHUNK as u64) as usize];
+        // A blob file is replaced by rename, never changed in place: a short
+        // read means the file is damaged.
+        self.file.read_exact(&mut chunk).await.map_err(map_io)?;
+        self.left -= chunk.len() as u64;
+        Ok(Some(chunk))
     }
 }
 
@@ -244,7 +246,7 @@ impl BlobStore for FsBlobStore {
         let length = file.metadata().await.map_err(map_io)?.len();
         let (content_type, header) = read_header(&mut file).await?;
         let meta = BlobMeta { size: length.saturating_sub(header), content_type };
-        Ok(Box::new(FsBlobReader { file, meta }))
+        Ok(Box::new(FsBlobReader { file, left: meta.size, meta }))
     }
 
     async fn get(&self, key: &str) -> Result<(Vec<u8>, BlobMeta), PortError> {

@@ -3,7 +3,8 @@
 
 use rand::{Rng, RngCore};
 
-use super::model::{AccountRec, AuthKeyRec, PeerKey, UserRec};
+use super::model::{AccountRec, AuthKeyRec, FileRec, PeerKey, UserRec};
+use super::now;
 use super::State;
 use crate::error::SimError;
 use crate::mtproto::crypto::key_id;
@@ -32,6 +33,16 @@ impl State {
     pub fn next_id(&mut self) -> i64 {
         self.data.last_id += 1;
         self.data.last_id
+    }
+
+    /// Stores a file (a message's photo or document, a profile photo) under a
+    /// fresh id with its own access hash; returns the id.
+    pub fn add_file(&mut self, kind: &str, name: String, mime: String, bytes: Vec<u8>) -> i64 {
+        let id = self.next_id();
+        let access_hash = rand::thread_rng().gen();
+        self.data.files.insert(id, FileRec { id, access_hash, kind: kind.into(), name, mime, date: now(), bytes });
+        self.dirty = true;
+        id
     }
 
     /// Creates an account (or returns the existing one unchanged) and returns the

@@ -8,13 +8,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{PhoneQuery, Shared};
 use crate::cloud::delivery::NewMsg;
-use crate::cloud::model::{FileRec, PeerKey};
+use crate::cloud::model::PeerKey;
 use crate::cloud::{now, Cloud};
 use crate::error::SimError;
 
@@ -88,19 +87,7 @@ async fn post_message(State(cloud): Shared, Json(req): Json<NewMessage>) -> Resu
         };
         let media = match (&req.media, media_bytes) {
             (Some(m), Some(bytes)) => {
-                let id = st.next_id();
-                st.data.files.insert(
-                    id,
-                    FileRec {
-                        id,
-                        access_hash: rand::thread_rng().gen(),
-                        kind: m.kind.clone(),
-                        name: m.name.clone(),
-                        mime: mime_for(&m.kind, &m.name),
-                        date: now(),
-                        bytes,
-                    },
-                );
+                let id = st.add_file(&m.kind, m.name.clone(), mime_for(&m.kind, &m.name), bytes);
                 Some(id)
             }
             _ => None,

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::warn;
 
-use crate::cloud::model::{ChannelRec, ChatRec, FileRec, PeerKey};
+use crate::cloud::model::{ChannelRec, ChatRec, PeerKey};
 use crate::cloud::{now, Cloud};
 use crate::error::SimError;
 use crate::rpc::RpcErr;
@@ -188,20 +188,7 @@ async fn set_photo(State(cloud): Shared, Json(req): Json<NewPhoto>) -> Result<Js
     }
     let (user_id, photo_id) = cloud.with(|st| -> Result<(i64, Option<i64>), SimError> {
         let user_id = st.member_user_id(&req.user)?;
-        let photo_id = bytes.map(|bytes| {
-            let id = st.next_id();
-            let file = FileRec {
-                id,
-                access_hash: rand::thread_rng().gen(),
-                kind: "photo".into(),
-                name: format!("{user_id}.jpg"),
-                mime: "image/jpeg".into(),
-                date: now(),
-                bytes,
-            };
-            st.data.files.insert(id, file);
-            id
-        });
+        let photo_id = bytes.map(|bytes| st.add_file("photo", format!("{user_id}.jpg"), "image/jpeg".into(), bytes));
         if let Some(user) = st.data.users.get_mut(&user_id) {
             user.photo = photo_id;
         }

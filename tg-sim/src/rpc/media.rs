@@ -3,11 +3,10 @@
 //! back, and users' profile photos.
 
 use grammers_tl_types::{self as tl, Serializable};
-use rand::Rng;
 
 use super::{bool_true, parse, resolve_peer, RpcCtx, RpcErr, RpcResult};
 use crate::cloud::model::{FileRec, PeerKey};
-use crate::cloud::{now, State};
+use crate::cloud::State;
 
 /// Largest part Telegram accepts (512 KiB).
 const MAX_PART: usize = 512 * 1024;
@@ -61,20 +60,7 @@ pub fn file_from_input(ctx: &mut RpcCtx<'_>, media: &tl::enums::InputMedia) -> R
         return Err(RpcErr::bad("FILE_PARTS_INVALID"));
     }
     let bytes: Vec<u8> = uploaded.into_values().flatten().collect();
-    let id = st.next_id();
-    st.data.files.insert(
-        id,
-        FileRec {
-            id,
-            access_hash: rand::thread_rng().gen(),
-            kind: kind.into(),
-            name: attr_name.unwrap_or(name),
-            mime,
-            date: now(),
-            bytes,
-        },
-    );
-    st.dirty = true;
+    let id = st.add_file(kind, attr_name.unwrap_or(name), mime, bytes);
     Ok(id)
 }
 
