@@ -510,11 +510,11 @@ async fn outgoing(
     }
     for (i, file) in files.iter().enumerate() {
         let key = format!("{tenant}/files/{}", file.id);
-        let (bytes, _) =
-            fleet.desk.blobs.get(&key).await.map_err(|e| format!("file {} is unreadable: {e}", file.id))?;
+        // Opened, not read: the bytes stream from the blob store as they are uploaded.
+        let content = fleet.desk.blobs.open(&key).await.map_err(|e| format!("file {} is unreadable: {e}", file.id))?;
         let kind = if file.content_type.starts_with("image/") { "photo" } else { "document" };
         let upload =
-            OutgoingFile { kind: kind.into(), name: file.name.clone(), mime: Some(file.content_type.clone()), bytes };
+            OutgoingFile { kind: kind.into(), name: file.name.clone(), mime: Some(file.content_type.clone()), content };
         let caption = if i == 0 { text.clone() } else { String::new() };
         messages.push(OutgoingMessage {
             peer,

@@ -175,12 +175,64 @@ async fn an_uploaded_file_is_attached_to_a_send_and_readable_by_its_uploader_onl
     w.app.post(&path, &w.agent, json!({"files": ["fil_missing"]})).await.expect(404);
 }
 
+/// Uploads `pieces` of `piece` bytes each as a chunked body (no Content-Length).
+async fn upload_chunked(app: &TestApp, token: &str, pieces: usize, piece: Vec<u8>) -> reqwest::Response {
+    let body = futures::stream::iter((0..pieces).map(move |_| Ok::<_, std::io::Error>(piece.clone())));
+    app.http
+        .post(format!("{}/api/files?name=video.mp4", app.base))
+        .bearer_auth(token)
+        .header("content-type", "video/mp4")
+        .body(reqwest::Body::wrap_stream(body))
+        .send()
+        .await
+        .expect("request sent")
+}
+
+/// Every file under the server's blob store, temporary ones included.
+fn stored_files(app: &TestApp) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&app.dir.path().join("files"), &mut out);
+    out
+}
+
 #[tokio::test]
-async fn empty_and_oversized_files_are_refused() {
+async fn empty_and_oversized_files_are_refused_and_leave_nothing_behind() {
     let w = world().await;
     upload(&w.app, &w.agent, "empty.png", Vec::new()).await.expect(400);
     upload(&w.app, &w.agent, "..", vec![1]).await.expect(400);
     let big = vec![0u8; tgdesk_core::usecases::MAX_FILE_BYTES + 1];
     let reply = upload(&w.app, &w.agent, "big.bin", big).await;
     assert_eq!(reply.expect(413)["error"]["code"], "payload_too_large");
+    // Without a Content-Length the limit is met while the body streams in.
+    let piece = vec![7u8; 1024 * 1024];
+    let pieces = tgdesk_core::usecases::MAX_FILE_BYTES / piece.len() + 1;
+    let resp = upload_chunked(&w.app, &w.agent, pieces, piece).await;
+    assert_eq!(resp.status(), 413);
+    assert!(stored_files(&w.app).is_empty(), "left behind: {:?}", stored_files(&w.app));
+}
+
+#[tokio::test]
+async fn a_large_upload_streams_in_and_back_out_unchanged() {
+    let w = world().await;
+    let piece: Vec<u8> = (0..300_001u32).map(|i| (i % 241) as u8).collect();
+    let resp = upload_chunked(&w.app, &w.agent, 12, piece.clone()).await;
+    assert_eq!(resp.status(), 201);
+    let file: Value = resp.json().await.unwrap();
+    assert_eq!((file["size"].as_u64(), file["content_type"].as_str()), (Some(12 * 300_001), Some("video/mp4")));
+    let id = file["id"].as_str().unwrap();
+    let resp = w.app.http.get(format!("{}/api/files/{id}", w.app.base)).bearer_auth(&w.agent).send().await.unwrap();
+    assert_eq!(resp.headers()["content-length"], (12 * 300_001).to_string().as_str());
+    assert_eq!(resp.headers()["content-disposition"], "attachment; filename=\"video.mp4\"");
+    let back = resp.bytes().await.unwrap();
+    assert!(back.chunks(piece.len()).all(|c| c == piece.as_slice()) && back.len() == 12 * piece.len());
 }

@@ -45,6 +45,7 @@ impl From<AppError> for ApiError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Invalid(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } | AppError::FloodWait { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Refused { .. } => StatusCode::BAD_REQUEST,
             AppError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,

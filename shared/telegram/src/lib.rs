@@ -17,6 +17,7 @@ pub mod retry;
 mod session;
 pub mod session_string;
 mod updates;
+mod upload;
 mod vault;
 
 pub use cipher::{CipherError, SessionCipher};

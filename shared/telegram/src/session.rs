@@ -367,12 +367,14 @@ impl TelegramSession for GrammersSession {
             .map_err(|_| TelegramError::Invalid("reply_to is not a message id".into()))?;
         self.pacer.acquire().await?;
         let mut input = InputMessage::new().text(message.text.clone()).reply_to(reply_to);
-        if let Some(file) = &message.file {
+        if let Some(file) = message.file {
             if let Some(mime) = &file.mime {
                 input = input.mime_type(mime);
             }
-            let mut reader = file.bytes.as_slice();
-            let uploaded = self.client.upload_stream(&mut reader, file.bytes.len(), file.name.clone()).await;
+            let size = usize::try_from(file.content.meta().size)
+                .map_err(|_| TelegramError::Invalid("the file is too large to send".into()))?;
+            let mut reader = crate::upload::async_read(file.content);
+            let uploaded = self.client.upload_stream(&mut reader, size, file.name).await;
             let uploaded = self.pacer.observe(uploaded.map_err(crate::retry::map_upload_error)).await?;
             input = if file.kind == "photo" { input.photo(uploaded) } else { input.document(uploaded) };
         }

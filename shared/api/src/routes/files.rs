@@ -2,19 +2,20 @@
 
 use crate::extract::{Authed, Json, Path, Query};
 use crate::{ApiError, ApiState};
-use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use async_trait::async_trait;
+use axum::body::{Body, BodyDataStream, Bytes};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use futures::StreamExt;
 use serde::Deserialize;
 use tgdesk_core::domain::{FileId, FileRef};
-use tgdesk_core::usecases::{MediaFile, MAX_FILE_BYTES};
+use tgdesk_core::usecases::{AppError, MediaFile, UploadBody};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
-    let upload = OpenApiRouter::new().routes(routes!(upload_file)).layer(DefaultBodyLimit::max(MAX_FILE_BYTES));
-    OpenApiRouter::new().merge(upload).routes(routes!(download_file))
+    // The use case enforces the limit as the body streams in; the default 2 MB limit applies to buffered bodies only.
+    OpenApiRouter::new().routes(routes!(upload_file)).routes(routes!(download_file))
 }
 
 /// The upload's name.
@@ -25,7 +26,8 @@ pub struct UploadParams {
     name: String,
 }
 
-/// Uploads a file (the raw bytes as the body, its type as Content-Type); up to 50 MiB.
+/// Uploads a file (the raw bytes as the body, its type as Content-Type); up
+/// to 50 MiB. The body is stored as it arrives, never whole in memory.
 #[utoipa::path(post, path = "/api/files", tag = "sending", params(UploadParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = FileRef), (status = 413, description = "file too large")))]
@@ -34,23 +36,39 @@ async fn upload_file(
     Authed(actor): Authed,
     Query(p): Query<UploadParams>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<(StatusCode, Json<FileRef>), ApiError> {
-    let body = body.map_err(|r| match r.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("files are limited to {} MiB", MAX_FILE_BYTES / (1024 * 1024)),
-        ),
-        _ => ApiError::invalid(r.body_text()),
-    })?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
         .unwrap_or("application/octet-stream");
-    let file = s.desk.upload_file(&actor, &p.name, content_type, body.to_vec()).await?;
+    let declared_len =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let mut body = RequestBody { declared_len, stream: body.into_data_stream() };
+    let file = s.desk.upload_file(&actor, &p.name, content_type, &mut body).await?;
     Ok((StatusCode::CREATED, Json(file)))
+}
+
+/// A request body read piece by piece.
+struct RequestBody {
+    declared_len: Option<u64>,
+    stream: BodyDataStream,
+}
+
+#[async_trait]
+impl UploadBody for RequestBody {
+    fn declared_len(&self) -> Option<u64> {
+        self.declared_len
+    }
+
+    async fn next_piece(&mut self) -> Result<Option<Vec<u8>>, AppError> {
+        match self.stream.next().await {
+            Some(Ok(piece)) => Ok(Some(piece.to_vec())),
+            Some(Err(e)) => Err(AppError::invalid(format!("the upload was cut short: {e}"))),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Downloads a file (its uploader, leaders and admins).
@@ -61,8 +79,7 @@ async fn download_file(
     Authed(actor): Authed,
     Path(id): Path<FileId>,
 ) -> Result<Response, ApiError> {
-    let (file, bytes) = s.desk.download_file(&actor, &id).await?;
-    Ok(file_response(bytes, &file.content_type, Some(&file.name), "attachment"))
+    Ok(media_response(s.desk.download_file(&actor, &id).await?, "attachment"))
 }
 
 /// Builds a response streaming a stored file a chunk at a time (a

@@ -62,6 +62,39 @@ pub trait BlobReader: Send {
     async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, PortError>;
 }
 
+/// Bytes already in memory, read as a [`BlobReader`] in chunks of at most
+/// [`MAX_BLOB_CHUNK`] (small files, tests).
+pub struct MemoryBlob {
+    meta: BlobMeta,
+    bytes: Vec<u8>,
+    at: usize,
+}
+
+impl MemoryBlob {
+    /// Wraps `bytes` of type `content_type`.
+    pub fn new(bytes: Vec<u8>, content_type: &str) -> Self {
+        let meta = BlobMeta { size: bytes.len() as u64, content_type: content_type.to_owned() };
+        Self { meta, bytes, at: 0 }
+    }
+}
+
+#[async_trait]
+impl BlobReader for MemoryBlob {
+    fn meta(&self) -> &BlobMeta {
+        &self.meta
+    }
+
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, PortError> {
+        if self.at == self.bytes.len() {
+            return Ok(None);
+        }
+        let end = self.bytes.len().min(self.at + MAX_BLOB_CHUNK);
+        let chunk = self.bytes[self.at..end].to_vec();
+        self.at = end;
+        Ok(Some(chunk))
+    }
+}
+
 /// Immutable blobs under tenant-prefixed keys. Every method refuses a key
 /// [`validate_blob_key`] refuses with `Invalid`. A key and keys under it
 /// (`a/b` and `a/b/c`) are distinct blobs.

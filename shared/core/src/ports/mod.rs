@@ -16,7 +16,8 @@ mod store;
 mod telegram;
 
 pub use blobs::{
-    validate_blob_key, BlobMeta, BlobReader, BlobStore, BlobWriter, MAX_BLOB_CHUNK, MAX_BLOB_KEY, MAX_CONTENT_TYPE,
+    validate_blob_key, BlobMeta, BlobReader, BlobStore, BlobWriter, MemoryBlob, MAX_BLOB_CHUNK, MAX_BLOB_KEY,
+    MAX_CONTENT_TYPE,
 };
 pub use connections::{ConnectionId, Connections};
 pub use error::{PortError, PortErrorKind};

@@ -7,6 +7,7 @@
 //! marks, media download and the update stream. Session bytes are credentials
 //! (an auth key): callers store them encrypted and never log them.
 
+use super::blobs::BlobReader;
 use crate::domain::{AccountId, Dialog, Message, Phone};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -123,8 +124,8 @@ pub struct DialogList {
     pub users: Vec<TelegramContact>,
 }
 
-/// A file to attach to an outgoing message.
-#[derive(Clone, Debug, PartialEq)]
+/// A file to attach to an outgoing message. Its bytes are read piece by
+/// piece while they are uploaded, so a 50 MB file is never whole in memory.
 pub struct OutgoingFile {
     /// `photo` sends a compressed photo; anything else a document.
     pub kind: String,
@@ -132,12 +133,23 @@ pub struct OutgoingFile {
     pub name: String,
     /// MIME type, if known.
     pub mime: Option<String>,
-    /// The bytes.
-    pub bytes: Vec<u8>,
+    /// The bytes; their size is `content.meta().size`.
+    pub content: Box<dyn BlobReader>,
+}
+
+impl std::fmt::Debug for OutgoingFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingFile")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("mime", &self.mime)
+            .field("size", &self.content.meta().size)
+            .finish()
+    }
 }
 
 /// A message to send.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub struct OutgoingMessage {
     /// The dialog's marked peer id.
     pub peer: i64,

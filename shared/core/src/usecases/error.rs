@@ -22,6 +22,9 @@ pub enum AppError {
     /// Clashes with what exists (409 `conflict`).
     #[error("{0}")]
     Conflict(String),
+    /// A body over its size limit (413 `payload_too_large`).
+    #[error("{0}")]
+    TooLarge(String),
     /// Too many attempts (429 `too_many_requests`).
     #[error("too many attempts; retry in {retry_after_s} s")]
     TooManyRequests {
@@ -63,6 +66,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Invalid(_) => "invalid_input",
             AppError::Conflict(_) => "conflict",
+            AppError::TooLarge(_) => "payload_too_large",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Refused { code, .. } => code,
             AppError::FloodWait { .. } => "flood_wait",

@@ -2,9 +2,10 @@
 //! live in the blob store under the tenant's prefix; only the uploader and
 //! supervisors read a file back, and only the uploader (or an admin) attaches it.
 
-use super::{Actor, AppError, Desk};
+use super::{Actor, AppError, Desk, MediaFile};
 use crate::domain::{FileId, FileRef, Role, TenantId};
 use crate::ports::PortErrorKind;
+use async_trait::async_trait;
 use chrono::Utc;
 
 /// Largest file accepted, in bytes.
@@ -31,45 +32,71 @@ fn clean_file_name(raw: &str) -> Result<String, AppError> {
     Ok(name.to_owned())
 }
 
+/// The bytes of an upload as they arrive from the client.
+#[async_trait]
+pub trait UploadBody: Send {
+    /// The length the client announced (Content-Length), when it did.
+    fn declared_len(&self) -> Option<u64>;
+    /// The next piece, `None` at the end. An error (the client went away)
+    /// abandons the upload.
+    async fn next_piece(&mut self) -> Result<Option<Vec<u8>>, AppError>;
+}
+
+fn too_large() -> AppError {
+    AppError::TooLarge(format!("files are limited to {} MiB", MAX_FILE_BYTES / (1024 * 1024)))
+}
+
 impl Desk {
-    /// Stores an upload and returns its description. Empty files and files
-    /// over [`MAX_FILE_BYTES`] are refused.
+    /// Stores an upload as it arrives (never whole in memory) and returns its
+    /// description. Empty files and files over [`MAX_FILE_BYTES`] are
+    /// refused, the latter as soon as the announced length or the bytes
+    /// read pass the limit; a refused or broken upload leaves nothing stored.
     pub async fn upload_file(
         &self,
         actor: &Actor,
         name: &str,
         content_type: &str,
-        bytes: Vec<u8>,
+        body: &mut dyn UploadBody,
     ) -> Result<FileRef, AppError> {
         let name = clean_file_name(name)?;
-        if bytes.is_empty() {
+        if body.declared_len().is_some_and(|len| len > MAX_FILE_BYTES as u64) {
+            return Err(too_large());
+        }
+        let id = FileId::generate();
+        let mut writer = self.blobs.create(&data_key(&actor.tenant, &id), content_type).await?;
+        let mut size = 0usize;
+        while let Some(piece) = body.next_piece().await? {
+            size += piece.len();
+            if size > MAX_FILE_BYTES {
+                return Err(too_large());
+            }
+            writer.write(&piece).await?;
+        }
+        if size == 0 {
             return Err(AppError::invalid("the file is empty"));
         }
-        if bytes.len() > MAX_FILE_BYTES {
-            return Err(AppError::invalid(format!("files are limited to {} MiB", MAX_FILE_BYTES / (1024 * 1024))));
-        }
+        writer.finish().await?;
         let file = FileRef {
-            id: FileId::generate(),
+            id,
             name,
             content_type: content_type.to_owned(),
-            size: bytes.len() as u64,
+            size: size as u64,
             uploaded_by: actor.user_id.clone(),
             uploaded_at: Utc::now(),
         };
-        self.blobs.put(&data_key(&actor.tenant, &file.id), bytes, content_type).await?;
         let meta = serde_json::to_vec(&file).map_err(|e| AppError::invalid(e.to_string()))?;
         self.blobs.put(&meta_key(&actor.tenant, &file.id), meta, "application/json").await?;
         Ok(file)
     }
 
-    /// Returns a file's description and bytes (uploader, leaders and admins).
-    pub async fn download_file(&self, actor: &Actor, id: &FileId) -> Result<(FileRef, Vec<u8>), AppError> {
+    /// Opens a file to read a chunk at a time (uploader, leaders and admins).
+    pub async fn download_file(&self, actor: &Actor, id: &FileId) -> Result<MediaFile, AppError> {
         let file = self.file_ref(actor, id).await?;
         if file.uploaded_by != actor.user_id && actor.role == Role::Agent {
             return Err(AppError::not_found("no such file"));
         }
-        let (bytes, _) = self.blobs.get(&data_key(&actor.tenant, id)).await?;
-        Ok((file, bytes))
+        let reader = self.blobs.open(&data_key(&actor.tenant, id)).await?;
+        Ok(MediaFile { reader, content_type: file.content_type, name: Some(file.name) })
     }
 
     /// Resolves files to attach: each must exist and be the actor's own upload (admins: any).

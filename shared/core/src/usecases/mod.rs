@@ -31,7 +31,7 @@ pub use commands::{
     media_key, photo_key, Call, CommandFailure, CommandReply, FleetCommand, LoginInput, COMMANDS_QUEUE, FLEET_TIMEOUT,
 };
 pub use error::AppError;
-pub use files::MAX_FILE_BYTES;
+pub use files::{UploadBody, MAX_FILE_BYTES};
 pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine};
 pub use ingest::{
     decode_batch, encode_batch, AccountUpdate, Announcements, BatchIngest, IngestReport, UpdateEnvelope, UPDATES_QUEUE,

@@ -6,7 +6,9 @@ use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use tgdesk_core::domain::AccountId;
-use tgdesk_core::ports::{LoginStep, OutgoingFile, OutgoingMessage, TelegramDownload, TelegramError, TelegramUpdate};
+use tgdesk_core::ports::{
+    LoginStep, MemoryBlob, OutgoingFile, OutgoingMessage, TelegramDownload, TelegramError, TelegramUpdate,
+};
 
 use crate::harness::{next_any_update, next_update, phone, try_next_update, Harness};
 
@@ -204,13 +206,17 @@ pub async fn text_replies_photos_and_documents_reach_the_customer(h: &Harness) {
     let (peer, asked) = h.customer_writes(p, 4242, "where is my order?").await;
     let photo_bytes = tiny_jpeg();
     let file = |kind: &str, name: &str, bytes: Vec<u8>| {
-        Some(OutgoingFile { kind: kind.into(), name: name.into(), mime: None, bytes })
+        let content = Box::new(MemoryBlob::new(bytes, "application/octet-stream"));
+        Some(OutgoingFile { kind: kind.into(), name: name.into(), mime: None, content })
     };
+    // Three blob chunks, two upload parts: the pieces must join up exactly.
+    let archive: Vec<u8> = (0..700_000u32).map(|i| (i % 253) as u8).collect();
 
     let text = session.send(out(peer, "hello", None, None)).await.expect("text");
     let reply = session.send(out(peer, "on its way", Some(asked), None)).await.expect("reply");
     let photo = session.send(out(peer, "the parcel", None, file("photo", "p.jpg", photo_bytes.clone()))).await;
     let doc = session.send(out(peer, "invoice", None, file("document", "invoice.pdf", b"%PDF-1.4".to_vec()))).await;
+    let big = session.send(out(peer, "", None, file("document", "logs.zip", archive.clone()))).await.expect("archive");
     let items = h.sent(p).await;
 
     let photo = photo.expect("photo");
@@ -219,15 +225,16 @@ pub async fn text_replies_photos_and_documents_reach_the_customer(h: &Harness) {
     assert_eq!(reply.reply_to, Some(asked));
     assert_eq!(photo.media.as_ref().map(|m| m.kind.as_str()), Some("photo"));
     assert_eq!(doc.media.as_ref().and_then(|m| m.name.as_deref()), Some("invoice.pdf"));
-    assert_eq!(items.len(), 4);
+    assert_eq!(items.len(), 5);
     let ids: Vec<i64> = items.iter().filter_map(|i| i["message_id"].as_i64()).collect();
-    assert_eq!(ids, vec![text.id, reply.id, photo.id, doc.id]);
+    assert_eq!(ids, vec![text.id, reply.id, photo.id, doc.id, big.id]);
     assert_eq!(items[1]["reply_to"], asked);
     assert_eq!(items[2]["media"]["kind"], "photo");
     assert_eq!(items[2]["media"]["bytes_b64"], STANDARD.encode(&photo_bytes));
     assert_eq!(items[3]["media"]["name"], "invoice.pdf");
     assert_eq!(items[3]["text"], "invoice");
     assert_eq!(items[3]["media"]["bytes_b64"], STANDARD.encode(b"%PDF-1.4"));
+    assert!(items[4]["media"]["bytes_b64"] == STANDARD.encode(&archive), "the 700 kB document arrived changed");
     session.disconnect().await;
 }
 
