@@ -55,6 +55,9 @@ struct Args {
     /// Offered rate of the e2e scenario, messages/s.
     #[arg(long, default_value_t = 12_000.0)]
     e2e_rate: f64,
+    /// Runs tg-sim as a child process in the e2e scenario (the `tg-sim` binary next to this one).
+    #[arg(long)]
+    e2e_sim_process: bool,
     /// How long customers write in the e2e scenario, seconds.
     #[arg(long, default_value_t = 25.0)]
     e2e_seconds: f64,
@@ -88,11 +91,17 @@ async fn main() -> anyhow::Result<()> {
                 agents: args.e2e_agents,
                 rate: args.e2e_rate,
                 duration: Duration::from_secs_f64(args.e2e_seconds),
+                sim_apart: args.e2e_sim_process,
             };
             let result = e2e::run(&options).await?;
-            // The default run is `e2e.json`; other rates (a max-rate probe, say) keep their own file.
-            let name =
-                if args.e2e_rate == 12_000.0 { "e2e.json".into() } else { format!("e2e-{}.json", args.e2e_rate) };
+            // The default run is `e2e.json` (`e2e-apart.json` with the simulator apart);
+            // other rates (a max-rate probe, say) keep their own file.
+            let base = if args.e2e_sim_process { "e2e-apart" } else { "e2e" };
+            let name = if args.e2e_rate == 12_000.0 {
+                format!("{base}.json")
+            } else {
+                format!("{base}-{}.json", args.e2e_rate)
+            };
             write(&args.out, &name, "e2e", result)
         }
         "sessions" => {

@@ -92,12 +92,19 @@ enum Stop {
     Shutdown,
     /// An agent logged the account out: the session is dead, do not save it.
     LoggedOut,
+    /// Another node took the lease over: stop without saving or releasing.
+    LeaseLost,
 }
 
 struct Running {
     session: Arc<dyn TelegramSession>,
     stop: watch::Sender<Option<Stop>>,
+    /// The lease it runs under, renewed by [`Fleet::keep_leases`].
+    lease: Lease,
 }
+
+/// Most leases renewed in one call (one transaction on SQLite).
+const RENEW_CHUNK: usize = 1000;
 
 type Key = (TenantId, AccountId);
 
@@ -149,6 +156,7 @@ impl Fleet {
             node.publisher.run(node.desk.queue.clone(), &node.metrics, window, publishing).await;
         });
         let commands = tokio::spawn(commands::consume(self.clone(), shutdown.clone()));
+        let keeper = tokio::spawn(self.clone().keep_leases(shutdown.clone()));
         let mut tick = tokio::time::interval(self.config.scan_every);
         loop {
             tokio::select! {
@@ -164,6 +172,7 @@ impl Fleet {
         for running in self.lock().values() {
             let _ = running.stop.send(Some(Stop::Shutdown));
         }
+        let _ = keeper.await;
         login::abandon_all(&self).await;
         let mut tasks = self.tasks.lock().await;
         while tasks.join_next().await.is_some() {}
@@ -171,6 +180,46 @@ impl Fleet {
         // Every session published what it had; the publisher drains and stops.
         let _ = stop_publishing.send(true);
         let _ = publisher.await;
+    }
+
+    /// Renews the leases of every running session each heartbeat, a chunk
+    /// per call, until `shutdown`; a session whose lease another node took
+    /// is stopped. (A write per session per heartbeat cost 200 transactions
+    /// a second at 2,000 sessions, and DynamoDB would bill every one.)
+    async fn keep_leases(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let period = self.config.heartbeat;
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            let held: Vec<(Key, Lease)> = self.lock().iter().map(|(k, r)| (k.clone(), r.lease.clone())).collect();
+            for chunk in held.chunks(RENEW_CHUNK) {
+                let leases: Vec<Lease> = chunk.iter().map(|(_, l)| l.clone()).collect();
+                match self.leases.renew_many(&leases, self.config.lease_ttl).await {
+                    Ok(renewed) => self.settle_renewals(chunk, renewed),
+                    // Retried at the next heartbeat, well before the ttl ends.
+                    Err(e) => tracing::warn!(error = %e, leases = chunk.len(), "cannot renew leases"),
+                }
+            }
+        }
+    }
+
+    /// Records renewed leases and stops the sessions whose lease was lost,
+    /// unless a session was replaced (a new lease) meanwhile.
+    fn settle_renewals(&self, held: &[(Key, Lease)], renewed: Vec<Option<Lease>>) {
+        let mut running = self.lock();
+        for ((key, lease), renewed) in held.iter().zip(renewed) {
+            let Some(run) = running.get_mut(key).filter(|r| r.lease.fencing == lease.fencing) else { continue };
+            match renewed {
+                Some(renewed) => run.lease = renewed,
+                None => {
+                    tracing::warn!(account = %key.1, "lease taken over; stopping this session");
+                    let _ = run.stop.send(Some(Stop::LeaseLost));
+                }
+            }
+        }
     }
 
     /// Returns how many logins wait for a code or password on this node.

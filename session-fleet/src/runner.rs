@@ -1,6 +1,6 @@
 //! One account's session on this node: connect, sync the profile, contacts,
 //! dialogs and recent history, then turn updates into batched envelopes until
-//! stopped, renewing the lease and saving the session's state as it goes.
+//! stopped, saving the session's state as it goes (the node renews the lease).
 
 use crate::{Fleet, Running, Stop};
 use chrono::{DateTime, Utc};
@@ -9,9 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_core::domain::{Account, AccountId, AccountStatus, PeerProfile, TenantId};
-use tgdesk_core::ports::{
-    Lease, LoginStep, PortErrorKind, TelegramContact, TelegramError, TelegramSession, TelegramUpdate,
-};
+use tgdesk_core::ports::{Lease, LoginStep, TelegramContact, TelegramError, TelegramSession, TelegramUpdate};
 use tgdesk_core::usecases::{AccountUpdate, UpdateEnvelope};
 use tokio::sync::watch;
 
@@ -24,7 +22,7 @@ pub(crate) async fn run(
     connected: Option<Arc<dyn TelegramSession>>,
 ) {
     let key = (account.tenant.clone(), account.id.clone());
-    let outcome = serve(&fleet, &account, lease.clone(), connected).await;
+    let outcome = serve(&fleet, &account, &lease, connected).await;
     let lost = matches!(outcome, Ok(Ended::LeaseLost));
     match outcome {
         Ok(Ended::Stopped) => report(&fleet, &account, AccountStatus::Offline).await,
@@ -69,7 +67,7 @@ pub(crate) async fn report(fleet: &Fleet, account: &Account, status: AccountStat
 async fn serve(
     fleet: &Arc<Fleet>,
     account: &Account,
-    mut lease: Lease,
+    lease: &Lease,
     connected: Option<Arc<dyn TelegramSession>>,
 ) -> Result<Ended, TelegramError> {
     let session = match connected {
@@ -89,11 +87,12 @@ async fn serve(
     }
     let (stop, mut stopped) = watch::channel(None);
     let key = (account.tenant.clone(), account.id.clone());
-    fleet.lock().insert(key.clone(), Running { session: session.clone(), stop });
+    fleet.lock().insert(key.clone(), Running { session: session.clone(), stop, lease: lease.clone() });
     crate::login::handed_over(fleet, &key);
     fleet.metrics.sessions_online.fetch_add(1, Ordering::Relaxed);
     report(fleet, account, AccountStatus::Online).await;
-    let result = match pump_updates(fleet, account, &session, &mut lease, &mut stopped).await {
+    let mut saved = Saved::default();
+    let result = match pump_updates(fleet, account, &session, &mut stopped, &mut saved).await {
         // The key was logged in, so Telegram refusing it now means it was
         // revoked: logged out here (the connection can die of it before the
         // stop arrives) or from another device. It is dead either way.
@@ -104,7 +103,7 @@ async fn serve(
     // A lost lease's account is another node's now, and a logged-out or
     // banned key is dead: neither is saved.
     if !matches!(result, Ok(Ended::LeaseLost | Ended::LoggedOut) | Err(TelegramError::Banned)) {
-        save(fleet, account, session.as_ref()).await;
+        saved.save(fleet, account, session.as_ref()).await;
     }
     session.disconnect().await;
     result
@@ -124,8 +123,8 @@ async fn pump_updates(
     fleet: &Arc<Fleet>,
     account: &Account,
     session: &Arc<dyn TelegramSession>,
-    lease: &mut Lease,
     stopped: &mut watch::Receiver<Option<Stop>>,
+    saved: &mut Saved,
 ) -> Result<Ended, TelegramError> {
     let config = &fleet.config;
     let mut buffer = sync(fleet, account, session.as_ref()).await?;
@@ -134,15 +133,14 @@ async fn pump_updates(
     // than save_every later, and again with the first update, by which time
     // the update stream surely holds its state.
     publish(fleet, &account.tenant, &account.id, &mut buffer).await;
-    save(fleet, account, session.as_ref()).await;
+    saved.save(fleet, account, session.as_ref()).await;
     let mut saved_with_state = false;
     // A flush is due only while something waits: an idle session never wakes
     // for it (thousands of sessions per node each on a 20 ms timer would keep
     // the node busy doing nothing).
     let mut flush_at: Option<tokio::time::Instant> = None;
-    let now = tokio::time::Instant::now();
-    let mut heartbeat = tokio::time::interval_at(now + phase(&account.id, config.heartbeat), config.heartbeat);
-    let mut saving = tokio::time::interval_at(now + phase(&account.id, config.save_every), config.save_every);
+    let first_save = tokio::time::Instant::now() + phase(&account.id, config.save_every);
+    let mut saving = tokio::time::interval_at(first_save, config.save_every);
     loop {
         tokio::select! {
             update = session.next_update() => match update {
@@ -153,7 +151,7 @@ async fn pump_updates(
                     }
                     if !saved_with_state {
                         publish(fleet, &account.tenant, &account.id, &mut buffer).await;
-                        save(fleet, account, session.as_ref()).await;
+                        saved.save(fleet, account, session.as_ref()).await;
                         saved_with_state = true;
                     }
                 }
@@ -169,24 +167,20 @@ async fn pump_updates(
             _ = tokio::time::sleep_until(flush_at.unwrap_or_else(tokio::time::Instant::now)), if flush_at.is_some() => {
                 publish(fleet, &account.tenant, &account.id, &mut buffer).await;
             }
-            _ = heartbeat.tick() => match fleet.leases.renew(lease, config.lease_ttl).await {
-                Ok(renewed) => *lease = renewed,
-                Err(e) if e.kind == PortErrorKind::Conflict => {
-                    tracing::warn!(account = %account.id, "lease taken over; stopping this session");
-                    return Ok(Ended::LeaseLost);
-                }
-                Err(e) => tracing::warn!(account = %account.id, error = %e, "cannot renew the lease"),
-            },
             _ = saving.tick() => {
                 publish(fleet, &account.tenant, &account.id, &mut buffer).await;
                 if buffer.is_empty() {
-                    save(fleet, account, session.as_ref()).await;
+                    saved.save(fleet, account, session.as_ref()).await;
                 }
             }
             _ = stopped.changed() => {
                 publish(fleet, &account.tenant, &account.id, &mut buffer).await;
                 let why = *stopped.borrow();
-                return Ok(if why == Some(Stop::LoggedOut) { Ended::LoggedOut } else { Ended::Stopped });
+                return Ok(match why {
+                    Some(Stop::LoggedOut) => Ended::LoggedOut,
+                    Some(Stop::LeaseLost) => Ended::LeaseLost,
+                    Some(Stop::Shutdown) | None => Ended::Stopped,
+                });
             }
         }
         if buffer.len() >= config.batch_max {
@@ -200,8 +194,8 @@ async fn pump_updates(
 
 /// Returns when, within `period`, this account's periodic work first runs
 /// (a tenth to all of a period, by a hash of its id). A node starts thousands
-/// of sessions at once; on one shared phase they renewed leases and saved
-/// sessions in bursts of thousands of writes that stalled ingest every period.
+/// of sessions at once; on one shared phase they saved sessions in bursts of
+/// thousands of writes that stalled ingest every period.
 fn phase(account: &AccountId, period: Duration) -> Duration {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -292,21 +286,45 @@ pub(crate) async fn publish(fleet: &Fleet, tenant: &TenantId, account: &AccountI
 }
 
 /// Saves the session (key, peers, update state) encrypted.
-async fn save(fleet: &Fleet, account: &Account, session: &dyn TelegramSession) {
-    if fleet.publisher.lost_updates() {
-        tracing::warn!(account = %account.id, "session state not saved: updates did not reach the queue");
-        return;
-    }
-    let sealed = match session.export().await {
-        Ok(plain) => fleet.sealer.seal(&account.id, &plain),
-        Err(e) => {
-            tracing::warn!(account = %account.id, error = %e, "cannot export the session");
+/// What a session last saved, so an unchanged session (an idle account's,
+/// every `save_every`) costs an export and a hash, not a sealed write.
+#[derive(Default)]
+struct Saved {
+    /// Hash of the exported bytes last written.
+    fingerprint: Option<u64>,
+}
+
+impl Saved {
+    /// Saves the session's state unless it is what was saved last.
+    async fn save(&mut self, fleet: &Fleet, account: &Account, session: &dyn TelegramSession) {
+        if fleet.publisher.lost_updates() {
+            tracing::warn!(account = %account.id, "session state not saved: updates did not reach the queue");
             return;
         }
-    };
-    if let Err(e) = fleet.desk.directory.set_account_session(&account.tenant, &account.id, Some(sealed)).await {
-        tracing::warn!(account = %account.id, error = %e, "cannot save the session");
+        let plain = match session.export().await {
+            Ok(plain) => plain,
+            Err(e) => {
+                tracing::warn!(account = %account.id, error = %e, "cannot export the session");
+                return;
+            }
+        };
+        let fingerprint = fingerprint(&plain);
+        if self.fingerprint == Some(fingerprint) {
+            return;
+        }
+        let sealed = fleet.sealer.seal(&account.id, &plain);
+        match fleet.desk.directory.set_account_session(&account.tenant, &account.id, Some(sealed)).await {
+            Ok(()) => self.fingerprint = Some(fingerprint),
+            Err(e) => tracing::warn!(account = %account.id, error = %e, "cannot save the session"),
+        }
     }
+}
+
+fn fingerprint(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
 }
 
 #[cfg(test)]

@@ -247,6 +247,87 @@ async fn two_nodes_share_the_accounts_never_run_one_twice_and_take_over_from_a_s
     stop(b).await;
 }
 
+/// A node renews the leases of all its sessions each heartbeat; when another
+/// node took one over meanwhile, that session stops at once, and the node
+/// neither releases the new holder's lease nor runs the account again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_whose_lease_was_taken_over_stops_and_leaves_the_new_holder_alone() {
+    use tgdesk_core::ports::Leases;
+    let w = world().await;
+    let (kept, stolen) = (w.account("+15550320001").await, w.account("+15550320002").await);
+    let (stop_node, stopped) = watch::channel(false);
+    let fleet = w.fleet("node-a");
+    let node = tokio::spawn(fleet.clone().run(stopped));
+    w.wait_status(&kept, AccountStatus::Online).await;
+    w.wait_status(&stolen, AccountStatus::Online).await;
+    let tenant = w.admin.tenant.clone();
+    let first = w.leases.list(&tenant).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let renewed = w.leases.list(&tenant).await.unwrap();
+    assert!(
+        first.iter().zip(&renewed).all(|(a, b)| a.fencing == b.fencing && b.expires_at > a.expires_at),
+        "both leases renewed in place: {first:?} then {renewed:?}"
+    );
+
+    let theirs = renewed.iter().find(|l| l.account_id == stolen).unwrap();
+    w.leases.release(theirs).await.unwrap();
+    let thief = w.leases.acquire(&tenant, &stolen, "node-b", Duration::from_secs(60)).await.unwrap();
+    let mut waited = 0;
+    while fleet.session(&tenant, &stolen).is_some() {
+        assert!(waited < 100, "the session kept running without its lease");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    assert!(fleet.session(&tenant, &stolen).is_none(), "the node ran the account again");
+    assert!(fleet.session(&tenant, &kept).is_some(), "the other session runs on");
+    let now = w.leases.list(&tenant).await.unwrap();
+    assert!(now.contains(&thief), "the new holder keeps its lease: {now:?}");
+    stop_node.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), node).await.expect("stops in time").unwrap();
+}
+
+/// A session is saved when its state changed, not on every `save_every`: an
+/// idle account's stored session stays as it is, and the next message
+/// (which moves the update state) gets it saved again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_is_not_rewritten_but_a_changed_one_is_saved() {
+    let w = world().await;
+    let id = w.account("+15550330001").await;
+    let mut config = FleetConfig::new("node-a");
+    config.scan_every = Duration::from_millis(200);
+    config.save_every = Duration::from_millis(200);
+    let fleet = Fleet::new(w.desk.clone(), w.leases.clone(), w.connector.clone(), w.sealer.clone(), config);
+    let (stop_node, stopped) = watch::channel(false);
+    let tasks = vec![
+        tokio::spawn(fleet.run(stopped.clone())),
+        tokio::spawn(pump::run_ingest(w.desk.clone(), Arc::default(), stopped)),
+    ];
+    w.wait_status(&id, AccountStatus::Online).await;
+    let stored = || async { w.desk.directory.get_account(&w.admin.tenant, &id).await.unwrap().unwrap().session };
+    // The first message makes the session save with its update state.
+    let body = json!({"account_phone": "+15550330001", "from": {"user_id": 7300, "name": "Ida"}, "text": "one"});
+    let peer = w.control("/control/messages", body).await["peer"].as_i64().unwrap();
+    w.wait_messages(&id, peer, 1).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+
+    let idle = stored().await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(stored().await == idle, "an unchanged session was written again");
+
+    let body = json!({"account_phone": "+15550330001", "from": {"user_id": 7300, "name": "Ida"}, "text": "two"});
+    w.control("/control/messages", body).await;
+    w.wait_messages(&id, peer, 2).await;
+    let mut waited = 0;
+    while stored().await == idle {
+        assert!(waited < 100, "the session was not saved after its state moved");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    stop((stop_node, tasks)).await;
+}
+
 /// The `tgdesk-fleet` binary as its own process on the data dir this test
 /// (standing in for an API-only server) uses: it runs the account, publishes
 /// what customers write, carries out a reply, and saves and lets go of the

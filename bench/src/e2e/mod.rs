@@ -38,13 +38,22 @@ pub struct Options {
     pub rate: f64,
     /// How long customers write.
     pub duration: Duration,
+    /// Runs the simulator as a child process instead of in this one.
+    pub sim_apart: bool,
 }
 
 /// Runs the scenario and returns its results.
 pub async fn run(opts: &Options) -> anyhow::Result<Value> {
-    let deployment = setup::Deployment::start(opts.accounts, opts.agents).await?;
-    let cloud = deployment.sim.cloud().clone();
-    traffic::add_customers(&cloud, opts.accounts)?;
+    let deployment = setup::Deployment::start(opts.accounts, opts.agents, opts.sim_apart).await?;
+    let target = match deployment.sim.cloud() {
+        Some(cloud) => {
+            traffic::add_customers(&cloud, opts.accounts)?;
+            traffic::Target::Cloud(cloud)
+        }
+        None => traffic::Target::Control(deployment.sim.control_url()),
+    };
+    let sim_pid = deployment.sim.pid().map(|pid| pid.to_string());
+    let sim_cpu = || sim_pid.as_deref().map_or(0.0, stats::cpu_seconds_of);
     let mut owned = vec![HashSet::new(); opts.agents];
     for (id, owner) in deployment.account_ids.iter().zip(&deployment.owner_of) {
         owned[*owner].insert(id.clone());
@@ -60,9 +69,10 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     let counters =
         timeline::Counters { injected: injected.clone(), received: received.clone(), pump: deployment.pump.clone() };
     let sampler = tokio::spawn(timeline::record(deployment.base.clone(), counters, stopped.clone()));
-    let (started, started_us, cpu_before) = (Instant::now(), traffic::now_us(), stats::cpu_seconds());
+    let (started, started_us, cpu_before, sim_cpu_before) =
+        (Instant::now(), traffic::now_us(), stats::cpu_seconds(), sim_cpu());
     let plan = traffic::Plan { phones: Arc::new(deployment.phones.clone()), rate: opts.rate, duration: opts.duration };
-    let injector = tokio::spawn(traffic::run(cloud, plan, injected.clone()));
+    let injector = tokio::spawn(traffic::run(target, plan, injected.clone()));
     let expected_total = (opts.rate * opts.duration.as_secs_f64()).round() as u64;
     let bar = crate::simctl::progress(expected_total, "received");
     while !injector.is_finished() {
@@ -72,6 +82,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     let per_account = injector.await??;
     let injection = started.elapsed();
     let cpu_injection = stats::cpu_seconds() - cpu_before;
+    let sim_cpu_injection = sim_cpu() - sim_cpu_before;
     let total: u64 = per_account.iter().sum();
     let drain = drain(&deployment, &received, stored_before, total, started, &bar).await;
     bar.finish_and_clear();
@@ -86,6 +97,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     let stored = deployment.pump.new_messages.load(Ordering::Relaxed) - stored_before;
     let setup = Value::Object(deployment.timings.clone());
     let accounts = accounts_check(&deployment.account_ids, &per_account, &reports);
+    let sim_peak_rss = deployment.sim.pid().map(stats::peak_rss_mib_of);
     deployment.shut_down().await?;
 
     let mut latencies: Vec<Duration> =
@@ -126,9 +138,16 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
         "latency_send_to_ws": stats::latency_with_p999(&mut latencies),
         "latency_send_to_ws_after_warm_up": stats::latency_with_p999(&mut steady),
         "latency_by_second": by_second(&reports, started_us),
-        "cpu_cores_during_injection": round3(cpu_injection / injection.as_secs_f64()),
+        "cpu_cores_during_injection": round3((cpu_injection + sim_cpu_injection) / injection.as_secs_f64()),
+        "simulator": if opts.sim_apart { "child process" } else { "in process" },
+        "simulator_cpu_cores_during_injection": sim_pid.as_ref().map(|_| round3(sim_cpu_injection / injection.as_secs_f64())),
         "peak_rss_mib": stats::peak_rss_mib(),
-        "rss_note": "one process: server, fleet, simulator and the 1,000 clients together",
+        "simulator_peak_rss_mib": sim_peak_rss,
+        "rss_note": if opts.sim_apart {
+            "peak_rss_mib: server, fleet and the 1,000 clients; the simulator apart"
+        } else {
+            "one process: server, fleet, simulator and the 1,000 clients together"
+        },
         "timeline": series,
     }))
 }

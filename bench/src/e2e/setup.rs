@@ -1,8 +1,10 @@
-//! Brings the whole local deployment up for the e2e scenario: an embedded
-//! simulator with authorized accounts, the real server (`tgdesk::App`: store,
+//! Brings the whole local deployment up for the e2e scenario: a simulator
+//! with authorized accounts (embedded, or the `tg-sim` binary as a child
+//! process, as Telegram's cloud is not on the server), the real server (`tgdesk::App`: store,
 //! fleet, ingest pump, REST and WebSocket on 127.0.0.1:0), agents who own
 //! the accounts, and a JWT per agent from `POST /api/auth/login`.
 
+use crate::sim_process::SimProcess;
 use crate::simctl;
 use anyhow::Context;
 use futures::{StreamExt, TryStreamExt};
@@ -11,7 +13,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tg_sim::{SimConfig, SimHandle, Simulator};
+use tg_sim::{Cloud, SimConfig, SimHandle, Simulator};
 use tgdesk::config::ServerConfig;
 use tgdesk::App;
 use tgdesk_core::domain::{Role, TenantId, UserId};
@@ -28,10 +30,44 @@ const ADMIN_PASSWORD: &str = "bench-admin-password";
 /// Agents created or logged in at once (argon2 keeps both cores busy).
 const PARALLEL_AUTH: usize = 4;
 
+/// Where the simulated Telegram cloud runs.
+pub enum Sim {
+    /// In this process, injected into directly.
+    Embedded(SimHandle),
+    /// The `tg-sim` binary, written to over its control API.
+    Process(SimProcess),
+}
+
+impl Sim {
+    /// Base URL of its control API.
+    pub fn control_url(&self) -> String {
+        match self {
+            Sim::Embedded(sim) => sim.control_url(),
+            Sim::Process(sim) => sim.control.clone(),
+        }
+    }
+
+    /// The cloud, when it runs in this process.
+    pub fn cloud(&self) -> Option<Arc<Cloud>> {
+        match self {
+            Sim::Embedded(sim) => Some(sim.cloud().clone()),
+            Sim::Process(_) => None,
+        }
+    }
+
+    /// Its process id, when it runs apart.
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            Sim::Embedded(_) => None,
+            Sim::Process(sim) => Some(sim.pid),
+        }
+    }
+}
+
 /// The running deployment and what the scenario needs to check it.
 pub struct Deployment {
-    /// The embedded simulator.
-    pub sim: SimHandle,
+    /// The simulator.
+    pub sim: Sim,
     /// The server's base URL, `http://127.0.0.1:PORT`.
     pub base: String,
     /// Counters of the ingest pump.
@@ -54,15 +90,24 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    /// Starts everything and waits until every account's session is online.
-    pub async fn start(accounts: usize, agents: usize) -> anyhow::Result<Self> {
+    /// Starts everything and waits until every account's session is online;
+    /// `sim_apart` runs the simulator as a child process.
+    pub async fn start(accounts: usize, agents: usize, sim_apart: bool) -> anyhow::Result<Self> {
         let mut timings = serde_json::Map::new();
         let mut step = Step::default();
         let sim_dir = tempfile::tempdir()?;
         // Telegram's own storage is not the pipeline's cost: the simulator keeps messages in memory only.
-        let sim =
-            Simulator::start(SimConfig { snapshots: false, ..SimConfig::new("127.0.0.1:0".parse()?, sim_dir.path()) })
-                .await?;
+        let sim = if sim_apart {
+            Sim::Process(SimProcess::start()?)
+        } else {
+            Sim::Embedded(
+                Simulator::start(SimConfig {
+                    snapshots: false,
+                    ..SimConfig::new("127.0.0.1:0".parse()?, sim_dir.path())
+                })
+                .await?,
+            )
+        };
         let phones = simctl::phones(6, accounts);
         let sessions = simctl::create_accounts(&sim.control_url(), &phones).await?;
         step.done(&mut timings, "sim_accounts_seconds");
@@ -118,7 +163,9 @@ impl Deployment {
     pub async fn shut_down(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
         self.server.await??;
-        self.sim.shutdown().await;
+        if let Sim::Embedded(sim) = self.sim {
+            sim.shutdown().await;
+        }
         Ok(())
     }
 }

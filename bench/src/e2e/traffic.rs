@@ -1,12 +1,14 @@
-//! Customers writing to the accounts at a target rate, injected in-process
-//! into the simulator's cloud (the same `State::post` the control API's
-//! `POST /control/messages` runs, without an HTTP request per message, which
-//! could not reach 12k/s on two cores beside everything else).
+//! Customers writing to the accounts at a target rate: injected in-process
+//! into an embedded simulator's cloud (the same `State::post` the control
+//! API's `POST /control/messages` runs, without an HTTP request per message,
+//! which could not reach 12k/s on two cores beside everything else), or to a
+//! simulator process through `POST /control/messages/batch`, one request per tick.
 //!
 //! Each text carries its send time in microseconds since the Unix epoch
-//! (`e2e <micros> …`): the simulator runs in this process, so the agents'
-//! WebSocket clients read the same clock.
+//! (`e2e <micros> …`), read back by the agents' WebSocket clients on the
+//! same machine's clock.
 
+use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -41,6 +43,21 @@ pub fn stamp_of(text: &str) -> Option<u64> {
     text.strip_prefix("e2e ")?.split(' ').next()?.parse().ok()
 }
 
+/// Where the messages go.
+pub enum Target {
+    /// The cloud of an embedded simulator.
+    Cloud(Arc<Cloud>),
+    /// The control API of a simulator process.
+    Control(String),
+}
+
+/// Returns the customer who writes the `k`-th message, and the account number.
+fn writer_of(k: u64, accounts: usize) -> (i64, usize) {
+    let account = (k % accounts as u64) as usize;
+    let turn = (k / accounts as u64) % CUSTOMERS as u64;
+    (CUSTOMER_BASE + (account * CUSTOMERS) as i64 + turn as i64, account)
+}
+
 /// Registers the customers once, so injection only posts.
 pub fn add_customers(cloud: &Cloud, accounts: usize) -> anyhow::Result<()> {
     cloud.with(|st| {
@@ -53,37 +70,62 @@ pub fn add_customers(cloud: &Cloud, accounts: usize) -> anyhow::Result<()> {
 
 /// Injects the plan, counting into `injected`; returns the messages each
 /// account got, by account number.
-pub async fn run(cloud: Arc<Cloud>, plan: Plan, injected: Arc<AtomicU64>) -> anyhow::Result<Vec<u64>> {
+pub async fn run(target: Target, plan: Plan, injected: Arc<AtomicU64>) -> anyhow::Result<Vec<u64>> {
     let n = plan.phones.len();
     let total = (plan.rate * plan.duration.as_secs_f64()).round() as u64;
     let mut per_account = vec![0u64; n];
     let mut sent = 0u64;
+    let http = reqwest::Client::new();
     let started = Instant::now();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while sent < total {
         tick.tick().await;
         let due = ((started.elapsed().as_secs_f64() * plan.rate) as u64).min(total);
-        let from = sent;
-        cloud.with(|st| {
-            for k in from..due {
-                let account = (k % n as u64) as usize;
-                let turn = (k / n as u64) % CUSTOMERS as u64;
-                let customer = CUSTOMER_BASE + (account * CUSTOMERS) as i64 + turn as i64;
-                let m = NewMsg {
-                    from: customer,
-                    text: format!("e2e {} hello, order #{k} has a question", now_us()),
-                    media: None,
-                    reply_to: None,
-                    date: tg_sim::cloud::now(),
-                };
-                st.post(&plan.phones[account], PeerKey::User(customer), &m, None)?;
-                per_account[account] += 1;
+        match &target {
+            Target::Cloud(cloud) => cloud.with(|st| {
+                for k in sent..due {
+                    let (customer, account) = writer_of(k, n);
+                    let m = NewMsg {
+                        from: customer,
+                        text: text(k),
+                        media: None,
+                        reply_to: None,
+                        date: tg_sim::cloud::now(),
+                    };
+                    st.post(&plan.phones[account], PeerKey::User(customer), &m, None)?;
+                    per_account[account] += 1;
+                }
+                anyhow::Ok(())
+            })?,
+            Target::Control(base) => {
+                let messages: Vec<Value> = (sent..due)
+                    .map(|k| {
+                        let (customer, account) = writer_of(k, n);
+                        per_account[account] += 1;
+                        json!({
+                            "account_phone": plan.phones[account],
+                            "from": { "user_id": customer, "name": format!("Customer {}", customer - CUSTOMER_BASE) },
+                            "text": text(k),
+                        })
+                    })
+                    .collect();
+                if !messages.is_empty() {
+                    http.post(format!("{base}/control/messages/batch"))
+                        .json(&json!({ "messages": messages }))
+                        .send()
+                        .await?
+                        .error_for_status()?;
+                }
             }
-            anyhow::Ok(())
-        })?;
+        }
         sent = due;
         injected.store(sent, Ordering::Relaxed);
     }
     Ok(per_account)
+}
+
+/// The `k`-th message, stamped with the time it is sent.
+fn text(k: u64) -> String {
+    format!("e2e {} hello, order #{k} has a question", now_us())
 }

@@ -127,6 +127,41 @@ impl Leases for SqliteLeases {
         Ok(Lease { expires_at: time(expires)?, ..lease.clone() })
     }
 
+    /// One transaction for the lot.
+    async fn renew_many(&self, leases: &[Lease], ttl: Duration) -> Result<Vec<Option<Lease>>, PortError> {
+        let keys: Vec<(String, String, String, i64)> = leases
+            .iter()
+            .map(|l| {
+                // A fencing number past i64 was never issued here: it matches no row.
+                let f = i64::try_from(l.fencing).unwrap_or(-1);
+                (l.tenant.as_str().to_owned(), l.account_id.as_str().to_owned(), l.node.clone(), f)
+            })
+            .collect();
+        let ttl_ms = millis(ttl);
+        let expiries: Vec<Option<i64>> = self
+            .db
+            .write(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "UPDATE leases SET expires_at = ?1
+                         WHERE tenant = ?2 AND account = ?3 AND node = ?4 AND fencing = ?5 RETURNING expires_at",
+                    )
+                    .map_err(map_err)?;
+                let expires_at = now_ms().saturating_add(ttl_ms);
+                keys.iter()
+                    .map(|(t, a, n, f)| {
+                        stmt.query_row(params![expires_at, t, a, n, f], |r| r.get(0)).optional().map_err(map_err)
+                    })
+                    .collect()
+            })
+            .await?;
+        leases
+            .iter()
+            .zip(expiries)
+            .map(|(lease, expires)| expires.map(|ms| Ok(Lease { expires_at: time(ms)?, ..lease.clone() })).transpose())
+            .collect()
+    }
+
     async fn release(&self, lease: &Lease) -> Result<(), PortError> {
         let (t, a, n) = (lease.tenant.as_str().to_owned(), lease.account_id.as_str().to_owned(), lease.node.clone());
         let Ok(f) = i64::try_from(lease.fencing) else { return Ok(()) };

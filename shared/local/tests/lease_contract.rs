@@ -17,6 +17,41 @@ async fn fresh_leases() -> LeasesHandle {
 
 tgdesk_core::lease_contract_suite!(fresh_leases);
 
+/// `SqliteLeases` without its batched `renew_many`: the port's default,
+/// renewing one by one, answers to the same contract.
+mod one_by_one {
+    use super::*;
+    use async_trait::async_trait;
+    use tgdesk_core::domain::TenantId;
+    use tgdesk_core::ports::{Lease, PortError};
+
+    struct OneByOne(SqliteLeases);
+
+    #[async_trait]
+    impl Leases for OneByOne {
+        async fn acquire(&self, t: &TenantId, a: &AccountId, node: &str, ttl: Duration) -> Result<Lease, PortError> {
+            self.0.acquire(t, a, node, ttl).await
+        }
+        async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<Lease, PortError> {
+            self.0.renew(lease, ttl).await
+        }
+        async fn release(&self, lease: &Lease) -> Result<(), PortError> {
+            self.0.release(lease).await
+        }
+        async fn list(&self, t: &TenantId) -> Result<Vec<Lease>, PortError> {
+            self.0.list(t).await
+        }
+    }
+
+    async fn fresh_one_by_one() -> LeasesHandle {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let leases = SqliteLeases::open(dir.path().join("leases.db")).expect("open leases");
+        LeasesHandle::new(Arc::new(OneByOne(leases))).keep_alive(dir)
+    }
+
+    tgdesk_core::lease_contract_suite!(fresh_one_by_one);
+}
+
 #[tokio::test]
 async fn two_instances_on_one_file_never_both_hold_an_account() {
     // Arrange: two nodes, each with its own connections to one file.

@@ -21,6 +21,7 @@ use crate::error::SimError;
 pub(super) fn routes(router: Router<Arc<Cloud>>) -> Router<Arc<Cloud>> {
     router
         .route("/control/messages", post(post_message))
+        .route("/control/messages/batch", post(post_messages))
         .route("/control/messages/{peer}/{id}/edit", post(edit_message))
         .route("/control/messages/{peer}/{id}/delete", post(delete_message))
         .route("/control/sent", get(sent))
@@ -62,47 +63,102 @@ fn mime_for(kind: &str, name: &str) -> String {
     .to_string()
 }
 
-async fn post_message(State(cloud): Shared, Json(req): Json<NewMessage>) -> Result<Json<Value>, SimError> {
-    let media_bytes = match &req.media {
+/// Largest `POST /control/messages/batch`.
+const MAX_BATCH: usize = 10_000;
+
+#[derive(Deserialize)]
+struct NewMessages {
+    messages: Vec<NewMessage>,
+}
+
+/// A customer's message, checked and ready to post.
+struct Checked {
+    req: NewMessage,
+    media: Option<Vec<u8>>,
+}
+
+/// Decodes the media; the account and chat are checked under the lock.
+fn check(req: NewMessage) -> Result<Checked, SimError> {
+    let media = match &req.media {
         Some(m) if m.kind != "photo" && m.kind != "document" => {
             return Err(SimError::Invalid("media.kind is photo or document".into()))
         }
         Some(m) => Some(STANDARD.decode(&m.bytes_b64).map_err(|e| SimError::Invalid(format!("bytes_b64: {e}")))?),
         None => None,
     };
-    let (peer, id) = cloud.with(|st| -> Result<(i64, i32), SimError> {
-        if !st.data.accounts.contains_key(&req.account_phone) {
-            return Err(SimError::NotFound(format!("account {}", req.account_phone)));
-        }
-        st.ensure_customer(req.from.user_id, req.from.name.as_deref())?;
-        let chat = match req.chat {
-            None => PeerKey::User(req.from.user_id),
-            Some(marked) => {
-                let chat = PeerKey::from_marked(marked)
-                    .filter(|p| !matches!(p, PeerKey::User(_)) && st.chat_exists(*p))
-                    .ok_or_else(|| SimError::NotFound(format!("chat {marked}")))?;
-                add_member(st, chat, req.from.user_id);
-                chat
-            }
-        };
-        let media = match (&req.media, media_bytes) {
-            (Some(m), Some(bytes)) => {
-                let id = st.add_file(&m.kind, m.name.clone(), mime_for(&m.kind, &m.name), bytes);
-                Some(id)
-            }
-            _ => None,
-        };
-        let m = NewMsg {
-            from: req.from.user_id,
-            text: req.text.clone().unwrap_or_default(),
-            media,
-            reply_to: req.reply_to,
-            date: req.date.unwrap_or_else(now),
-        };
-        let placed = st.post(&req.account_phone, chat, &m, None)?;
-        Ok((chat.marked(), placed.id))
+    Ok(Checked { req, media })
+}
+
+/// Returns the chat a message goes to; `NotFound` for an unknown account or chat.
+fn chat_of(st: &crate::cloud::State, req: &NewMessage) -> Result<PeerKey, SimError> {
+    if !st.data.accounts.contains_key(&req.account_phone) {
+        return Err(SimError::NotFound(format!("account {}", req.account_phone)));
+    }
+    match req.chat {
+        None => Ok(PeerKey::User(req.from.user_id)),
+        Some(marked) => PeerKey::from_marked(marked)
+            .filter(|p| !matches!(p, PeerKey::User(_)) && st.chat_exists(*p))
+            .ok_or_else(|| SimError::NotFound(format!("chat {marked}"))),
+    }
+}
+
+/// Posts a checked message as its customer; returns the chat's marked id and the message id.
+fn place(st: &mut crate::cloud::State, m: Checked, chat: PeerKey) -> Result<(i64, i32), SimError> {
+    let Checked { req, media } = m;
+    st.ensure_customer(req.from.user_id, req.from.name.as_deref())?;
+    if !matches!(chat, PeerKey::User(_)) {
+        add_member(st, chat, req.from.user_id);
+    }
+    let media = match (&req.media, media) {
+        (Some(m), Some(bytes)) => Some(st.add_file(&m.kind, m.name.clone(), mime_for(&m.kind, &m.name), bytes)),
+        _ => None,
+    };
+    let m = NewMsg {
+        from: req.from.user_id,
+        text: req.text.unwrap_or_default(),
+        media,
+        reply_to: req.reply_to,
+        date: req.date.unwrap_or_else(now),
+    };
+    let placed = st.post(&req.account_phone, chat, &m, None)?;
+    Ok((chat.marked(), placed.id))
+}
+
+async fn post_message(State(cloud): Shared, Json(req): Json<NewMessage>) -> Result<Json<Value>, SimError> {
+    let checked = check(req)?;
+    let (peer, id) = cloud.with(|st| {
+        let chat = chat_of(st, &checked.req)?;
+        place(st, checked, chat)
     })?;
     Ok(Json(json!({ "peer": peer, "message_id": id })))
+}
+
+/// Posts up to [`MAX_BATCH`] messages in order under one lock (load tests
+/// write thousands a second). Every message is checked first: one bad
+/// message posts none, and the error names its index.
+async fn post_messages(State(cloud): Shared, Json(req): Json<NewMessages>) -> Result<Json<Value>, SimError> {
+    if req.messages.len() > MAX_BATCH {
+        return Err(SimError::Invalid(format!("at most {MAX_BATCH} messages per batch")));
+    }
+    let at = |i: usize| {
+        move |e: SimError| match e {
+            SimError::NotFound(what) => SimError::NotFound(format!("messages[{i}]: {what}")),
+            SimError::Invalid(why) => SimError::Invalid(format!("messages[{i}]: {why}")),
+            other => other,
+        }
+    };
+    let checked =
+        req.messages.into_iter().enumerate().map(|(i, m)| check(m).map_err(at(i))).collect::<Result<Vec<_>, _>>()?;
+    let placed = cloud.with(|st| {
+        let chats = checked
+            .iter()
+            .enumerate()
+            .map(|(i, m)| chat_of(st, &m.req).map_err(at(i)))
+            .collect::<Result<Vec<_>, _>>()?;
+        checked.into_iter().zip(chats).map(|(m, chat)| place(st, m, chat)).collect::<Result<Vec<_>, _>>()
+    })?;
+    let placed: Vec<Value> = placed.into_iter().map(|(peer, id)| json!({ "peer": peer, "message_id": id })).collect();
+    Ok(Json(json!({ "posted": placed.len(), "messages": placed })))
 }
 
 fn add_member(st: &mut crate::cloud::State, chat: PeerKey, user: i64) {

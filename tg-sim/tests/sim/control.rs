@@ -44,6 +44,39 @@ async fn control_api_validates_input_and_reports_missing_things() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_messages_posts_all_in_order_or_none() {
+    let sim = Sim::start().await;
+    sim.account("+15550005004", None, true).await;
+    let msg = |phone: &str, user: i64, text: &str| json!({ "account_phone": phone, "from": { "user_id": user }, "text": text });
+
+    let (status, bad) = sim
+        .post_status(
+            "/control/messages/batch",
+            json!({ "messages": [msg("+15550005004", 5, "a"), msg("+15550005998", 5, "b")] }),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert!(bad["error"].as_str().unwrap().contains("messages[1]"), "{bad}");
+    let (_, stats) = sim.get("/control/stats").await;
+    assert_eq!(stats["sent_total"].as_u64(), Some(0), "nothing of a refused batch was posted");
+
+    let batch: Vec<_> = (0..50).map(|i| msg("+15550005004", 5 + i % 2, &format!("m{i}"))).collect();
+    let posted = sim.post("/control/messages/batch", json!({ "messages": batch })).await;
+    assert_eq!(posted["posted"], 50);
+    let ids: Vec<(i64, i64)> = posted["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["peer"].as_i64().unwrap(), m["message_id"].as_i64().unwrap()))
+        .collect();
+    assert!(ids.iter().all(|(peer, _)| *peer == 5 || *peer == 6));
+    assert!(ids.windows(2).all(|w| w[0].1 < w[1].1), "ids rise in order: {ids:?}");
+    let (_, stats) = sim.get("/control/stats").await;
+    assert_eq!(stats["per_account"]["+15550005004"].as_u64(), Some(50));
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traffic_generator_delivers_about_the_requested_rate() {
     let sim = Sim::start().await;
     sim.account("+15550005002", None, true).await;

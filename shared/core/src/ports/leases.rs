@@ -3,7 +3,7 @@
 //! leased to two nodes at once. Adapters: a SQLite table, a DynamoDB table
 //! with conditional writes.
 
-use super::PortError;
+use super::{PortError, PortErrorKind};
 use crate::domain::{AccountId, TenantId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -45,6 +45,24 @@ pub trait Leases: Send + Sync {
     /// past its expiry when nobody took it meanwhile; `Conflict` once another
     /// acquisition or a release replaced it.
     async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<Lease, PortError>;
+
+    /// Renews many leases at once, as [`Leases::renew`] renews one: a node
+    /// renews everything it holds with one call per heartbeat instead of a
+    /// write per account. Returns, in order, each renewed lease or `None` for
+    /// one replaced meanwhile; an `Err` means the backend failed and nothing
+    /// can be told (some may be renewed). The default renews one by one;
+    /// adapters that can batch override it.
+    async fn renew_many(&self, leases: &[Lease], ttl: Duration) -> Result<Vec<Option<Lease>>, PortError> {
+        let mut renewed = Vec::with_capacity(leases.len());
+        for lease in leases {
+            renewed.push(match self.renew(lease, ttl).await {
+                Ok(lease) => Some(lease),
+                Err(e) if e.kind == PortErrorKind::Conflict => None,
+                Err(e) => return Err(e),
+            });
+        }
+        Ok(renewed)
+    }
 
     /// Gives a lease up, so another node may acquire it at once; releasing a
     /// lease replaced meanwhile (taken over, or released already) changes

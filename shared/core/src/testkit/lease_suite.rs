@@ -98,6 +98,35 @@ pub async fn renew_extends_the_expiry_keeping_the_fencing(l: &dyn Leases) {
     assert_eq!(l.list(&t).await.unwrap(), vec![renewed]);
 }
 
+/// `renew_many` renews, in order, the leases still held and answers `None`
+/// for those taken over or released; the renewed ones keep their fencing.
+pub async fn renew_many_renews_the_held_and_names_the_lost(l: &dyn Leases) {
+    let t = tenant();
+    let (x, y, z) = (AccountId::generate(), AccountId::generate(), AccountId::generate());
+    let held = l.acquire(&t, &x, "node-a", SHORT).await.unwrap();
+    let lost = l.acquire(&t, &y, "node-a", SHORT).await.unwrap();
+    let released = l.acquire(&t, &z, "node-a", LONG).await.unwrap();
+    l.release(&released).await.unwrap();
+    wait_out(SHORT).await;
+    let taker = l.acquire(&t, &y, "node-b", LONG).await.unwrap();
+    let before = Utc::now();
+
+    let renewed = l.renew_many(&[held.clone(), lost, released], LONG).await.unwrap();
+
+    assert_eq!(renewed.len(), 3);
+    let first = renewed[0].clone().expect("the held lease is renewed");
+    assert_eq!((first.fencing, first.node.as_str()), (held.fencing, "node-a"));
+    assert_expiry(&first, before, LONG);
+    assert_eq!((&renewed[1], &renewed[2]), (&None, &None));
+    assert_kind(l.acquire(&t, &x, "node-b", LONG).await, PortErrorKind::Conflict);
+    let mut listed = l.list(&t).await.unwrap();
+    listed.sort_by(|p, q| p.account_id.cmp(&q.account_id));
+    let mut expected = vec![first, taker];
+    expected.sort_by(|p, q| p.account_id.cmp(&q.account_id));
+    assert_eq!(listed, expected);
+    assert_eq!(l.renew_many(&[], LONG).await.unwrap(), vec![]);
+}
+
 /// An expired lease nobody took can still be renewed by its holder.
 pub async fn renew_after_expiry_succeeds_when_nobody_took_it(l: &dyn Leases) {
     let (t, a) = ids();
@@ -195,6 +224,7 @@ macro_rules! lease_contract_suite {
             an_expired_lease_is_taken_over_and_the_old_holder_is_fenced,
             renew_extends_the_expiry_keeping_the_fencing,
             renew_after_expiry_succeeds_when_nobody_took_it,
+            renew_many_renews_the_held_and_names_the_lost,
             release_frees_the_lease_for_another_node_at_once,
             list_returns_current_leases_including_expired_ones,
             leases_of_other_accounts_and_tenants_are_independent,
