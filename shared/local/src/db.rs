@@ -25,6 +25,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
 /// checkpointer cannot keep up (256 MiB).
 const WRITER_CHECKPOINT_PAGES: u32 = 65_536;
 
+/// Pragmas of [`Db::open`]'s connections.
+pub(crate) const PRAGMAS: &str = "PRAGMA cache_size = -16384;";
+
 /// One SQLite file: a writer and a reader pool. Cloning shares them.
 #[derive(Clone)]
 pub(crate) struct Db {
@@ -72,7 +75,6 @@ impl Db {
     /// Opens (creating when missing) the file at `path` in WAL mode and runs
     /// `schema` (idempotent DDL) on it. `Unavailable` when it cannot be opened.
     pub(crate) fn open(path: &Path, schema: &str, readers: u32) -> Result<Self, PortError> {
-        const PRAGMAS: &str = "PRAGMA cache_size = -16384;";
         Self::open_with(path, readers, PRAGMAS, PRAGMAS, |c| c.execute_batch(schema).map_err(map_err))
     }
 

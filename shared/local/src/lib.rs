@@ -9,6 +9,7 @@ mod db;
 mod leases;
 pub mod push;
 mod queue;
+mod queue_consumers;
 mod sqlite;
 
 pub use blobs::FsBlobStore;

@@ -2,19 +2,22 @@
 //! outbox of the local deployment (DESIGN §1). A body is a row from
 //! `send_batch` until its ack; a receive claims rows by moving their
 //! `visible_at` to the end of the visibility timeout in one
-//! `UPDATE … RETURNING`, so a crash mid-processing only delays a body.
+//! `UPDATE … RETURNING`, so a crash mid-processing only delays a body: by
+//! seconds, as the claim names its consumer and the consumers watch each
+//! other's liveness ([`crate::queue_consumers`]).
 //!
 //! Its own file, not the store's: the fleet's sends and ingest's claims and
 //! acks then never queue behind the store's large ingest transactions, and
 //! the queue's table never meets the store's migrations.
 
-use crate::db::{millis, now_ms, Db};
+use crate::db::{millis, now_ms, Db, PRAGMAS};
+use crate::queue_consumers::{self, LIVENESS};
 use crate::sqlite::map_err;
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tgdesk_core::ports::{
     dead_letter_queue, validate_queue_name, Delivery, PortError, PortErrorKind, Queue, QueueDepth, MAX_BODY_BYTES,
@@ -57,17 +60,44 @@ const SCHEMA: &str = "
 pub struct SqliteQueue {
     db: Db,
     /// One signal per queue name, for the receivers waiting on it.
-    signals: Arc<Mutex<HashMap<String, Arc<Notify>>>>,
+    signals: Arc<Signals>,
+    /// This instance's id among the file's consumers, recorded with its claims.
+    consumer: i64,
 }
+
+type Signals = Mutex<HashMap<String, Arc<Notify>>>;
 
 impl SqliteQueue {
     /// Opens (creating when missing) the queue file at `path`; bodies sent and
-    /// not acked before it was closed are delivered again. `Unavailable` when
-    /// the file cannot be opened.
+    /// not acked before it was closed are delivered again, those a stopped
+    /// consumer had claimed within seconds. `Unavailable` when the file
+    /// cannot be opened.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, PortError> {
-        let db = Db::open(path.as_ref(), SCHEMA, READERS)?;
-        tracing::debug!(path = %path.as_ref().display(), "sqlite queue opened");
-        Ok(Self { db, signals: Arc::default() })
+        Self::open_with_liveness(path, LIVENESS)
+    }
+
+    /// Like [`SqliteQueue::open`], with this consumer counted as stopped
+    /// `liveness` after its last heartbeat (tests shorten it).
+    pub fn open_with_liveness(path: impl AsRef<Path>, liveness: Duration) -> Result<Self, PortError> {
+        let path = path.as_ref();
+        let mut consumer = 0;
+        let db = Db::open_with(path, READERS, PRAGMAS, PRAGMAS, |c| {
+            c.execute_batch(SCHEMA).map_err(map_err)?;
+            queue_consumers::migrate(c)?;
+            consumer = queue_consumers::register(c, liveness)?;
+            Ok(())
+        })?;
+        let signals: Arc<Signals> = Arc::default();
+        let (alive, woken) = (Arc::downgrade(&signals), Arc::downgrade(&signals));
+        queue_consumers::spawn_heartbeat(
+            path,
+            consumer,
+            liveness,
+            move || alive.strong_count() > 0,
+            move || wake_all(&woken),
+        )?;
+        tracing::debug!(path = %path.display(), consumer, "sqlite queue opened");
+        Ok(Self { db, signals, consumer })
     }
 
     fn signal(&self, queue: &str) -> Arc<Notify> {
@@ -84,19 +114,20 @@ impl SqliteQueue {
     async fn claim(&self, queue: &str, max: usize, visibility_ms: i64) -> Result<Claimed, PortError> {
         let queue = queue.to_owned();
         let max = i64::try_from(max).unwrap_or(i64::MAX);
+        let consumer = self.consumer;
         self.db
             .write(move |tx| {
                 let now = now_ms();
                 let mut stmt = tx
                     .prepare_cached(
                         "UPDATE queue_messages
-                         SET visible_at = ?1, attempts = attempts + 1, claim = random()
+                         SET visible_at = ?1, attempts = attempts + 1, claim = random(), claimed_by = ?5
                          WHERE id IN (SELECT id FROM queue_messages WHERE queue = ?2 AND visible_at <= ?3
                                       ORDER BY visible_at, id LIMIT ?4)
                          RETURNING id, claim, attempts, reason, body",
                     )
                     .map_err(map_err)?;
-                let rows = stmt.query_map(params![now.saturating_add(visibility_ms), queue, now, max], |r| {
+                let rows = stmt.query_map(params![now.saturating_add(visibility_ms), queue, now, max, consumer], |r| {
                     Ok(Delivery {
                         receipt: format!("{}.{}", r.get::<_, i64>(0)?, r.get::<_, i64>(1)?),
                         attempts: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(u32::MAX),
@@ -116,6 +147,15 @@ impl SqliteQueue {
                 Ok(Claimed::NextVisibleIn(next.map(|at| Duration::from_millis(at.saturating_sub(now).max(0) as u64))))
             })
             .await
+    }
+}
+
+/// Wakes every receiver of a queue instance still open.
+fn wake_all(signals: &Weak<Signals>) {
+    if let Some(signals) = signals.upgrade() {
+        for signal in signals.lock().unwrap_or_else(|p| p.into_inner()).values() {
+            signal.notify_waiters();
+        }
     }
 }
 
@@ -222,7 +262,7 @@ impl Queue for SqliteQueue {
         self.db
             .write(move |tx| {
                 tx.execute(
-                    "UPDATE queue_messages SET visible_at = ?1 WHERE id = ?2 AND claim = ?3 AND queue = ?4",
+                    "UPDATE queue_messages SET visible_at = ?1, claimed_by = NULL WHERE id = ?2 AND claim = ?3 AND queue = ?4",
                     params![now_ms().saturating_add(delay_ms), id, claim, name],
                 )
                 .map_err(map_err)
@@ -243,7 +283,8 @@ impl Queue for SqliteQueue {
             .write(move |tx| {
                 // Moves the stored body, so a stale or forged delivery moves nothing.
                 tx.execute(
-                    "UPDATE queue_messages SET queue = ?1, visible_at = ?2, attempts = 0, claim = NULL, reason = ?3
+                    "UPDATE queue_messages
+                     SET queue = ?1, visible_at = ?2, attempts = 0, claim = NULL, claimed_by = NULL, reason = ?3
                      WHERE id = ?4 AND claim = ?5 AND queue = ?6",
                     params![target, now_ms(), reason, id, claim, name],
                 )

@@ -58,3 +58,79 @@ async fn two_queues_on_one_file_share_the_bodies() {
     let got = second.receive(&name, 10, Duration::from_secs(1), Duration::from_secs(60)).await.unwrap();
     assert_eq!(got.iter().map(|d| d.body.as_slice()).collect::<Vec<_>>(), [b"shared"]);
 }
+
+/// What a process killed mid-batch leaves in the file: a consumer whose
+/// heartbeat stopped, and a body it claimed for a minute.
+fn leave_a_dead_consumers_claim(path: &std::path::Path, queue: &str) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    conn.execute("INSERT INTO queue_consumers (id, alive_until) VALUES (4242, ?1)", [now - 1]).unwrap();
+    conn.execute(
+        "INSERT INTO queue_messages (queue, visible_at, attempts, claim, claimed_by, body)
+         VALUES (?1, ?2, 1, 7, 4242, x'6b696c6c6564')",
+        rusqlite::params![queue, now + 60_000],
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_dead_consumers_claims_come_back_within_seconds_not_at_their_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("queue.db");
+    let name = queue_suite::queue_name();
+    let queue = SqliteQueue::open_with_liveness(&path, Duration::from_millis(600)).unwrap();
+    leave_a_dead_consumers_claim(&path, &name);
+    let started = std::time::Instant::now();
+
+    let got = queue.receive(&name, 10, Duration::from_secs(10), Duration::from_secs(60)).await.unwrap();
+
+    assert_eq!(got.len(), 1, "the dead consumer's body came back");
+    assert_eq!((got[0].body.as_slice(), got[0].attempts), (&b"killed"[..], 2));
+    assert!(started.elapsed() < Duration::from_secs(5), "came back after {:?}", started.elapsed());
+    queue.ack(&name, &[got[0].receipt.clone()]).await.unwrap();
+    assert_eq!(queue.depth(&name).await.unwrap(), QueueDepth { visible: 0, in_flight: 0 });
+}
+
+#[tokio::test]
+async fn a_live_consumers_claims_are_never_taken_and_a_closed_ones_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("queue.db");
+    let name = queue_suite::queue_name();
+    let liveness = Duration::from_millis(600);
+    let (slow, other) = (
+        SqliteQueue::open_with_liveness(&path, liveness).unwrap(),
+        SqliteQueue::open_with_liveness(&path, liveness).unwrap(),
+    );
+    slow.send_batch(&name, vec![b"held".to_vec()]).await.unwrap();
+    let held = slow.receive(&name, 1, Duration::from_secs(1), Duration::from_secs(60)).await.unwrap();
+    assert_eq!(held.len(), 1);
+
+    let taken = other.receive(&name, 1, Duration::from_millis(2000), Duration::from_secs(60)).await.unwrap();
+    assert!(taken.is_empty(), "a live consumer's claim was taken: {taken:?}");
+
+    drop(slow);
+    let back = other.receive(&name, 1, Duration::from_secs(5), Duration::from_secs(60)).await.unwrap();
+    assert_eq!(back.len(), 1, "a closed consumer's claim came back");
+    assert_eq!((back[0].body.as_slice(), back[0].attempts), (&b"held"[..], 2));
+}
+
+#[tokio::test]
+async fn a_queue_file_from_before_consumers_were_tracked_opens_and_delivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("queue.db");
+    let name = queue_suite::queue_name();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE queue_messages (id INTEGER PRIMARY KEY, queue TEXT NOT NULL, visible_at INTEGER NOT NULL,
+             attempts INTEGER NOT NULL DEFAULT 0, claim INTEGER, reason TEXT, body BLOB NOT NULL);
+         CREATE INDEX queue_messages_ready ON queue_messages (queue, visible_at);",
+    )
+    .unwrap();
+    conn.execute("INSERT INTO queue_messages (queue, visible_at, body) VALUES (?1, 0, x'6f6c64')", [&name]).unwrap();
+    drop(conn);
+
+    let queue = SqliteQueue::open(&path).unwrap();
+
+    let got = queue.receive(&name, 10, Duration::from_secs(1), Duration::from_secs(60)).await.unwrap();
+    assert_eq!(got.iter().map(|d| d.body.clone()).collect::<Vec<_>>(), vec![b"old".to_vec()]);
+}
