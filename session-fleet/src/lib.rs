@@ -14,14 +14,12 @@ mod publisher;
 pub mod pump;
 mod runner;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tgdesk_core::domain::{Account, AccountId, AccountStatus, TenantId};
-use tgdesk_core::ports::{
-    AccountQuery, DialogScope, Lease, Leases, PortErrorKind, SessionSealer, TelegramConnector, TelegramSession,
-};
+use tgdesk_core::ports::{Lease, Leases, PortErrorKind, SessionSealer, TelegramConnector, TelegramSession};
 use tgdesk_core::usecases::Desk;
 use tokio::sync::watch;
 
@@ -102,6 +100,9 @@ struct Running {
     /// The lease it runs under, renewed by [`Fleet::keep_leases`].
     lease: Lease,
 }
+
+/// Account ids read per page of a scan.
+const SCAN_PAGE: usize = 1000;
 
 /// Most leases renewed in one call (one transaction on SQLite).
 const RENEW_CHUNK: usize = 1000;
@@ -232,18 +233,39 @@ impl Fleet {
         self.lock().get(&(tenant.clone(), account.clone())).map(|r| r.session.clone())
     }
 
-    /// Starts a session for every runnable account not running here.
+    /// Starts a session for every runnable account not running here and not
+    /// held by another live node. The scan reads ids and leases; only the
+    /// accounts to start are read whole.
     async fn scan(self: &Arc<Self>) -> Result<(), tgdesk_core::ports::PortError> {
         for tenant in self.desk.directory.list_tenants().await? {
-            let mut query = AccountQuery::scoped(DialogScope::Tenant, 500);
+            let now = chrono::Utc::now();
+            let elsewhere: HashSet<AccountId> = self
+                .leases
+                .list(&tenant.id)
+                .await?
+                .into_iter()
+                .filter(|l| l.node != self.config.node_id && l.expires_at > now)
+                .map(|l| l.account_id)
+                .collect();
+            let mut after = None;
             loop {
-                let page = self.desk.directory.list_accounts(&tenant.id, &query).await?;
-                let full = page.len() == query.limit;
-                query.after = page.last().map(|a| a.id.clone());
-                for account in page.into_iter().filter(runnable) {
-                    let key = (tenant.id.clone(), account.id.clone());
-                    if !self.lock().contains_key(&key) && !login::pending(self, &key) {
-                        self.start(account).await;
+                let page = self.desk.directory.runnable_accounts(&tenant.id, after.as_ref(), SCAN_PAGE).await?;
+                let full = page.len() == SCAN_PAGE;
+                after = page.last().cloned();
+                let idle: Vec<AccountId> = page
+                    .into_iter()
+                    .filter(|id| !elsewhere.contains(id))
+                    .filter(|id| {
+                        let key = (tenant.id.clone(), id.clone());
+                        !self.lock().contains_key(&key) && !login::pending(self, &key)
+                    })
+                    .collect();
+                if !idle.is_empty() {
+                    // Read whole now: an account may have changed since its id was listed.
+                    for account in self.desk.directory.get_accounts(&tenant.id, &idle).await? {
+                        if runnable(&account) {
+                            self.start(account).await;
+                        }
                     }
                 }
                 if !full {

@@ -213,6 +213,15 @@ pub trait Directory: Send + Sync {
     async fn find_accounts_by_phone(&self, tenant: &TenantId, phones: &[Phone]) -> Result<Vec<Account>, PortError>;
     /// Returns a page of accounts ordered by id.
     async fn list_accounts(&self, tenant: &TenantId, query: &AccountQuery) -> Result<Vec<Account>, PortError>;
+    /// Returns, ordered by id, up to `limit` ids after `after` of the accounts
+    /// the fleet runs: those with a stored session that are neither logged
+    /// out nor banned. Ids only: a node scans for them every few seconds.
+    async fn runnable_accounts(
+        &self,
+        tenant: &TenantId,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> Result<Vec<AccountId>, PortError>;
     /// Deletes an account with its dialogs, messages and pins; `NotFound` when unknown.
     async fn delete_account(&self, tenant: &TenantId, id: &AccountId) -> Result<(), PortError>;
 

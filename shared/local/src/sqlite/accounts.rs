@@ -163,6 +163,28 @@ pub(super) fn find_by_phone(
     accounts_where_in(tx, tenant, "phone", &keys)
 }
 
+/// Ids of runnable accounts, read from the `accounts_runnable` partial index alone.
+pub(super) fn runnable_accounts(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    after: Option<&AccountId>,
+    limit: usize,
+) -> Result<Vec<AccountId>, PortError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT id FROM accounts INDEXED BY accounts_runnable
+             WHERE tenant = ?1 AND id > ?2 AND session IS NOT NULL AND status NOT IN ('logged_out', 'banned')
+             ORDER BY id LIMIT ?3",
+        )
+        .map_err(map_err)?;
+    let rows = stmt
+        .query_map(params![tenant.as_str(), after.map_or("", AccountId::as_str), self::limit(limit)], |r| {
+            codec::parsed(r, 0, AccountId::parse)
+        })
+        .map_err(map_err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+}
+
 pub(super) fn list_accounts(
     tx: &Transaction<'_>,
     tenant: &TenantId,

@@ -28,7 +28,7 @@ fn bad(idx: usize, msg: impl Into<String>) -> rusqlite::Error {
 }
 
 /// Reads a column through a domain parser.
-fn parsed<T, E: std::fmt::Display>(
+pub(super) fn parsed<T, E: std::fmt::Display>(
     row: &Row<'_>,
     idx: usize,
     parse: impl Fn(&str) -> Result<T, E>,

@@ -108,6 +108,16 @@ impl Directory for SqliteStore {
         self.db.read(move |tx| accounts::find_by_phone(tx, &tenant, &phones)).await
     }
 
+    async fn runnable_accounts(
+        &self,
+        tenant: &TenantId,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> Result<Vec<AccountId>, PortError> {
+        let (tenant, after) = (tenant.clone(), after.cloned());
+        self.db.read(move |tx| accounts::runnable_accounts(tx, &tenant, after.as_ref(), limit)).await
+    }
+
     async fn list_accounts(&self, tenant: &TenantId, query: &AccountQuery) -> Result<Vec<Account>, PortError> {
         let (tenant, query) = (tenant.clone(), query.clone());
         self.db.read(move |tx| accounts::list_accounts(tx, &tenant, &query)).await

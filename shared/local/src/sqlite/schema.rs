@@ -6,7 +6,7 @@ use rusqlite_migration::{Migrations, M};
 
 /// Returns every migration, oldest first. Never edit a released one: append.
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 const V1: &str = r#"
@@ -218,4 +218,11 @@ CREATE INDEX replies_age ON replies (created_ns);
 
 -- Private-chat deletes name message ids without their dialog.
 CREATE INDEX messages_by_id ON messages (tenant, account_id, id);
+"#;
+
+const V4: &str = r#"
+-- The accounts the fleet runs, which every node scans every few seconds:
+-- an index-only read of ids instead of every account row with its session.
+CREATE INDEX accounts_runnable ON accounts (tenant, id)
+    WHERE session IS NOT NULL AND status NOT IN ('logged_out', 'banned');
 "#;

@@ -46,3 +46,31 @@ pub async fn status_and_session_writes_leave_the_rest_of_the_account_alone(h: &S
     );
     assert_kind(h.directory.set_account_session(&tenant(), &stored.id, None).await, PortErrorKind::NotFound);
 }
+
+/// `runnable_accounts` pages, by id, through the accounts with a session
+/// that are neither logged out nor banned, and follows their changes.
+pub async fn runnable_accounts_are_those_with_a_session_not_logged_out_or_banned(h: &StoreHandles) {
+    let t = tenant();
+    let mut runnable = Vec::new();
+    for status in [AccountStatus::Offline, AccountStatus::Online, AccountStatus::Error, AccountStatus::CodeSent] {
+        runnable.push(seed_account(h, &t, |a| (a.status, a.session) = (status, Some(vec![7]))).await.id);
+    }
+    let no_session = seed_account(h, &t, |a| a.session = None).await.id;
+    for status in [AccountStatus::LoggedOut, AccountStatus::Banned] {
+        seed_account(h, &t, |a| (a.status, a.session) = (status, Some(vec![7]))).await;
+    }
+    seed_account(h, &tenant(), |a| a.session = Some(vec![7])).await;
+    runnable.sort();
+
+    let first = h.directory.runnable_accounts(&t, None, 3).await.unwrap();
+    let rest = h.directory.runnable_accounts(&t, first.last(), 3).await.unwrap();
+
+    assert_eq!([first.clone(), rest].concat(), runnable);
+    assert_eq!(first.len(), 3);
+    h.directory.set_account_status(&t, &runnable[0], AccountStatus::Banned).await.unwrap();
+    h.directory.set_account_session(&t, &runnable[1], None).await.unwrap();
+    h.directory.set_account_session(&t, &no_session, Some(vec![1])).await.unwrap();
+    let mut expected = vec![runnable[2].clone(), runnable[3].clone(), no_session];
+    expected.sort();
+    assert_eq!(h.directory.runnable_accounts(&t, None, 10).await.unwrap(), expected);
+}
