@@ -92,6 +92,9 @@ enum Stop {
     LoggedOut,
     /// Another node took the lease over: stop without saving or releasing.
     LeaseLost,
+    /// The lease could not be renewed before its end: stop as at shutdown
+    /// (save, try to release, report offline) before another node may take it.
+    LeaseLapsing,
 }
 
 struct Running {
@@ -200,8 +203,12 @@ impl Fleet {
                 let leases: Vec<Lease> = chunk.iter().map(|(_, l)| l.clone()).collect();
                 match self.leases.renew_many(&leases, self.config.lease_ttl).await {
                     Ok(renewed) => self.settle_renewals(chunk, renewed),
-                    // Retried at the next heartbeat, well before the ttl ends.
-                    Err(e) => tracing::warn!(error = %e, leases = chunk.len(), "cannot renew leases"),
+                    // Retried at the next heartbeat; a lease that would end first is given up.
+                    Err(e) => {
+                        tracing::warn!(error = %e, leases = chunk.len(), "cannot renew leases");
+                        // Half a period more: a lease renewed a heartbeat ago must not sit on the boundary.
+                        self.stop_lapsing(chunk, chrono::Utc::now() + period.mul_f64(1.5));
+                    }
                 }
             }
         }
@@ -219,6 +226,19 @@ impl Fleet {
                     tracing::warn!(account = %key.1, "lease taken over; stopping this session");
                     let _ = run.stop.send(Some(Stop::LeaseLost));
                 }
+            }
+        }
+    }
+
+    /// Stops the sessions of `held` whose lease ends before `horizon` (past
+    /// the next heartbeat) now that renewing failed: past its expiry another
+    /// node may take the account over, and two nodes must never run one.
+    fn stop_lapsing(&self, held: &[(Key, Lease)], horizon: chrono::DateTime<chrono::Utc>) {
+        let running = self.lock();
+        for (key, lease) in held.iter().filter(|(_, l)| l.expires_at <= horizon) {
+            if let Some(run) = running.get(key).filter(|r| r.lease.fencing == lease.fencing) {
+                tracing::warn!(account = %key.1, "lease could not be renewed before it ends; stopping this session");
+                let _ = run.stop.send(Some(Stop::LeaseLapsing));
             }
         }
     }

@@ -179,7 +179,7 @@ async fn pump_updates(
                 return Ok(match why {
                     Some(Stop::LoggedOut) => Ended::LoggedOut,
                     Some(Stop::LeaseLost) => Ended::LeaseLost,
-                    Some(Stop::Shutdown) | None => Ended::Stopped,
+                    Some(Stop::Shutdown | Stop::LeaseLapsing) | None => Ended::Stopped,
                 });
             }
         }

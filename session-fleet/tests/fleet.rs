@@ -288,6 +288,106 @@ async fn a_session_whose_lease_was_taken_over_stops_and_leaves_the_new_holder_al
     tokio::time::timeout(Duration::from_secs(20), node).await.expect("stops in time").unwrap();
 }
 
+/// The leases of a node cut off from the lease store: every call fails while `down`.
+struct CutOff {
+    inner: Arc<SqliteLeases>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl CutOff {
+    fn check(&self) -> Result<(), tgdesk_core::ports::PortError> {
+        if self.down.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(tgdesk_core::ports::PortError::new(
+                tgdesk_core::ports::PortErrorKind::Unavailable,
+                "lease store unreachable",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl tgdesk_core::ports::Leases for CutOff {
+    async fn acquire(
+        &self,
+        t: &TenantId,
+        a: &AccountId,
+        node: &str,
+        ttl: Duration,
+    ) -> Result<tgdesk_core::ports::Lease, tgdesk_core::ports::PortError> {
+        self.check()?;
+        self.inner.acquire(t, a, node, ttl).await
+    }
+    async fn renew(
+        &self,
+        lease: &tgdesk_core::ports::Lease,
+        ttl: Duration,
+    ) -> Result<tgdesk_core::ports::Lease, tgdesk_core::ports::PortError> {
+        self.check()?;
+        self.inner.renew(lease, ttl).await
+    }
+    async fn renew_many(
+        &self,
+        leases: &[tgdesk_core::ports::Lease],
+        ttl: Duration,
+    ) -> Result<Vec<Option<tgdesk_core::ports::Lease>>, tgdesk_core::ports::PortError> {
+        self.check()?;
+        self.inner.renew_many(leases, ttl).await
+    }
+    async fn release(&self, lease: &tgdesk_core::ports::Lease) -> Result<(), tgdesk_core::ports::PortError> {
+        self.check()?;
+        self.inner.release(lease).await
+    }
+    async fn list(&self, t: &TenantId) -> Result<Vec<tgdesk_core::ports::Lease>, tgdesk_core::ports::PortError> {
+        self.check()?;
+        self.inner.list(t).await
+    }
+}
+
+/// A node that cannot renew its leases stops their sessions before the
+/// leases end (another node could take them over then), and runs them again
+/// once it reaches the lease store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_off_from_its_leases_stops_the_sessions_before_the_leases_end() {
+    use std::sync::atomic::Ordering;
+    use tgdesk_core::ports::Leases;
+    let w = world().await;
+    let id = w.account("+15550340001").await;
+    let leases = Arc::new(CutOff { inner: w.leases.clone(), down: false.into() });
+    let mut config = FleetConfig::new("node-a");
+    config.scan_every = Duration::from_millis(200);
+    config.heartbeat = Duration::from_millis(500);
+    config.lease_ttl = Duration::from_millis(2500);
+    let fleet = Fleet::new(w.desk.clone(), leases.clone(), w.connector.clone(), w.sealer.clone(), config);
+    let (stop_node, stopped) = watch::channel(false);
+    let node = tokio::spawn(fleet.clone().run(stopped));
+    w.wait_status(&id, AccountStatus::Online).await;
+    let tenant = w.admin.tenant.clone();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(fleet.session(&tenant, &id).is_some(), "renewed leases keep the session running past its ttl");
+
+    leases.down.store(true, Ordering::Relaxed);
+    let cut = tokio::time::Instant::now();
+    while fleet.session(&tenant, &id).is_some() {
+        assert!(cut.elapsed() < Duration::from_secs(6), "the session outlived its lease");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let lease = w.leases.list(&tenant).await.unwrap().into_iter().find(|l| l.account_id == id).unwrap();
+    assert!(lease.expires_at > chrono::Utc::now(), "stopped before its lease ended: {lease:?}");
+    w.wait_status(&id, AccountStatus::Offline).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(fleet.session(&tenant, &id).is_none(), "started again without a lease");
+
+    leases.down.store(false, Ordering::Relaxed);
+    let back = tokio::time::Instant::now();
+    while fleet.session(&tenant, &id).is_none() {
+        assert!(back.elapsed() < Duration::from_secs(15), "the session did not come back with its lease");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop_node.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), node).await.expect("stops in time").unwrap();
+}
+
 /// A session is saved when its state changed, not on every `save_every`: an
 /// idle account's stored session stays as it is, and the next message
 /// (which moves the update state) gets it saved again.
