@@ -99,6 +99,15 @@ impl World {
     }
 }
 
+/// Waits until the node runs the account's session (`running`) or no longer does.
+async fn wait_running(fleet: &Fleet, tenant: &TenantId, id: &AccountId, running: bool, within: Duration, what: &str) {
+    let started = tokio::time::Instant::now();
+    while fleet.session(tenant, id).is_some() != running {
+        assert!(started.elapsed() < within, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Waits until a send is no longer queued; returns it.
 async fn settled_send(w: &World, id: &tgdesk_core::domain::SendId) -> tgdesk_core::domain::SendRecord {
     for _ in 0..400 {
@@ -272,12 +281,8 @@ async fn a_session_whose_lease_was_taken_over_stops_and_leaves_the_new_holder_al
     let theirs = renewed.iter().find(|l| l.account_id == stolen).unwrap();
     w.leases.release(theirs).await.unwrap();
     let thief = w.leases.acquire(&tenant, &stolen, "node-b", Duration::from_secs(60)).await.unwrap();
-    let mut waited = 0;
-    while fleet.session(&tenant, &stolen).is_some() {
-        assert!(waited < 100, "the session kept running without its lease");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        waited += 1;
-    }
+    wait_running(&fleet, &tenant, &stolen, false, Duration::from_secs(5), "the session kept running without its lease")
+        .await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
     assert!(fleet.session(&tenant, &stolen).is_none(), "the node ran the account again");
@@ -367,11 +372,7 @@ async fn a_node_cut_off_from_its_leases_stops_the_sessions_before_the_leases_end
     assert!(fleet.session(&tenant, &id).is_some(), "renewed leases keep the session running past its ttl");
 
     leases.down.store(true, Ordering::Relaxed);
-    let cut = tokio::time::Instant::now();
-    while fleet.session(&tenant, &id).is_some() {
-        assert!(cut.elapsed() < Duration::from_secs(6), "the session outlived its lease");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_running(&fleet, &tenant, &id, false, Duration::from_secs(6), "the session outlived its lease").await;
     let lease = w.leases.list(&tenant).await.unwrap().into_iter().find(|l| l.account_id == id).unwrap();
     assert!(lease.expires_at > chrono::Utc::now(), "stopped before its lease ended: {lease:?}");
     w.wait_status(&id, AccountStatus::Offline).await;
@@ -379,11 +380,8 @@ async fn a_node_cut_off_from_its_leases_stops_the_sessions_before_the_leases_end
     assert!(fleet.session(&tenant, &id).is_none(), "started again without a lease");
 
     leases.down.store(false, Ordering::Relaxed);
-    let back = tokio::time::Instant::now();
-    while fleet.session(&tenant, &id).is_none() {
-        assert!(back.elapsed() < Duration::from_secs(15), "the session did not come back with its lease");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_running(&fleet, &tenant, &id, true, Duration::from_secs(15), "the session did not come back with its lease")
+        .await;
     stop_node.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(20), node).await.expect("stops in time").unwrap();
 }
