@@ -121,6 +121,8 @@ impl App {
         let fleet = Fleet::new(self.desk.clone(), leases, side.connector.clone(), side.sealer.clone(), fleet_config);
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let pump = tokio::spawn(tgdesk_fleet::pump::run_ingest(self.desk.clone(), self.pump.clone(), stopped.clone()));
+        // Events a `tgdesk-fleet` process on this data dir raised reach the sockets here.
+        let relay = tokio::spawn(tgdesk_local::relay_push(self.desk.queue.clone(), self.hub.clone(), stopped.clone()));
         let router = self.router(fleet.clone());
         let sessions = tokio::spawn(async move {
             if config_fleet {
@@ -134,6 +136,7 @@ impl App {
         let _ = stop.send(true);
         sessions.await?;
         pump.await?;
+        relay.await?;
         if let Some(sim) = side.sim {
             sim.shutdown().await;
         }

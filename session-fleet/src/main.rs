@@ -18,7 +18,7 @@ use std::time::Duration;
 use tgdesk_core::auth::TokenService;
 use tgdesk_core::usecases::Desk;
 use tgdesk_fleet::{Fleet, FleetConfig};
-use tgdesk_local::{LocalPorts, SqliteLeases};
+use tgdesk_local::{LocalPorts, QueuedPush, SqliteLeases};
 use tgdesk_telegram::{GrammersConfig, GrammersConnector, SessionCipher};
 use tracing_subscriber::EnvFilter;
 
@@ -53,6 +53,8 @@ async fn main() -> anyhow::Result<()> {
     let mut ports = LocalPorts::open(&args.data_dir).context("cannot open the data dir")?.ports;
     let sealer = Arc::new(SessionCipher::load_or_create(&args.data_dir.join("session.key"))?);
     ports.sealer = Some(sealer.clone());
+    // The agents' WebSockets are the server's: events go to it over the queue.
+    ports.push = Arc::new(QueuedPush::new(ports.queue.clone()));
     // This process issues no tokens; the desk only needs a token service to exist.
     let tokens = TokenService::new(&rand_secret(), Duration::from_secs(60));
     let desk = Desk::new(ports, tokens);

@@ -435,16 +435,29 @@ async fn a_fleet_node_process_on_a_shared_data_dir_runs_the_accounts() {
     let w = world().await;
     let phone = "+15550300031";
     let account = w.account(phone).await;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tgdesk-fleet"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tgdesk-fleet"))
         .args(["--data-dir", w._dir.path().to_str().unwrap(), "--node-id", "node-process", "--scan-every", "200ms"])
         .env_remove("TGDESK_TG_API_ID")
         .env_remove("TGDESK_TG_API_HASH")
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("the fleet binary starts");
+    // A failing assertion must not leave the node running (it holds the test's stderr open).
+    let mut node = KilledOnDrop(Some(child));
     let (stop_pump, stopped) = watch::channel(false);
-    let pump = tokio::spawn(pump::run_ingest(w.desk.clone(), Arc::default(), stopped));
+    let pump = tokio::spawn(pump::run_ingest(w.desk.clone(), Arc::default(), stopped.clone()));
+    // The server's side of push: the node's events arrive over the queue.
+    let hub = Arc::new(tgdesk_local::WsHub::default());
+    let mut admin_socket = hub.subscribe(&w.admin.tenant, &w.admin.user_id, None);
+    let relay = tokio::spawn(tgdesk_local::relay_push(w.desk.queue.clone(), hub.clone(), stopped));
     w.wait_status(&account, AccountStatus::Online).await;
+    let online = next_event(&mut admin_socket, "account.status").await;
+    assert_eq!(
+        (online["account_id"].as_str(), online["status"].as_str()),
+        (Some(account.as_str()), Some("connecting"))
+    );
+    let online = next_event(&mut admin_socket, "account.status").await;
+    assert_eq!(online["status"], "online");
     let text = "Is the shop open?";
     let written =
         w.control("/control/messages", json!({"account_phone": phone, "from": {"user_id": 7031}, "text": text})).await;
@@ -453,6 +466,9 @@ async fn a_fleet_node_process_on_a_shared_data_dir_runs_the_accounts() {
     let reply = NewMessage { text: "Until 8 pm.".into(), reply_to: None, files: vec![] };
     let sent = w.desk.send_message(&w.admin, &account, peer, reply).await.unwrap();
     assert_eq!(settled_send(&w, &sent.id).await.status, tgdesk_core::domain::SendStatus::Sent);
+    let status = next_event(&mut admin_socket, "send.status").await;
+    assert_eq!((status["id"].as_str(), status["status"].as_str()), (Some(sent.id.as_str()), Some("sent")));
+    let mut child = node.0.take().unwrap();
     let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let exit = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
@@ -461,6 +477,33 @@ async fn a_fleet_node_process_on_a_shared_data_dir_runs_the_accounts() {
     assert_eq!(stored.status, AccountStatus::Offline);
     stop_pump.send(true).unwrap();
     pump.await.unwrap();
+    relay.await.unwrap();
+}
+
+/// A child process killed when the test ends early.
+struct KilledOnDrop(Option<std::process::Child>);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Returns the data of the next `kind` event on a hub subscription (others are skipped).
+async fn next_event(sub: &mut tgdesk_local::push::Subscription, kind: &str) -> Value {
+    loop {
+        let text = tokio::time::timeout(Duration::from_secs(20), sub.events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} event"))
+            .expect("subscription open");
+        let event: Value = serde_json::from_str(&text).unwrap();
+        if event["type"] == kind {
+            return event["data"].clone();
+        }
+    }
 }
 
 /// A command whose caller stopped waiting (here: a logout that expired before

@@ -1,13 +1,14 @@
 //! tgdesk embedded adapters for the local (single-process) deployment: the
 //! SQLite store ([`SqliteStore`], implementing `Directory`, `MessageWriter`
 //! and `MessageReader`), the WebSocket push hub ([`WsHub`]), the durable
-//! queue ([`SqliteQueue`]), fleet leases ([`SqliteLeases`]) and blobs as
-//! files ([`FsBlobStore`]).
+//! queue ([`SqliteQueue`]), fleet leases ([`SqliteLeases`]), blobs as
+//! files ([`FsBlobStore`]) and push across processes ([`QueuedPush`]).
 
 mod blobs;
 mod db;
 mod leases;
 pub mod push;
+mod push_relay;
 mod queue;
 mod queue_consumers;
 mod sqlite;
@@ -15,6 +16,7 @@ mod sqlite;
 pub use blobs::FsBlobStore;
 pub use leases::SqliteLeases;
 pub use push::WsHub;
+pub use push_relay::{relay as relay_push, QueuedPush, PUSH_QUEUE};
 pub use queue::SqliteQueue;
 pub use sqlite::SqliteStore;
 

@@ -22,7 +22,7 @@ pub use blobs::{
 pub use connections::{ConnectionId, Connections};
 pub use error::{PortError, PortErrorKind};
 pub use leases::{Lease, Leases};
-pub use push::{PushEvent, PushHub};
+pub use push::{PushEvent, PushHub, EVENT_KINDS};
 pub use queue::{dead_letter_queue, validate_queue_name, Delivery, Queue, QueueDepth, MAX_BODY_BYTES, MAX_QUEUE_NAME};
 pub use replies::Replies;
 pub use sealer::{SessionImporter, SessionSealer};

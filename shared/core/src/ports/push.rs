@@ -17,7 +17,23 @@ pub struct PushEvent {
     pub data: Box<RawValue>,
 }
 
+/// Every event type the desk pushes (the hub adds `resync` itself).
+pub const EVENT_KINDS: [&str; 7] = [
+    "message.new",
+    "message.edit",
+    "message.delete",
+    "dialog.update",
+    "account.status",
+    "send.status",
+    "batch.progress",
+];
+
 impl PushEvent {
+    /// Returns the event type named `kind`, `None` when the desk has no such event.
+    pub fn known_kind(kind: &str) -> Option<&'static str> {
+        EVENT_KINDS.into_iter().find(|k| *k == kind)
+    }
+
     /// A `kind` event carrying `data`.
     pub fn new(kind: &'static str, data: &impl Serialize) -> Result<Self, PortError> {
         let data = serde_json::value::to_raw_value(data)

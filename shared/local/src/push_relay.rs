@@ -1,0 +1,167 @@
+//! Push across processes on one data dir. A fleet node in its own process
+//! (`tgdesk-fleet`) raises `account.status`, `send.status` and
+//! `batch.progress`, but the agents' WebSockets are held by the server.
+//! [`QueuedPush`] is that process's push port: it puts each event on the
+//! durable `push` queue, and the server's [`relay`] publishes them to its
+//! hub in order. (On AWS every process posts to API Gateway directly.)
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::sync::Arc;
+use std::time::Duration;
+use tgdesk_core::domain::{TenantId, UserId};
+use tgdesk_core::ports::{PortError, PortErrorKind, PushEvent, PushHub, Queue};
+use tokio::sync::watch;
+
+/// The queue events travel on.
+pub const PUSH_QUEUE: &str = "push";
+/// Events relayed per receive.
+const BATCH: usize = 100;
+/// How long a relayed batch stays claimed.
+const VISIBILITY: Duration = Duration::from_secs(30);
+
+/// One event on the queue.
+#[derive(Serialize, Deserialize)]
+struct Relayed {
+    tenant: TenantId,
+    audience: Vec<UserId>,
+    kind: String,
+    data: Box<RawValue>,
+}
+
+/// The push port of a process without the WebSockets: events go on the `push` queue.
+pub struct QueuedPush {
+    queue: Arc<dyn Queue>,
+}
+
+impl QueuedPush {
+    /// Sends events through `queue`.
+    pub fn new(queue: Arc<dyn Queue>) -> Self {
+        Self { queue }
+    }
+}
+
+#[async_trait]
+impl PushHub for QueuedPush {
+    async fn publish(&self, tenant: &TenantId, audience: &[UserId], event: PushEvent) -> Result<(), PortError> {
+        let relayed = Relayed {
+            tenant: tenant.clone(),
+            audience: audience.to_vec(),
+            kind: event.kind.to_owned(),
+            data: event.data,
+        };
+        let body = serde_json::to_vec(&relayed)
+            .map_err(|e| PortError::with_source(PortErrorKind::Internal, "push event does not serialise", e))?;
+        self.queue.send_batch(PUSH_QUEUE, vec![body]).await
+    }
+}
+
+/// Reads a relayed event; `Err` says why it is unusable.
+fn decode(body: &[u8]) -> Result<(TenantId, Vec<UserId>, PushEvent), String> {
+    let relayed: Relayed = serde_json::from_slice(body).map_err(|e| format!("not a relayed push event: {e}"))?;
+    let kind = PushEvent::known_kind(&relayed.kind).ok_or_else(|| format!("unknown event type {:?}", relayed.kind))?;
+    Ok((relayed.tenant, relayed.audience, PushEvent { kind, data: relayed.data }))
+}
+
+/// Publishes the events on the `push` queue to `hub`, in order, until
+/// `shutdown`. An unreadable event is dead-lettered with its reason; a
+/// failing hub or queue is retried.
+pub async fn relay(queue: Arc<dyn Queue>, hub: Arc<dyn PushHub>, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        let received = tokio::select! {
+            r = queue.receive(PUSH_QUEUE, BATCH, Duration::from_secs(1), VISIBILITY) => r,
+            _ = shutdown.changed() => return,
+        };
+        let deliveries = match received {
+            Ok(deliveries) => deliveries,
+            Err(e) => {
+                tracing::warn!(error = %e, "push queue unavailable; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let mut done = Vec::with_capacity(deliveries.len());
+        for delivery in &deliveries {
+            match decode(&delivery.body) {
+                Ok((tenant, audience, event)) => {
+                    if let Err(e) = hub.publish(&tenant, &audience, event).await {
+                        // The rest of the batch comes back after its visibility timeout, in order.
+                        tracing::warn!(error = %e, "relayed push failed; retried");
+                        break;
+                    }
+                    done.push(delivery.receipt.clone());
+                }
+                Err(reason) => {
+                    tracing::warn!(reason, "push event dead-lettered");
+                    if let Err(e) = queue.dead_letter(PUSH_QUEUE, delivery, &reason).await {
+                        tracing::warn!(error = %e, "cannot dead-letter a push event");
+                    }
+                }
+            }
+        }
+        if let Err(e) = queue.ack(PUSH_QUEUE, &done).await {
+            // Unacked events come back: a client may see one twice, with a new seq.
+            tracing::warn!(error = %e, "cannot acknowledge relayed push events");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::push::WsHub;
+    use crate::SqliteQueue;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn events_raised_in_another_process_reach_the_hubs_subscribers_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queue.db");
+        // Two instances on one file: the fleet process's and the server's.
+        let fleet_side = QueuedPush::new(Arc::new(SqliteQueue::open(&path).unwrap()));
+        let server_queue: Arc<dyn Queue> = Arc::new(SqliteQueue::open(&path).unwrap());
+        let hub = Arc::new(WsHub::default());
+        let (tenant, alice, bob) = (TenantId::parse("acme").unwrap(), UserId::generate(), UserId::generate());
+        let mut alices = hub.subscribe(&tenant, &alice, None);
+        let mut bobs = hub.subscribe(&tenant, &bob, None);
+        let (stop, stopped) = watch::channel(false);
+        let relaying = tokio::spawn(relay(server_queue.clone(), hub.clone(), stopped));
+
+        for n in 0..3 {
+            let event = PushEvent::new("send.status", &json!({"send_id": n, "status": "sent"})).unwrap();
+            fleet_side.publish(&tenant, std::slice::from_ref(&alice), event).await.unwrap();
+        }
+        let status = PushEvent::new("account.status", &json!({"status": "online"})).unwrap();
+        fleet_side.publish(&tenant, &[alice.clone(), bob.clone()], status).await.unwrap();
+        server_queue.send_batch(PUSH_QUEUE, vec![b"{\"kind\":\"forged\"}".to_vec()]).await.unwrap();
+
+        for n in 0..3 {
+            let got = alices.events.recv().await.unwrap();
+            assert_eq!(
+                &*got,
+                format!(r#"{{"type":"send.status","seq":{},"data":{{"send_id":{n},"status":"sent"}}}}"#, n + 1)
+            );
+        }
+        assert_eq!(
+            &*alices.events.recv().await.unwrap(),
+            r#"{"type":"account.status","seq":4,"data":{"status":"online"}}"#
+        );
+        assert_eq!(
+            &*bobs.events.recv().await.unwrap(),
+            r#"{"type":"account.status","seq":1,"data":{"status":"online"}}"#
+        );
+        let mut dead = Vec::new();
+        for _ in 0..50 {
+            dead = server_queue.receive("push-dlq", 10, Duration::from_millis(100), VISIBILITY).await.unwrap();
+            if !dead.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(dead.len(), 1, "the unreadable event is dead-lettered");
+        assert!(dead[0].reason.as_deref().unwrap_or_default().contains("not a relayed push event"));
+        stop.send(true).unwrap();
+        relaying.await.unwrap();
+        assert!(alices.events.try_recv().is_err() && bobs.events.try_recv().is_err(), "nothing twice");
+    }
+}
