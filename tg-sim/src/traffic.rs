@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tracing::info;
 
 use crate::cloud::delivery::NewMsg;
-use crate::cloud::model::{FileRec, PeerKey};
+use crate::cloud::model::PeerKey;
 use crate::cloud::{now, Cloud, State};
 use crate::error::SimError;
 
@@ -105,21 +105,9 @@ fn one(st: &mut State, accounts: &[String]) {
         return;
     }
     let media = (roll > 0.97).then(|| {
-        let id = st.next_id();
         let bytes: Vec<u8> = (0..256).map(|_| rng.gen()).collect();
-        st.data.files.insert(
-            id,
-            FileRec {
-                id,
-                access_hash: rng.gen(),
-                kind: "document".into(),
-                name: format!("receipt-{id}.pdf"),
-                mime: "application/pdf".into(),
-                date: now(),
-                bytes,
-            },
-        );
-        id
+        let name = format!("receipt-{}.pdf", rng.gen_range(10_000..99_999));
+        st.add_file("document", name, "application/pdf".into(), bytes)
     });
     let text = format!("Hello, order #{} has a problem ({})", rng.gen_range(1000..99999), c);
     let m = NewMsg { from: customer, text, media, reply_to: None, date: now() };

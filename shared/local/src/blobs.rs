@@ -62,6 +62,16 @@ impl FsBlobStore {
         path.set_file_name(name);
         Ok(path)
     }
+
+    /// Opens a blob file past its header, for [`BlobStore::open`] and [`BlobStore::get`].
+    async fn reader(&self, key: &str) -> Result<FsBlobReader, PortError> {
+        let path = self.path(key)?;
+        let mut file = tokio::fs::File::open(&path).await.map_err(map_io)?;
+        let length = file.metadata().await.map_err(map_io)?.len();
+        let (content_type, header) = read_header(&mut file).await?;
+        let meta = BlobMeta { size: length.saturating_sub(header), content_type };
+        Ok(FsBlobReader { file, left: meta.size, meta })
+    }
 }
 
 /// Maps an I/O error to the port's kinds, once for the adapter.
@@ -123,19 +133,6 @@ fn write_atomically(path: &Path, content_type: &str, bytes: &[u8]) -> Result<(),
         return Err(map_io(e));
     }
     Ok(())
-}
-
-/// Splits a blob file into metadata and bytes.
-fn decode(mut file: Vec<u8>) -> Result<(Vec<u8>, BlobMeta), PortError> {
-    let corrupt = || PortError::new(PortErrorKind::Internal, "corrupt blob file header");
-    if file.len() < 5 || &file[..4] != MAGIC {
-        return Err(corrupt());
-    }
-    let end = 5 + file[4] as usize;
-    let content_type = std::str::from_utf8(file.get(5..end).ok_or_else(corrupt)?).map_err(|_| corrupt())?.to_owned();
-    let bytes = file.split_off(end);
-    let size = bytes.len() as u64;
-    Ok((bytes, BlobMeta { size, content_type }))
 }
 
 /// A streamed write: a temporary file renamed over the blob by `finish`.
@@ -241,17 +238,17 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn open(&self, key: &str) -> Result<Box<dyn BlobReader>, PortError> {
-        let path = self.path(key)?;
-        let mut file = tokio::fs::File::open(&path).await.map_err(map_io)?;
-        let length = file.metadata().await.map_err(map_io)?.len();
-        let (content_type, header) = read_header(&mut file).await?;
-        let meta = BlobMeta { size: length.saturating_sub(header), content_type };
-        Ok(Box::new(FsBlobReader { file, left: meta.size, meta }))
+        Ok(Box::new(self.reader(key).await?))
     }
 
     async fn get(&self, key: &str) -> Result<(Vec<u8>, BlobMeta), PortError> {
-        let path = self.path(key)?;
-        blocking(move || decode(std::fs::read(&path).map_err(map_io)?)).await
+        let mut reader = self.reader(key).await?;
+        let mut bytes = Vec::with_capacity(reader.left as usize);
+        reader.file.read_to_end(&mut bytes).await.map_err(map_io)?;
+        if bytes.len() as u64 != reader.meta.size {
+            return Err(PortError::new(PortErrorKind::Internal, format!("blob {key} changed while read")));
+        }
+        Ok((bytes, reader.meta))
     }
 
     async fn delete(&self, key: &str) -> Result<(), PortError> {

@@ -88,3 +88,20 @@ async fn an_abandoned_streamed_write_leaves_no_temporary_file() {
 
     assert_eq!(files_under(dir.path()), ["t-1/media/done.mp4~blob", "t-1/media/kept~blob"]);
 }
+
+#[tokio::test]
+async fn a_damaged_blob_file_is_an_internal_error_whole_or_streamed() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = FsBlobStore::open(dir.path()).unwrap();
+    blobs.put("t-1/media/a", b"fine".to_vec(), "text/plain").await.unwrap();
+    std::fs::write(dir.path().join("t-1/media/a~blob"), b"XXXX\x05text").unwrap();
+
+    let whole = blobs.get("t-1/media/a").await.map(|_| ());
+    let streamed = blobs.open("t-1/media/a").await.map(|_| ());
+
+    for result in [whole, streamed] {
+        let e = result.expect_err("a damaged file is refused");
+        assert_eq!(e.kind, tgdesk_core::ports::PortErrorKind::Internal, "{e}");
+        assert!(e.to_string().contains("corrupt blob file header"), "{e}");
+    }
+}
