@@ -113,7 +113,7 @@ def sessions(data, out):
 
 for path in sorted(results.glob("*.json")):
     data = json.loads(path.read_text())
-    kind = next((k for k in ("e2e", "sessions") if path.stem.startswith(k)), path.stem)
+    kind = next((k for k in ("e2e", "sessions", "pipeline") if path.stem.startswith(k)), path.stem)
     draw = {"foundation": foundation, "pipeline": pipeline, "e2e": e2e, "sessions": sessions}.get(kind)
     if draw:
         draw(data, path.with_suffix(".png"))

@@ -46,6 +46,16 @@ struct Args {
     /// Offered rate of the pipeline scenario, messages/s.
     #[arg(long, default_value_t = 12_000.0)]
     pipeline_rate: f64,
+    /// Messages per envelope (per account) in the pipeline scenario; the fleet
+    /// publishes one per message under live traffic.
+    #[arg(long, default_value_t = 100)]
+    pipeline_per_envelope: usize,
+    /// Envelopes per queue body in the pipeline scenario.
+    #[arg(long, default_value_t = 10)]
+    pipeline_envelopes_per_body: usize,
+    /// Dialogs (peers) per account in the pipeline scenario.
+    #[arg(long, default_value_t = 50)]
+    pipeline_peers: i64,
     /// Telegram accounts of the e2e scenario.
     #[arg(long, default_value_t = 2_000)]
     e2e_accounts: usize,
@@ -82,8 +92,23 @@ async fn main() -> anyhow::Result<()> {
     }
     match args.scenario.as_str() {
         "pipeline" => {
-            let result = pipeline::run(args.pipeline_messages, 2_000, 100, 100, args.pipeline_rate).await?;
-            write(&args.out, "pipeline.json", "pipeline", result)
+            let shape = pipeline::Shape {
+                messages: args.pipeline_messages,
+                accounts: 2_000,
+                peers: args.pipeline_peers,
+                per_envelope: args.pipeline_per_envelope,
+                envelopes_per_body: args.pipeline_envelopes_per_body,
+                subscribers: 100,
+                rate: args.pipeline_rate,
+            };
+            let result = pipeline::run(&shape).await?;
+            // The default shape is `pipeline.json`; others keep their own file.
+            let name = if shape.is_default() {
+                "pipeline.json".to_owned()
+            } else {
+                format!("pipeline-{}x{}-{}peers.json", shape.per_envelope, shape.envelopes_per_body, shape.peers)
+            };
+            write(&args.out, &name, "pipeline", result)
         }
         "e2e" => {
             let options = e2e::Options {

@@ -2,8 +2,11 @@
 //! durable queue as the fleet would publish them, the ingest pump stores them
 //! and pushes every new message to the agents allowed to see it, while
 //! `subscribers` hub subscriptions drain their events. The producer is paced
-//! at `rate` messages/s. Reports messages/s and the delay from enqueue to
-//! push (p50/p99/p999).
+//! at `rate` messages/s. Reports messages/s, the CPU time per message of the
+//! whole process (producer included) while it runs, and the delay from
+//! enqueue to push (p50/p99/p999). The default shape sends 100 messages per
+//! envelope; `--pipeline-per-envelope 1 --pipeline-envelopes-per-body 240
+//! --pipeline-peers 3` is the shape of the e2e scenario's live traffic.
 
 use crate::stats;
 use serde_json::{json, Value};
@@ -14,14 +17,35 @@ use tgdesk_core::domain::{AccountId, Message, Role, TenantId, UserId};
 use tgdesk_core::ports::Directory;
 use tgdesk_core::usecases::{encode_batch, AccountUpdate, UpdateEnvelope, UPDATES_QUEUE};
 
-/// Runs the scenario: `messages` messages over `accounts` accounts in envelopes of `per_envelope`.
-pub async fn run(
-    messages: usize,
-    accounts: usize,
-    per_envelope: usize,
-    subscribers: usize,
-    rate: f64,
-) -> anyhow::Result<Value> {
+/// What the pipeline scenario sends.
+#[derive(Clone, Copy)]
+pub struct Shape {
+    /// Messages in all.
+    pub messages: usize,
+    /// Accounts they go to, round-robin.
+    pub accounts: usize,
+    /// Dialogs per account.
+    pub peers: i64,
+    /// Messages per envelope (all of one account).
+    pub per_envelope: usize,
+    /// Envelopes per queue body.
+    pub envelopes_per_body: usize,
+    /// Agents subscribed to the hub (the accounts' owners).
+    pub subscribers: usize,
+    /// Offered rate, messages/s.
+    pub rate: f64,
+}
+
+impl Shape {
+    /// True for the shape the README's figure is measured with.
+    pub fn is_default(&self) -> bool {
+        (self.per_envelope, self.envelopes_per_body, self.peers) == (100, 10, 50)
+    }
+}
+
+/// Runs the scenario.
+pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
+    let Shape { messages, accounts, peers, per_envelope, envelopes_per_body, subscribers, rate } = *shape;
     let dir = tempfile::tempdir()?;
     let (desk, store, admin, hub) = crate::import::fresh_desk_with_hub(dir.path()).await?;
     let owners = crate::import::agents(&desk, &admin, subscribers.max(1)).await?;
@@ -64,32 +88,29 @@ pub async fn run(
     let metrics = Arc::new(tgdesk_fleet::pump::PumpMetrics::default());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let pump = tokio::spawn(tgdesk_fleet::pump::run_ingest(desk.clone(), metrics.clone(), stopped));
+    let cpu_before = stats::cpu_seconds();
     let began = Instant::now();
     let mut next_id = vec![0_i64; ids.len()];
     let mut sent = 0;
     while sent < messages {
-        let mut bodies = Vec::new();
-        for _ in 0..10 {
+        let mut envelopes = Vec::new();
+        for _ in 0..envelopes_per_body {
             let a = (sent / per_envelope) % ids.len();
             let n = per_envelope.min(messages - sent);
             let stamp = start.elapsed().as_micros() as u64;
             let updates = (0..n)
                 .map(|_| {
                     next_id[a] += 1;
-                    AccountUpdate::Message { message: message(&ids[a], 1_000 + next_id[a] % 50, next_id[a], stamp) }
+                    AccountUpdate::Message { message: message(&ids[a], 1_000 + next_id[a] % peers, next_id[a], stamp) }
                 })
                 .collect();
-            bodies.push(encode_batch(&[UpdateEnvelope {
-                tenant: tenant.clone(),
-                account_id: ids[a].clone(),
-                updates,
-            }]));
+            envelopes.push(UpdateEnvelope { tenant: tenant.clone(), account_id: ids[a].clone(), updates });
             sent += n;
             if sent >= messages {
                 break;
             }
         }
-        desk.queue.send_batch(UPDATES_QUEUE, bodies).await?;
+        desk.queue.send_batch(UPDATES_QUEUE, vec![encode_batch(&envelopes)]).await?;
         // Pace the producer at `rate` messages/s, as the fleet would publish them.
         let due = Duration::from_secs_f64(sent as f64 / rate);
         if let Some(wait) = due.checked_sub(began.elapsed()) {
@@ -102,6 +123,7 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let stored = began.elapsed();
+    let cpu = stats::cpu_seconds() - cpu_before;
     while (received.load(Ordering::Relaxed) as usize) < messages && began.elapsed() < stored + Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -112,11 +134,14 @@ pub async fn run(
         "messages": messages,
         "accounts": accounts,
         "messages_per_envelope": per_envelope,
+        "envelopes_per_body": envelopes_per_body,
+        "dialogs_per_account": peers,
         "offered_rate": rate,
         "agent_subscriptions": subscribers,
         "enqueue_seconds": enqueued.as_secs_f64(),
         "stored_seconds": stored.as_secs_f64(),
         "messages_per_second": (messages as f64 / stored.as_secs_f64()).round(),
+        "cpu_us_per_message": (cpu * 1e6 / messages as f64).round(),
         "pushed_to_owner": samples.len(),
         "enqueue_to_push": stats::latency_with_p999(&mut samples),
         "dead_lettered": metrics.dead_lettered.load(Ordering::Relaxed),

@@ -125,7 +125,12 @@ fn stream_of<'a>(
 }
 
 fn encode(kind: &str, seq: u64, data: &str) -> Arc<str> {
-    format!("{{\"type\":\"{kind}\",\"seq\":{seq},\"data\":{data}}}").into()
+    use std::fmt::Write;
+    // Sized once: this runs for every recipient of every event.
+    let mut text = String::with_capacity(kind.len() + data.len() + 48);
+    write!(text, "{{\"type\":\"{kind}\",\"seq\":{seq},\"data\":{data}}}")
+        .unwrap_or_else(|e| unreachable!("writing to a String cannot fail: {e}"));
+    text.into()
 }
 
 #[async_trait]

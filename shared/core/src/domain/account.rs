@@ -93,6 +93,42 @@ pub struct Account {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What ingest needs of an account for every batch: who works it and how
+/// its dialogs label it, without its session, tags or groups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountHead {
+    /// Stable id.
+    pub id: AccountId,
+    /// The account's phone.
+    pub phone: Phone,
+    /// Name shown in the desk.
+    pub display_name: Option<String>,
+    /// The one agent who works the account, if any.
+    pub owner_id: Option<UserId>,
+    /// The leader whose team the account belongs to.
+    pub team_id: Option<UserId>,
+}
+
+impl AccountHead {
+    /// How the desk labels the account: its name, or its phone.
+    pub fn label(&self) -> String {
+        self.display_name.clone().unwrap_or_else(|| self.phone.to_string())
+    }
+}
+
+impl Account {
+    /// The account's [`AccountHead`].
+    pub fn head(&self) -> AccountHead {
+        AccountHead {
+            id: self.id.clone(),
+            phone: self.phone.clone(),
+            display_name: self.display_name.clone(),
+            owner_id: self.owner_id.clone(),
+            team_id: self.team_id.clone(),
+        }
+    }
+}
+
 /// A named set of accounts belonging to the agent who made it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Group {

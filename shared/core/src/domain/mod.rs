@@ -12,7 +12,7 @@ mod send;
 mod tenant;
 mod user;
 
-pub use account::{parse_label, Account, AccountStatus, Group, Tag};
+pub use account::{parse_label, Account, AccountHead, AccountStatus, Group, Tag};
 pub use audit::{AuditAction, AuditEntry};
 pub use dialog::{Dialog, PeerKind, PeerProfile};
 pub use error::DomainError;

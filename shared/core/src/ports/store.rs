@@ -8,8 +8,8 @@
 
 use super::PortError;
 use crate::domain::{
-    Account, AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, Dialog, Group, GroupId, Message, PeerProfile,
-    Phone, Role, Tag, TagId, Tenant, TenantId, User, UserId, Username,
+    Account, AccountHead, AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, Dialog, Group, GroupId, Message,
+    PeerProfile, Phone, Role, Tag, TagId, Tenant, TenantId, User, UserId, Username,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -143,13 +143,17 @@ impl DialogCursor {
 }
 
 /// What [`MessageWriter::ingest_messages`] did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IngestOutcome {
     /// Positions (in the input slice) of the messages stored for the first
     /// time, ascending; only these are pushed and indexed.
     pub fresh: Vec<usize>,
     /// Messages already stored (redelivery), left unchanged.
     pub duplicates: usize,
+    /// Every dialog a fresh message went to, as the write left it (order,
+    /// preview, unread), in no particular order: what `dialog.update` pushes,
+    /// without reading the dialogs back.
+    pub dialogs: Vec<Dialog>,
 }
 
 impl IngestOutcome {
@@ -209,6 +213,12 @@ pub trait Directory: Send + Sync {
     async fn get_account(&self, tenant: &TenantId, id: &AccountId) -> Result<Option<Account>, PortError>;
     /// Returns the accounts among `ids` that exist (in no particular order).
     async fn get_accounts(&self, tenant: &TenantId, ids: &[AccountId]) -> Result<Vec<Account>, PortError>;
+    /// Returns the heads of the accounts among `ids` that exist (in no
+    /// particular order): ingest reads them for every batch, so an adapter
+    /// should read only those fields.
+    async fn get_account_heads(&self, tenant: &TenantId, ids: &[AccountId]) -> Result<Vec<AccountHead>, PortError> {
+        Ok(self.get_accounts(tenant, ids).await?.iter().map(Account::head).collect())
+    }
     /// Returns the accounts with one of these phones (in no particular order).
     async fn find_accounts_by_phone(&self, tenant: &TenantId, phones: &[Phone]) -> Result<Vec<Account>, PortError>;
     /// Returns a page of accounts ordered by id.

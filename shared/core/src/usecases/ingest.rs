@@ -4,7 +4,7 @@
 //! Redelivered updates change nothing and push nothing.
 
 use super::{AppError, Desk, DialogView};
-use crate::domain::{Account, AccountId, Dialog, Message, PeerProfile, Role, TenantId, UserId};
+use crate::domain::{Account, AccountHead, AccountId, Dialog, Message, PeerProfile, Role, TenantId, UserId};
 use crate::ports::{PortErrorKind, PushEvent, UserQuery};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -116,8 +116,9 @@ struct TenantAnnouncements {
     accounts: HashMap<AccountId, (Vec<UserId>, String)>,
     /// Events in push order, each for its account's audience.
     events: Vec<(AccountId, Owed)>,
-    /// Dialogs to push as the inbox lists them, once the events went out.
-    touched: BTreeSet<(AccountId, i64)>,
+    /// Dialogs to push as the inbox lists them, once the events went out:
+    /// as the message write returned them, or `None` to be read then.
+    touched: BTreeMap<(AccountId, i64), Option<Dialog>>,
 }
 
 /// One event owed.
@@ -132,7 +133,7 @@ enum Owed {
 }
 
 /// A valid envelope with its account.
-type Checked<'a> = (&'a UpdateEnvelope, &'a Account);
+type Checked<'a> = (&'a UpdateEnvelope, &'a AccountHead);
 
 impl Desk {
     /// Stores one envelope and pushes what was new. `NotFound` when the
@@ -173,8 +174,8 @@ impl Desk {
             let mut ids: Vec<AccountId> = indexes.iter().map(|&i| envelopes[i].account_id.clone()).collect();
             ids.sort();
             ids.dedup();
-            let accounts: HashMap<AccountId, Account> =
-                self.directory.get_accounts(tenant, &ids).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
+            let accounts: HashMap<AccountId, AccountHead> =
+                self.directory.get_account_heads(tenant, &ids).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
             let mut valid: Vec<Checked<'_>> = Vec::with_capacity(indexes.len());
             for i in indexes {
                 let envelope = &envelopes[i];
@@ -207,13 +208,10 @@ impl Desk {
         let admins = self.enabled_admins(tenant).await?;
         let accounts: HashMap<AccountId, (Vec<UserId>, String)> = valid
             .iter()
-            .map(|(_, a)| {
-                let label = a.display_name.clone().unwrap_or_else(|| a.phone.to_string());
-                (a.id.clone(), (audience_of(a, &admins), label))
-            })
+            .map(|(_, a)| (a.id.clone(), (audience_of(&a.owner_id, &a.team_id, &admins), a.label())))
             .collect();
         let mut owed =
-            TenantAnnouncements { tenant: tenant.clone(), accounts, events: Vec::new(), touched: BTreeSet::new() };
+            TenantAnnouncements { tenant: tenant.clone(), accounts, events: Vec::new(), touched: BTreeMap::new() };
         let dialogs: Vec<Dialog> = updates(valid)
             .filter_map(|(_, u)| match u {
                 AccountUpdate::Dialog { dialog } => Some(dialog.clone()),
@@ -222,7 +220,7 @@ impl Desk {
             .collect();
         if !dialogs.is_empty() {
             self.writer.upsert_dialogs(tenant, &dialogs).await?;
-            owed.touched.extend(dialogs.iter().map(|d| (d.account_id.clone(), d.peer)));
+            owed.touched.extend(dialogs.iter().map(|d| ((d.account_id.clone(), d.peer), None)));
         }
         let messages: Vec<Message> = updates(valid)
             .filter_map(|(_, u)| match u {
@@ -237,9 +235,12 @@ impl Desk {
         let mut fresh = outcome.fresh.iter().copied().peekable();
         for (i, message) in messages.into_iter().enumerate() {
             if fresh.next_if_eq(&i).is_some() {
-                owed.touched.insert((message.account_id.clone(), message.peer));
+                owed.touched.entry((message.account_id.clone(), message.peer)).or_insert(None);
                 owed.events.push((message.account_id.clone(), Owed::New(message)));
             }
+        }
+        for dialog in outcome.dialogs {
+            owed.touched.insert((dialog.account_id.clone(), dialog.peer), Some(dialog));
         }
         for (account, update) in updates(valid) {
             self.apply_change(tenant, account, update, report, &mut owed.events).await?;
@@ -251,7 +252,7 @@ impl Desk {
     async fn apply_change(
         &self,
         tenant: &TenantId,
-        account: &Account,
+        account: &AccountHead,
         update: &AccountUpdate,
         report: &mut IngestReport,
         owed: &mut Vec<(AccountId, Owed)>,
@@ -296,8 +297,8 @@ impl Desk {
     }
 
     /// Pushes what stored batches owe, in order; returns the events pushed.
-    /// The dialogs are read as they are now, so a dialog a later batch
-    /// already changed is pushed in its newer state.
+    /// A dialog goes out as its batch left it, so announcing batches in the
+    /// order they were stored ends every client on the dialog's latest state.
     pub async fn announce(&self, announcements: Announcements) -> Result<usize, AppError> {
         let mut pushed = 0;
         for owed in announcements.tenants {
@@ -316,24 +317,30 @@ impl Desk {
         Ok(pushed)
     }
 
-    /// Pushes `dialog.update` for each touched dialog, as the inbox lists it.
+    /// Pushes `dialog.update` for each touched dialog, as the inbox lists it:
+    /// as the message write returned it, or read now when it did not.
     async fn push_dialogs(
         &self,
         tenant: &TenantId,
         accounts: &HashMap<AccountId, (Vec<UserId>, String)>,
-        touched: BTreeSet<(AccountId, i64)>,
+        touched: BTreeMap<(AccountId, i64), Option<Dialog>>,
     ) -> Result<usize, AppError> {
-        if touched.is_empty() {
-            return Ok(0);
+        let to_read: Vec<(AccountId, i64)> =
+            touched.iter().filter(|(_, d)| d.is_none()).map(|(key, _)| key.clone()).collect();
+        let mut read: HashMap<(AccountId, i64), Dialog> = HashMap::new();
+        if !to_read.is_empty() {
+            for d in self.reader.get_dialogs(tenant, &to_read).await? {
+                read.insert((d.account_id.clone(), d.peer), d);
+            }
         }
-        let keys: Vec<(AccountId, i64)> = touched.into_iter().collect();
-        let dialogs = self.reader.get_dialogs(tenant, &keys).await?;
-        let count = dialogs.len();
-        for dialog in dialogs {
+        let mut count = 0;
+        for (key, written) in touched {
+            let Some(dialog) = written.or_else(|| read.remove(&key)) else { continue };
             let (audience, label) = &accounts[&dialog.account_id];
             // `pinned` is per viewer; clients keep their own pins.
             let view = DialogView::build(dialog, label.clone(), false);
             self.push.publish(tenant, audience, PushEvent::new("dialog.update", &view)?).await?;
+            count += 1;
         }
         Ok(count)
     }
@@ -357,24 +364,23 @@ impl Desk {
     /// enabled admin of the tenant (DESIGN §3).
     pub async fn audience(&self, account: &Account) -> Result<Vec<UserId>, AppError> {
         let admins = self.enabled_admins(&account.tenant).await?;
-        Ok(audience_of(account, &admins))
+        Ok(audience_of(&account.owner_id, &account.team_id, &admins))
     }
 }
 
 /// The owner, the team's leader and the given admins, each once.
-fn audience_of(account: &Account, admins: &[UserId]) -> Vec<UserId> {
-    let set: BTreeSet<UserId> =
-        account.owner_id.iter().chain(account.team_id.iter()).chain(admins.iter()).cloned().collect();
+fn audience_of(owner: &Option<UserId>, team: &Option<UserId>, admins: &[UserId]) -> Vec<UserId> {
+    let set: BTreeSet<UserId> = owner.iter().chain(team.iter()).chain(admins.iter()).cloned().collect();
     set.into_iter().collect()
 }
 
 /// Every update of the valid envelopes with its account, in order.
-fn updates<'a>(valid: &'a [Checked<'a>]) -> impl Iterator<Item = (&'a Account, &'a AccountUpdate)> + 'a {
+fn updates<'a>(valid: &'a [Checked<'a>]) -> impl Iterator<Item = (&'a AccountHead, &'a AccountUpdate)> + 'a {
     valid.iter().flat_map(|(e, a)| e.updates.iter().map(move |u| (*a, u)))
 }
 
 /// True when an update of the envelope names another account.
-fn holds_foreign(envelope: &UpdateEnvelope, account: &Account) -> bool {
+fn holds_foreign(envelope: &UpdateEnvelope, account: &AccountHead) -> bool {
     envelope.updates.iter().any(|u| match u {
         AccountUpdate::Message { message } => message.account_id != account.id,
         AccountUpdate::Dialog { dialog } => dialog.account_id != account.id,

@@ -6,7 +6,7 @@ use super::map_err;
 use super::users::limit;
 use rusqlite::types::ToSql;
 use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
-use tgdesk_core::domain::{Account, AccountId, Phone, TenantId};
+use tgdesk_core::domain::{Account, AccountHead, AccountId, Phone, TenantId};
 use tgdesk_core::ports::{AccountQuery, DialogScope, PortError, PortErrorKind};
 
 /// Keys per `IN (…)` chunk: well under SQLite's variable limit, few round trips.
@@ -150,6 +150,30 @@ pub(super) fn get_accounts(
     keys.sort_unstable();
     keys.dedup();
     accounts_where_in(tx, tenant, "id", &keys)
+}
+
+pub(super) fn get_account_heads(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    ids: &[AccountId],
+) -> Result<Vec<AccountHead>, PortError> {
+    let mut keys: Vec<&str> = ids.iter().map(AccountId::as_str).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut out = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let sql = format!(
+            "SELECT id, phone, display_name, owner_id, team_id FROM accounts WHERE tenant = ? AND id IN ({marks})"
+        );
+        let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
+        let args = std::iter::once(tenant.as_str()).chain(chunk.iter().copied());
+        let rows = stmt.query_map(params_from_iter(args), codec::account_head).map_err(map_err)?;
+        for row in rows {
+            out.push(row.map_err(map_err)?);
+        }
+    }
+    Ok(out)
 }
 
 pub(super) fn find_by_phone(

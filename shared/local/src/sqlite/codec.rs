@@ -6,8 +6,8 @@ use rusqlite::types::Type;
 use rusqlite::Row;
 use std::collections::BTreeSet;
 use tgdesk_core::domain::{
-    Account, AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, Dialog, Group, GroupId, MediaRef, Message,
-    PeerKind, Phone, Role, Tag, TagId, TenantId, User, UserId, Username,
+    Account, AccountHead, AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, Dialog, Group, GroupId, MediaRef,
+    Message, PeerKind, Phone, Role, Tag, TagId, TenantId, User, UserId, Username,
 };
 use tgdesk_core::ports::{Pin, PinTarget};
 
@@ -100,6 +100,17 @@ pub(super) fn account(tenant: &TenantId, row: &Row<'_>) -> rusqlite::Result<Acco
         updated_at: from_ns(row.get(8)?),
         tags: id_set(row, 9, TagId::parse)?,
         groups: id_set(row, 10, GroupId::parse)?,
+    })
+}
+
+/// Reads `id, phone, display_name, owner_id, team_id`.
+pub(super) fn account_head(row: &Row<'_>) -> rusqlite::Result<AccountHead> {
+    Ok(AccountHead {
+        id: parsed(row, 0, AccountId::parse)?,
+        phone: parsed(row, 1, Phone::parse)?,
+        display_name: row.get(2)?,
+        owner_id: parsed_opt(row, 3, UserId::parse)?,
+        team_id: parsed_opt(row, 4, UserId::parse)?,
     })
 }
 

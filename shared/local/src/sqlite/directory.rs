@@ -4,8 +4,8 @@
 use super::{accounts, organise, users, SqliteStore};
 use async_trait::async_trait;
 use tgdesk_core::domain::{
-    Account, AccountId, AccountStatus, AuditEntry, Group, GroupId, Phone, Tag, TagId, Tenant, TenantId, User, UserId,
-    Username,
+    Account, AccountHead, AccountId, AccountStatus, AuditEntry, Group, GroupId, Phone, Tag, TagId, Tenant, TenantId,
+    User, UserId, Username,
 };
 use tgdesk_core::ports::{AccountQuery, AuditQuery, Directory, Pin, PinTarget, PortError, UserQuery};
 
@@ -90,6 +90,14 @@ impl Directory for SqliteStore {
     async fn get_account(&self, tenant: &TenantId, id: &AccountId) -> Result<Option<Account>, PortError> {
         let (tenant, id) = (tenant.clone(), id.clone());
         self.db.read(move |tx| accounts::get_account(tx, &tenant, &id)).await
+    }
+
+    async fn get_account_heads(&self, tenant: &TenantId, ids: &[AccountId]) -> Result<Vec<AccountHead>, PortError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (tenant, ids) = (tenant.clone(), ids.to_vec());
+        self.db.read(move |tx| accounts::get_account_heads(tx, &tenant, &ids)).await
     }
 
     async fn get_accounts(&self, tenant: &TenantId, ids: &[AccountId]) -> Result<Vec<Account>, PortError> {

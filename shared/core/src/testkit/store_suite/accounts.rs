@@ -53,6 +53,35 @@ pub async fn get_accounts_returns_only_existing_ones(h: &StoreHandles) {
     assert!(h.directory.get_accounts(&t, &[]).await.unwrap().is_empty());
 }
 
+/// `get_account_heads` returns the heads of the accounts among the ids that
+/// exist, as `get_accounts` has them, whatever their owner and name.
+pub async fn get_account_heads_match_the_accounts(h: &StoreHandles) {
+    let t = tenant();
+    let owned = seed_account(h, &t, |a| {
+        a.owner_id = Some(UserId::generate());
+        a.team_id = Some(UserId::generate());
+        a.display_name = Some("Support 1".into());
+    })
+    .await;
+    let bare = seed_account(h, &t, |a| {
+        a.owner_id = None;
+        a.team_id = None;
+        a.display_name = None;
+    })
+    .await;
+    seed_account(h, &t, |_| {}).await;
+
+    let ids = [owned.id.clone(), AccountId::generate(), bare.id.clone(), owned.id.clone()];
+    let mut heads = h.directory.get_account_heads(&t, &ids).await.unwrap();
+    heads.sort_by(|x, y| x.id.cmp(&y.id));
+    let mut want = vec![owned.head(), bare.head()];
+    want.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(heads, want);
+    assert_eq!(bare.head().label(), bare.phone.to_string());
+    assert!(h.directory.get_account_heads(&t, &[]).await.unwrap().is_empty());
+    assert!(h.directory.get_account_heads(&tenant(), std::slice::from_ref(&owned.id)).await.unwrap().is_empty());
+}
+
 /// `put_accounts` is all or none, `Conflict` when a phone belongs to another account.
 pub async fn put_accounts_with_a_taken_phone_conflicts_and_writes_nothing(h: &StoreHandles) {
     let t = tenant();

@@ -17,7 +17,8 @@ pub async fn ingest_is_idempotent_on_account_peer_and_id(h: &StoreHandles) {
     let a = seed_account(h, &t, |_| {}).await;
     let b = seed_account(h, &t, |_| {}).await;
     let first = vec![message(&a.id, 10, 1, 100, false), message(&a.id, 10, 2, 200, false)];
-    assert_eq!(h.writer.ingest_messages(&t, &first).await.unwrap(), IngestOutcome { fresh: vec![0, 1], duplicates: 0 });
+    let outcome = h.writer.ingest_messages(&t, &first).await.unwrap();
+    assert_eq!((outcome.fresh, outcome.duplicates), (vec![0, 1], 0));
 
     let changed = Message { text: "redelivered with other text".into(), ..first[0].clone() };
     let again = vec![
@@ -30,11 +31,43 @@ pub async fn ingest_is_idempotent_on_account_peer_and_id(h: &StoreHandles) {
     ];
     let outcome = h.writer.ingest_messages(&t, &again).await.unwrap();
 
-    assert_eq!(outcome, IngestOutcome { fresh: vec![2, 3, 4], duplicates: 3 });
+    assert_eq!((outcome.fresh, outcome.duplicates), (vec![2, 3, 4], 3));
     assert_eq!(h.reader.get_message(&t, &a.id, 10, 1).await.unwrap(), Some(first[0].clone()));
     assert_eq!(h.reader.list_messages(&t, &a.id, 10, None, 10).await.unwrap().len(), 3);
     assert_eq!(dialog(h, &t, &a.id, 10).await.unread_count, 3);
     assert_eq!(h.writer.ingest_messages(&t, &[]).await.unwrap(), IngestOutcome::default());
+}
+
+/// Ingest returns every dialog a fresh message went to, exactly as it is
+/// stored after the write, and no dialog that got only redeliveries.
+pub async fn ingest_returns_the_dialogs_it_changed_as_stored(h: &StoreHandles) {
+    let t = tenant();
+    let a = seed_account(h, &t, |_| {}).await;
+    let b = seed_account(h, &t, |_| {}).await;
+    let first = [message(&a.id, 1, 1, 10, false), message(&b.id, 2, 1, 10, false)];
+    h.writer.ingest_messages(&t, &first).await.unwrap();
+
+    // Dialog a/1 gets a newer message, an old one (history) and a redelivery;
+    // b/2 only a redelivery; a/3 is new; a/4 gets an outgoing message.
+    let batch = [
+        message(&a.id, 1, 5, 50, false),
+        message(&a.id, 1, 0, 5, false),
+        first[0].clone(),
+        first[1].clone(),
+        message(&a.id, 3, 7, 70, false),
+        message(&a.id, 4, 8, 80, true),
+    ];
+    let mut returned = h.writer.ingest_messages(&t, &batch).await.unwrap().dialogs;
+    returned.sort_by_key(|d| d.peer);
+
+    let keys = [(a.id.clone(), 1), (a.id.clone(), 3), (a.id.clone(), 4)];
+    let mut stored = h.reader.get_dialogs(&t, &keys).await.unwrap();
+    stored.sort_by_key(|d| d.peer);
+    assert_eq!(returned, stored);
+    let a1 = &returned[0];
+    assert_eq!((a1.last_message_id, a1.unread_count, a1.title.as_str()), (Some(5), 2, "Customer 1"));
+    assert_eq!((returned[2].last_message_id, returned[2].unread_count), (Some(8), 0));
+    assert!(h.writer.ingest_messages(&t, &first).await.unwrap().dialogs.is_empty());
 }
 
 /// Ingest is `NotFound` when an account is unknown, and stores nothing of the batch.
