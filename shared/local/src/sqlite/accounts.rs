@@ -126,19 +126,39 @@ fn accounts_where_in(
     column: &str,
     keys: &[&str],
 ) -> Result<Vec<Account>, PortError> {
+    rows_where_in(tx, tenant, codec::ACCOUNT_COLS, column, keys, |r| codec::account(tenant, r))
+}
+
+/// Reads `cols` of the accounts whose `column` is one of `keys`, in chunks of
+/// `IN (…)`, each row through `read`.
+fn rows_where_in<T>(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    cols: &str,
+    column: &str,
+    keys: &[&str],
+    read: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, PortError> {
     let mut out = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(CHUNK) {
         let marks = vec!["?"; chunk.len()].join(",");
-        let sql =
-            format!("SELECT {} FROM accounts a WHERE a.tenant = ? AND a.{column} IN ({marks})", codec::ACCOUNT_COLS);
+        let sql = format!("SELECT {cols} FROM accounts a WHERE a.tenant = ? AND a.{column} IN ({marks})");
         let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
         let args = std::iter::once(tenant.as_str()).chain(chunk.iter().copied());
-        let rows = stmt.query_map(params_from_iter(args), |r| codec::account(tenant, r)).map_err(map_err)?;
+        let rows = stmt.query_map(params_from_iter(args), &read).map_err(map_err)?;
         for row in rows {
             out.push(row.map_err(map_err)?);
         }
     }
     Ok(out)
+}
+
+/// `ids` as sorted, distinct keys.
+fn id_keys(ids: &[AccountId]) -> Vec<&str> {
+    let mut keys: Vec<&str> = ids.iter().map(AccountId::as_str).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 pub(super) fn get_accounts(
@@ -146,10 +166,7 @@ pub(super) fn get_accounts(
     tenant: &TenantId,
     ids: &[AccountId],
 ) -> Result<Vec<Account>, PortError> {
-    let mut keys: Vec<&str> = ids.iter().map(AccountId::as_str).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    accounts_where_in(tx, tenant, "id", &keys)
+    accounts_where_in(tx, tenant, "id", &id_keys(ids))
 }
 
 pub(super) fn get_account_heads(
@@ -157,23 +174,7 @@ pub(super) fn get_account_heads(
     tenant: &TenantId,
     ids: &[AccountId],
 ) -> Result<Vec<AccountHead>, PortError> {
-    let mut keys: Vec<&str> = ids.iter().map(AccountId::as_str).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let mut out = Vec::with_capacity(keys.len());
-    for chunk in keys.chunks(CHUNK) {
-        let marks = vec!["?"; chunk.len()].join(",");
-        let sql = format!(
-            "SELECT id, phone, display_name, owner_id, team_id FROM accounts WHERE tenant = ? AND id IN ({marks})"
-        );
-        let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
-        let args = std::iter::once(tenant.as_str()).chain(chunk.iter().copied());
-        let rows = stmt.query_map(params_from_iter(args), codec::account_head).map_err(map_err)?;
-        for row in rows {
-            out.push(row.map_err(map_err)?);
-        }
-    }
-    Ok(out)
+    rows_where_in(tx, tenant, codec::ACCOUNT_HEAD_COLS, "id", &id_keys(ids), codec::account_head)
 }
 
 pub(super) fn find_by_phone(

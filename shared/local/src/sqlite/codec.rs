@@ -103,7 +103,9 @@ pub(super) fn account(tenant: &TenantId, row: &Row<'_>) -> rusqlite::Result<Acco
     })
 }
 
-/// Reads `id, phone, display_name, owner_id, team_id`.
+pub(super) const ACCOUNT_HEAD_COLS: &str = "a.id, a.phone, a.display_name, a.owner_id, a.team_id";
+
+/// Reads [`ACCOUNT_HEAD_COLS`].
 pub(super) fn account_head(row: &Row<'_>) -> rusqlite::Result<AccountHead> {
     Ok(AccountHead {
         id: parsed(row, 0, AccountId::parse)?,
