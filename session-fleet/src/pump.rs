@@ -5,10 +5,11 @@
 //! unknown account goes to the dead-letter queue with its reason, after the
 //! good envelopes in it were stored (ingest is idempotent).
 //!
-//! Three stages run at once, each in batch order, so one batch's push does
+//! Four stages run at once, each in batch order, so one batch's push does
 //! not wait for the next batch's store and the store writer never waits for
-//! decoding: a receiver (queue receive and decode), the store stage (store,
-//! then acknowledge) and an announcer (the pushes a stored batch owes).
+//! decoding or the queue: a receiver (queue receive and decode), the store
+//! stage, an acknowledger (the stored deliveries leave the queue) and an
+//! announcer (the pushes a stored batch owes).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -60,8 +61,10 @@ struct Decoded {
 pub async fn run_ingest(desk: Desk, metrics: Arc<PumpMetrics>, shutdown: watch::Receiver<bool>) {
     let (decoded_tx, mut decoded) = mpsc::channel(DECODED_AHEAD);
     let (owed_tx, owed) = mpsc::channel(OWED_AHEAD);
+    let (stored_tx, stored) = mpsc::channel(OWED_AHEAD);
     let receiver = tokio::spawn(receive(desk.clone(), decoded_tx, shutdown));
     let announcer = tokio::spawn(announce(desk.clone(), metrics.clone(), owed));
+    let acknowledger = tokio::spawn(acknowledge(desk.clone(), stored));
     while let Some(first) = decoded.recv().await {
         // Batches that piled up while the last store ran go in together:
         // the further ingest falls behind, the more each store carries.
@@ -72,10 +75,10 @@ pub async fn run_ingest(desk: Desk, metrics: Arc<PumpMetrics>, shutdown: watch::
                 Err(_) => break,
             }
         }
-        handle(&desk, &metrics, items, &owed_tx).await;
+        handle(&desk, &metrics, items, &owed_tx, &stored_tx).await;
     }
-    drop(owed_tx);
-    for stage in [receiver, announcer] {
+    drop((owed_tx, stored_tx));
+    for stage in [receiver, announcer, acknowledger] {
         if let Err(e) = stage.await {
             tracing::error!(error = %e, "ingest pump stage failed");
         }
@@ -117,11 +120,28 @@ async fn announce(desk: Desk, metrics: Arc<PumpMetrics>, mut owed: mpsc::Receive
     }
 }
 
-/// Stores the envelopes of several deliveries in one pass, then acknowledges
-/// the stored deliveries together. A delivery that cannot be decoded or holds
-/// a poison envelope is dead-lettered (its good envelopes are stored); when
-/// the store fails, every delivery is put back.
-async fn handle(desk: &Desk, metrics: &PumpMetrics, items: Vec<Decoded>, owed: &mpsc::Sender<Announcements>) {
+/// Acknowledges stored deliveries, in order, so the store stage goes on to
+/// the next batch instead of waiting for the queue's write.
+async fn acknowledge(desk: Desk, mut stored: mpsc::Receiver<Vec<String>>) {
+    while let Some(receipts) = stored.recv().await {
+        if let Err(e) = desk.queue.ack(UPDATES_QUEUE, &receipts).await {
+            // The deliveries come back after their visibility timeout; ingest is idempotent.
+            tracing::warn!(error = %e, "cannot acknowledge stored update batches");
+        }
+    }
+}
+
+/// Stores the envelopes of several deliveries in one pass, then hands the
+/// stored deliveries to the acknowledger together. A delivery that cannot be
+/// decoded or holds a poison envelope is dead-lettered (its good envelopes
+/// are stored); when the store fails, every delivery is put back.
+async fn handle(
+    desk: &Desk,
+    metrics: &PumpMetrics,
+    items: Vec<Decoded>,
+    owed: &mpsc::Sender<Announcements>,
+    stored_tx: &mpsc::Sender<Vec<String>>,
+) {
     let queue = desk.queue.as_ref();
     let mut envelopes = Vec::new();
     let mut stored = Vec::with_capacity(items.len());
@@ -154,9 +174,9 @@ async fn handle(desk: &Desk, metrics: &PumpMetrics, items: Vec<Decoded>, owed: &
             None => receipts.push(delivery.receipt.clone()),
         }
     }
-    if let Err(e) = queue.ack(UPDATES_QUEUE, &receipts).await {
+    if !receipts.is_empty() && stored_tx.send(receipts).await.is_err() {
         // The deliveries come back after their visibility timeout; ingest is idempotent.
-        tracing::warn!(error = %e, "cannot acknowledge stored update batches");
+        tracing::error!("the acknowledger stopped; stored update batches stay on the queue");
     }
 }
 
