@@ -112,11 +112,21 @@ pub struct AccountHead {
 impl AccountHead {
     /// How the desk labels the account: its name, or its phone.
     pub fn label(&self) -> String {
-        self.display_name.clone().unwrap_or_else(|| self.phone.to_string())
+        label(&self.display_name, &self.phone)
     }
 }
 
+/// An account's label: its name, or its phone.
+fn label(display_name: &Option<String>, phone: &Phone) -> String {
+    display_name.clone().unwrap_or_else(|| phone.to_string())
+}
+
 impl Account {
+    /// How the desk labels the account: its name, or its phone.
+    pub fn label(&self) -> String {
+        label(&self.display_name, &self.phone)
+    }
+
     /// The account's [`AccountHead`].
     pub fn head(&self) -> AccountHead {
         AccountHead {

@@ -185,10 +185,7 @@ impl Desk {
         let items = page
             .into_iter()
             .map(|(d, pinned)| {
-                let label = accounts
-                    .get(&d.account_id)
-                    .map(|a| a.display_name.clone().unwrap_or_else(|| a.phone.to_string()))
-                    .unwrap_or_default();
+                let label = accounts.get(&d.account_id).map(Account::label).unwrap_or_default();
                 DialogView::build(d, label, pinned)
             })
             .collect();

@@ -81,9 +81,8 @@ impl Desk {
             self.queue.send_batch(super::COMMANDS_QUEUE, vec![command.to_body()]).await?;
         }
         let dialog = self.get_dialog(&actor.tenant, &account.id, peer).await?;
-        let label = account.display_name.clone().unwrap_or_else(|| account.phone.to_string());
         let audience = self.audience(&account).await?;
-        let shared = DialogView::build(dialog, label, false);
+        let shared = DialogView::build(dialog, account.label(), false);
         self.push.publish(&actor.tenant, &audience, PushEvent::new("dialog.update", &shared)?).await?;
         let pinned = self
             .directory
