@@ -276,7 +276,8 @@ pub trait MessageWriter: Send + Sync {
     /// before is left as it is and counted as a duplicate. Creates missing
     /// dialogs, moves each dialog's newest message forward (never back) and adds
     /// new incoming messages above the dialog's newest id to its unread count
-    /// (older ones are history fetched later). `NotFound` when an account is unknown.
+    /// (older ones are history fetched later). `NotFound` when the account of
+    /// a message not stored before is unknown; nothing of the batch is stored then.
     async fn ingest_messages(&self, tenant: &TenantId, messages: &[Message]) -> Result<IngestOutcome, PortError>;
     /// Replaces a message's text and sets its edit time; `NotFound` when unknown.
     async fn edit_message(

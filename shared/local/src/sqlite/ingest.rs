@@ -23,21 +23,21 @@ fn account_keys<'a>(
     tenant: &TenantId,
     ids: impl Iterator<Item = &'a AccountId>,
 ) -> Result<HashMap<&'a str, Keys>, PortError> {
-    let mut stmt =
-        tx.prepare_cached("SELECT owner_id, team_id FROM accounts WHERE tenant = ?1 AND id = ?2").map_err(map_err)?;
     let mut out = HashMap::new();
     for id in ids {
-        if out.contains_key(id.as_str()) {
-            continue;
+        if !out.contains_key(id.as_str()) {
+            out.insert(id.as_str(), account_key(tx, tenant.as_str(), id.as_str())?);
         }
-        let keys = stmt
-            .query_row([tenant.as_str(), id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(map_err)?
-            .ok_or_else(|| PortError::not_found(format!("account {id} not found")))?;
-        out.insert(id.as_str(), keys);
     }
     Ok(out)
+}
+
+/// Returns one account's owner and team; `NotFound` for an unknown account.
+fn account_key(tx: &Transaction<'_>, t: &str, id: &str) -> Result<Keys, PortError> {
+    tx.prepare_cached("SELECT owner_id, team_id FROM accounts WHERE tenant = ?1 AND id = ?2")
+        .and_then(|mut s| s.query_row([t, id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .map_err(map_err)?
+        .ok_or_else(|| PortError::not_found(format!("account {id} not found")))
 }
 
 /// Returns the preview shown in the inbox for a message.
@@ -71,7 +71,6 @@ pub(super) fn ingest(
     tenant: &TenantId,
     messages: &[Message],
 ) -> Result<IngestOutcome, PortError> {
-    let keys = account_keys(tx, tenant, messages.iter().map(|m| &m.account_id))?;
     let t = tenant.as_str();
     let mut insert = tx
         .prepare_cached(
@@ -126,7 +125,7 @@ pub(super) fn ingest(
     }
     outcome.dialogs.reserve(deltas.len());
     for ((account, peer), delta) in deltas {
-        if let Some(dialog) = apply_delta(tx, t, account, peer, &keys[account], &delta)? {
+        if let Some(dialog) = apply_delta(tx, t, account, peer, &delta)? {
             outcome.dialogs.push(dialog);
         }
     }
@@ -134,14 +133,14 @@ pub(super) fn ingest(
 }
 
 /// Writes one batch's effect on one dialog, creating the dialog when
-/// missing, and returns the dialog as written. (`UPDATE … RETURNING` and an
+/// missing (`NotFound` when its account is unknown), and returns the dialog
+/// as written. (`UPDATE … RETURNING` and an
 /// upsert both measured slower than this read and plain write.)
 fn apply_delta(
     tx: &Transaction<'_>,
     t: &str,
     account: &str,
     peer: i64,
-    keys: &Keys,
     d: &DialogDelta<'_>,
 ) -> Result<Option<Dialog>, PortError> {
     let Some(newest) = d.newest else {
@@ -153,6 +152,10 @@ fn apply_delta(
         .map_err(map_err)?;
     let (at_ms, last_ns) = (newest.date.timestamp_millis(), ns(newest.date));
     let Some(mut dialog) = current else {
+        // Only a new dialog needs its account's owner and team (the inbox keys),
+        // and reading them is what turns an unknown account into `NotFound`: an
+        // existing dialog's account exists (deleting it deletes its dialogs).
+        let keys = account_key(tx, t, account)?;
         let dialog = Dialog {
             account_id: newest.account_id.clone(),
             peer,

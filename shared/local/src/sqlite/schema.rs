@@ -6,7 +6,7 @@ use rusqlite_migration::{Migrations, M};
 
 /// Returns every migration, oldest first. Never edit a released one: append.
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 const V1: &str = r#"
@@ -225,4 +225,10 @@ const V4: &str = r#"
 -- an index-only read of ids instead of every account row with its session.
 CREATE INDEX accounts_runnable ON accounts (tenant, id)
     WHERE session IS NOT NULL AND status NOT IN ('logged_out', 'banned');
+"#;
+
+const V5: &str = r#"
+-- The enabled admins, whom every ingest batch and status report pushes to:
+-- a range of the index instead of a scan of the tenant's users.
+CREATE INDEX users_role ON users (tenant, role, id);
 "#;
