@@ -87,6 +87,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     std::fs::create_dir_all(&args.out)?;
+    stats::calibrate_before();
     if let Some(max) = args.sqlite_mmap_max {
         sqlite_knobs::cap_mmap(max)?;
     }

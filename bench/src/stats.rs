@@ -1,7 +1,7 @@
 //! Percentiles, memory and machine facts for the results.
 
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Returns p50/p90/p99/max (ms) of `samples`.
 pub fn latency(samples: &mut [Duration]) -> Value {
@@ -50,13 +50,46 @@ fn read_status_kib_of(pid: &str, field: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Returns facts about the machine the numbers came from.
+/// Returns facts about the machine the numbers came from, with its speed
+/// (see [`calibrate`]) when the run began and now.
 pub fn machine() -> Value {
     json!({
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "date": chrono::Utc::now().to_rfc3339(),
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "calibration_ms": {"before": CALIBRATION_BEFORE.get(), "after": round1(calibrate())},
     })
+}
+
+/// The calibration taken when the run began.
+static CALIBRATION_BEFORE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+
+/// Calibrates before the scenario runs, for [`machine`] to report.
+pub fn calibrate_before() {
+    CALIBRATION_BEFORE.get_or_init(|| round1(calibrate()));
+}
+
+/// Times a fixed single-threaded workload over 1 MiB of memory, in ms (101 ms
+/// on the bench machine on 2026-11-29). That VM drifts in speed by a third
+/// over hours: two runs compare fairly only when their calibrations are
+/// close, and a run whose `before` and `after` differ much ran on a machine
+/// that changed speed under it.
+pub fn calibrate() -> f64 {
+    let started = Instant::now();
+    let mut memory: Vec<u64> = (0..131_072).collect();
+    let mut acc = 0x9E37_79B9_7F4A_7C15_u64;
+    for round in 0..400_u64 {
+        for word in memory.iter_mut() {
+            acc = (acc ^ *word).rotate_left(17).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            *word = acc.wrapping_add(round);
+        }
+    }
+    std::hint::black_box(acc);
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
 }
 
 /// Returns the CPU time (user + system) this process has used so far, in seconds.
