@@ -69,13 +69,25 @@ pub fn calibrate_before() {
     CALIBRATION_BEFORE.get_or_init(|| round1(calibrate()));
 }
 
-/// Times a fixed single-threaded workload over 1 MiB of memory, in ms (101 ms
-/// on the bench machine on 2026-11-29). That VM drifts in speed by a third
-/// over hours: two runs compare fairly only when their calibrations are
-/// close, and a run whose `before` and `after` differ much ran on a machine
-/// that changed speed under it.
+/// Times a fixed workload over 1 MiB of memory on every core at once, in ms
+/// (the slowest core's time; 100 ms on the bench machine on 2026-11-29). That
+/// VM drifts in speed by a third over hours, mostly when all its cores are
+/// busy: two runs compare fairly only when their calibrations are close, and
+/// a run whose `before` and `after` differ much ran on a machine that changed
+/// speed under it.
 pub fn calibrate() -> f64 {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..cores {
+            scope.spawn(|| std::hint::black_box(workload()));
+        }
+    });
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+/// About 50 million dependent multiply-rotate steps over 1 MiB.
+fn workload() -> u64 {
     let mut memory: Vec<u64> = (0..131_072).collect();
     let mut acc = 0x9E37_79B9_7F4A_7C15_u64;
     for round in 0..400_u64 {
@@ -84,8 +96,7 @@ pub fn calibrate() -> f64 {
             *word = acc.wrapping_add(round);
         }
     }
-    std::hint::black_box(acc);
-    started.elapsed().as_secs_f64() * 1000.0
+    acc
 }
 
 fn round1(x: f64) -> f64 {

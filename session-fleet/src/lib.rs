@@ -13,6 +13,7 @@ mod login;
 mod publisher;
 pub mod pump;
 mod runner;
+mod saver;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
@@ -34,7 +35,11 @@ pub struct FleetConfig {
     pub heartbeat: Duration,
     /// How often the store is scanned for accounts to run.
     pub scan_every: Duration,
-    /// Longest time an update waits in its session before it goes to the node's publisher.
+    /// Longest time an update waits in its session for more of its updates
+    /// before it goes to the node's publisher. Zero (the default) sends it as
+    /// soon as no other update of the session is ready: a busy session still
+    /// sends many per envelope (those that arrive while it waits for the
+    /// publisher), and a quiet one does not hold its messages back.
     pub batch_window: Duration,
     /// Longest time the publisher gathers envelopes of all sessions into one queue write.
     pub publish_window: Duration,
@@ -56,7 +61,7 @@ impl FleetConfig {
             lease_ttl: Duration::from_secs(30),
             heartbeat: Duration::from_secs(10),
             scan_every: Duration::from_secs(5),
-            batch_window: Duration::from_millis(20),
+            batch_window: Duration::ZERO,
             publish_window: Duration::from_millis(20),
             batch_max: 500,
             save_every: Duration::from_secs(30),
@@ -122,6 +127,7 @@ pub struct Fleet {
     running: Mutex<HashMap<Key, Running>>,
     logins: Mutex<HashMap<Key, login::PendingLogin>>,
     publisher: publisher::Publisher,
+    saver: saver::Saver,
     tasks: tokio::sync::Mutex<tokio::task::JoinSet<()>>,
     /// Counters, read by `/metrics`.
     pub metrics: FleetMetrics,
@@ -145,6 +151,7 @@ impl Fleet {
             running: Mutex::default(),
             logins: Mutex::default(),
             publisher: publisher::Publisher::new(),
+            saver: saver::Saver::new(),
             tasks: tokio::sync::Mutex::default(),
             metrics: FleetMetrics::default(),
         })
@@ -159,6 +166,9 @@ impl Fleet {
             let window = node.config.publish_window;
             node.publisher.run(node.desk.queue.clone(), &node.metrics, window, publishing).await;
         });
+        let (stop_saving, saving) = watch::channel(false);
+        let node = self.clone();
+        let saver = tokio::spawn(async move { node.saver.run(node.desk.directory.clone(), saving).await });
         let commands = tokio::spawn(commands::consume(self.clone(), shutdown.clone()));
         let keeper = tokio::spawn(self.clone().keep_leases(shutdown.clone()));
         let mut tick = tokio::time::interval(self.config.scan_every);
@@ -181,9 +191,12 @@ impl Fleet {
         let mut tasks = self.tasks.lock().await;
         while tasks.join_next().await.is_some() {}
         let _ = commands.await;
-        // Every session published what it had; the publisher drains and stops.
+        // Every session published what it had and saved its state; the
+        // publisher and the saver drain and stop.
         let _ = stop_publishing.send(true);
+        let _ = stop_saving.send(true);
         let _ = publisher.await;
+        let _ = saver.await;
     }
 
     /// Renews the leases of every running session each heartbeat, a chunk

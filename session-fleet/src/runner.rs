@@ -136,13 +136,31 @@ async fn pump_updates(
     saved.save(fleet, account, session.as_ref()).await;
     let mut saved_with_state = false;
     // A flush is due only while something waits: an idle session never wakes
-    // for it (thousands of sessions per node each on a 20 ms timer would keep
-    // the node busy doing nothing).
+    // for it (thousands of sessions per node each on a timer would keep the
+    // node busy doing nothing).
     let mut flush_at: Option<tokio::time::Instant> = None;
     let first_save = tokio::time::Instant::now() + phase(&account.id, config.save_every);
     let mut saving = tokio::time::interval_at(first_save, config.save_every);
     loop {
         tokio::select! {
+            // In this order: a stop, the periodic save, then every update that
+            // is ready before the flush, so they all go in one envelope.
+            biased;
+            _ = stopped.changed() => {
+                publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+                let why = *stopped.borrow();
+                return Ok(match why {
+                    Some(Stop::LoggedOut) => Ended::LoggedOut,
+                    Some(Stop::LeaseLost) => Ended::LeaseLost,
+                    Some(Stop::Shutdown | Stop::LeaseLapsing) | None => Ended::Stopped,
+                });
+            }
+            _ = saving.tick() => {
+                publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+                if buffer.is_empty() {
+                    saved.save(fleet, account, session.as_ref()).await;
+                }
+            }
             update = session.next_update() => match update {
                 Ok(update) => {
                     buffer.extend(convert(&account.id, update));
@@ -164,23 +182,8 @@ async fn pump_updates(
                     return Err(e);
                 }
             },
-            _ = tokio::time::sleep_until(flush_at.unwrap_or_else(tokio::time::Instant::now)), if flush_at.is_some() => {
+            () = until(flush_at), if flush_at.is_some() => {
                 publish(fleet, &account.tenant, &account.id, &mut buffer).await;
-            }
-            _ = saving.tick() => {
-                publish(fleet, &account.tenant, &account.id, &mut buffer).await;
-                if buffer.is_empty() {
-                    saved.save(fleet, account, session.as_ref()).await;
-                }
-            }
-            _ = stopped.changed() => {
-                publish(fleet, &account.tenant, &account.id, &mut buffer).await;
-                let why = *stopped.borrow();
-                return Ok(match why {
-                    Some(Stop::LoggedOut) => Ended::LoggedOut,
-                    Some(Stop::LeaseLost) => Ended::LeaseLost,
-                    Some(Stop::Shutdown | Stop::LeaseLapsing) | None => Ended::Stopped,
-                });
             }
         }
         if buffer.len() >= config.batch_max {
@@ -189,6 +192,14 @@ async fn pump_updates(
         if buffer.is_empty() {
             flush_at = None;
         }
+    }
+}
+
+/// Completes at `at`: at once, without a timer, when it has passed (a zero
+/// batch window) or is `None`.
+async fn until(at: Option<tokio::time::Instant>) {
+    if let Some(at) = at.filter(|at| *at > tokio::time::Instant::now()) {
+        tokio::time::sleep_until(at).await;
     }
 }
 
@@ -313,9 +324,9 @@ impl Saved {
             return;
         }
         let sealed = fleet.sealer.seal(&account.id, &plain);
-        match fleet.desk.directory.set_account_session(&account.tenant, &account.id, Some(sealed)).await {
-            Ok(()) => self.fingerprint = Some(fingerprint),
-            Err(e) => tracing::warn!(account = %account.id, error = %e, "cannot save the session"),
+        // The saver logs a failure; the next save tries again.
+        if fleet.saver.save(&account.tenant, &account.id, sealed).await {
+            self.fingerprint = Some(fingerprint);
         }
     }
 }

@@ -6,7 +6,7 @@
 //! Lists are keyset-paginated with domain values (`after`/`before`), so both a
 //! SQL index and a DynamoDB sort key serve them.
 
-use super::PortError;
+use super::{PortError, PortErrorKind};
 use crate::domain::{
     Account, AccountHead, AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, Dialog, Group, GroupId, Message,
     PeerProfile, Phone, Role, Tag, TagId, Tenant, TenantId, User, UserId, Username,
@@ -209,6 +209,26 @@ pub trait Directory: Send + Sync {
         id: &AccountId,
         session: Option<Vec<u8>>,
     ) -> Result<(), PortError>;
+    /// Stores the sealed sessions of many accounts of the tenant, as
+    /// `set_account_session` does each; returns the ids among them that are
+    /// unknown (nothing is stored for those). A fleet node saves thousands of
+    /// sessions at once when traffic starts: an adapter should write them in
+    /// one go rather than one write each.
+    async fn set_account_sessions(
+        &self,
+        tenant: &TenantId,
+        sessions: &[(AccountId, Vec<u8>)],
+    ) -> Result<Vec<AccountId>, PortError> {
+        let mut unknown = Vec::new();
+        for (id, sealed) in sessions {
+            match self.set_account_session(tenant, id, Some(sealed.clone())).await {
+                Ok(()) => {}
+                Err(e) if e.kind == PortErrorKind::NotFound => unknown.push(id.clone()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(unknown)
+    }
     /// Returns the account, or `None`.
     async fn get_account(&self, tenant: &TenantId, id: &AccountId) -> Result<Option<Account>, PortError>;
     /// Returns the accounts among `ids` that exist (in no particular order).

@@ -121,6 +121,7 @@ macro_rules! store_contract_suite {
             tenant_b_sees_nothing_of_tenant_a_messages,
             list_tenants_returns_every_tenant_by_name,
             status_and_session_writes_leave_the_rest_of_the_account_alone,
+            set_account_sessions_stores_each_and_names_the_unknown,
             runnable_accounts_are_those_with_a_session_not_logged_out_or_banned,
             sends_are_put_replaced_and_read_back,
             batches_are_put_replaced_and_read_back,

@@ -87,20 +87,35 @@ pub(super) fn set_account_column(
 ) -> Result<(), PortError> {
     let now = ns(chrono::Utc::now());
     let changed = match column {
-        AccountColumn::Status(status) => tx.execute(
-            "UPDATE accounts SET status = ?3, updated_ns = ?4 WHERE tenant = ?1 AND id = ?2",
-            rusqlite::params![tenant.as_str(), id.as_str(), status.as_str(), now],
-        ),
-        AccountColumn::Session(session) => tx.execute(
-            "UPDATE accounts SET session = ?3, updated_ns = ?4 WHERE tenant = ?1 AND id = ?2",
-            rusqlite::params![tenant.as_str(), id.as_str(), session, now],
-        ),
+        AccountColumn::Status(status) => tx
+            .prepare_cached("UPDATE accounts SET status = ?3, updated_ns = ?4 WHERE tenant = ?1 AND id = ?2")
+            .and_then(|mut s| s.execute(params![tenant.as_str(), id.as_str(), status.as_str(), now])),
+        AccountColumn::Session(session) => tx
+            .prepare_cached("UPDATE accounts SET session = ?3, updated_ns = ?4 WHERE tenant = ?1 AND id = ?2")
+            .and_then(|mut s| s.execute(params![tenant.as_str(), id.as_str(), session, now])),
     }
     .map_err(map_err)?;
     if changed == 0 {
         return Err(PortError::not_found(format!("account {id} does not exist")));
     }
     Ok(())
+}
+
+/// Stores many accounts' sessions in the one transaction; returns the unknown ids.
+pub(super) fn set_account_sessions(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    sessions: Vec<(AccountId, Vec<u8>)>,
+) -> Result<Vec<AccountId>, PortError> {
+    let mut unknown = Vec::new();
+    for (id, sealed) in sessions {
+        match set_account_column(tx, tenant, &id, AccountColumn::Session(Some(sealed))) {
+            Ok(()) => {}
+            Err(e) if e.kind == PortErrorKind::NotFound => unknown.push(id),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(unknown)
 }
 
 /// The single columns the fleet writes.

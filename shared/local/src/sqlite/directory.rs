@@ -49,6 +49,15 @@ impl Directory for SqliteStore {
             .await
     }
 
+    async fn set_account_sessions(
+        &self,
+        tenant: &TenantId,
+        sessions: &[(AccountId, Vec<u8>)],
+    ) -> Result<Vec<AccountId>, PortError> {
+        let (tenant, sessions) = (tenant.clone(), sessions.to_vec());
+        self.db.write(move |tx| accounts::set_account_sessions(tx, &tenant, sessions)).await
+    }
+
     async fn insert_user(&self, user: &User) -> Result<(), PortError> {
         let user = user.clone();
         self.db.write(move |tx| users::insert_user(tx, &user)).await

@@ -47,6 +47,31 @@ pub async fn status_and_session_writes_leave_the_rest_of_the_account_alone(h: &S
     assert_kind(h.directory.set_account_session(&tenant(), &stored.id, None).await, PortErrorKind::NotFound);
 }
 
+/// `set_account_sessions` stores each known account's session like
+/// `set_account_session`, and names the unknown ids (another tenant's
+/// account among them) without storing anything for them.
+pub async fn set_account_sessions_stores_each_and_names_the_unknown(h: &StoreHandles) {
+    let t = tenant();
+    let (first, second) = (seed_account(h, &t, |_| {}).await, seed_account(h, &t, |_| {}).await);
+    let elsewhere = seed_account(h, &tenant(), |_| {}).await;
+    let unknown = AccountId::generate();
+    let sessions = [
+        (first.id.clone(), vec![1, 1]),
+        (unknown.clone(), vec![2, 2]),
+        (second.id.clone(), vec![3, 3]),
+        (elsewhere.id.clone(), vec![4, 4]),
+    ];
+
+    let missing = h.directory.set_account_sessions(&t, &sessions).await.unwrap();
+
+    assert_eq!(missing, vec![unknown, elsewhere.id.clone()]);
+    let session = |tenant, id| async move { h.directory.get_account(tenant, id).await.unwrap().unwrap().session };
+    assert_eq!(session(&t, &first.id).await, Some(vec![1, 1]));
+    assert_eq!(session(&t, &second.id).await, Some(vec![3, 3]));
+    assert_eq!(session(&elsewhere.tenant, &elsewhere.id).await, elsewhere.session);
+    assert!(h.directory.set_account_sessions(&t, &[]).await.unwrap().is_empty());
+}
+
 /// `runnable_accounts` pages, by id, through the accounts with a session
 /// that are neither logged out nor banned, and follows their changes.
 pub async fn runnable_accounts_are_those_with_a_session_not_logged_out_or_banned(h: &StoreHandles) {
