@@ -57,37 +57,42 @@ pub fn machine() -> Value {
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "date": chrono::Utc::now().to_rfc3339(),
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
-        "calibration_ms": {"before": CALIBRATION_BEFORE.get(), "after": round1(calibrate())},
+        "calibration_ms": {"before": CALIBRATION_BEFORE.get(), "after": calibrate()},
     })
 }
 
 /// The calibration taken when the run began.
-static CALIBRATION_BEFORE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+static CALIBRATION_BEFORE: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
 
 /// Calibrates before the scenario runs, for [`machine`] to report.
 pub fn calibrate_before() {
-    CALIBRATION_BEFORE.get_or_init(|| round1(calibrate()));
+    CALIBRATION_BEFORE.get_or_init(calibrate);
 }
 
-/// Times a fixed workload over 1 MiB of memory on every core at once, in ms
-/// (the slowest core's time; 100 ms on the bench machine on 2026-11-29). That
-/// VM drifts in speed by a third over hours, mostly when all its cores are
-/// busy: two runs compare fairly only when their calibrations are close, and
-/// a run whose `before` and `after` differ much ran on a machine that changed
-/// speed under it.
-pub fn calibrate() -> f64 {
+/// Times two fixed workloads on every core at once, in ms (the slowest
+/// core's time): `compute` works in 1 MiB (cache), `memory` walks 64 MiB at
+/// random (DRAM). The VM this bench runs on drifts in speed by a third over
+/// hours, mostly when all its cores are busy: two runs compare fairly only
+/// when their calibrations are close, and a run whose `before` and `after`
+/// differ much ran on a machine that changed speed under it.
+pub fn calibrate() -> Value {
+    json!({"compute": round1(on_every_core(compute)), "memory": round1(on_every_core(memory_walk))})
+}
+
+/// Runs `work` on every core at once; returns the wall time in ms.
+fn on_every_core(work: fn() -> u64) -> f64 {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let started = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..cores {
-            scope.spawn(|| std::hint::black_box(workload()));
+            scope.spawn(move || std::hint::black_box(work()));
         }
     });
     started.elapsed().as_secs_f64() * 1000.0
 }
 
 /// About 50 million dependent multiply-rotate steps over 1 MiB.
-fn workload() -> u64 {
+fn compute() -> u64 {
     let mut memory: Vec<u64> = (0..131_072).collect();
     let mut acc = 0x9E37_79B9_7F4A_7C15_u64;
     for round in 0..400_u64 {
@@ -95,6 +100,20 @@ fn workload() -> u64 {
             acc = (acc ^ *word).rotate_left(17).wrapping_mul(0xBF58_476D_1CE4_E5B9);
             *word = acc.wrapping_add(round);
         }
+    }
+    acc
+}
+
+/// A million dependent reads and writes at random places in 64 MiB.
+fn memory_walk() -> u64 {
+    const WORDS: usize = 8 << 20;
+    let mut memory: Vec<u64> = (0..WORDS as u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+    let (mut at, mut acc) = (0_usize, 0_u64);
+    for step in 0..1_000_000_u64 {
+        let word = memory[at];
+        acc = acc.wrapping_add(word).rotate_left(5);
+        memory[at] = word ^ step;
+        at = ((word ^ acc) % WORDS as u64) as usize;
     }
     acc
 }
