@@ -22,7 +22,7 @@ use std::time::Duration;
 use tgdesk_core::domain::{Account, AccountId, AccountStatus, TenantId};
 use tgdesk_core::ports::{Lease, Leases, PortErrorKind, SessionSealer, TelegramConnector, TelegramSession};
 use tgdesk_core::usecases::Desk;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// How a fleet node behaves.
 #[derive(Clone, Debug)]
@@ -107,6 +107,26 @@ struct Running {
     stop: watch::Sender<Option<Stop>>,
     /// The lease it runs under, renewed by [`Fleet::keep_leases`].
     lease: Lease,
+}
+
+/// Waits for the next job of a node task (the publisher, the saver) that
+/// runs until `stop` turns true and nothing waits in its inbox; `None` once
+/// it should end.
+async fn next_job<T>(inbox: &mut mpsc::Receiver<T>, stop: &mut watch::Receiver<bool>) -> Option<T> {
+    loop {
+        if *stop.borrow() {
+            // Stopping: finish what waits, then end.
+            return inbox.try_recv().ok();
+        }
+        tokio::select! {
+            job = inbox.recv() => return job,
+            changed = stop.changed() => {
+                if changed.is_err() {
+                    return None;
+                }
+            }
+        }
+    }
 }
 
 /// Account ids read per page of a scan.

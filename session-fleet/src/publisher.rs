@@ -54,25 +54,7 @@ impl Publisher {
             tracing::error!("the publisher runs once per node");
             return;
         };
-        loop {
-            let first = if *stop.borrow() {
-                // Stopping: finish what waits, then end.
-                match inbox.try_recv() {
-                    Ok(job) => Some(job),
-                    Err(_) => return,
-                }
-            } else {
-                tokio::select! {
-                    job = inbox.recv() => job,
-                    changed = stop.changed() => {
-                        if changed.is_err() {
-                            return;
-                        }
-                        continue;
-                    }
-                }
-            };
-            let Some(first) = first else { return };
+        while let Some(first) = crate::next_job(&mut inbox, &mut stop).await {
             let mut jobs = vec![first];
             let mut updates = jobs[0].envelope.updates.len();
             let deadline = tokio::time::Instant::now() + window;

@@ -51,26 +51,7 @@ impl Saver {
             tracing::error!("the session saver runs once per node");
             return;
         };
-        loop {
-            let first = if *stop.borrow() {
-                match inbox.try_recv() {
-                    Ok(job) => job,
-                    Err(_) => return,
-                }
-            } else {
-                tokio::select! {
-                    job = inbox.recv() => match job {
-                        Some(job) => job,
-                        None => return,
-                    },
-                    changed = stop.changed() => {
-                        if changed.is_err() {
-                            return;
-                        }
-                        continue;
-                    }
-                }
-            };
+        while let Some(first) = crate::next_job(&mut inbox, &mut stop).await {
             let mut jobs = vec![first];
             while jobs.len() < MAX_SESSIONS {
                 match inbox.try_recv() {
