@@ -296,9 +296,9 @@ pub(crate) async fn publish(fleet: &Fleet, tenant: &TenantId, account: &AccountI
     fleet.publisher.publish(envelope).await;
 }
 
-/// Saves the session (key, peers, update state) encrypted.
-/// What a session last saved, so an unchanged session (an idle account's,
-/// every `save_every`) costs an export and a hash, not a sealed write.
+/// What a session last saved (its key, peers and update state, sealed), so
+/// an unchanged session (an idle account's, every `save_every`) costs an
+/// export and a hash, not a sealed write.
 #[derive(Default)]
 struct Saved {
     /// Hash of the exported bytes last written.

@@ -211,7 +211,7 @@ pub trait Directory: Send + Sync {
     ) -> Result<(), PortError>;
     /// Stores the sealed sessions of many accounts of the tenant, as
     /// `set_account_session` does each; returns the ids among them that are
-    /// unknown (nothing is stored for those). A fleet node saves thousands of
+    /// unknown, in the order given (nothing is stored for those). A fleet node saves thousands of
     /// sessions at once when traffic starts: an adapter should write them in
     /// one go rather than one write each.
     async fn set_account_sessions(

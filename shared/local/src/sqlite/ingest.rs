@@ -134,8 +134,8 @@ pub(super) fn ingest(
 
 /// Writes one batch's effect on one dialog, creating the dialog when
 /// missing (`NotFound` when its account is unknown), and returns the dialog
-/// as written. (`UPDATE … RETURNING` and an
-/// upsert both measured slower than this read and plain write.)
+/// as written. (`UPDATE … RETURNING` and an upsert both measured slower than
+/// this read and plain write.)
 fn apply_delta(
     tx: &Transaction<'_>,
     t: &str,
