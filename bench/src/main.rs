@@ -68,6 +68,9 @@ struct Args {
     /// Runs tg-sim as a child process in the e2e scenario (the `tg-sim` binary next to this one).
     #[arg(long)]
     e2e_sim_process: bool,
+    /// Starts the e2e scenario's timed traffic on new conversations (no customer wrote before).
+    #[arg(long)]
+    e2e_cold: bool,
     /// How long customers write in the e2e scenario, seconds.
     #[arg(long, default_value_t = 25.0)]
     e2e_seconds: f64,
@@ -118,11 +121,18 @@ async fn main() -> anyhow::Result<()> {
                 rate: args.e2e_rate,
                 duration: Duration::from_secs_f64(args.e2e_seconds),
                 sim_apart: args.e2e_sim_process,
+                cold: args.e2e_cold,
             };
             let result = e2e::run(&options).await?;
-            // The default run is `e2e.json` (`e2e-apart.json` with the simulator apart);
-            // other rates (a max-rate probe, say) keep their own file.
-            let base = if args.e2e_sim_process { "e2e-apart" } else { "e2e" };
+            // The default run is `e2e.json` (`e2e-apart.json` with the simulator apart,
+            // `-cold` added on new conversations); other rates (a max-rate probe, say)
+            // keep their own file.
+            let base = match (args.e2e_sim_process, args.e2e_cold) {
+                (false, false) => "e2e",
+                (true, false) => "e2e-apart",
+                (false, true) => "e2e-cold",
+                (true, true) => "e2e-apart-cold",
+            };
             let name = if args.e2e_rate == 12_000.0 {
                 format!("{base}.json")
             } else {

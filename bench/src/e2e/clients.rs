@@ -3,7 +3,7 @@
 //! (the agent owns its account; never seen before) and its send stamp turned
 //! into an end-to-end latency.
 
-use crate::e2e::traffic::{now_us, stamp_of};
+use crate::e2e::traffic::{now_us, stamp_of, OPENING};
 use anyhow::Context;
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
@@ -35,8 +35,11 @@ struct MessageData {
 /// What one agent's WebSocket saw.
 #[derive(Default)]
 pub struct ClientReport {
-    /// `message.new` events for the agent's own accounts, first receipt only.
+    /// `message.new` events for the agent's own accounts, first receipt only
+    /// (the openings of the conversations apart).
     pub received: u64,
+    /// Openings of conversations (see `traffic::open_conversations`) received, first receipt only.
+    pub openings: u64,
     /// `message.new` events for an account the agent does not own.
     pub wrong_owner: u64,
     /// `message.new` events received a second time.
@@ -53,11 +56,12 @@ pub struct ClientReport {
 
 /// Connects one socket per token and starts reading; each task returns its
 /// report once `stop` turns true. `owned[i]` holds agent `i`'s account ids.
+/// `counters` counts what all of them received: (messages, openings).
 pub async fn connect_all(
     base: &str,
     tokens: &[String],
     owned: Vec<HashSet<String>>,
-    received: Arc<AtomicU64>,
+    counters: (Arc<AtomicU64>, Arc<AtomicU64>),
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<JoinHandle<ClientReport>>> {
     let ws_base = base.replace("http://", "ws://");
@@ -81,7 +85,7 @@ pub async fn connect_all(
     Ok(sockets
         .into_iter()
         .zip(owned)
-        .map(|(socket, mine)| tokio::spawn(read(socket, mine, received.clone(), stop.clone())))
+        .map(|(socket, mine)| tokio::spawn(read(socket, mine, counters.clone(), stop.clone())))
         .collect())
 }
 
@@ -97,11 +101,12 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 async fn read(
     mut socket: Socket,
     mine: HashSet<String>,
-    received: Arc<AtomicU64>,
+    (received, opened): (Arc<AtomicU64>, Arc<AtomicU64>),
     mut stop: watch::Receiver<bool>,
 ) -> ClientReport {
     let mut report = ClientReport::default();
     let mut seen: HashSet<(String, i64, i64)> = HashSet::new();
+    let mut openings: HashSet<(String, i64, i64)> = HashSet::new();
     loop {
         let frame = tokio::select! {
             frame = socket.next() => frame,
@@ -126,6 +131,15 @@ async fn read(
         let m = event.data;
         if !mine.contains(&m.account_id) {
             report.wrong_owner += 1;
+            continue;
+        }
+        if m.text.starts_with(OPENING) {
+            if openings.insert((m.account_id, m.peer, m.id)) {
+                report.openings += 1;
+                opened.fetch_add(1, Ordering::Relaxed);
+            } else {
+                report.duplicates += 1;
+            }
             continue;
         }
         let Some(sent) = stamp_of(&m.text) else {

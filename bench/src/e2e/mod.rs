@@ -2,8 +2,10 @@
 //! tg-sim, accounts with authorized sessions imported into a tenant, the real
 //! server (`tgdesk::App`: SQLite store, session fleet on GrammersConnector,
 //! ingest pump, push hub, REST and `GET /ws` on 127.0.0.1:0) and a real
-//! WebSocket client per agent, logged in with a JWT. Customers write at a
-//! target rate (see [`traffic`]); the scenario reports stored throughput,
+//! WebSocket client per agent, logged in with a JWT. Every customer first
+//! writes once, so the timed traffic runs on conversations that exist, as in
+//! a help desk that has been running (`cold` leaves that out); then customers
+//! write at a target rate (see [`traffic`]); the scenario reports stored throughput,
 //! send→WebSocket latency, what arrived against what was sent (each message
 //! exactly once, at its owner only), memory and CPU, and a per-second series.
 
@@ -26,6 +28,11 @@ const WARM_UP_S: u64 = 5;
 const QUIET: Duration = Duration::from_secs(20);
 /// Longest wait for the backlog after traffic stopped; what is still missing then counts as missing.
 const DRAIN_LIMIT: Duration = Duration::from_secs(600);
+/// Messages per second that open the conversations: a gentle pace, since
+/// the first contact of every customer at once is not what the run times.
+const OPENING_RATE: f64 = 2_000.0;
+/// Longest wait for the openings to arrive.
+const OPENING_LIMIT: Duration = Duration::from_secs(300);
 
 /// What the scenario runs.
 #[derive(Clone, Debug)]
@@ -40,6 +47,9 @@ pub struct Options {
     pub duration: Duration,
     /// Runs the simulator as a child process instead of in this one.
     pub sim_apart: bool,
+    /// Starts the timed traffic on new conversations: no customer wrote
+    /// before, so the first seconds also create every dialog and profile.
+    pub cold: bool,
 }
 
 /// Runs the scenario and returns its results.
@@ -58,11 +68,20 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     for (id, owner) in deployment.account_ids.iter().zip(&deployment.owner_of) {
         owned[*owner].insert(id.clone());
     }
-    let received = Arc::new(AtomicU64::new(0));
+    let (received, opened) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let (stop, stopped) = watch::channel(false);
-    let sockets =
-        clients::connect_all(&deployment.base, &deployment.tokens, owned, received.clone(), stopped.clone()).await?;
+    let counters = (received.clone(), opened.clone());
+    let sockets = clients::connect_all(&deployment.base, &deployment.tokens, owned, counters, stopped.clone()).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut setup = deployment.timings.clone();
+    let openings = if opts.cold {
+        0
+    } else {
+        let started = Instant::now();
+        let n = open_conversations(&deployment, &target, &opened).await?;
+        setup.insert("conversations_opened_seconds".into(), json!(round3(started.elapsed().as_secs_f64())));
+        n
+    };
 
     let injected = Arc::new(AtomicU64::new(0));
     let stored_before = deployment.pump.new_messages.load(Ordering::Relaxed);
@@ -95,7 +114,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     let slow_dropped = deployment.hub.metrics.dropped_slow_clients.load(Ordering::Relaxed);
     let dead_lettered = deployment.pump.dead_lettered.load(Ordering::Relaxed);
     let stored = deployment.pump.new_messages.load(Ordering::Relaxed) - stored_before;
-    let setup = Value::Object(deployment.timings.clone());
+    let setup = Value::Object(setup);
     let accounts = accounts_check(&deployment.account_ids, &per_account, &reports);
     let sim_peak_rss = deployment.sim.pid().map(stats::peak_rss_mib_of);
     deployment.shut_down().await?;
@@ -122,7 +141,10 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
         "stored_seconds": drain.stored.map(|d| round3(d.as_secs_f64())),
         "received_seconds": round3(drain.received.as_secs_f64()),
         "throughput": throughput(&series, total, injection, drain.stored),
+        "conversations": if opts.cold { "new: the timed traffic opens them" } else { "open: every customer wrote once before the timed traffic" },
         "delivery": {
+            "openings_sent": openings,
+            "openings_received_by_owner": sum(|r| r.openings),
             "expected": total,
             "received_by_owner": sum(|r| r.received),
             "missing": total.saturating_sub(sum(|r| r.received)),
@@ -150,6 +172,34 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
         },
         "timeline": series,
     }))
+}
+
+/// Has every customer write once and waits until each of those messages
+/// reached its owner's WebSocket and the updates queue is empty; returns how
+/// many there were.
+async fn open_conversations(
+    deployment: &setup::Deployment,
+    target: &traffic::Target,
+    opened: &AtomicU64,
+) -> anyhow::Result<u64> {
+    let started = Instant::now();
+    let n = traffic::open_conversations(target, &deployment.phones, OPENING_RATE).await?;
+    let bar = crate::simctl::progress(n, "conversations opened");
+    loop {
+        let arrived = opened.load(Ordering::Relaxed);
+        bar.set_position(arrived);
+        let queue = timeline::scrape(&deployment.base).await?;
+        if arrived >= n && queue.updates_visible + queue.updates_in_flight == 0 {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < OPENING_LIMIT,
+            "{arrived} of {n} conversation openings arrived in {OPENING_LIMIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bar.finish_and_clear();
+    Ok(n)
 }
 
 /// When everything was stored, and when the last message arrived.

@@ -20,6 +20,8 @@ use tg_sim::Cloud;
 const CUSTOMER_BASE: i64 = 700_000_000;
 /// Customers writing to each account, taking turns.
 pub const CUSTOMERS: usize = 3;
+/// How the texts of [`open_conversations`] start.
+pub const OPENING: &str = "opening ";
 /// How often the injector wakes up; each wake sends what is due.
 const TICK: Duration = Duration::from_millis(5);
 
@@ -71,8 +73,32 @@ pub fn add_customers(cloud: &Cloud, accounts: usize) -> anyhow::Result<()> {
 /// Injects the plan, counting into `injected`; returns the messages each
 /// account got, by account number.
 pub async fn run(target: Target, plan: Plan, injected: Arc<AtomicU64>) -> anyhow::Result<Vec<u64>> {
-    let n = plan.phones.len();
     let total = (plan.rate * plan.duration.as_secs_f64()).round() as u64;
+    inject(&target, &plan.phones, plan.rate, total, text, &injected).await
+}
+
+/// Has every customer write once, at `rate` messages per second, so the
+/// timed traffic runs on conversations that exist (their dialogs and the
+/// customers' profiles stored), as in a help desk that has been running.
+/// Returns how many messages that was; their texts start with [`OPENING`].
+pub async fn open_conversations(target: &Target, phones: &[String], rate: f64) -> anyhow::Result<u64> {
+    let total = (phones.len() * CUSTOMERS) as u64;
+    inject(target, phones, rate, total, |k| format!("{OPENING}{k}"), &AtomicU64::new(0)).await?;
+    Ok(total)
+}
+
+/// Sends `total` messages at `rate` round-robin over the accounts, the
+/// `k`-th with text `text(k)`, counting into `injected`; returns the
+/// messages each account got, by account number.
+async fn inject(
+    target: &Target,
+    phones: &[String],
+    rate: f64,
+    total: u64,
+    text: fn(u64) -> String,
+    injected: &AtomicU64,
+) -> anyhow::Result<Vec<u64>> {
+    let n = phones.len();
     let mut per_account = vec![0u64; n];
     let mut sent = 0u64;
     let http = reqwest::Client::new();
@@ -81,8 +107,8 @@ pub async fn run(target: Target, plan: Plan, injected: Arc<AtomicU64>) -> anyhow
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while sent < total {
         tick.tick().await;
-        let due = ((started.elapsed().as_secs_f64() * plan.rate) as u64).min(total);
-        match &target {
+        let due = ((started.elapsed().as_secs_f64() * rate) as u64).min(total);
+        match target {
             Target::Cloud(cloud) => cloud.with(|st| {
                 for k in sent..due {
                     let (customer, account) = writer_of(k, n);
@@ -93,7 +119,7 @@ pub async fn run(target: Target, plan: Plan, injected: Arc<AtomicU64>) -> anyhow
                         reply_to: None,
                         date: tg_sim::cloud::now(),
                     };
-                    st.post(&plan.phones[account], PeerKey::User(customer), &m, None)?;
+                    st.post(&phones[account], PeerKey::User(customer), &m, None)?;
                     per_account[account] += 1;
                 }
                 anyhow::Ok(())
@@ -104,7 +130,7 @@ pub async fn run(target: Target, plan: Plan, injected: Arc<AtomicU64>) -> anyhow
                         let (customer, account) = writer_of(k, n);
                         per_account[account] += 1;
                         json!({
-                            "account_phone": plan.phones[account],
+                            "account_phone": phones[account],
                             "from": { "user_id": customer, "name": format!("Customer {}", customer - CUSTOMER_BASE) },
                             "text": text(k),
                         })
