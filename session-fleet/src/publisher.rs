@@ -1,9 +1,11 @@
 //! The node's one publisher: every session hands its envelopes here, and the
 //! publisher puts them on the updates queue many at a time (one gzip body per
-//! window, split to fit the queue's body limit), then tells each session its
-//! envelope is on the queue (only then may it save its update state). One
-//! queue write per window instead of one per session keeps the queue and
-//! ingest cost per message low at thousands of busy accounts.
+//! window, split to fit the queue's body limit). A session hands its
+//! updates over without waiting for the queue, and before it saves its
+//! update state it waits until everything it handed over is on the queue
+//! ([`Publisher::flushed`]). One queue write per window instead of one per
+//! session keeps the queue and ingest cost per message low at thousands of
+//! busy accounts.
 
 use crate::FleetMetrics;
 use std::sync::atomic::Ordering;
@@ -16,9 +18,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// Most updates gathered into one write.
 const MAX_UPDATES: usize = 2_000;
 
+/// What the publishing task takes, in the order handed over.
 struct Job {
-    envelope: UpdateEnvelope,
-    published: oneshot::Sender<()>,
+    /// Updates to put on the queue; none for a mere barrier.
+    envelope: Option<UpdateEnvelope>,
+    /// Told once this job and every job handed over before it are on the queue.
+    published: Option<oneshot::Sender<()>>,
 }
 
 /// Hands envelopes to the publishing task.
@@ -55,22 +60,31 @@ impl Publisher {
             return;
         };
         while let Some(first) = crate::next_job(&mut inbox, &mut stop).await {
+            let size = |job: &Job| job.envelope.as_ref().map_or(0, |e| e.updates.len());
+            let mut updates = size(&first);
             let mut jobs = vec![first];
-            let mut updates = jobs[0].envelope.updates.len();
             let deadline = tokio::time::Instant::now() + window;
             while updates < MAX_UPDATES {
                 match tokio::time::timeout_at(deadline, inbox.recv()).await {
                     Ok(Some(job)) => {
-                        updates += job.envelope.updates.len();
+                        updates += size(&job);
                         jobs.push(job);
                     }
                     Ok(None) | Err(_) => break,
                 }
             }
             let (envelopes, waiting): (Vec<UpdateEnvelope>, Vec<oneshot::Sender<()>>) =
-                jobs.into_iter().map(|j| (j.envelope, j.published)).unzip();
-            put(queue.as_ref(), &envelopes).await;
+                jobs.into_iter().fold((Vec::new(), Vec::new()), |(mut envelopes, mut waiting), job| {
+                    envelopes.extend(job.envelope);
+                    waiting.extend(job.published);
+                    (envelopes, waiting)
+                });
+            if !envelopes.is_empty() {
+                put(queue.as_ref(), &envelopes).await;
+            }
             metrics.updates_published.fetch_add(updates as u64, Ordering::Relaxed);
+            // Jobs are taken in order, so everything handed over before each
+            // waiting job is on the queue now.
             for w in waiting {
                 // A session that stopped waiting has nothing to save.
                 let _ = w.send(());
@@ -80,15 +94,43 @@ impl Publisher {
 
     /// Hands over an envelope and waits until it is on the queue.
     pub(crate) async fn publish(&self, envelope: UpdateEnvelope) {
-        let (published, on_queue) = oneshot::channel();
+        self.send(Some(envelope), true).await;
+    }
+
+    /// Hands over an envelope without waiting for the queue (waiting only
+    /// while the publisher's inbox is full): a session waits once, with
+    /// [`Publisher::flushed`], before it saves its update state.
+    pub(crate) async fn hand_over(&self, envelope: UpdateEnvelope) {
+        self.send(Some(envelope), false).await;
+    }
+
+    /// Waits until every envelope handed over before this call is on the
+    /// queue; false when that is not sure (the publisher stopped).
+    pub(crate) async fn flushed(&self) -> bool {
+        self.send(None, true).await
+    }
+
+    /// Queues a job, waiting for the queue when `wait`; returns false (and
+    /// marks updates lost) when the publisher is gone.
+    async fn send(&self, envelope: Option<UpdateEnvelope>, wait: bool) -> bool {
+        let (published, on_queue) = if wait {
+            let (tx, rx) = oneshot::channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
         let handed_over = match self.jobs.send(Job { envelope, published }).await {
-            Ok(()) => on_queue.await.is_ok(),
+            Ok(()) => match on_queue {
+                Some(on_queue) => on_queue.await.is_ok(),
+                None => true,
+            },
             Err(_) => false,
         };
         if !handed_over {
             self.lost.store(true, Ordering::SeqCst);
             tracing::error!("the publisher stopped; updates stay with Telegram until the session reconnects");
         }
+        handed_over
     }
 }
 
@@ -122,6 +164,7 @@ fn bodies(envelopes: &[UpdateEnvelope]) -> Vec<Vec<u8>> {
 mod tests {
     use super::*;
     use tgdesk_core::domain::{AccountId, Dialog, PeerKind, TenantId};
+    use tgdesk_core::ports::{Delivery, PortError, QueueDepth};
     use tgdesk_core::usecases::{decode_batch, AccountUpdate};
 
     /// An envelope of about 40 KiB that gzip cannot shrink much.
@@ -160,6 +203,90 @@ mod tests {
         assert!(bodies.iter().all(|b| b.len() <= MAX_BODY_BYTES));
         let back: Vec<UpdateEnvelope> = bodies.iter().flat_map(|b| decode_batch(b).unwrap()).collect();
         assert_eq!(back, envelopes);
+    }
+
+    /// The real SQLite queue behind a gate: no write completes until the test
+    /// opens it, so a publisher that answered before its write would be caught.
+    struct GatedQueue {
+        inner: tgdesk_local::SqliteQueue,
+        gate: tokio::sync::Semaphore,
+    }
+
+    #[async_trait::async_trait]
+    impl Queue for GatedQueue {
+        async fn send_batch(&self, queue: &str, bodies: Vec<Vec<u8>>) -> Result<(), PortError> {
+            self.gate.acquire().await.expect("the gate is never closed").forget();
+            self.inner.send_batch(queue, bodies).await
+        }
+        async fn receive(
+            &self,
+            q: &str,
+            max: usize,
+            wait: Duration,
+            vis: Duration,
+        ) -> Result<Vec<Delivery>, PortError> {
+            self.inner.receive(q, max, wait, vis).await
+        }
+        async fn ack(&self, queue: &str, receipts: &[String]) -> Result<(), PortError> {
+            self.inner.ack(queue, receipts).await
+        }
+        async fn nack(&self, queue: &str, receipt: &str, delay: Duration) -> Result<(), PortError> {
+            self.inner.nack(queue, receipt, delay).await
+        }
+        async fn dead_letter(&self, queue: &str, delivery: &Delivery, reason: &str) -> Result<(), PortError> {
+            self.inner.dead_letter(queue, delivery, reason).await
+        }
+        async fn depth(&self, queue: &str) -> Result<QueueDepth, PortError> {
+            self.inner.depth(queue).await
+        }
+    }
+
+    fn peer_of(e: &UpdateEnvelope) -> i64 {
+        match &e.updates[0] {
+            AccountUpdate::Dialog { dialog } => dialog.peer,
+            other => panic!("not a dialog update: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn handing_over_does_not_wait_and_a_flush_waits_for_everything_handed_over_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = tgdesk_local::SqliteQueue::open(dir.path().join("queue.db")).unwrap();
+        let queue = Arc::new(GatedQueue { inner, gate: tokio::sync::Semaphore::new(0) });
+        let publisher = Arc::new(Publisher::new());
+        let (stop, stopped) = watch::channel(false);
+        let running = tokio::spawn({
+            let (publisher, queue) = (publisher.clone(), queue.clone() as Arc<dyn Queue>);
+            async move { publisher.run(queue, &FleetMetrics::default(), Duration::ZERO, stopped).await }
+        });
+        let sent: Vec<UpdateEnvelope> = (0..40).map(bulky).collect();
+        for envelope in &sent {
+            // Returns although no write can complete.
+            publisher.hand_over(envelope.clone()).await;
+        }
+        let flushed = tokio::spawn({
+            let publisher = publisher.clone();
+            async move { publisher.flushed().await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!flushed.is_finished(), "no flush while the writes are held");
+        assert_eq!(queue.depth(UPDATES_QUEUE).await.unwrap().visible, 0);
+
+        queue.gate.add_permits(1_000);
+        assert!(flushed.await.unwrap(), "flushed once the writes went through");
+        let mut on_queue = Vec::new();
+        loop {
+            let got = queue.receive(UPDATES_QUEUE, 10, Duration::ZERO, Duration::from_secs(60)).await.unwrap();
+            if got.is_empty() {
+                break;
+            }
+            on_queue.extend(got.iter().flat_map(|d| decode_batch(&d.body).unwrap()));
+        }
+        on_queue.sort_by_key(peer_of);
+        assert_eq!(on_queue, sent, "every envelope handed over before the flush, each once");
+        assert!(!publisher.lost_updates());
+        stop.send(true).unwrap();
+        running.await.unwrap();
     }
 
     #[tokio::test]

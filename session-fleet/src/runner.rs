@@ -132,7 +132,7 @@ async fn pump_updates(
     // arrives while its node is down, so the first save comes at once rather
     // than save_every later, and again with the first update, by which time
     // the update stream surely holds its state.
-    publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+    hand_over(fleet, &account.tenant, &account.id, &mut buffer).await;
     saved.save(fleet, account, session.as_ref()).await;
     let mut saved_with_state = false;
     // A flush is due only while something waits: an idle session never wakes
@@ -147,7 +147,7 @@ async fn pump_updates(
             // is ready before the flush, so they all go in one envelope.
             biased;
             _ = stopped.changed() => {
-                publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+                hand_over(fleet, &account.tenant, &account.id, &mut buffer).await;
                 let why = *stopped.borrow();
                 return Ok(match why {
                     Some(Stop::LoggedOut) => Ended::LoggedOut,
@@ -156,7 +156,7 @@ async fn pump_updates(
                 });
             }
             _ = saving.tick() => {
-                publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+                hand_over(fleet, &account.tenant, &account.id, &mut buffer).await;
                 if buffer.is_empty() {
                     saved.save(fleet, account, session.as_ref()).await;
                 }
@@ -168,7 +168,7 @@ async fn pump_updates(
                         flush_at = Some(tokio::time::Instant::now() + config.batch_window);
                     }
                     if !saved_with_state {
-                        publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+                        hand_over(fleet, &account.tenant, &account.id, &mut buffer).await;
                         saved.save(fleet, account, session.as_ref()).await;
                         saved_with_state = true;
                     }
@@ -178,16 +178,16 @@ async fn pump_updates(
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(e) => {
-                    publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+                    hand_over(fleet, &account.tenant, &account.id, &mut buffer).await;
                     return Err(e);
                 }
             },
             () = until(flush_at), if flush_at.is_some() => {
-                publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+                hand_over(fleet, &account.tenant, &account.id, &mut buffer).await;
             }
         }
         if buffer.len() >= config.batch_max {
-            publish(fleet, &account.tenant, &account.id, &mut buffer).await;
+            hand_over(fleet, &account.tenant, &account.id, &mut buffer).await;
         }
         if buffer.is_empty() {
             flush_at = None;
@@ -285,15 +285,30 @@ fn convert(account: &AccountId, update: TelegramUpdate) -> Option<AccountUpdate>
 }
 
 /// Publishes the buffered updates as one envelope through the node's
-/// publisher, returning once they are on the queue: the session's state is
-/// saved only after, so nothing is lost.
+/// publisher, returning once they are on the queue.
 pub(crate) async fn publish(fleet: &Fleet, tenant: &TenantId, account: &AccountId, buffer: &mut Vec<AccountUpdate>) {
-    if buffer.is_empty() {
-        return;
+    if let Some(envelope) = envelope_of(tenant, account, buffer) {
+        fleet.publisher.publish(envelope).await;
     }
-    let envelope =
-        UpdateEnvelope { tenant: tenant.clone(), account_id: account.clone(), updates: std::mem::take(buffer) };
-    fleet.publisher.publish(envelope).await;
+}
+
+/// Hands the buffered updates to the node's publisher as one envelope,
+/// without waiting for the queue: the session goes on with its next update,
+/// and [`Saved::save`] waits for the queue before it saves, so a saved state
+/// never runs ahead of what is on the queue.
+async fn hand_over(fleet: &Fleet, tenant: &TenantId, account: &AccountId, buffer: &mut Vec<AccountUpdate>) {
+    if let Some(envelope) = envelope_of(tenant, account, buffer) {
+        fleet.publisher.hand_over(envelope).await;
+    }
+}
+
+/// Takes the buffered updates as one envelope; none when the buffer is empty.
+fn envelope_of(tenant: &TenantId, account: &AccountId, buffer: &mut Vec<AccountUpdate>) -> Option<UpdateEnvelope> {
+    (!buffer.is_empty()).then(|| UpdateEnvelope {
+        tenant: tenant.clone(),
+        account_id: account.clone(),
+        updates: std::mem::take(buffer),
+    })
 }
 
 /// What a session last saved (its key, peers and update state, sealed), so
@@ -306,12 +321,9 @@ struct Saved {
 }
 
 impl Saved {
-    /// Saves the session's state unless it is what was saved last.
+    /// Saves the session's state unless it is what was saved last, once
+    /// every update the session handed over (all the state covers) is on the queue.
     async fn save(&mut self, fleet: &Fleet, account: &Account, session: &dyn TelegramSession) {
-        if fleet.publisher.lost_updates() {
-            tracing::warn!(account = %account.id, "session state not saved: updates did not reach the queue");
-            return;
-        }
         let plain = match session.export().await {
             Ok(plain) => plain,
             Err(e) => {
@@ -321,6 +333,10 @@ impl Saved {
         };
         let fingerprint = fingerprint(&plain);
         if self.fingerprint == Some(fingerprint) {
+            return;
+        }
+        if !fleet.publisher.flushed().await || fleet.publisher.lost_updates() {
+            tracing::warn!(account = %account.id, "session state not saved: updates did not reach the queue");
             return;
         }
         let sealed = fleet.sealer.seal(&account.id, &plain);
