@@ -91,6 +91,8 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     let (started, started_us, cpu_before, sim_cpu_before) =
         (Instant::now(), traffic::now_us(), stats::cpu_seconds(), sim_cpu());
     let plan = traffic::Plan { phones: Arc::new(deployment.phones.clone()), rate: opts.rate, duration: opts.duration };
+    // A line scripts wait for to measure the timed traffic alone (perf stat -p, say).
+    eprintln!("e2e: timed traffic starts: {} msg/s for {:?}", opts.rate, opts.duration);
     let injector = tokio::spawn(traffic::run(target, plan, injected.clone()));
     let expected_total = (opts.rate * opts.duration.as_secs_f64()).round() as u64;
     let bar = crate::simctl::progress(expected_total, "received");
