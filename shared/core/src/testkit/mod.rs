@@ -134,6 +134,7 @@ macro_rules! store_contract_suite {
             contacts_page_by_peer_without_gaps,
             profiles_of_an_unknown_account_are_not_found,
             unplaced_deletes_mark_private_and_group_messages_only,
+            unplaced_deletes_find_history_stored_after_newer_messages,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -307,18 +307,20 @@ pub(super) fn delete(
 }
 
 /// Marks deleted the messages with `ids` outside channels; returns their (peer, id).
+///
+/// Telegram names only the ids (unique per account outside channels), and
+/// messages are keyed by dialog first, so each id is looked up in the
+/// account's dialogs that can hold it: those whose newest message id is at
+/// least the id (ids grow with time in an account's private chats and basic
+/// groups, and a dialog's `last_message_id` is its newest). A recent message
+/// (what people delete) is looked for in the few dialogs active since.
 pub(super) fn delete_unplaced(
     tx: &Transaction<'_>,
     t: &TenantId,
     a: &AccountId,
     ids: &[i64],
 ) -> Result<Vec<(i64, i64)>, PortError> {
-    let mut stmt = tx
-        .prepare_cached(
-            "UPDATE messages SET deleted = 1 WHERE tenant = ?1 AND account_id = ?2 AND id = ?3 \
-             AND peer > ?4 RETURNING peer, id",
-        )
-        .map_err(map_err)?;
+    let mut stmt = tx.prepare_cached(DELETE_UNPLACED).map_err(map_err)?;
     let mut out = Vec::new();
     for id in ids {
         let rows = stmt
@@ -330,6 +332,11 @@ pub(super) fn delete_unplaced(
     }
     Ok(out)
 }
+
+/// Marks one id (?3) of account ?2 deleted in the dialogs that can hold it.
+const DELETE_UNPLACED: &str = "UPDATE messages SET deleted = 1 WHERE tenant = ?1 AND account_id = ?2 AND id = ?3 \
+    AND peer IN (SELECT peer FROM dialogs WHERE tenant = ?1 AND account_id = ?2 AND peer > ?4 \
+    AND last_message_id >= ?3) RETURNING peer, id";
 
 /// Marked ids of channels are at or below this; private chats and basic groups above.
 const CHANNEL_PEERS_BELOW: i64 = -1_000_000_000_000;
@@ -381,4 +388,17 @@ pub(super) fn set_tags(
         add.execute(params![t.as_str(), tag.as_str(), a.as_str(), peer, id]).map_err(map_err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_private_chat_delete_seeks_each_candidate_dialog_instead_of_scanning_messages() {
+        let plan = crate::sqlite::query_plan(DELETE_UNPLACED);
+        assert!(plan.contains("SEARCH messages USING PRIMARY KEY"), "{plan}");
+        assert!(!plan.contains("SCAN messages"), "{plan}");
+        assert!(!plan.contains("SCAN dialogs"), "only the account's dialogs: {plan}");
+    }
 }

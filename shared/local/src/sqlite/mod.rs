@@ -68,3 +68,14 @@ pub(crate) fn map_err(e: rusqlite::Error) -> PortError {
     };
     PortError::with_source(kind, "sqlite", e)
 }
+
+/// Returns SQLite's plan for `sql` on a database with the latest schema.
+#[cfg(test)]
+pub(crate) fn query_plan(sql: &str) -> String {
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    schema::migrations().to_latest(&mut conn).unwrap();
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let unbound = vec![rusqlite::types::Null; stmt.parameter_count()];
+    let rows = stmt.query_map(rusqlite::params_from_iter(unbound), |r| r.get::<_, String>(3)).unwrap();
+    rows.collect::<Result<Vec<_>, _>>().unwrap().join("; ")
+}

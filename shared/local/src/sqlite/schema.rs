@@ -6,7 +6,7 @@ use rusqlite_migration::{Migrations, M};
 
 /// Returns every migration, oldest first. Never edit a released one: append.
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6)])
 }
 
 const V1: &str = r#"
@@ -231,4 +231,11 @@ const V5: &str = r#"
 -- The enabled admins, whom every ingest batch and status report pushes to:
 -- a range of the index instead of a scan of the tenant's users.
 CREATE INDEX users_role ON users (tenant, role, id);
+"#;
+
+const V6: &str = r#"
+-- Each stored message wrote a page of this index too (one more random page
+-- per message in every commit and checkpoint). Private-chat deletes find
+-- their messages through the account's dialogs instead (ingest::delete_unplaced).
+DROP INDEX messages_by_id;
 "#;

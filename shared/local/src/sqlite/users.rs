@@ -143,15 +143,7 @@ mod tests {
     use super::*;
     use tgdesk_core::domain::Role;
 
-    /// Returns SQLite's plan for `sql` on a database with the latest schema.
-    fn plan(sql: &str) -> String {
-        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-        crate::sqlite::schema::migrations().to_latest(&mut conn).unwrap();
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let unbound = vec![rusqlite::types::Null; stmt.parameter_count()];
-        let rows = stmt.query_map(rusqlite::params_from_iter(unbound), |r| r.get::<_, String>(3)).unwrap();
-        rows.collect::<Result<Vec<_>, _>>().unwrap().join("; ")
-    }
+    use crate::sqlite::query_plan as plan;
 
     #[test]
     fn each_user_filter_reads_its_index_instead_of_every_user() {

@@ -128,3 +128,27 @@ pub async fn unplaced_deletes_mark_private_and_group_messages_only(h: &StoreHand
     assert!(!deleted(other.id.clone(), 42, 5).await);
     assert!(!deleted(account.id.clone(), 42, 9).await);
 }
+
+/// History fetched later (older ids, in dialogs that already have newer
+/// messages) and messages spread over several dialogs are all found by id.
+pub async fn unplaced_deletes_find_history_stored_after_newer_messages(h: &StoreHandles) {
+    let t = tenant();
+    let account = seed_account(h, &t, |_| {}).await;
+    let live = vec![
+        message(&account.id, 100, 3, 0, false),
+        message(&account.id, 200, 4, 1, false),
+        message(&account.id, 100, 7, 2, true),
+        message(&account.id, 200, 10, 3, false),
+    ];
+    h.writer.ingest_messages(&t, &live).await.unwrap();
+    let history = vec![message(&account.id, 200, 1, -60_000, false), message(&account.id, 300, 2, -50_000, false)];
+    h.writer.ingest_messages(&t, &history).await.unwrap();
+
+    let mut marked = h.writer.delete_unplaced_messages(&t, &account.id, &[1, 2, 3, 10, 11]).await.unwrap();
+    marked.sort();
+    assert_eq!(marked, vec![(100, 3), (200, 1), (200, 10), (300, 2)]);
+    for (peer, id, gone) in [(100, 3, true), (100, 7, false), (200, 1, true), (200, 4, false), (300, 2, true)] {
+        let m = h.reader.get_message(&t, &account.id, peer, id).await.unwrap().unwrap();
+        assert_eq!(m.deleted, gone, "{peer}/{id}");
+    }
+}
