@@ -26,6 +26,13 @@ struct Job {
     published: Option<oneshot::Sender<()>>,
 }
 
+impl Job {
+    /// Updates this job puts on the queue.
+    fn updates(&self) -> usize {
+        self.envelope.as_ref().map_or(0, |e| e.updates.len())
+    }
+}
+
 /// Hands envelopes to the publishing task.
 pub(crate) struct Publisher {
     jobs: mpsc::Sender<Job>,
@@ -60,25 +67,23 @@ impl Publisher {
             return;
         };
         while let Some(first) = crate::next_job(&mut inbox, &mut stop).await {
-            let size = |job: &Job| job.envelope.as_ref().map_or(0, |e| e.updates.len());
-            let mut updates = size(&first);
+            let mut updates = first.updates();
             let mut jobs = vec![first];
             let deadline = tokio::time::Instant::now() + window;
             while updates < MAX_UPDATES {
                 match tokio::time::timeout_at(deadline, inbox.recv()).await {
                     Ok(Some(job)) => {
-                        updates += size(&job);
+                        updates += job.updates();
                         jobs.push(job);
                     }
                     Ok(None) | Err(_) => break,
                 }
             }
-            let (envelopes, waiting): (Vec<UpdateEnvelope>, Vec<oneshot::Sender<()>>) =
-                jobs.into_iter().fold((Vec::new(), Vec::new()), |(mut envelopes, mut waiting), job| {
-                    envelopes.extend(job.envelope);
-                    waiting.extend(job.published);
-                    (envelopes, waiting)
-                });
+            let (mut envelopes, mut waiting) = (Vec::with_capacity(jobs.len()), Vec::new());
+            for job in jobs {
+                envelopes.extend(job.envelope);
+                waiting.extend(job.published);
+            }
             if !envelopes.is_empty() {
                 put(queue.as_ref(), &envelopes).await;
             }
