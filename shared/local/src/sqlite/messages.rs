@@ -178,6 +178,10 @@ impl MessageReader for SqliteStore {
     }
 }
 
+/// The dialogs table read through its primary key (tenant, account_id, peer):
+/// the name SQLite gives the index of a rowid table's first key constraint.
+const DIALOGS_BY_KEY: &str = "dialogs INDEXED BY sqlite_autoindex_dialogs_1";
+
 fn list_dialogs(
     tx: &Transaction<'_>,
     tenant: &TenantId,
@@ -185,18 +189,7 @@ fn list_dialogs(
     after: Option<&DialogCursor>,
     n: usize,
 ) -> Result<Vec<Dialog>, PortError> {
-    // The row-value comparison lets SQLite range-scan the scope's index from the cursor.
-    let (filter, key) = match scope {
-        DialogScope::Tenant => ("", None),
-        DialogScope::Team(u) => (" AND team_id = ?6", Some(u.as_str())),
-        DialogScope::Owner(u) => (" AND owner_id = ?6", Some(u.as_str())),
-        DialogScope::Account(a) => (" AND account_id = ?6", Some(a.as_str())),
-    };
-    let sql = format!(
-        "SELECT {} FROM dialogs WHERE tenant = ?1{filter} AND (at_ms, account_id, peer) < (?2, ?3, ?4) \
-         ORDER BY at_ms DESC, account_id DESC, peer DESC LIMIT ?5",
-        codec::DIALOG_COLS
-    );
+    let (sql, key) = list_dialogs_sql(scope);
     // Without a cursor, start above every real key.
     let (at_ms, account, peer) = after.map_or((i64::MAX, "~", i64::MAX), |c| (c.at_ms, c.account_id.as_str(), c.peer));
     let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
@@ -206,6 +199,26 @@ fn list_dialogs(
     }
     .map_err(map_err)?;
     rows.collect::<Result<_, _>>().map_err(map_err)
+}
+
+/// The query of one page of a scope's inbox, and the scope's key (`?6`).
+/// The row-value comparison lets SQLite range-scan the scope's index from
+/// the cursor. One account's dialogs have no inbox index (ingest would keep
+/// it up per message): they are read from the primary key's range of the
+/// account and sorted, which SQLite must be told, or it walks the tenant's inbox.
+fn list_dialogs_sql(scope: &DialogScope) -> (String, Option<&str>) {
+    let (table, filter, key) = match scope {
+        DialogScope::Tenant => ("dialogs", "", None),
+        DialogScope::Team(u) => ("dialogs", " AND team_id = ?6", Some(u.as_str())),
+        DialogScope::Owner(u) => ("dialogs", " AND owner_id = ?6", Some(u.as_str())),
+        DialogScope::Account(a) => (DIALOGS_BY_KEY, " AND account_id = ?6", Some(a.as_str())),
+    };
+    let sql = format!(
+        "SELECT {} FROM {table} WHERE tenant = ?1{filter} AND (at_ms, account_id, peer) < (?2, ?3, ?4) \
+         ORDER BY at_ms DESC, account_id DESC, peer DESC LIMIT ?5",
+        codec::DIALOG_COLS
+    );
+    (sql, key)
 }
 
 fn get_dialogs(tx: &Transaction<'_>, tenant: &TenantId, keys: &[(AccountId, i64)]) -> Result<Vec<Dialog>, PortError> {
@@ -248,4 +261,36 @@ fn list_messages(
         )
         .map_err(map_err)?;
     rows.collect::<Result<_, _>>().map_err(map_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqlite::query_plan;
+    use tgdesk_core::domain::UserId;
+
+    #[test]
+    fn each_inbox_page_is_a_range_of_one_index_and_only_an_account_page_is_sorted() {
+        let user = UserId::parse("u1").unwrap();
+        let account = AccountId::parse("a1").unwrap();
+        let cases = [
+            (DialogScope::Tenant, "USING INDEX dialogs_tenant (tenant=? AND (at_ms,account_id,peer)<(?,?,?))"),
+            (
+                DialogScope::Team(user.clone()),
+                "USING INDEX dialogs_team (tenant=? AND team_id=? AND (at_ms,account_id,peer)<(?,?,?))",
+            ),
+            (
+                DialogScope::Owner(user),
+                "USING INDEX dialogs_owner (tenant=? AND owner_id=? AND (at_ms,account_id,peer)<(?,?,?))",
+            ),
+            (DialogScope::Account(account), "USING INDEX sqlite_autoindex_dialogs_1 (tenant=? AND account_id=?)"),
+        ];
+        for (scope, index) in cases {
+            let plan = query_plan(&list_dialogs_sql(&scope).0);
+            assert!(plan.contains(index), "{scope:?}: {plan}");
+            assert!(!plan.contains("SCAN"), "{scope:?}: {plan}");
+            let sorted = plan.contains("TEMP B-TREE");
+            assert_eq!(sorted, matches!(scope, DialogScope::Account(_)), "{scope:?}: {plan}");
+        }
+    }
 }

@@ -6,7 +6,7 @@ use rusqlite_migration::{Migrations, M};
 
 /// Returns every migration, oldest first. Never edit a released one: append.
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7)])
 }
 
 const V1: &str = r#"
@@ -238,4 +238,11 @@ const V6: &str = r#"
 -- per message in every commit and checkpoint). Private-chat deletes find
 -- their messages through the account's dialogs instead (ingest::delete_unplaced).
 DROP INDEX messages_by_id;
+"#;
+
+const V7: &str = r#"
+-- Every stored message moves its dialog in each inbox index; this one served
+-- only one account's inbox, which the primary key's range of the account
+-- serves too, sorted (messages::list_dialogs), so it is not kept up per message.
+DROP INDEX dialogs_account;
 "#;
