@@ -112,6 +112,14 @@ pub async fn list_dialogs_pages_without_gaps_or_duplicates(h: &StoreHandles) {
             assert_eq!(keys(&all_pages(h, &t, &scope, size).await), want, "scope {scope:?}, page size {size}");
         }
     }
+    // One account's pages: its part of the same order.
+    for a in &accounts {
+        let scope = DialogScope::Account(a.id.clone());
+        let mine: Vec<(AccountId, i64)> = want.iter().filter(|(id, _)| id == &a.id).cloned().collect();
+        for size in [1, 7, 100] {
+            assert_eq!(keys(&all_pages(h, &t, &scope, size).await), mine, "scope {scope:?}, page size {size}");
+        }
+    }
 }
 
 /// Scopes: the tenant, a leader's team, an owner, one account.
