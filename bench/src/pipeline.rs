@@ -9,6 +9,7 @@
 //! --pipeline-peers 3` is the shape of the e2e scenario's live traffic.
 
 use crate::stats;
+use chrono::Timelike;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -163,7 +164,8 @@ fn message(account: &AccountId, peer: i64, id: i64, stamp_us: u64) -> Message {
         sender_id: Some(stamp_us as i64),
         sender_name: Some("Customer".into()),
         outgoing: false,
-        date: chrono::Utc::now(),
+        // Whole seconds, as Telegram dates are.
+        date: chrono::Utc::now().with_nanosecond(0).unwrap_or_else(chrono::Utc::now),
         text: "Hello, I have a question about my order #12345, can you help?".into(),
         entities: json!([]),
         media: None,

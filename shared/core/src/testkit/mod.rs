@@ -114,6 +114,7 @@ macro_rules! store_contract_suite {
             upsert_dialogs_updates_title_and_kind_keeping_message_fields,
             get_dialogs_returns_only_existing_ones,
             list_dialogs_puts_newest_first_and_empty_dialogs_last,
+            a_newer_message_of_the_same_instant_updates_the_dialog_in_place,
             list_dialogs_pages_without_gaps_or_duplicates,
             list_dialogs_scopes_by_tenant_team_owner_and_account,
             list_dialogs_follow_account_reassignment,

@@ -194,6 +194,9 @@ fn apply_delta(
     let unread = d.unread_above(dialog.last_message_id);
     dialog.unread_count += unread;
     if newer {
+        // Telegram dates have whole seconds, so a busy dialog's newest message
+        // often keeps its inbox position: then the inbox indexes stay as they are.
+        let moved = dialog.last_message_at.map_or(0, |at| at.timestamp_millis()) != at_ms;
         dialog.last_message_at = Some(newest.date);
         dialog.last_message_id = Some(newest.id);
         dialog.preview = preview(newest);
@@ -202,24 +205,16 @@ fn apply_delta(
                 dialog.title = title.to_owned();
             }
         }
-        tx.prepare_cached(
-            "UPDATE dialogs SET at_ms = ?4, last_ns = ?5, last_message_id = ?6, preview = ?7, unread = ?8, \
-             title = ?9 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                t,
-                account,
-                peer,
-                at_ms,
-                last_ns,
-                newest.id,
-                dialog.preview,
-                dialog.unread_count,
-                dialog.title
-            ])
-        })
-        .map_err(map_err)?;
+        let (sql, at) = if moved { (MOVE_DIALOG, Some(at_ms)) } else { (UPDATE_DIALOG_IN_PLACE, None) };
+        let head = params![t, account, peer, last_ns, newest.id, dialog.preview, dialog.unread_count, dialog.title];
+        tx.prepare_cached(sql)
+            .and_then(|mut s| match at {
+                Some(at_ms) => {
+                    s.execute(rusqlite::params_from_iter(head.iter().copied().chain([&at_ms as &dyn rusqlite::ToSql])))
+                }
+                None => s.execute(head),
+            })
+            .map_err(map_err)?;
     } else if unread > 0 {
         tx.prepare_cached("UPDATE dialogs SET unread = ?4 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3")
             .and_then(|mut s| s.execute(params![t, account, peer, dialog.unread_count]))
@@ -227,6 +222,16 @@ fn apply_delta(
     }
     Ok(Some(dialog))
 }
+
+/// Writes a dialog's newest message (?4..?8) and its new inbox position (?9),
+/// which moves it in every inbox index.
+const MOVE_DIALOG: &str = "UPDATE dialogs SET last_ns = ?4, last_message_id = ?5, preview = ?6, unread = ?7, \
+     title = ?8, at_ms = ?9 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3";
+/// [`MOVE_DIALOG`] for a dialog whose inbox position stays: no inbox index
+/// changes (SQLite rewrites an index entry whenever its column is set, even
+/// to the same value).
+const UPDATE_DIALOG_IN_PLACE: &str = "UPDATE dialogs SET last_ns = ?4, last_message_id = ?5, preview = ?6, \
+     unread = ?7, title = ?8 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3";
 
 /// Reads one dialog by its key ?1..?3.
 static SELECT_DIALOG: LazyLock<String> = LazyLock::new(|| {
@@ -393,6 +398,15 @@ pub(super) fn set_tags(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_dialog_that_moves_in_the_inbox_rewrites_the_inbox_indexes() {
+        let index_writes =
+            |sql| crate::sqlite::opcodes(sql).iter().filter(|op| *op == "IdxDelete" || *op == "IdxInsert").count();
+        // Three indexes, each an entry deleted and one inserted.
+        assert_eq!(index_writes(MOVE_DIALOG), 6, "{:?}", crate::sqlite::opcodes(MOVE_DIALOG));
+        assert_eq!(index_writes(UPDATE_DIALOG_IN_PLACE), 0, "{:?}", crate::sqlite::opcodes(UPDATE_DIALOG_IN_PLACE));
+    }
 
     #[test]
     fn a_private_chat_delete_seeks_each_candidate_dialog_instead_of_scanning_messages() {

@@ -79,3 +79,14 @@ pub(crate) fn query_plan(sql: &str) -> String {
     let rows = stmt.query_map(rusqlite::params_from_iter(unbound), |r| r.get::<_, String>(3)).unwrap();
     rows.collect::<Result<Vec<_>, _>>().unwrap().join("; ")
 }
+
+/// Returns the opcodes SQLite compiles `sql` to on a database with the latest schema.
+#[cfg(test)]
+pub(crate) fn opcodes(sql: &str) -> Vec<String> {
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    schema::migrations().to_latest(&mut conn).unwrap();
+    let mut stmt = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
+    let unbound = vec![rusqlite::types::Null; stmt.parameter_count()];
+    let rows = stmt.query_map(rusqlite::params_from_iter(unbound), |r| r.get::<_, String>(1)).unwrap();
+    rows.collect::<Result<Vec<_>, _>>().unwrap()
+}

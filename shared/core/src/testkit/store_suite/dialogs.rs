@@ -87,6 +87,26 @@ pub async fn list_dialogs_puts_newest_first_and_empty_dialogs_last(h: &StoreHand
     assert_eq!(got[3].last_message_at, None);
 }
 
+/// A newer message of the same instant as the dialog's newest (Telegram
+/// dates have whole seconds) becomes its preview and keeps its place.
+pub async fn a_newer_message_of_the_same_instant_updates_the_dialog_in_place(h: &StoreHandles) {
+    let t = tenant();
+    let a = seed_account(h, &t, |_| {}).await;
+    let first =
+        [message(&a.id, 1, 1, 1_000, false), message(&a.id, 2, 2, 2_000, false), message(&a.id, 3, 3, 3_000, false)];
+    h.writer.ingest_messages(&t, &first).await.unwrap();
+    h.writer.ingest_messages(&t, &[message(&a.id, 2, 4, 2_000, false)]).await.unwrap();
+
+    for scope in [DialogScope::Tenant, DialogScope::Account(a.id.clone())] {
+        let got = h.reader.list_dialogs(&t, &scope, None, 10).await.unwrap();
+        let peers: Vec<i64> = got.iter().map(|d| d.peer).collect();
+        assert_eq!(peers, vec![3, 2, 1], "{scope:?}");
+        let moved = &got[1];
+        assert_eq!((moved.last_message_id, moved.unread_count), (Some(4), 2), "{scope:?}");
+        assert_eq!((moved.preview.as_str(), moved.last_message_at), ("message 4", Some(at(2_000))), "{scope:?}");
+    }
+}
+
 /// Paging with `DialogCursor::after` yields every dialog once, in order, ties included.
 pub async fn list_dialogs_pages_without_gaps_or_duplicates(h: &StoreHandles) {
     let t = tenant();
