@@ -84,7 +84,7 @@ fn spawn_checkpointer(path: &Path, inner: std::sync::Weak<Inner>) -> Result<(), 
 /// which copies the rest. Ingest waits only for that last round. In the
 /// pipeline bench at 12,000 msg/s for 60 s it held the writer 60 to 120 ms
 /// each second when it followed a single passive round (a second's WAL kept
-/// that round busy while 4,000 more frames came); after up to three rounds
+/// that round busy while 4,000 more frames came); after two to four rounds
 /// it holds it 7 to 14 ms, 20 to 70 ms in the last 20 s (the fsyncs remain).
 /// `passive` returns the frames copied so far; returns the passive rounds run.
 fn catch_up(
