@@ -207,14 +207,8 @@ fn apply_delta(
         }
         let (sql, at) = if moved { (MOVE_DIALOG, Some(at_ms)) } else { (UPDATE_DIALOG_IN_PLACE, None) };
         let head = params![t, account, peer, last_ns, newest.id, dialog.preview, dialog.unread_count, dialog.title];
-        tx.prepare_cached(sql)
-            .and_then(|mut s| match at {
-                Some(at_ms) => {
-                    s.execute(rusqlite::params_from_iter(head.iter().copied().chain([&at_ms as &dyn rusqlite::ToSql])))
-                }
-                None => s.execute(head),
-            })
-            .map_err(map_err)?;
+        let args = head.iter().copied().chain(at.as_ref().map(|at| at as &dyn rusqlite::ToSql));
+        tx.prepare_cached(sql).and_then(|mut s| s.execute(rusqlite::params_from_iter(args))).map_err(map_err)?;
     } else if unread > 0 {
         tx.prepare_cached("UPDATE dialogs SET unread = ?4 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3")
             .and_then(|mut s| s.execute(params![t, account, peer, dialog.unread_count]))

@@ -72,21 +72,22 @@ pub(crate) fn map_err(e: rusqlite::Error) -> PortError {
 /// Returns SQLite's plan for `sql` on a database with the latest schema.
 #[cfg(test)]
 pub(crate) fn query_plan(sql: &str) -> String {
-    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-    schema::migrations().to_latest(&mut conn).unwrap();
-    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-    let unbound = vec![rusqlite::types::Null; stmt.parameter_count()];
-    let rows = stmt.query_map(rusqlite::params_from_iter(unbound), |r| r.get::<_, String>(3)).unwrap();
-    rows.collect::<Result<Vec<_>, _>>().unwrap().join("; ")
+    explained("EXPLAIN QUERY PLAN", sql, 3).join("; ")
 }
 
 /// Returns the opcodes SQLite compiles `sql` to on a database with the latest schema.
 #[cfg(test)]
 pub(crate) fn opcodes(sql: &str) -> Vec<String> {
+    explained("EXPLAIN", sql, 1)
+}
+
+/// Column `column` of each row of `{explain} {sql}`, its parameters unbound.
+#[cfg(test)]
+fn explained(explain: &str, sql: &str, column: usize) -> Vec<String> {
     let mut conn = rusqlite::Connection::open_in_memory().unwrap();
     schema::migrations().to_latest(&mut conn).unwrap();
-    let mut stmt = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
+    let mut stmt = conn.prepare(&format!("{explain} {sql}")).unwrap();
     let unbound = vec![rusqlite::types::Null; stmt.parameter_count()];
-    let rows = stmt.query_map(rusqlite::params_from_iter(unbound), |r| r.get::<_, String>(1)).unwrap();
+    let rows = stmt.query_map(rusqlite::params_from_iter(unbound), |r| r.get::<_, String>(column)).unwrap();
     rows.collect::<Result<Vec<_>, _>>().unwrap()
 }
