@@ -69,6 +69,14 @@ pub struct Dialog {
     pub unread_count: u32,
 }
 
+impl Dialog {
+    /// The inbox sort key: unix milliseconds of the newest message, 0 when
+    /// there is none (such dialogs come last).
+    pub fn inbox_ms(&self) -> i64 {
+        self.last_message_at.map_or(0, |at| at.timestamp_millis())
+    }
+}
+
 /// What Telegram shows of a user as one account sees them: the account's own
 /// profile, a contact, or the customer of a private dialog.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

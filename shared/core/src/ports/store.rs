@@ -134,11 +134,7 @@ pub struct DialogCursor {
 impl DialogCursor {
     /// Returns the cursor that points just past `dialog`.
     pub fn after(dialog: &Dialog) -> Self {
-        Self {
-            at_ms: dialog.last_message_at.map_or(0, |t| t.timestamp_millis()),
-            account_id: dialog.account_id.clone(),
-            peer: dialog.peer,
-        }
+        Self { at_ms: dialog.inbox_ms(), account_id: dialog.account_id.clone(), peer: dialog.peer }
     }
 }
 

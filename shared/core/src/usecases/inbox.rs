@@ -158,8 +158,7 @@ impl Desk {
             .filter(|d| accounts.get(&d.account_id).is_some_and(|a| actor.can_see(a)))
             .collect();
         dialogs.sort_by(|a, b| {
-            let key =
-                |d: &Dialog| (d.last_message_at.map_or(0, |t| t.timestamp_millis()), d.account_id.clone(), d.peer);
+            let key = |d: &Dialog| (d.inbox_ms(), d.account_id.clone(), d.peer);
             key(b).cmp(&key(a))
         });
         Ok(dialogs)

@@ -196,7 +196,7 @@ fn apply_delta(
     if newer {
         // Telegram dates have whole seconds, so a busy dialog's newest message
         // often keeps its inbox position: then the inbox indexes stay as they are.
-        let moved = dialog.last_message_at.map_or(0, |at| at.timestamp_millis()) != at_ms;
+        let moved = dialog.inbox_ms() != at_ms;
         dialog.last_message_at = Some(newest.date);
         dialog.last_message_id = Some(newest.id);
         dialog.preview = preview(newest);
@@ -251,7 +251,7 @@ pub(super) fn upsert_dialogs(tx: &Transaction<'_>, tenant: &TenantId, dialogs: &
             team,
             d.kind.as_str(),
             d.title,
-            d.last_message_at.map_or(0, |t| t.timestamp_millis()),
+            d.inbox_ms(),
             d.last_message_at.map(ns),
             d.last_message_id,
             d.preview,
