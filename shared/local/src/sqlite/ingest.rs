@@ -405,7 +405,7 @@ mod tests {
     #[test]
     fn a_private_chat_delete_seeks_each_candidate_dialog_instead_of_scanning_messages() {
         let plan = crate::sqlite::query_plan(DELETE_UNPLACED);
-        assert!(plan.contains("SEARCH messages USING PRIMARY KEY"), "{plan}");
+        assert!(plan.contains("INDEX messages_key (tenant=? AND account_id=? AND peer=? AND id=?)"), "{plan}");
         assert!(!plan.contains("SCAN messages"), "{plan}");
         assert!(!plan.contains("SCAN dialogs"), "only the account's dialogs: {plan}");
     }

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 use tgdesk_core::domain::{AccountId, Dialog, Message, PeerProfile, TagId, TenantId};
 use tgdesk_core::ports::{DialogCursor, DialogScope, IngestOutcome, MessageReader, MessageWriter, PortError};
 
@@ -241,6 +242,14 @@ fn get_dialogs(tx: &Transaction<'_>, tenant: &TenantId, keys: &[(AccountId, i64)
     Ok(out)
 }
 
+/// One page of a dialog's history (?1..?3) below id ?4, newest first, at most ?5.
+static LIST_MESSAGES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM messages WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id < ?4 ORDER BY id DESC LIMIT ?5",
+        codec::MESSAGE_COLS
+    )
+});
+
 fn list_messages(
     tx: &Transaction<'_>,
     tenant: &TenantId,
@@ -249,11 +258,7 @@ fn list_messages(
     before: Option<i64>,
     n: usize,
 ) -> Result<Vec<Message>, PortError> {
-    let sql = format!(
-        "SELECT {} FROM messages WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id < ?4 ORDER BY id DESC LIMIT ?5",
-        codec::MESSAGE_COLS
-    );
-    let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
+    let mut stmt = tx.prepare_cached(&LIST_MESSAGES).map_err(map_err)?;
     let rows = stmt
         .query_map(
             params![tenant.as_str(), account.as_str(), peer, before.unwrap_or(i64::MAX), limit(n)],
@@ -268,6 +273,16 @@ mod tests {
     use super::*;
     use crate::sqlite::query_plan;
     use tgdesk_core::domain::UserId;
+
+    #[test]
+    fn a_history_page_is_a_range_of_the_message_key_read_backwards_without_a_sort() {
+        let plan = query_plan(&LIST_MESSAGES);
+        assert!(
+            plan.contains("SEARCH messages USING INDEX messages_key (tenant=? AND account_id=? AND peer=? AND id<?)"),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
 
     #[test]
     fn each_inbox_page_is_a_range_of_one_index_and_only_an_account_page_is_sorted() {
