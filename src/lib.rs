@@ -111,9 +111,6 @@ impl App {
         if let Err(e) = tgdesk_telegram::raise_nofile_limit() {
             tracing::warn!(error = %e, "cannot raise the open-files limit");
         }
-        if !tgdesk_telegram::tune_allocator_for_sessions() {
-            tracing::debug!("allocator left as it is (not glibc)");
-        }
         let leases =
             Arc::new(SqliteLeases::open(self.config.data_dir.join("leases.db")).context("cannot open leases")?);
         let fleet_config = FleetConfig::new(self.config.node_id.clone());

@@ -5,6 +5,11 @@ use tgdesk::config::{Cli, Command, TenantAction, ENV_LOG_FORMAT};
 use tgdesk::{shutdown_signal, App};
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc instead of glibc's malloc: the e2e bench at 12,000 msg/s took about
+/// 11% less CPU and less resident memory (README, "Tests and benchmarks").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,grammers_mtproto=warn,grammers_mtsender=warn,grammers_client=warn,grammers_session=warn"));

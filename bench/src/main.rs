@@ -25,6 +25,11 @@ use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The allocator of the `tgdesk` and `tgdesk-fleet` binaries (src/main.rs), so
+/// the scenarios measure what they run.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Benchmark options.
 #[derive(Parser)]
 struct Args {

@@ -36,7 +36,6 @@ struct Sample {
 
 /// Runs the scenario with `sessions` accounts.
 pub async fn run(sessions: usize) -> anyhow::Result<Value> {
-    tgdesk_telegram::tune_allocator_for_sessions();
     if let Err(e) = tgdesk_telegram::raise_nofile_limit() {
         eprintln!("cannot raise the open-files limit: {e}");
     }

@@ -23,6 +23,6 @@ mod vault;
 pub use cipher::{CipherError, SessionCipher};
 pub use connector::{GrammersConfig, GrammersConnector};
 pub use import::StringSessionImporter;
-pub use limits::{raise_nofile_limit, tune_allocator_for_sessions};
+pub use limits::raise_nofile_limit;
 pub use session::GrammersSession;
 pub use session_string::{parse_session_string, production_addr, ImportedSession, SessionStringFormat};

@@ -39,6 +39,12 @@ use crate::net::{NetStream, ServerAddr};
 /// kilobytes to the maximum data size.
 const MAXIMUM_DATA: usize = (1024 * 1024) + (8 * 1024);
 
+/// How much a connection's read and write buffers hold at first (tgdesk patch:
+/// they grow up to [`MAXIMUM_DATA`] when a packet needs it, and the read buffer
+/// shrinks back once the big packet is consumed, so thousands of idle sessions
+/// do not each keep a megabyte).
+const INITIAL_BUFFER: usize = 4 * 1024;
+
 /// How much leading space should be reserved in a buffer to avoid moving memory.
 const LEADING_BUFFER_SPACE: usize = mtp::MAX_TRANSPORT_HEADER_LEN
     + mtp::ENCRYPTED_PACKET_HEADER_LEN
@@ -170,9 +176,9 @@ impl<T: Transport, M: Mtp> Sender<T, M> {
             requests: vec![],
             next_ping: Instant::now() + PING_DELAY,
 
-            read_buffer: vec![0; MAXIMUM_DATA],
+            read_buffer: vec![0; INITIAL_BUFFER],
             read_tail: 0,
-            write_buffer: DequeBuffer::with_capacity(MAXIMUM_DATA, LEADING_BUFFER_SPACE),
+            write_buffer: DequeBuffer::with_capacity(INITIAL_BUFFER, LEADING_BUFFER_SPACE),
             write_head: 0,
         })
     }
@@ -247,6 +253,7 @@ impl<T: Transport, M: Mtp> Sender<T, M> {
             write_len
         );
 
+        self.make_room_to_read();
         let (mut reader, mut writer) = self.stream.split();
         let sleep = sleep_until(self.next_ping);
 
@@ -272,6 +279,19 @@ impl<T: Transport, M: Mtp> Sender<T, M> {
                 self.on_error(&err);
                 Err(err)
             }
+        }
+    }
+
+    /// Doubles a full read buffer, up to [`MAXIMUM_DATA`] (a packet bigger than
+    /// that fails as before: a read into no room is a closed connection), and
+    /// gives back what a big packet needed once its bytes are consumed.
+    fn make_room_to_read(&mut self) {
+        let len = self.read_buffer.len();
+        if self.read_tail == len && len < MAXIMUM_DATA {
+            self.read_buffer.resize((len * 2).min(MAXIMUM_DATA), 0);
+        } else if self.read_tail <= INITIAL_BUFFER && len > INITIAL_BUFFER {
+            self.read_buffer.truncate(INITIAL_BUFFER);
+            self.read_buffer.shrink_to_fit();
         }
     }
 
