@@ -65,7 +65,8 @@ def e2e(data, out):
         flow.plot(t, rate(key), label=label)
     flow.set_xlabel("s since traffic start")
     flow.set_ylabel("messages/s")
-    flow.set_title(f"{e['accounts']} accounts, {e['websockets']} agents, {e['offered_rate']:.0f} msg/s offered")
+    leaders = f" ({e['leaders']} leaders)" if e.get("leaders") else ""
+    flow.set_title(f"{e['accounts']} accounts, {e['websockets']} agents{leaders}, {e['offered_rate']:.0f} msg/s offered")
     flow.legend(fontsize=8)
     by = e["latency_by_second"]
     for key in ["p50_ms", "p99_ms", "max_ms"]:
@@ -84,7 +85,8 @@ def e2e(data, out):
     cpu.plot(t, [s["queue_visible"] / 1000 for s in tl], color="tab:gray", label="updates queue depth (k)")
     cpu.set_ylabel("cores / queue depth (k)")
     d = e["delivery"]
-    res.set_title(f"received {d['received_by_owner']}/{d['expected']}, dup {d['duplicates']}, "
+    at_leaders = f", at leaders {d['received_by_leaders']}" if d.get("expected_at_leaders") else ""
+    res.set_title(f"received {d['received_by_owner']}/{d['expected']}{at_leaders}, dup {d['duplicates']}, "
                   f"wrong owner {d['wrong_owner']}")
     twin_legend(res, cpu)
     fig.tight_layout()

@@ -67,6 +67,10 @@ struct Args {
     /// Agents (one WebSocket each) of the e2e scenario.
     #[arg(long, default_value_t = 1_000)]
     e2e_agents: usize,
+    /// How many of the e2e scenario's agents lead a team of the others (each
+    /// message then reaches its owner and the owner's leader).
+    #[arg(long, default_value_t = 50)]
+    e2e_leaders: usize,
     /// Offered rate of the e2e scenario, messages/s.
     #[arg(long, default_value_t = 12_000.0)]
     e2e_rate: f64,
@@ -123,6 +127,7 @@ async fn main() -> anyhow::Result<()> {
             let options = e2e::Options {
                 accounts: args.e2e_accounts,
                 agents: args.e2e_agents,
+                leaders: args.e2e_leaders,
                 rate: args.e2e_rate,
                 duration: Duration::from_secs_f64(args.e2e_seconds),
                 sim_apart: args.e2e_sim_process,

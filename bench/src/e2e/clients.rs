@@ -1,7 +1,7 @@
 //! The agents' browsers: one real WebSocket per agent on `GET /ws?token=`,
 //! reading every event as a client would. Each `message.new` is checked
-//! (the agent owns its account; never seen before) and its send stamp turned
-//! into an end-to-end latency.
+//! (the agent may see its account: it owns it, or leads the owner's team;
+//! never seen before) and its send stamp turned into an end-to-end latency.
 
 use crate::e2e::traffic::{now_us, stamp_of, OPENING};
 use anyhow::Context;
@@ -40,7 +40,7 @@ pub struct ClientReport {
     pub received: u64,
     /// Openings of conversations (see `traffic::open_conversations`) received, first receipt only.
     pub openings: u64,
-    /// `message.new` events for an account the agent does not own.
+    /// `message.new` events for an account the agent may not see.
     pub wrong_owner: u64,
     /// `message.new` events received a second time.
     pub duplicates: u64,
@@ -54,14 +54,17 @@ pub struct ClientReport {
     pub per_account: HashMap<String, u64>,
 }
 
+/// What a socket's receipts add to: (messages, openings).
+pub type Counters = (Arc<AtomicU64>, Arc<AtomicU64>);
+
 /// Connects one socket per token and starts reading; each task returns its
-/// report once `stop` turns true. `owned[i]` holds agent `i`'s account ids.
-/// `counters` counts what all of them received: (messages, openings).
+/// report once `stop` turns true. `visible[i]` holds the account ids agent
+/// `i` may see, `counters[i]` the counters its receipts add to.
 pub async fn connect_all(
     base: &str,
     tokens: &[String],
-    owned: Vec<HashSet<String>>,
-    counters: (Arc<AtomicU64>, Arc<AtomicU64>),
+    visible: Vec<HashSet<String>>,
+    counters: Vec<Counters>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<JoinHandle<ClientReport>>> {
     let ws_base = base.replace("http://", "ws://");
@@ -84,8 +87,9 @@ pub async fn connect_all(
     bar.finish_and_clear();
     Ok(sockets
         .into_iter()
-        .zip(owned)
-        .map(|(socket, mine)| tokio::spawn(read(socket, mine, counters.clone(), stop.clone())))
+        .zip(visible)
+        .zip(counters)
+        .map(|((socket, mine), counters)| tokio::spawn(read(socket, mine, counters, stop.clone())))
         .collect())
 }
 
@@ -101,7 +105,7 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 async fn read(
     mut socket: Socket,
     mine: HashSet<String>,
-    (received, opened): (Arc<AtomicU64>, Arc<AtomicU64>),
+    (received, opened): Counters,
     mut stop: watch::Receiver<bool>,
 ) -> ClientReport {
     let mut report = ClientReport::default();

@@ -7,7 +7,8 @@
 //! a help desk that has been running (`cold` leaves that out); then customers
 //! write at a target rate (see [`traffic`]); the scenario reports stored throughput,
 //! send→WebSocket latency, what arrived against what was sent (each message
-//! exactly once, at its owner only), memory and CPU, and a per-second series.
+//! exactly once at its owner and at the owner's team leader, nowhere else),
+//! memory and CPU, and a per-second series.
 
 mod clients;
 mod setup;
@@ -39,8 +40,11 @@ const OPENING_LIMIT: Duration = Duration::from_secs(300);
 pub struct Options {
     /// Telegram accounts (sessions in the fleet).
     pub accounts: usize,
-    /// Agents owning them, one WebSocket each.
+    /// Agents, one WebSocket each.
     pub agents: usize,
+    /// How many of the agents lead a team (the others, in teams, own the
+    /// accounts); each message then goes to two sockets.
+    pub leaders: usize,
     /// Offered messages per second.
     pub rate: f64,
     /// How long customers write.
@@ -54,7 +58,7 @@ pub struct Options {
 
 /// Runs the scenario and returns its results.
 pub async fn run(opts: &Options) -> anyhow::Result<Value> {
-    let deployment = setup::Deployment::start(opts.accounts, opts.agents, opts.sim_apart).await?;
+    let deployment = setup::Deployment::start(opts.accounts, opts.agents, opts.leaders, opts.sim_apart).await?;
     let target = match deployment.sim.cloud() {
         Some(cloud) => {
             traffic::add_customers(&cloud, opts.accounts)?;
@@ -64,21 +68,30 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     };
     let sim_pid = deployment.sim.pid().map(|pid| pid.to_string());
     let sim_cpu = || sim_pid.as_deref().map_or(0.0, stats::cpu_seconds_of);
-    let mut owned = vec![HashSet::new(); opts.agents];
-    for (id, owner) in deployment.account_ids.iter().zip(&deployment.owner_of) {
-        owned[*owner].insert(id.clone());
+    let mut visible = vec![HashSet::new(); opts.agents];
+    for (id, &owner) in deployment.account_ids.iter().zip(&deployment.owner_of) {
+        visible[owner].insert(id.clone());
+        if let Some(leader) = deployment.leader_of[owner] {
+            visible[leader].insert(id.clone());
+        }
     }
-    let (received, opened) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let counter = || Arc::new(AtomicU64::new(0));
+    let (received, opened) = (counter(), counter());
+    let at_leaders: clients::Counters = (counter(), counter());
+    let counters = (0..opts.agents)
+        .map(|i| if i < opts.leaders { at_leaders.clone() } else { (received.clone(), opened.clone()) })
+        .collect();
     let (stop, stopped) = watch::channel(false);
-    let counters = (received.clone(), opened.clone());
-    let sockets = clients::connect_all(&deployment.base, &deployment.tokens, owned, counters, stopped.clone()).await?;
+    let sockets =
+        clients::connect_all(&deployment.base, &deployment.tokens, visible, counters, stopped.clone()).await?;
+    let copies = Copies { leaders: opts.leaders > 0, at_leaders };
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut setup = deployment.timings.clone();
     let openings = if opts.cold {
         0
     } else {
         let started = Instant::now();
-        let n = open_conversations(&deployment, &target, &opened).await?;
+        let n = open_conversations(&deployment, &target, &opened, &copies).await?;
         setup.insert("conversations_opened_seconds".into(), json!(round3(started.elapsed().as_secs_f64())));
         n
     };
@@ -105,35 +118,41 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     let cpu_injection = stats::cpu_seconds() - cpu_before;
     let sim_cpu_injection = sim_cpu() - sim_cpu_before;
     let total: u64 = per_account.iter().sum();
-    let drain = drain(&deployment, &received, stored_before, total, started, &bar).await;
+    let drain = drain(&deployment, &received, &copies, stored_before, total, started, &bar).await;
     bar.finish_and_clear();
     let _ = stop.send(true);
     let mut reports = Vec::with_capacity(sockets.len());
     for socket in sockets {
         reports.push(socket.await?);
     }
+    // Sockets are in agent order, leaders first.
+    let owner_reports = reports.split_off(opts.leaders);
+    let (leader_reports, reports) = (reports, owner_reports);
     let series = sampler.await?;
     let slow_dropped = deployment.hub.metrics.dropped_slow_clients.load(Ordering::Relaxed);
     let dead_lettered = deployment.pump.dead_lettered.load(Ordering::Relaxed);
     let stored = deployment.pump.new_messages.load(Ordering::Relaxed) - stored_before;
     let setup = Value::Object(setup);
-    let accounts = accounts_check(&deployment.account_ids, &per_account, &reports);
+    let accounts = accounts_check(&deployment.account_ids, &per_account, &reports, &leader_reports);
     let sim_peak_rss = deployment.sim.pid().map(stats::peak_rss_mib_of);
     deployment.shut_down().await?;
 
-    let mut latencies: Vec<Duration> =
-        reports.iter().flat_map(|r| r.samples.iter().map(|s| Duration::from_micros(s.1 as u64))).collect();
-    let mut steady: Vec<Duration> = reports
-        .iter()
-        .flat_map(|r| r.samples.iter())
+    let every_receipt = || reports.iter().chain(&leader_reports).flat_map(|r| r.samples.iter());
+    let mut latencies: Vec<Duration> = every_receipt().map(|s| Duration::from_micros(s.1 as u64)).collect();
+    let mut at_leaders: Vec<Duration> =
+        leader_reports.iter().flat_map(|r| r.samples.iter().map(|s| Duration::from_micros(s.1 as u64))).collect();
+    let mut steady: Vec<Duration> = every_receipt()
         .filter(|s| s.0 >= started_us + WARM_UP_S * 1_000_000)
         .map(|s| Duration::from_micros(s.1 as u64))
         .collect();
     let sum = |f: fn(&clients::ClientReport) -> u64| reports.iter().map(f).sum::<u64>();
+    let sum_leaders = |f: fn(&clients::ClientReport) -> u64| leader_reports.iter().map(f).sum::<u64>();
+    let expected_at_leaders = if opts.leaders > 0 { total } else { 0 };
     Ok(json!({
         "accounts": opts.accounts,
         "agents": opts.agents,
-        "websockets": reports.len(),
+        "leaders": opts.leaders,
+        "websockets": reports.len() + leader_reports.len(),
         "offered_rate": opts.rate,
         "duration_s": opts.duration.as_secs_f64(),
         "setup_seconds": setup,
@@ -149,11 +168,15 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
             "openings_received_by_owner": sum(|r| r.openings),
             "expected": total,
             "received_by_owner": sum(|r| r.received),
-            "missing": total.saturating_sub(sum(|r| r.received)),
-            "duplicates": sum(|r| r.duplicates),
-            "wrong_owner": sum(|r| r.wrong_owner),
-            "unreadable": sum(|r| r.unreadable),
-            "sockets_closed_early": reports.iter().filter(|r| r.closed_early).count(),
+            "openings_received_by_leaders": sum_leaders(|r| r.openings),
+            "expected_at_leaders": expected_at_leaders,
+            "received_by_leaders": sum_leaders(|r| r.received),
+            "missing": total.saturating_sub(sum(|r| r.received))
+                + expected_at_leaders.saturating_sub(sum_leaders(|r| r.received)),
+            "duplicates": sum(|r| r.duplicates) + sum_leaders(|r| r.duplicates),
+            "wrong_owner": sum(|r| r.wrong_owner) + sum_leaders(|r| r.wrong_owner),
+            "unreadable": sum(|r| r.unreadable) + sum_leaders(|r| r.unreadable),
+            "sockets_closed_early": reports.iter().chain(&leader_reports).filter(|r| r.closed_early).count(),
             "slow_clients_dropped": slow_dropped,
             "dead_lettered": dead_lettered,
             "accounts_with_exact_count": accounts.0,
@@ -161,7 +184,8 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
         },
         "latency_send_to_ws": stats::latency_with_p999(&mut latencies),
         "latency_send_to_ws_after_warm_up": stats::latency_with_p999(&mut steady),
-        "latency_by_second": by_second(&reports, started_us),
+        "latency_send_to_leaders_ws": (opts.leaders > 0).then(|| stats::latency_with_p999(&mut at_leaders)),
+        "latency_by_second": by_second(every_receipt(), started_us),
         "cpu_cores_during_injection": round3((cpu_injection + sim_cpu_injection) / injection.as_secs_f64()),
         "simulator": if opts.sim_apart { "child process" } else { "in process" },
         "simulator_cpu_cores_during_injection": sim_pid.as_ref().map(|_| round3(sim_cpu_injection / injection.as_secs_f64())),
@@ -176,13 +200,30 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     }))
 }
 
+/// Where the second copy of each message goes: the owner's team leader.
+struct Copies {
+    /// Whether there are leaders (a second copy of every message).
+    leaders: bool,
+    /// What the leaders' sockets received.
+    at_leaders: clients::Counters,
+}
+
+impl Copies {
+    /// Whether the leaders got `n` messages and `openings` openings (or there are none).
+    fn arrived(&self, n: u64, openings: u64) -> bool {
+        !self.leaders
+            || (self.at_leaders.0.load(Ordering::Relaxed) >= n && self.at_leaders.1.load(Ordering::Relaxed) >= openings)
+    }
+}
+
 /// Has every customer write once and waits until each of those messages
-/// reached its owner's WebSocket and the updates queue is empty; returns how
-/// many there were.
+/// reached its owner's WebSocket (and its leader's) and the updates queue is
+/// empty; returns how many there were.
 async fn open_conversations(
     deployment: &setup::Deployment,
     target: &traffic::Target,
     opened: &AtomicU64,
+    copies: &Copies,
 ) -> anyhow::Result<u64> {
     let started = Instant::now();
     let n = traffic::open_conversations(target, &deployment.phones, OPENING_RATE).await?;
@@ -191,7 +232,7 @@ async fn open_conversations(
         let arrived = opened.load(Ordering::Relaxed);
         bar.set_position(arrived);
         let queue = timeline::scrape(&deployment.base).await?;
-        if arrived >= n && queue.updates_visible + queue.updates_in_flight == 0 {
+        if arrived >= n && copies.arrived(0, n) && queue.updates_visible + queue.updates_in_flight == 0 {
             break;
         }
         anyhow::ensure!(
@@ -210,10 +251,12 @@ struct Drained {
     received: Duration,
 }
 
-/// Waits until every message arrived, or none arrived for [`QUIET`].
+/// Waits until every message arrived (at owners and leaders), or none arrived
+/// at owners for [`QUIET`].
 async fn drain(
     deployment: &setup::Deployment,
     received: &AtomicU64,
+    copies: &Copies,
     stored_before: u64,
     total: u64,
     started: Instant,
@@ -231,22 +274,38 @@ async fn drain(
         if now != last {
             (last, last_change) = (now, Instant::now());
         }
-        if now >= total || last_change.elapsed() > QUIET || started.elapsed() > drain_until {
+        if (now >= total && copies.arrived(total, 0))
+            || last_change.elapsed() > QUIET
+            || started.elapsed() > drain_until
+        {
             return Drained { stored: stored_at, received: started.elapsed() };
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-/// Returns how many accounts got exactly their injected count at their owner, and how many did not.
-fn accounts_check(ids: &[String], injected: &[u64], reports: &[clients::ClientReport]) -> (usize, usize) {
-    let mut got: HashMap<&str, u64> = HashMap::new();
-    for r in reports {
-        for (account, n) in &r.per_account {
-            *got.entry(account.as_str()).or_default() += n;
+/// Returns how many accounts got exactly their injected count at their owner
+/// (and at their leader, when there are leaders), and how many did not.
+fn accounts_check(
+    ids: &[String],
+    injected: &[u64],
+    owners: &[clients::ClientReport],
+    leaders: &[clients::ClientReport],
+) -> (usize, usize) {
+    let per_account = |reports: &[clients::ClientReport]| {
+        let mut got: HashMap<String, u64> = HashMap::new();
+        for (account, n) in reports.iter().flat_map(|r| &r.per_account) {
+            *got.entry(account.clone()).or_default() += n;
         }
-    }
-    let exact = ids.iter().zip(injected).filter(|(id, n)| got.get(id.as_str()).copied().unwrap_or(0) == **n).count();
+        got
+    };
+    let (at_owners, at_leaders) = (per_account(owners), per_account(leaders));
+    let exact = |got: &HashMap<String, u64>, id: &str, n: u64| got.get(id).copied().unwrap_or(0) == n;
+    let exact = ids
+        .iter()
+        .zip(injected)
+        .filter(|(id, &n)| exact(&at_owners, id, n) && (leaders.is_empty() || exact(&at_leaders, id, n)))
+        .count();
     (exact, ids.len() - exact)
 }
 
@@ -267,9 +326,9 @@ fn throughput(series: &[timeline::Sample], total: u64, injection: Duration, stor
 }
 
 /// Latency percentiles of the messages sent in each second of traffic.
-fn by_second(reports: &[clients::ClientReport], started_us: u64) -> Value {
+fn by_second<'a>(receipts: impl Iterator<Item = &'a (u64, u32)>, started_us: u64) -> Value {
     let mut buckets: Vec<Vec<Duration>> = Vec::new();
-    for &(sent, latency) in reports.iter().flat_map(|r| r.samples.iter()) {
+    for &(sent, latency) in receipts {
         let second = (sent.saturating_sub(started_us) / 1_000_000) as usize;
         if buckets.len() <= second {
             buckets.resize_with(second + 1, Vec::new);

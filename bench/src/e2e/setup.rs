@@ -80,6 +80,8 @@ pub struct Deployment {
     pub account_ids: Vec<String>,
     /// Owning agent of each account, by account number.
     pub owner_of: Vec<usize>,
+    /// Each agent's team leader (an agent number), by agent number; `None` for leaders.
+    pub leader_of: Vec<Option<usize>>,
     /// A JWT per agent, by agent number.
     pub tokens: Vec<String>,
     /// Seconds each set-up step took.
@@ -91,8 +93,11 @@ pub struct Deployment {
 
 impl Deployment {
     /// Starts everything and waits until every account's session is online;
-    /// `sim_apart` runs the simulator as a child process.
-    pub async fn start(accounts: usize, agents: usize, sim_apart: bool) -> anyhow::Result<Self> {
+    /// `sim_apart` runs the simulator as a child process. The first `leaders`
+    /// of the `agents` lead teams, the others are spread over their teams
+    /// (none when `leaders` is 0) and own the accounts.
+    pub async fn start(accounts: usize, agents: usize, leaders: usize, sim_apart: bool) -> anyhow::Result<Self> {
+        anyhow::ensure!(leaders < agents, "{leaders} leaders leave no agent to own accounts");
         let mut timings = serde_json::Map::new();
         let mut step = Step::default();
         let sim_dir = tempfile::tempdir()?;
@@ -119,12 +124,13 @@ impl Deployment {
         config.jwt_secret = Some(SecretString::from("bench-jwt-secret-0123456789abcdef"));
         let app = App::build(config).await?;
         let admin = admin_actor(&app.desk).await?;
-        let names = create_agents(&app.desk, &admin, agents).await?;
+        let leader_of = teams(agents, leaders);
+        let names = create_agents(&app.desk, &admin, &leader_of).await?;
         step.done(&mut timings, "agents_seconds");
 
         let mut csv = String::from("phone,owner,session\n");
         for (i, (phone, session)) in phones.iter().zip(&sessions).enumerate() {
-            csv.push_str(&format!("{phone},{},{session}\n", names[i % agents]));
+            csv.push_str(&format!("{phone},{},{session}\n", names[leaders + i % (agents - leaders)]));
         }
         let report = app.desk.import_accounts(&admin, ImportFormat::Csv, csv.as_bytes(), &|_| {}).await?;
         anyhow::ensure!(report.imported == accounts, "imported {} of {accounts} accounts", report.imported);
@@ -151,6 +157,7 @@ impl Deployment {
             phones,
             account_ids,
             owner_of,
+            leader_of,
             tokens,
             timings,
             stop,
@@ -196,31 +203,43 @@ async fn admin_actor(desk: &Desk) -> anyhow::Result<Actor> {
     Ok(Actor::of(&admin))
 }
 
-/// Creates agents `e2e0..` through the use case and returns their usernames.
-async fn create_agents(desk: &Desk, admin: &Actor, n: usize) -> anyhow::Result<Vec<String>> {
-    let bar = simctl::progress(n as u64, "agents");
-    let names: Vec<String> = (0..n).map(|i| format!("e2e{i}")).collect();
-    futures::stream::iter(names.clone())
-        .map(|username| {
-            let (desk, admin, bar) = (desk.clone(), admin.clone(), bar.clone());
-            // Spawned so the argon2 hashes run on both cores.
-            tokio::spawn(async move {
-                let input = NewAgent {
-                    username,
-                    password: PASSWORD.into(),
-                    display_name: None,
-                    role: Role::Agent,
-                    leader_id: None,
-                };
-                desk.create_agent(&admin, input).await?;
-                bar.inc(1);
-                anyhow::Ok(())
+/// Each agent's leader by agent number: the first `leaders` lead, the others
+/// join their teams in turn.
+fn teams(agents: usize, leaders: usize) -> Vec<Option<usize>> {
+    (0..agents).map(|i| (i >= leaders && leaders > 0).then(|| (i - leaders) % leaders)).collect()
+}
+
+/// Creates agents `e2e0..` through the use case, leaders first, each agent in
+/// the team `leader_of` names, and returns their usernames.
+async fn create_agents(desk: &Desk, admin: &Actor, leader_of: &[Option<usize>]) -> anyhow::Result<Vec<String>> {
+    let bar = simctl::progress(leader_of.len() as u64, "agents");
+    let names: Vec<String> = (0..leader_of.len()).map(|i| format!("e2e{i}")).collect();
+    let leaders = leader_of.iter().take_while(|l| l.is_none()).count();
+    let create = |specs: Vec<NewAgent>| {
+        futures::stream::iter(specs)
+            .map(|input| {
+                let (desk, admin, bar) = (desk.clone(), admin.clone(), bar.clone());
+                // Spawned so the argon2 hashes run on both cores.
+                tokio::spawn(async move {
+                    let view = desk.create_agent(&admin, input).await?;
+                    bar.inc(1);
+                    anyhow::Ok(view.id)
+                })
             })
-        })
-        .buffer_unordered(PARALLEL_AUTH)
-        .map(|joined| joined?)
-        .try_collect::<Vec<()>>()
-        .await?;
+            .buffered(PARALLEL_AUTH)
+            .map(|joined| joined?)
+            .try_collect::<Vec<UserId>>()
+    };
+    let spec = |i: usize, role: Role, leader_id: Option<UserId>| NewAgent {
+        username: names[i].clone(),
+        password: PASSWORD.into(),
+        display_name: None,
+        role,
+        leader_id,
+    };
+    let leader_ids = create((0..leaders).map(|i| spec(i, Role::Leader, None)).collect()).await?;
+    let agents = (leaders..names.len()).map(|i| spec(i, Role::Agent, leader_of[i].map(|l| leader_ids[l].clone())));
+    create(agents.collect()).await?;
     bar.finish_and_clear();
     Ok(names)
 }
