@@ -84,7 +84,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     let (stop, stopped) = watch::channel(false);
     let sockets =
         clients::connect_all(&deployment.base, &deployment.tokens, visible, counters, stopped.clone()).await?;
-    let copies = Copies { leaders: opts.leaders > 0, at_leaders };
+    let copies = Copies((opts.leaders > 0).then_some(at_leaders));
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut setup = deployment.timings.clone();
     let openings = if opts.cold {
@@ -138,13 +138,9 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     deployment.shut_down().await?;
 
     let every_receipt = || reports.iter().chain(&leader_reports).flat_map(|r| r.samples.iter());
-    let mut latencies: Vec<Duration> = every_receipt().map(|s| Duration::from_micros(s.1 as u64)).collect();
-    let mut at_leaders: Vec<Duration> =
-        leader_reports.iter().flat_map(|r| r.samples.iter().map(|s| Duration::from_micros(s.1 as u64))).collect();
-    let mut steady: Vec<Duration> = every_receipt()
-        .filter(|s| s.0 >= started_us + WARM_UP_S * 1_000_000)
-        .map(|s| Duration::from_micros(s.1 as u64))
-        .collect();
+    let mut latencies = latencies_of(every_receipt());
+    let mut at_leaders = latencies_of(leader_reports.iter().flat_map(|r| r.samples.iter()));
+    let mut steady = latencies_of(every_receipt().filter(|s| s.0 >= started_us + WARM_UP_S * 1_000_000));
     let sum = |f: fn(&clients::ClientReport) -> u64| reports.iter().map(f).sum::<u64>();
     let sum_leaders = |f: fn(&clients::ClientReport) -> u64| leader_reports.iter().map(f).sum::<u64>();
     let expected_at_leaders = if opts.leaders > 0 { total } else { 0 };
@@ -200,20 +196,22 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     }))
 }
 
-/// Where the second copy of each message goes: the owner's team leader.
-struct Copies {
-    /// Whether there are leaders (a second copy of every message).
-    leaders: bool,
-    /// What the leaders' sockets received.
-    at_leaders: clients::Counters,
-}
+/// The second copy of each message, at the owner's team leader: what the
+/// leaders' sockets received, `None` when there are no leaders.
+struct Copies(Option<clients::Counters>);
 
 impl Copies {
     /// Whether the leaders got `n` messages and `openings` openings (or there are none).
     fn arrived(&self, n: u64, openings: u64) -> bool {
-        !self.leaders
-            || (self.at_leaders.0.load(Ordering::Relaxed) >= n && self.at_leaders.1.load(Ordering::Relaxed) >= openings)
+        self.0.as_ref().is_none_or(|(messages, opened)| {
+            messages.load(Ordering::Relaxed) >= n && opened.load(Ordering::Relaxed) >= openings
+        })
     }
+}
+
+/// The send→receipt latencies of these samples.
+fn latencies_of<'a>(samples: impl Iterator<Item = &'a (u64, u32)>) -> Vec<Duration> {
+    samples.map(|s| Duration::from_micros(s.1 as u64)).collect()
 }
 
 /// Has every customer write once and waits until each of those messages
