@@ -7,6 +7,7 @@
 mod blobs;
 mod db;
 mod leases;
+pub mod page_cache;
 pub mod push;
 mod push_relay;
 mod queue;

@@ -62,6 +62,9 @@ async fn two_queues_on_one_file_share_the_bodies() {
 /// What a process killed mid-batch leaves in the file: a consumer whose
 /// heartbeat stopped, and a body it claimed for a minute.
 fn leave_a_dead_consumers_claim(path: &std::path::Path, queue: &str) {
+    // Raw connections, like the queue's, go through the page cache wrapper,
+    // which must be installed before the process's first connection.
+    tgdesk_local::page_cache::install();
     let conn = rusqlite::Connection::open(path).unwrap();
     let now = chrono::Utc::now().timestamp_millis();
     conn.execute("INSERT INTO queue_consumers (id, alive_until) VALUES (4242, ?1)", [now - 1]).unwrap();
@@ -119,6 +122,7 @@ async fn a_queue_file_from_before_consumers_were_tracked_opens_and_delivers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("queue.db");
     let name = queue_suite::queue_name();
+    tgdesk_local::page_cache::install();
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "CREATE TABLE queue_messages (id INTEGER PRIMARY KEY, queue TEXT NOT NULL, visible_at INTEGER NOT NULL,

@@ -84,6 +84,7 @@ pub(crate) fn opcodes(sql: &str) -> Vec<String> {
 /// Column `column` of each row of `{explain} {sql}`, its parameters unbound.
 #[cfg(test)]
 fn explained(explain: &str, sql: &str, column: usize) -> Vec<String> {
+    crate::page_cache::install();
     let mut conn = rusqlite::Connection::open_in_memory().unwrap();
     schema::migrations().to_latest(&mut conn).unwrap();
     let mut stmt = conn.prepare(&format!("{explain} {sql}")).unwrap();

@@ -289,6 +289,7 @@ mod tests {
 
     #[test]
     fn messages_stored_before_v8_are_kept_and_their_key_stays_unique() {
+        crate::page_cache::install();
         let mut conn = Connection::open_in_memory().unwrap();
         migrations().to_version(&mut conn, 7).unwrap();
         let insert =
