@@ -120,6 +120,20 @@ pub async fn scrape(State(s): State<MetricsState>) -> impl IntoResponse {
     sample(&mut out, "tgdesk_sends_ok_total", "counter", "Messages sent.", read(&fleet.sends_ok));
     sample(&mut out, "tgdesk_sends_failed_total", "counter", "Sends that failed for good.", read(&fleet.sends_failed));
     sample(&mut out, "tgdesk_flood_waits_total", "counter", "FLOOD_WAITs met while sending.", read(&fleet.flood_waits));
+    sample(
+        &mut out,
+        "tgdesk_sqlite_page_cache_wrapped",
+        "gauge",
+        "1 when SQLite's page cache runs through tgdesk's wrapper (commits do not walk the whole cache).",
+        u64::from(tgdesk_local::page_cache::installed()),
+    );
+    sample(
+        &mut out,
+        "tgdesk_sqlite_pages_parked_total",
+        "counter",
+        "Pages B-tree balancing parked at the temporary number the wrapper renames.",
+        tgdesk_local::page_cache::parked_pages(),
+    );
     let _ = writeln!(out, "# HELP tgdesk_queue_depth Bodies waiting (visible) or being handled (in_flight).\n# TYPE tgdesk_queue_depth gauge");
     for queue in [UPDATES_QUEUE, COMMANDS_QUEUE] {
         match s.desk.queue.depth(queue).await {

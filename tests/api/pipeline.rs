@@ -85,6 +85,7 @@ async fn metrics_count_what_the_pipeline_did() {
     }
     assert!(text.contains("tgdesk_ingest_messages_total 7"), "{text}");
     assert!(text.contains("# TYPE tgdesk_sessions_online gauge"), "{text}");
+    assert!(text.contains("tgdesk_sqlite_page_cache_wrapped 1"), "{text}");
     assert!(text.contains("tgdesk_sessions_connecting 0") && text.contains("tgdesk_logins_pending 0"), "{text}");
     assert!(text.contains("tgdesk_queue_depth{queue=\"updates\",state=\"visible\"} 0"), "{text}");
     let lag: u64 = text
