@@ -68,7 +68,7 @@ pub type Counters = (Arc<AtomicU64>, Arc<AtomicU64>);
 pub async fn connect_all(
     base: &str,
     tokens: &[String],
-    visible: Vec<HashSet<String>>,
+    visible: Vec<Vec<String>>,
     counters: Vec<Counters>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<JoinHandle<ClientReport>>> {
@@ -110,14 +110,13 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 
 async fn read(
     mut socket: Socket,
-    mine: HashSet<String>,
+    mine: Vec<String>,
     (received, opened): Counters,
     mut stop: watch::Receiver<bool>,
 ) -> ClientReport {
     let mut report = ClientReport::default();
     // An agent sees a few accounts (a leader a few dozen): found by a scan,
-    // and messages keyed by the account's place in this list.
-    let mine: Vec<String> = mine.into_iter().collect();
+    // and messages keyed by the account's place in `mine`.
     let mut seen: HashSet<(usize, i64, i64)> = HashSet::new();
     let mut openings: HashSet<(usize, i64, i64)> = HashSet::new();
     loop {

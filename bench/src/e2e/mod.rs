@@ -17,7 +17,7 @@ mod traffic;
 
 use crate::stats;
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,11 +68,12 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     };
     let sim_pid = deployment.sim.pid().map(|pid| pid.to_string());
     let sim_cpu = || sim_pid.as_deref().map_or(0.0, stats::cpu_seconds_of);
-    let mut visible = vec![HashSet::new(); opts.agents];
+    // Each account once per agent: its owner and the owner's leader differ.
+    let mut visible = vec![Vec::new(); opts.agents];
     for (id, &owner) in deployment.account_ids.iter().zip(&deployment.owner_of) {
-        visible[owner].insert(id.clone());
+        visible[owner].push(id.clone());
         if let Some(leader) = deployment.leader_of[owner] {
-            visible[leader].insert(id.clone());
+            visible[leader].push(id.clone());
         }
     }
     let counter = || Arc::new(AtomicU64::new(0));
@@ -143,6 +144,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
     let mut steady = latencies_of(every_receipt().filter(|s| s.0 >= started_us + WARM_UP_S * 1_000_000));
     let sum = |f: fn(&clients::ClientReport) -> u64| reports.iter().map(f).sum::<u64>();
     let sum_leaders = |f: fn(&clients::ClientReport) -> u64| leader_reports.iter().map(f).sum::<u64>();
+    let sum_all = |f: fn(&clients::ClientReport) -> u64| sum(f) + sum_leaders(f);
     let expected_at_leaders = if opts.leaders > 0 { total } else { 0 };
     Ok(json!({
         "accounts": opts.accounts,
@@ -169,9 +171,9 @@ pub async fn run(opts: &Options) -> anyhow::Result<Value> {
             "received_by_leaders": sum_leaders(|r| r.received),
             "missing": total.saturating_sub(sum(|r| r.received))
                 + expected_at_leaders.saturating_sub(sum_leaders(|r| r.received)),
-            "duplicates": sum(|r| r.duplicates) + sum_leaders(|r| r.duplicates),
-            "wrong_owner": sum(|r| r.wrong_owner) + sum_leaders(|r| r.wrong_owner),
-            "unreadable": sum(|r| r.unreadable) + sum_leaders(|r| r.unreadable),
+            "duplicates": sum_all(|r| r.duplicates),
+            "wrong_owner": sum_all(|r| r.wrong_owner),
+            "unreadable": sum_all(|r| r.unreadable),
             "sockets_closed_early": reports.iter().chain(&leader_reports).filter(|r| r.closed_early).count(),
             "slow_clients_dropped": slow_dropped,
             "dead_lettered": dead_lettered,
