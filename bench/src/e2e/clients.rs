@@ -8,7 +8,7 @@ use anyhow::Context;
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -31,7 +31,6 @@ struct NewMessageEvent<'a> {
 struct MessageData<'a> {
     #[serde(borrow)]
     account_id: Cow<'a, str>,
-    peer: i64,
     id: i64,
     #[serde(borrow)]
     text: Cow<'a, str>,
@@ -116,9 +115,9 @@ async fn read(
 ) -> ClientReport {
     let mut report = ClientReport::default();
     // An agent sees a few accounts (a leader a few dozen): found by a scan,
-    // and messages keyed by the account's place in `mine`.
-    let mut seen: HashSet<(usize, i64, i64)> = HashSet::new();
-    let mut openings: HashSet<(usize, i64, i64)> = HashSet::new();
+    // and messages kept by the account's place in `mine`.
+    let mut seen: Vec<SeenIds> = mine.iter().map(|_| SeenIds::default()).collect();
+    let mut received_per_account = vec![0u64; mine.len()];
     loop {
         let frame = tokio::select! {
             frame = socket.next() => frame,
@@ -145,29 +144,81 @@ async fn read(
             report.wrong_owner += 1;
             continue;
         };
-        if m.text.starts_with(OPENING) {
-            if openings.insert((account, m.peer, m.id)) {
-                report.openings += 1;
-                opened.fetch_add(1, Ordering::Relaxed);
-            } else {
-                report.duplicates += 1;
-            }
+        let opening = m.text.starts_with(OPENING);
+        let sent = if opening { None } else { stamp_of(&m.text) };
+        if !opening && sent.is_none() {
+            report.unreadable += 1;
             continue;
         }
-        let Some(sent) = stamp_of(&m.text) else {
+        let Some(first) = seen[account].insert(m.id) else {
             report.unreadable += 1;
             continue;
         };
-        if !seen.insert((account, m.peer, m.id)) {
+        if !first {
             report.duplicates += 1;
             continue;
         }
+        let Some(sent) = sent else {
+            report.openings += 1;
+            opened.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        received_per_account[account] += 1;
         report.received += 1;
         received.fetch_add(1, Ordering::Relaxed);
         report.samples.push((sent, arrived.saturating_sub(sent).min(u32::MAX as u64) as u32));
     }
-    for (account, _, _) in seen {
-        *report.per_account.entry(mine[account].clone()).or_default() += 1;
+    for (account, count) in mine.into_iter().zip(received_per_account) {
+        if count > 0 {
+            report.per_account.insert(account, count);
+        }
     }
     report
+}
+
+/// Message ids an account's client has seen. The simulator numbers each
+/// account's messages 1, 2, 3… across its dialogs, as Telegram numbers a
+/// user's private messages, so one bit per id tells a repeat: a few hundred
+/// bytes per account for a run, where a set of (account, peer, id) held
+/// hundreds of megabytes across the clients and stalled a client whenever
+/// it grew.
+#[derive(Default)]
+struct SeenIds(Vec<u64>);
+
+impl SeenIds {
+    /// Ids past this are not the simulator's (a run sends far fewer).
+    const MAX_ID: i64 = 1 << 28;
+
+    /// Marks `id` seen: `Some(true)` the first time, `Some(false)` after,
+    /// `None` for an id the simulator does not hand out.
+    fn insert(&mut self, id: i64) -> Option<bool> {
+        if !(1..Self::MAX_ID).contains(&id) {
+            return None;
+        }
+        let (word, bit) = ((id / 64) as usize, 1u64 << (id % 64));
+        if word >= self.0.len() {
+            self.0.resize((word + 1).next_power_of_two(), 0);
+        }
+        let first = self.0[word] & bit == 0;
+        self.0[word] |= bit;
+        Some(first)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SeenIds;
+
+    #[test]
+    fn an_id_is_new_once_and_foreign_ids_are_refused() {
+        let mut seen = SeenIds::default();
+        assert_eq!(seen.insert(5), Some(true));
+        assert_eq!(seen.insert(70_000), Some(true));
+        assert_eq!(seen.insert(5), Some(false));
+        assert_eq!(seen.insert(70_000), Some(false));
+        assert_eq!(seen.insert(6), Some(true));
+        assert_eq!(seen.insert(0), None);
+        assert_eq!(seen.insert(-3), None);
+        assert_eq!(seen.insert(SeenIds::MAX_ID), None);
+    }
 }
