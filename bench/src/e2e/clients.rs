@@ -180,8 +180,7 @@ async fn read(
 /// account's messages 1, 2, 3… across its dialogs, as Telegram numbers a
 /// user's private messages, so one bit per id tells a repeat: a few hundred
 /// bytes per account for a run, where a set of (account, peer, id) held
-/// hundreds of megabytes across the clients and stalled a client whenever
-/// it grew.
+/// hundreds of megabytes across the clients and rehashed as it grew.
 #[derive(Default)]
 struct SeenIds(Vec<u64>);
 
