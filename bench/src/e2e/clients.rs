@@ -144,12 +144,16 @@ async fn read(
             report.wrong_owner += 1;
             continue;
         };
-        let opening = m.text.starts_with(OPENING);
-        let sent = if opening { None } else { stamp_of(&m.text) };
-        if !opening && sent.is_none() {
-            report.unreadable += 1;
-            continue;
-        }
+        // `None` for an opening, which carries no send stamp.
+        let sent = if m.text.starts_with(OPENING) {
+            None
+        } else {
+            let Some(sent) = stamp_of(&m.text) else {
+                report.unreadable += 1;
+                continue;
+            };
+            Some(sent)
+        };
         let Some(first) = seen[account].insert(m.id) else {
             report.unreadable += 1;
             continue;

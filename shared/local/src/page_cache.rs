@@ -2,9 +2,9 @@
 //! every commit scan the whole cache.
 //!
 //! When `balance_nonroot` renumbers the pages it split (so siblings keep
-//! ascending page numbers), it parks one page at a temporary number, the page
-//! after the lock-byte page (`PENDING_BYTE / page_size + 1`: 262,145 with
-//! 4 KiB pages), which no B-tree ever uses. The default cache (pcache1)
+//! ascending page numbers), it parks one page at a temporary number, that of
+//! the lock-byte page (`PENDING_BYTE / page_size + 1`: 262,145 with 4 KiB
+//! pages), which no B-tree ever uses. The default cache (pcache1)
 //! remembers that as its largest key. Every commit then truncates the cache
 //! to the database's size, and with the largest key far beyond it, pcache1
 //! walks its whole hash table (every cached page) instead of a few slots:
@@ -29,7 +29,7 @@ use std::os::raw::{c_int, c_uint, c_void};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Once, OnceLock};
 
-/// SQLite's lock-byte page offset (`PENDING_BYTE`, unless a test build moved it).
+/// SQLite's lock-byte offset (`PENDING_BYTE`, unless a test build moved it).
 const PENDING_BYTE: c_uint = 0x4000_0000;
 
 /// The default page cache's methods, which the wrapper calls.
@@ -58,7 +58,7 @@ pub fn install() -> bool {
         if set == ffi::SQLITE_OK {
             INSTALLED.store(true, Ordering::Relaxed);
         } else {
-            tracing::debug!(code = set, "sqlite refused the page cache wrapper");
+            tracing::warn!(code = set, "sqlite refused the page cache wrapper; commits will walk the whole cache");
         }
     });
     installed()
