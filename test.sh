@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Rust is the only toolchain the tests need so far; fail early and clearly without it.
+# Rust builds everything; Python runs the moto server the AWS tests talk to.
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 
@@ -16,4 +16,7 @@ cargo fmt --all -- --check
 echo "== lints"
 cargo clippy --workspace --all-targets --features tgdesk-core/testkit -- -D warnings
 echo "== tests"
+mkdir -p target
+# The AWS adapters' suites run against a moto server started here.
+source .ci/moto.sh
 cargo test --workspace --features tgdesk-core/testkit

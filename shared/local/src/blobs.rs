@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tgdesk_core::ports::{
-    validate_blob_key, BlobMeta, BlobReader, BlobStore, BlobWriter, PortError, PortErrorKind, MAX_BLOB_CHUNK,
-    MAX_CONTENT_TYPE,
+    validate_blob_key, validate_content_type, BlobMeta, BlobReader, BlobStore, BlobWriter, PortError, PortErrorKind,
+    MAX_BLOB_CHUNK,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -108,14 +108,6 @@ fn temp_beside(path: &Path) -> Result<PathBuf, PortError> {
     std::fs::create_dir_all(dir).map_err(map_io)?;
     let temp_id = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
     Ok(dir.join(format!(".{}.{temp_id}.tmp", std::process::id())))
-}
-
-/// Refuses a content type that is empty or longer than a header can say.
-fn check_content_type(content_type: &str) -> Result<(), PortError> {
-    if content_type.is_empty() || content_type.len() > MAX_CONTENT_TYPE {
-        return Err(PortError::new(PortErrorKind::Invalid, "content type empty or too long"));
-    }
-    Ok(())
 }
 
 /// Writes header and bytes to a temporary file beside `path`, then renames it over `path`.
@@ -217,14 +209,14 @@ async fn read_header(file: &mut tokio::fs::File) -> Result<(String, u64), PortEr
 impl BlobStore for FsBlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), PortError> {
         let path = self.path(key)?;
-        check_content_type(content_type)?;
+        validate_content_type(content_type)?;
         let content_type = content_type.to_owned();
         blocking(move || write_atomically(&path, &content_type, &bytes)).await
     }
 
     async fn create(&self, key: &str, content_type: &str) -> Result<Box<dyn BlobWriter>, PortError> {
         let path = self.path(key)?;
-        check_content_type(content_type)?;
+        validate_content_type(content_type)?;
         let temp = {
             let path = path.clone();
             blocking(move || temp_beside(&path)).await?

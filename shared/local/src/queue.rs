@@ -20,7 +20,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tgdesk_core::ports::{
-    dead_letter_queue, validate_queue_name, Delivery, PortError, PortErrorKind, Queue, QueueDepth, MAX_BODY_BYTES,
+    dead_letter_queue, reason_within_limit, validate_queue_name, Delivery, PortError, PortErrorKind, Queue, QueueDepth,
+    MAX_BODY_BYTES,
 };
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -278,7 +279,7 @@ impl Queue for SqliteQueue {
         let dlq = dead_letter_queue(queue);
         validate_queue_name(&dlq)?;
         let (id, claim) = parse_receipt(&delivery.receipt)?;
-        let (name, target, reason) = (queue.to_owned(), dlq.clone(), reason.to_owned());
+        let (name, target, reason) = (queue.to_owned(), dlq.clone(), reason_within_limit(reason).to_owned());
         self.db
             .write(move |tx| {
                 // Moves the stored body, so a stale or forged delivery moves nothing.

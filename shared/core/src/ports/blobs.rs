@@ -28,6 +28,15 @@ pub fn validate_blob_key(key: &str) -> Result<(), PortError> {
     }
 }
 
+/// Returns `Invalid` for a content type that is empty or longer than
+/// [`MAX_CONTENT_TYPE`].
+pub fn validate_content_type(content_type: &str) -> Result<(), PortError> {
+    if content_type.is_empty() || content_type.len() > MAX_CONTENT_TYPE {
+        return Err(PortError::new(PortErrorKind::Invalid, "content type empty or too long"));
+    }
+    Ok(())
+}
+
 /// What is known about a stored blob.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlobMeta {

@@ -24,8 +24,10 @@ pub struct Lease {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Account leases with expiry and fencing. Times come from the adapter's
-/// clock; nodes compare `expires_at` with their own only to renew early.
+/// Account leases with expiry and fencing. Times come from the calling
+/// node's clock (a DynamoDB condition has no clock of its own), so nodes keep
+/// their clocks within a skew well under the lease's renewal margin; a node
+/// compares `expires_at` with its own clock only to renew early.
 #[async_trait]
 pub trait Leases: Send + Sync {
     /// Takes the lease for `ttl` when it is free, expired, released or held by

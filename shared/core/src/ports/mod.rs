@@ -16,14 +16,17 @@ mod store;
 mod telegram;
 
 pub use blobs::{
-    validate_blob_key, BlobMeta, BlobReader, BlobStore, BlobWriter, MemoryBlob, MAX_BLOB_CHUNK, MAX_BLOB_KEY,
-    MAX_CONTENT_TYPE,
+    validate_blob_key, validate_content_type, BlobMeta, BlobReader, BlobStore, BlobWriter, MemoryBlob, MAX_BLOB_CHUNK,
+    MAX_BLOB_KEY, MAX_CONTENT_TYPE,
 };
 pub use connections::{ConnectionId, Connections};
 pub use error::{PortError, PortErrorKind};
 pub use leases::{Lease, Leases};
 pub use push::{PushEvent, PushHub, EVENT_KINDS};
-pub use queue::{dead_letter_queue, validate_queue_name, Delivery, Queue, QueueDepth, MAX_BODY_BYTES, MAX_QUEUE_NAME};
+pub use queue::{
+    dead_letter_queue, reason_within_limit, validate_queue_name, Delivery, Queue, QueueDepth, MAX_BODY_BYTES,
+    MAX_QUEUE_NAME, MAX_REASON_BYTES,
+};
 pub use replies::Replies;
 pub use sealer::{SessionImporter, SessionSealer};
 pub use search::{SearchHit, SearchIndex, SearchQuery};

@@ -12,8 +12,24 @@ use async_trait::async_trait;
 use std::time::Duration;
 
 /// Longest body a queue accepts, so that the base64 an SQS adapter sends
-/// stays under SQS's 256 KiB per message.
-pub const MAX_BODY_BYTES: usize = 192 * 1024;
+/// (4/3 of it) plus a dead-letter reason stays under SQS's 256 KiB per message.
+pub const MAX_BODY_BYTES: usize = 190 * 1024;
+
+/// Longest dead-letter reason kept; a longer one is cut at a character
+/// boundary by [`reason_within_limit`].
+pub const MAX_REASON_BYTES: usize = 1024;
+
+/// Returns `reason` cut to at most [`MAX_REASON_BYTES`] bytes, at a character boundary.
+pub fn reason_within_limit(reason: &str) -> &str {
+    if reason.len() <= MAX_REASON_BYTES {
+        return reason;
+    }
+    let mut end = MAX_REASON_BYTES;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
+}
 
 /// Longest queue name, as SQS allows.
 pub const MAX_QUEUE_NAME: usize = 80;
@@ -98,11 +114,20 @@ pub trait Queue: Send + Sync {
     /// Moves a poison delivery to [`dead_letter_queue`]`(queue)` with `reason`:
     /// it is never delivered from `queue` again, and is delivered from the
     /// dead-letter queue with the same body, `attempts` counting from 1 and
-    /// `reason` set. A malformed receipt is `Invalid`.
+    /// `reason` set (cut by [`reason_within_limit`]). A malformed receipt is
+    /// `Invalid`. A crash in the middle may leave the body in both queues,
+    /// never in neither.
     async fn dead_letter(&self, queue: &str, delivery: &Delivery, reason: &str) -> Result<(), PortError>;
 
     /// Returns how many bodies wait in `queue` and how many are in flight
     /// (zeros for a queue never used). Counts are for metrics: SQS only
     /// estimates them, so never base control flow on them.
     async fn depth(&self, queue: &str) -> Result<QueueDepth, PortError>;
+
+    /// True when [`Queue::depth`] counts exactly and at once; false where it
+    /// only estimates and settles within a minute (SQS), so callers and the
+    /// contract suite wait for a count instead of expecting it.
+    fn exact_depth(&self) -> bool {
+        true
+    }
 }

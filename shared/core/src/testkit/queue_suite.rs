@@ -3,7 +3,9 @@
 //! Timeouts are short (visibility 200 ms) so the suite stays fast; a case
 //! waits only through `receive`'s own `wait`, never a sleep for consistency.
 
-use crate::ports::{dead_letter_queue, Delivery, PortErrorKind, Queue, QueueDepth, MAX_BODY_BYTES, MAX_QUEUE_NAME};
+use crate::ports::{
+    dead_letter_queue, Delivery, PortErrorKind, Queue, QueueDepth, MAX_BODY_BYTES, MAX_QUEUE_NAME, MAX_REASON_BYTES,
+};
 use crate::testkit::fixtures::assert_kind;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -44,6 +46,23 @@ async fn collect_within(q: &dyn Queue, name: &str, n: usize, visibility: Duratio
     got
 }
 
+/// How long an estimating queue ([`Queue::exact_depth`] false) may take to settle.
+const SETTLE: Duration = Duration::from_secs(60);
+
+/// Asserts that `depth` is `expected`: at once for an exact queue, within
+/// [`SETTLE`] for one that estimates.
+async fn assert_depth(q: &dyn Queue, name: &str, expected: QueueDepth) {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let depth = q.depth(name).await.expect("depth");
+        if depth == expected {
+            return;
+        }
+        assert!(!q.exact_depth() && Instant::now() < deadline, "depth of {name}: {depth:?}, expected {expected:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 fn body_set(deliveries: &[Delivery]) -> BTreeSet<Vec<u8>> {
     deliveries.iter().map(|d| d.body.clone()).collect()
 }
@@ -68,7 +87,7 @@ pub async fn sent_bodies_are_delivered_once_each_and_gone_after_ack(q: &dyn Queu
     assert_eq!(body_set(&got), sent.into_iter().collect());
     assert!(got.iter().all(|d| d.attempts == 1 && d.reason.is_none()));
     q.ack(&name, &receipts(&got)).await.unwrap();
-    assert_eq!(q.depth(&name).await.unwrap(), QueueDepth::default());
+    assert_depth(q, &name, QueueDepth::default()).await;
 }
 
 /// `receive` returns at most `max`, and `max` 0 is `Invalid`.
@@ -122,7 +141,7 @@ pub async fn a_received_body_is_invisible_during_its_visibility(q: &dyn Queue) {
 
     assert_eq!(first.len(), 1);
     assert!(second.is_empty(), "delivered twice within its visibility");
-    assert_eq!(q.depth(&name).await.unwrap(), QueueDepth { visible: 0, in_flight: 1 });
+    assert_depth(q, &name, QueueDepth { visible: 0, in_flight: 1 }).await;
 }
 
 /// An unacked delivery comes back after its visibility with attempts + 1 and
@@ -173,7 +192,7 @@ pub async fn nack_makes_a_body_visible_again_after_its_delay(q: &dyn Queue) {
 
     assert_eq!(again.iter().map(|d| d.attempts).collect::<Vec<_>>(), [2]);
     assert!(hidden.is_empty(), "visible before its nack delay");
-    assert_eq!(q.depth(&name).await.unwrap(), QueueDepth { visible: 0, in_flight: 1 });
+    assert_depth(q, &name, QueueDepth { visible: 0, in_flight: 1 }).await;
     assert_kind(q.nack(&name, "not-a-receipt", Duration::ZERO).await, PortErrorKind::Invalid);
 }
 
@@ -196,8 +215,28 @@ pub async fn dead_letter_moves_a_body_with_its_reason(q: &dyn Queue) {
     assert_eq!(dead[0].body, b"poison");
     assert_eq!(dead[0].attempts, 1);
     assert_eq!(dead[0].reason.as_deref(), Some("bad json at line 1"));
+    q.ack(&dlq, &receipts(&dead)).await.unwrap();
     let bad = Delivery { receipt: "not-a-receipt".into(), ..dead[0].clone() };
     assert_kind(q.dead_letter(&dlq, &bad, "x").await, PortErrorKind::Invalid);
+}
+
+/// A reason longer than [`MAX_REASON_BYTES`] is cut at a character boundary,
+/// and the body, of the largest size, reaches the dead-letter queue whole.
+pub async fn a_long_reason_is_cut_and_the_body_kept_whole(q: &dyn Queue) {
+    let name = queue_name();
+    let body = vec![0xAB; MAX_BODY_BYTES];
+    q.send_batch(&name, vec![body.clone()]).await.unwrap();
+    let got = collect(q, &name, 1, LONG).await;
+    let reason = "ошибка ".repeat(MAX_REASON_BYTES);
+
+    q.dead_letter(&name, &got[0], &reason).await.unwrap();
+
+    let dead = collect(q, &dead_letter_queue(&name), 1, LONG).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, body);
+    let kept = dead[0].reason.as_deref().unwrap_or_default();
+    assert!(kept.len() <= MAX_REASON_BYTES && kept.len() > MAX_REASON_BYTES - 4, "kept {} bytes", kept.len());
+    assert!(reason.starts_with(kept));
 }
 
 /// Queues are independent: a body sent to one is never delivered from another.
@@ -208,7 +247,7 @@ pub async fn queues_are_independent(q: &dyn Queue) {
     let from_b = q.receive(&b, 10, SHORT, LONG).await.unwrap();
 
     assert!(from_b.is_empty());
-    assert_eq!(q.depth(&b).await.unwrap(), QueueDepth::default());
+    assert_depth(q, &b, QueueDepth::default()).await;
     assert_eq!(collect(q, &a, 2, LONG).await.len(), 2);
 }
 
@@ -227,7 +266,7 @@ pub async fn invalid_names_and_bodies_are_refused_whole(q: &dyn Queue) {
     assert_kind(q.send_batch(&name, vec![b"ok".to_vec(), vec![]]).await, PortErrorKind::Invalid);
     q.send_batch(&name, vec![]).await.unwrap();
 
-    assert_eq!(q.depth(&name).await.unwrap(), QueueDepth::default());
+    assert_depth(q, &name, QueueDepth::default()).await;
     assert!(q.receive(&name, 10, SHORT, LONG).await.unwrap().is_empty());
     q.send_batch(&"q".repeat(MAX_QUEUE_NAME), bodies(1)).await.unwrap();
 }
@@ -235,16 +274,16 @@ pub async fn invalid_names_and_bodies_are_refused_whole(q: &dyn Queue) {
 /// `depth` counts visible and in-flight bodies, zeros for an unused queue.
 pub async fn depth_counts_visible_and_in_flight_bodies(q: &dyn Queue) {
     let name = queue_name();
-    assert_eq!(q.depth(&name).await.unwrap(), QueueDepth::default());
+    assert_depth(q, &name, QueueDepth::default()).await;
     q.send_batch(&name, bodies(5)).await.unwrap();
-    assert_eq!(q.depth(&name).await.unwrap(), QueueDepth { visible: 5, in_flight: 0 });
+    assert_depth(q, &name, QueueDepth { visible: 5, in_flight: 0 }).await;
 
     let got = q.receive(&name, 2, ARRIVAL, LONG).await.unwrap();
     let taken = got.len() as u64;
-    assert_eq!(q.depth(&name).await.unwrap(), QueueDepth { visible: 5 - taken, in_flight: taken });
+    assert_depth(q, &name, QueueDepth { visible: 5 - taken, in_flight: taken }).await;
 
     q.ack(&name, &receipts(&got)).await.unwrap();
-    assert_eq!(q.depth(&name).await.unwrap(), QueueDepth { visible: 5 - taken, in_flight: 0 });
+    assert_depth(q, &name, QueueDepth { visible: 5 - taken, in_flight: 0 }).await;
 }
 
 /// Concurrent receivers never get the same body while it is invisible.
@@ -279,6 +318,7 @@ macro_rules! queue_contract_suite {
             an_acked_body_never_comes_back_and_ack_is_idempotent,
             nack_makes_a_body_visible_again_after_its_delay,
             dead_letter_moves_a_body_with_its_reason,
+            a_long_reason_is_cut_and_the_body_kept_whole,
             queues_are_independent,
             invalid_names_and_bodies_are_refused_whole,
             depth_counts_visible_and_in_flight_bodies,

@@ -1,0 +1,19 @@
+//! tgdesk AWS adapters: each one a translation of a core port onto an AWS
+//! service, with no rules of its own. [`SqsQueue`] (queue port),
+//! [`S3Blobs`] (blob store port) and [`DynamoLeases`] (leases port) pass the
+//! same contract suites in `tgdesk_core::testkit` as their local twins; the
+//! tests run them through the real AWS SDK against a moto server.
+//!
+//! Every adapter takes an [`AwsContext`]: the SDK configuration and the
+//! resource names, read once from [`AwsSettings`].
+
+mod context;
+pub mod dynamo;
+mod error;
+mod s3;
+mod sqs;
+
+pub use context::{AwsContext, AwsSettings, DEFAULT_PREFIX, DEFAULT_REGION};
+pub use dynamo::DynamoLeases;
+pub use s3::S3Blobs;
+pub use sqs::SqsQueue;

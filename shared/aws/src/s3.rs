@@ -1,0 +1,295 @@
+//! [`S3Blobs`]: the blob store port on one S3 bucket. Port keys are object
+//! keys as they are ([`validate_blob_key`] already keeps them to S3's safe
+//! characters); the content type is the object's `Content-Type`. Streamed
+//! writes become multipart uploads once they pass one part, so a customer's
+//! video never sits whole in memory.
+
+use crate::context::AwsContext;
+use crate::error;
+use async_trait::async_trait;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use tgdesk_core::ports::{
+    validate_blob_key, validate_content_type, BlobMeta, BlobReader, BlobStore, BlobWriter, PortError, PortErrorKind,
+    MAX_BLOB_CHUNK,
+};
+use tokio::sync::OnceCell;
+
+/// Size of a multipart upload's parts: above S3's 5 MiB minimum, small
+/// enough to hold one in memory per upload.
+const PART_BYTES: usize = 8 * 1024 * 1024;
+
+/// The blob store port on S3.
+pub struct S3Blobs {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    create_missing: bool,
+    /// Set once the bucket is known to exist (created where allowed).
+    ready: OnceCell<()>,
+}
+
+impl S3Blobs {
+    /// Returns the adapter on bucket `<prefix>-files`.
+    pub fn new(ctx: &AwsContext) -> Self {
+        Self::with_bucket(ctx, ctx.name("files"))
+    }
+
+    /// Returns the adapter on `bucket`.
+    pub fn with_bucket(ctx: &AwsContext, bucket: String) -> Self {
+        // Path-style addressing: a custom endpoint (moto, LocalStack) has no
+        // per-bucket host names; AWS itself serves both styles.
+        let config =
+            aws_sdk_s3::config::Builder::from(&ctx.sdk).force_path_style(ctx.settings.endpoint.is_some()).build();
+        Self {
+            client: aws_sdk_s3::Client::from_conf(config),
+            bucket,
+            create_missing: ctx.settings.create_missing,
+            ready: OnceCell::new(),
+        }
+    }
+
+    /// Makes sure the bucket exists, creating it where the settings allow.
+    async fn ready(&self) -> Result<(), PortError> {
+        self.ready
+            .get_or_try_init(|| async {
+                match self.client.head_bucket().bucket(&self.bucket).send().await {
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        let e = error::sdk("s3 head_bucket", e);
+                        if e.kind != PortErrorKind::NotFound || !self.create_missing {
+                            return Err(e);
+                        }
+                        match self.client.create_bucket().bucket(&self.bucket).send().await {
+                            Ok(_) => Ok(()),
+                            Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => {
+                                Ok(())
+                            }
+                            Err(e) => Err(error::sdk("s3 create_bucket", e)),
+                        }
+                    }
+                }
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Checks a key and makes sure the bucket is there.
+    async fn prepare(&self, key: &str) -> Result<(), PortError> {
+        validate_blob_key(key)?;
+        self.ready().await
+    }
+
+    /// Opens the object under `key`; `NotFound` when there is none.
+    async fn get_object(&self, key: &str) -> Result<(ByteStream, BlobMeta), PortError> {
+        self.prepare(key).await?;
+        let out = self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(|e| {
+            let e = error::sdk("s3 get_object", e);
+            if e.kind == PortErrorKind::NotFound {
+                PortError::not_found(format!("no blob {key}"))
+            } else {
+                e
+            }
+        })?;
+        let meta = BlobMeta {
+            size: out.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+            content_type: out.content_type().unwrap_or("application/octet-stream").to_owned(),
+        };
+        Ok((out.body, meta))
+    }
+}
+
+fn stream_error(e: impl std::error::Error + Send + Sync + 'static) -> PortError {
+    PortError::with_source(PortErrorKind::Unavailable, "s3 object body broke off", e)
+}
+
+#[async_trait]
+impl BlobStore for S3Blobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), PortError> {
+        validate_content_type(content_type)?;
+        self.prepare(key).await?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| error::sdk("s3 put_object", e))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<(Vec<u8>, BlobMeta), PortError> {
+        let (body, meta) = self.get_object(key).await?;
+        let bytes = body.collect().await.map_err(stream_error)?.into_bytes().to_vec();
+        Ok((bytes, meta))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), PortError> {
+        self.prepare(key).await?;
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| error::sdk("s3 delete_object", e))?;
+        Ok(())
+    }
+
+    async fn create(&self, key: &str, content_type: &str) -> Result<Box<dyn BlobWriter>, PortError> {
+        validate_content_type(content_type)?;
+        self.prepare(key).await?;
+        Ok(Box::new(S3Writer {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            content_type: content_type.to_owned(),
+            buffer: Vec::new(),
+            upload: None,
+            parts: Vec::new(),
+            size: 0,
+        }))
+    }
+
+    async fn open(&self, key: &str) -> Result<Box<dyn BlobReader>, PortError> {
+        let (body, meta) = self.get_object(key).await?;
+        Ok(Box::new(S3Reader { body, meta, pending: Vec::new() }))
+    }
+}
+
+/// A streamed write: bytes gather into a part; the first full part starts
+/// a multipart upload. Dropped unfinished, it aborts the upload (and the
+/// bucket's lifecycle rule removes any that a crash left behind).
+struct S3Writer {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+    content_type: String,
+    buffer: Vec<u8>,
+    /// The multipart upload id, once one started.
+    upload: Option<String>,
+    parts: Vec<CompletedPart>,
+    size: u64,
+}
+
+impl S3Writer {
+    /// Uploads the buffer as the next part, starting the upload if needed.
+    async fn flush_part(&mut self) -> Result<(), PortError> {
+        let upload = match &self.upload {
+            Some(id) => id.clone(),
+            None => {
+                let out = self
+                    .client
+                    .create_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .content_type(&self.content_type)
+                    .send()
+                    .await
+                    .map_err(|e| error::sdk("s3 create_multipart_upload", e))?;
+                let id = out.upload_id().ok_or_else(|| PortError::new(PortErrorKind::Internal, "no upload id"))?;
+                self.upload = Some(id.to_owned());
+                id.to_owned()
+            }
+        };
+        let number = i32::try_from(self.parts.len() + 1).unwrap_or(i32::MAX);
+        let body = ByteStream::from(std::mem::take(&mut self.buffer));
+        let out = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(upload)
+            .part_number(number)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| error::sdk("s3 upload_part", e))?;
+        self.parts.push(CompletedPart::builder().set_e_tag(out.e_tag().map(str::to_owned)).part_number(number).build());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BlobWriter for S3Writer {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), PortError> {
+        self.buffer.extend_from_slice(chunk);
+        self.size += chunk.len() as u64;
+        if self.buffer.len() >= PART_BYTES {
+            self.flush_part().await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<BlobMeta, PortError> {
+        let meta = BlobMeta { size: self.size, content_type: self.content_type.clone() };
+        let Some(upload) = self.upload.clone() else {
+            let body = ByteStream::from(std::mem::take(&mut self.buffer));
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .content_type(&self.content_type)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| error::sdk("s3 put_object", e))?;
+            return Ok(meta);
+        };
+        if !self.buffer.is_empty() {
+            self.flush_part().await?;
+        }
+        let parts = CompletedMultipartUpload::builder().set_parts(Some(std::mem::take(&mut self.parts))).build();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(upload)
+            .multipart_upload(parts)
+            .send()
+            .await
+            .map_err(|e| error::sdk("s3 complete_multipart_upload", e))?;
+        self.upload = None;
+        Ok(meta)
+    }
+}
+
+impl Drop for S3Writer {
+    fn drop(&mut self) {
+        let Some(upload) = self.upload.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let request = self.client.abort_multipart_upload().bucket(&self.bucket).key(&self.key).upload_id(upload);
+        runtime.spawn(async move {
+            if let Err(e) = request.send().await {
+                tracing::warn!(error = %aws_sdk_s3::error::DisplayErrorContext(&e), "cannot abort an unfinished upload");
+            }
+        });
+    }
+}
+
+/// A blob read from S3's response body, re-cut to at most [`MAX_BLOB_CHUNK`].
+struct S3Reader {
+    body: ByteStream,
+    meta: BlobMeta,
+    /// What the last network chunk held beyond [`MAX_BLOB_CHUNK`].
+    pending: Vec<u8>,
+}
+
+#[async_trait]
+impl BlobReader for S3Reader {
+    fn meta(&self) -> &BlobMeta {
+        &self.meta
+    }
+
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, PortError> {
+        while self.pending.is_empty() {
+            match self.body.next().await {
+                None => return Ok(None),
+                Some(chunk) => self.pending = chunk.map_err(stream_error)?.to_vec(),
+            }
+        }
+        let rest = self.pending.split_off(self.pending.len().min(MAX_BLOB_CHUNK));
+        Ok(Some(std::mem::replace(&mut self.pending, rest)))
+    }
+}
