@@ -14,6 +14,6 @@ mod s3;
 mod sqs;
 
 pub use context::{AwsContext, AwsSettings, DEFAULT_PREFIX, DEFAULT_REGION};
-pub use dynamo::DynamoLeases;
+pub use dynamo::{DynamoLeases, DynamoStore};
 pub use s3::S3Blobs;
 pub use sqs::SqsQueue;

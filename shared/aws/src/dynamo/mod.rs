@@ -2,7 +2,10 @@
 //! writing, and the table definitions created where the settings allow.
 
 mod attrs;
+pub mod keys;
 mod leases;
+mod store;
 pub mod tables;
 
 pub use leases::DynamoLeases;
+pub use store::{DynamoStore, DEFAULT_HOT_WINDOW};

@@ -4,21 +4,53 @@
 use crate::context::AwsContext;
 use crate::error;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use tgdesk_core::ports::{PortError, PortErrorKind};
 
-/// A table with a string partition key `pk` and string sort key `sk`.
+/// A table with a string partition key `pk` and a sort key `sk`, and global
+/// secondary indexes `<g>` keyed by `<g>pk` (string) and `<g>sk` (string),
+/// projecting every attribute.
 #[derive(Clone, Copy, Debug)]
 pub struct TableSpec {
     /// The name after the prefix (`<prefix>-<suffix>`).
     pub suffix: &'static str,
+    /// The sort key's type (`sk`): a string, or a number.
+    pub numeric_sort_key: bool,
+    /// Global secondary index names.
+    pub indexes: &'static [&'static str],
     /// The attribute DynamoDB's TTL deletes by, if any.
     pub ttl_attribute: Option<&'static str>,
+    /// Whether the table has a stream with old and new images (the archiver
+    /// and indexer read it).
+    pub stream: bool,
 }
 
 /// Account leases of the session fleet: `pk` = tenant, `sk` = account.
-pub const LEASES: TableSpec = TableSpec { suffix: "leases", ttl_attribute: None };
+pub const LEASES: TableSpec =
+    TableSpec { suffix: "leases", numeric_sort_key: false, indexes: &[], ttl_attribute: None, stream: false };
+
+/// Everything but messages (see `shared/aws/DESIGN.md` for the item kinds):
+/// `g1` accounts by owner and dialogs in their owner's inbox order, `g2`
+/// accounts by team and sends by batch, `g3` the runnable accounts.
+pub const MAIN: TableSpec = TableSpec {
+    suffix: "main",
+    numeric_sort_key: false,
+    indexes: &["g1", "g2", "g3"],
+    ttl_attribute: Some("expires"),
+    stream: false,
+};
+
+/// Messages: `pk` = tenant#account#peer, `sk` = message id; they expire after
+/// the hot window, and the stream carries the expired ones to the archive.
+pub const MESSAGES: TableSpec = TableSpec {
+    suffix: "messages",
+    numeric_sort_key: true,
+    indexes: &[],
+    ttl_attribute: Some("expires"),
+    stream: true,
+};
 
 /// Makes sure `spec`'s table exists, creating it (on-demand capacity, with
 /// its TTL) when missing and the settings allow; returns its full name.
@@ -36,19 +68,7 @@ pub async fn ensure(ctx: &AwsContext, client: &aws_sdk_dynamodb::Client, spec: T
             }
         }
     }
-    let key = |attr: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(attr).key_type(kind).build();
-    let def =
-        |attr: &str| AttributeDefinition::builder().attribute_name(attr).attribute_type(ScalarAttributeType::S).build();
-    let created = client
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash).map_err(|e| error::build("key schema", e))?)
-        .key_schema(key("sk", KeyType::Range).map_err(|e| error::build("key schema", e))?)
-        .attribute_definitions(def("pk").map_err(|e| error::build("attribute", e))?)
-        .attribute_definitions(def("sk").map_err(|e| error::build("attribute", e))?)
-        .send()
-        .await;
+    let created = create_request(client, &name, spec)?.send().await;
     match created {
         Ok(_) => {}
         // Another process created it meanwhile.
@@ -71,6 +91,58 @@ pub async fn ensure(ctx: &AwsContext, client: &aws_sdk_dynamodb::Client, spec: T
             .map_err(|e| error::sdk("dynamodb update_time_to_live", e))?;
     }
     Ok(name)
+}
+
+/// Builds the `CreateTable` request of `spec`.
+fn create_request(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    spec: TableSpec,
+) -> Result<aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder, PortError> {
+    let key = |attr: String, kind: KeyType| {
+        KeySchemaElement::builder().attribute_name(attr).key_type(kind).build().map_err(|e| error::build("key", e))
+    };
+    let def = |attr: String, kind: ScalarAttributeType| {
+        AttributeDefinition::builder()
+            .attribute_name(attr)
+            .attribute_type(kind)
+            .build()
+            .map_err(|e| error::build("attribute", e))
+    };
+    let sort_type = if spec.numeric_sort_key { ScalarAttributeType::N } else { ScalarAttributeType::S };
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk".into(), KeyType::Hash)?)
+        .key_schema(key("sk".into(), KeyType::Range)?)
+        .attribute_definitions(def("pk".into(), ScalarAttributeType::S)?)
+        .attribute_definitions(def("sk".into(), sort_type)?);
+    for index in spec.indexes {
+        let (pk, sk) = (format!("{index}pk"), format!("{index}sk"));
+        request = request
+            .attribute_definitions(def(pk.clone(), ScalarAttributeType::S)?)
+            .attribute_definitions(def(sk.clone(), ScalarAttributeType::S)?)
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(*index)
+                    .key_schema(key(pk, KeyType::Hash)?)
+                    .key_schema(key(sk, KeyType::Range)?)
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .build()
+                    .map_err(|e| error::build("index", e))?,
+            );
+    }
+    if spec.stream {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .map_err(|e| error::build("stream", e))?,
+        );
+    }
+    Ok(request)
 }
 
 /// Waits until a table just created is `ACTIVE` (seconds on AWS, at once on moto).
