@@ -100,6 +100,7 @@ macro_rules! store_contract_suite {
             audit_filters_by_actors_account_and_action,
             audit_filters_by_time_range,
             ingest_is_idempotent_on_account_peer_and_id,
+            concurrent_ingest_of_overlapping_batches_counts_each_message_once,
             ingest_returns_the_dialogs_it_changed_as_stored,
             ingest_into_an_unknown_account_is_not_found,
             ingest_creates_missing_dialogs_with_kind_and_title,

@@ -3,6 +3,16 @@
 //! `messages` (`shared/aws/DESIGN.md` has the item kinds, keys, indexes and
 //! the write units each use case costs).
 
+mod codec;
+mod dialogs;
+mod ingest;
+mod io;
+mod messages;
+mod pending_directory;
+mod ports;
+mod profiles;
+mod sends;
+
 use super::tables::{self, MAIN, MESSAGES};
 use crate::context::AwsContext;
 use std::time::Duration;

@@ -38,6 +38,27 @@ pub async fn ingest_is_idempotent_on_account_peer_and_id(h: &StoreHandles) {
     assert_eq!(h.writer.ingest_messages(&t, &[]).await.unwrap(), IngestOutcome::default());
 }
 
+/// Several ingest workers writing the same batches at once (redelivery
+/// racing first delivery) store each message once and count each incoming
+/// one once in the dialog's unread count.
+pub async fn concurrent_ingest_of_overlapping_batches_counts_each_message_once(h: &StoreHandles) {
+    let t = tenant();
+    let a = seed_account(h, &t, |_| {}).await;
+    let all: Vec<Message> = (1..=24).map(|id| message(&a.id, 5, id, id * 10, id % 4 == 0)).collect();
+    let incoming = all.iter().filter(|m| !m.outgoing).count() as u32;
+
+    let mut fresh = 0;
+    for batch in all.chunks(12) {
+        let racing = (0..6).map(|_| h.writer.ingest_messages(&t, batch));
+        fresh += futures::future::join_all(racing).await.into_iter().map(|o| o.unwrap().fresh.len()).sum::<usize>();
+    }
+
+    let stored = h.reader.list_messages(&t, &a.id, 5, None, 100).await.unwrap();
+    assert_eq!((fresh, stored.len()), (24, 24), "each message stored and reported fresh once");
+    let d = dialog(h, &t, &a.id, 5).await;
+    assert_eq!((d.last_message_id, d.unread_count), (Some(24), incoming), "each incoming message counted once");
+}
+
 /// Ingest returns every dialog a fresh message went to, exactly as it is
 /// stored after the write, and no dialog that got only redeliveries.
 pub async fn ingest_returns_the_dialogs_it_changed_as_stored(h: &StoreHandles) {

@@ -1,0 +1,221 @@
+//! Dialogs: the inbox reads, upserts, read marks, and following an account
+//! to its new owner. The inbox of an owner and of a team is one index
+//! partition each, read backwards from the cursor; the tenant-wide inbox is
+//! the merge of [`INBOX_SHARDS`] shard partitions, so no partition takes
+//! every dialog write of a tenant.
+
+use super::codec::{self, dialog_key, StoredDialog, INBOX_SHARDS};
+use super::io;
+use super::DynamoStore;
+use crate::dynamo::attrs::s;
+use crate::dynamo::keys::{inbox_key, part_of};
+use crate::error;
+use tgdesk_core::domain::{AccountId, Dialog, TenantId, UserId};
+use tgdesk_core::ports::{DialogCursor, DialogScope, PortError, PortErrorKind};
+
+/// Tries of a dialog write that keeps losing races before giving up (retryably).
+const TRIES: u32 = 20;
+
+/// Returns the sort key of a dialog in the inbox order.
+fn order(d: &Dialog) -> (i64, &str, i64) {
+    (d.inbox_ms(), d.account_id.as_str(), d.peer)
+}
+
+fn lost_races() -> PortError {
+    PortError::new(PortErrorKind::Throttled, "dialog write kept losing races; retry")
+}
+
+impl DynamoStore {
+    /// Returns every dialog of one account (an account has few), unordered.
+    pub(crate) async fn account_dialogs(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+    ) -> Result<Vec<Dialog>, PortError> {
+        Ok(self.account_dialog_items(tenant, account).await?.into_iter().map(|d| d.dialog).collect())
+    }
+
+    async fn account_dialog_items(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+    ) -> Result<Vec<StoredDialog>, PortError> {
+        let main = self.tables().await?.main.clone();
+        let items = io::query_partition(&self.client, &main, &part_of(tenant, "DLG", account.as_str())).await?;
+        items.iter().map(codec::dialog).collect()
+    }
+
+    /// Reads up to `limit` dialogs of one inbox index partition, newest first, after `after`.
+    async fn inbox_page(
+        &self,
+        index: &str,
+        part: String,
+        after: Option<&DialogCursor>,
+        limit: usize,
+    ) -> Result<Vec<Dialog>, PortError> {
+        let main = &self.tables().await?.main;
+        let mut request = self
+            .client
+            .query()
+            .table_name(main)
+            .index_name(index)
+            .scan_index_forward(false)
+            .expression_attribute_names("#pk", format!("{index}pk"))
+            .expression_attribute_values(":pk", s(part))
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX));
+        request = match after {
+            Some(c) => request
+                .key_condition_expression("#pk = :pk AND #sk < :after")
+                .expression_attribute_names("#sk", format!("{index}sk"))
+                .expression_attribute_values(":after", s(inbox_key(c.at_ms, &c.account_id, c.peer))),
+            None => request.key_condition_expression("#pk = :pk"),
+        };
+        let out = request.send().await.map_err(|e| error::sdk("dynamodb query inbox", e))?;
+        out.items().iter().map(|item| codec::dialog(item).map(|d| d.dialog)).collect()
+    }
+
+    /// The body of `MessageReader::list_dialogs`.
+    pub(crate) async fn inbox(
+        &self,
+        tenant: &TenantId,
+        scope: &DialogScope,
+        after: Option<&DialogCursor>,
+        limit: usize,
+    ) -> Result<Vec<Dialog>, PortError> {
+        let mut dialogs = match scope {
+            DialogScope::Owner(owner) => {
+                return self.inbox_page("g1", part_of(tenant, "INBOX#O", owner.as_str()), after, limit).await
+            }
+            DialogScope::Team(team) => {
+                return self.inbox_page("g2", part_of(tenant, "INBOX#T", team.as_str()), after, limit).await
+            }
+            DialogScope::Account(account) => self.account_dialogs(tenant, account).await?,
+            DialogScope::Tenant => {
+                let pages = (0..INBOX_SHARDS)
+                    .map(|shard| self.inbox_page("g3", part_of(tenant, "INBOX#S", &shard.to_string()), after, limit));
+                let mut all = Vec::new();
+                for page in futures::future::join_all(pages).await {
+                    all.extend(page?);
+                }
+                all
+            }
+        };
+        dialogs.sort_by(|a, b| order(b).cmp(&order(a)));
+        if let Some(c) = after {
+            let cursor = (c.at_ms, c.account_id.as_str(), c.peer);
+            dialogs.retain(|d| order(d) < cursor);
+        }
+        dialogs.truncate(limit);
+        Ok(dialogs)
+    }
+
+    /// The body of `MessageReader::get_dialogs`.
+    pub(crate) async fn dialogs_by_key(
+        &self,
+        tenant: &TenantId,
+        keys: &[(AccountId, i64)],
+    ) -> Result<Vec<Dialog>, PortError> {
+        let main = self.tables().await?.main.clone();
+        let unique: std::collections::BTreeSet<_> = keys.iter().collect();
+        let wanted = unique.into_iter().map(|(a, p)| dialog_key(tenant, a, *p)).collect();
+        let items = io::batch_get(&self.client, &main, wanted).await?;
+        items.iter().map(|item| codec::dialog(item).map(|d| d.dialog)).collect()
+    }
+
+    /// The body of `MessageWriter::upsert_dialogs`: new dialogs as given,
+    /// known ones get the new title and kind and keep their message fields.
+    pub(crate) async fn upsert(&self, tenant: &TenantId, dialogs: &[Dialog]) -> Result<(), PortError> {
+        let heads = self.known_accounts(tenant, dialogs.iter().map(|d| &d.account_id)).await?;
+        for d in dialogs {
+            let head = &heads[&d.account_id];
+            let mut done = false;
+            for _ in 0..TRIES {
+                let (next, keys, ver) = match self.read_dialog(tenant, &d.account_id, d.peer).await? {
+                    Some(current) => {
+                        let next = Dialog { kind: d.kind, title: d.title.clone(), ..current.dialog };
+                        (next, (current.owner, current.team), Some(current.ver))
+                    }
+                    None => (d.clone(), (head.owner_id.clone(), head.team_id.clone()), None),
+                };
+                if self.write_dialog(tenant, &next, (keys.0.as_ref(), keys.1.as_ref()), ver).await? {
+                    done = true;
+                    break;
+                }
+            }
+            if !done {
+                return Err(lost_races());
+            }
+        }
+        Ok(())
+    }
+
+    /// The body of `MessageWriter::mark_read`.
+    pub(crate) async fn read_up_to(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        up_to: i64,
+    ) -> Result<(), PortError> {
+        for _ in 0..TRIES {
+            let Some(current) = self.read_dialog(tenant, account, peer).await? else {
+                return Err(PortError::not_found(format!("dialog {}/{peer} not found", account.as_str())));
+            };
+            let unread = self.count_incoming_after(tenant, account, peer, up_to).await?;
+            let next = Dialog { unread_count: unread, ..current.dialog };
+            if self
+                .write_dialog(tenant, &next, (current.owner.as_ref(), current.team.as_ref()), Some(current.ver))
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        Err(lost_races())
+    }
+
+    /// Moves an account's dialogs into the inboxes of `owner` and `team`
+    /// (part of reassigning the account).
+    pub(crate) async fn retarget_dialogs(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        owner: Option<&UserId>,
+        team: Option<&UserId>,
+    ) -> Result<(), PortError> {
+        for mut stored in self.account_dialog_items(tenant, account).await? {
+            let mut tries = 0;
+            while stored.owner.as_ref() != owner || stored.team.as_ref() != team {
+                if self.write_dialog(tenant, &stored.dialog, (owner, team), Some(stored.ver)).await? {
+                    break;
+                }
+                tries += 1;
+                if tries >= TRIES {
+                    return Err(lost_races());
+                }
+                match self.read_dialog(tenant, account, stored.dialog.peer).await? {
+                    Some(again) => stored = again,
+                    None => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes an account's dialogs, their messages and the account's
+    /// profiles (part of deleting the account).
+    pub(crate) async fn delete_account_messages(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+    ) -> Result<(), PortError> {
+        let main = self.tables().await?.main.clone();
+        let dialogs = self.account_dialogs(tenant, account).await?;
+        for d in &dialogs {
+            self.delete_dialog_messages(tenant, account, d.peer).await?;
+        }
+        let mut keys: Vec<_> = dialogs.iter().map(|d| dialog_key(tenant, account, d.peer)).collect();
+        let profiles = io::query_partition(&self.client, &main, &part_of(tenant, "PROF", account.as_str())).await?;
+        keys.extend(profiles.iter().map(io::key_of));
+        io::batch_write(&self.client, &main, Vec::new(), keys).await
+    }
+}
