@@ -37,6 +37,20 @@ pub const ENV_NODE_ID: &str = "TGDESK_NODE_ID";
 pub const ENV_FLEET: &str = "TGDESK_FLEET";
 /// How long an API call waits for the session fleet's answer (login steps, edits, files).
 pub const ENV_FLEET_TIMEOUT: &str = "TGDESK_FLEET_TIMEOUT";
+/// Which adapters run the desk: `local` (SQLite, files) or `aws` (DynamoDB, SQS, S3).
+pub const ENV_BACKEND: &str = "TGDESK_BACKEND";
+pub use tgdesk_aws::env::{
+    CREATE as ENV_AWS_CREATE, ENDPOINT as ENV_AWS_ENDPOINT, HOT_DAYS as ENV_HOT_DAYS, PREFIX as ENV_AWS_PREFIX,
+};
+
+/// Which adapters run the desk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// SQLite, files and in-process queues under the data dir.
+    Local,
+    /// DynamoDB, SQS and S3 (the WebSockets are still served by this process).
+    Aws,
+}
 
 /// The `tgdesk` command line.
 #[derive(Debug, Parser)]
@@ -124,6 +138,44 @@ pub struct ServerConfig {
     /// How long an API call waits for the fleet's answer, e.g. `30s`.
     #[arg(long, env = ENV_FLEET_TIMEOUT, default_value = "30s", value_parser = humantime::parse_duration)]
     pub fleet_timeout: Duration,
+    /// Which adapters run the desk.
+    #[arg(long, env = ENV_BACKEND, value_enum, default_value = "local")]
+    pub backend: Backend,
+    /// AWS settings, used with `--backend aws`.
+    #[command(flatten)]
+    pub aws: AwsConfig,
+}
+
+/// Settings of the AWS backend (credentials and region come from the AWS
+/// SDK's standard chain: `AWS_REGION`, `AWS_ACCESS_KEY_ID`, profiles, roles).
+#[derive(Debug, Clone, Args)]
+pub struct AwsConfig {
+    /// Prefix of the table, queue and bucket names.
+    #[arg(long = "aws-prefix", env = ENV_AWS_PREFIX, default_value = "tgdesk")]
+    pub prefix: String,
+    /// Create missing tables, queues and buckets at start.
+    #[arg(long = "aws-create", env = ENV_AWS_CREATE, default_value = "0", value_parser = parse_flag)]
+    pub create: bool,
+    /// Another endpoint for every AWS service (moto, LocalStack).
+    #[arg(long = "aws-endpoint", env = ENV_AWS_ENDPOINT)]
+    pub endpoint: Option<String>,
+    /// Days a message stays in the hot store (DynamoDB's TTL) after its date.
+    #[arg(long, env = ENV_HOT_DAYS, default_value = "30")]
+    pub hot_days: u32,
+}
+
+impl AwsConfig {
+    /// Returns the adapters' settings.
+    pub fn settings(&self) -> tgdesk_aws::AwsSettings {
+        tgdesk_aws::AwsSettings {
+            endpoint: self.endpoint.clone(),
+            region: None,
+            prefix: self.prefix.clone(),
+            create_missing: self.create,
+            static_credentials: None,
+            hot_window: tgdesk_aws::days(self.hot_days),
+        }
+    }
 }
 
 fn parse_flag(raw: &str) -> Result<bool, String> {
@@ -153,6 +205,8 @@ impl ServerConfig {
             node_id: "local".into(),
             fleet: true,
             fleet_timeout: tgdesk_core::usecases::FLEET_TIMEOUT,
+            backend: Backend::Local,
+            aws: AwsConfig { prefix: "tgdesk".into(), create: false, endpoint: None, hot_days: 30 },
         }
     }
 }

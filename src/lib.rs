@@ -1,6 +1,7 @@
 //! The local tgdesk server: composes the embedded adapters with the use cases
 //! and the REST router, and serves them until told to stop.
 
+mod backend;
 pub mod config;
 mod metrics;
 mod secrets;
@@ -15,9 +16,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tgdesk_api::ApiState;
 use tgdesk_core::auth::TokenService;
+use tgdesk_core::ports::Leases;
 use tgdesk_core::usecases::Desk;
 use tgdesk_fleet::{Fleet, FleetConfig};
-use tgdesk_local::{LocalPorts, SqliteLeases, SqliteStore, WsHub};
+use tgdesk_local::WsHub;
 use tgdesk_telegram::{SessionCipher, StringSessionImporter};
 use tokio::net::TcpListener;
 
@@ -30,12 +32,12 @@ pub const DEMO_ADMIN: &str = "admin";
 pub struct App {
     /// The use cases.
     pub desk: Desk,
-    /// The store, for callers that seed or inspect data directly (tests, bench).
-    pub store: Arc<SqliteStore>,
     /// The WebSocket push hub.
     pub hub: Arc<WsHub>,
     /// Counters of the ingest pump.
     pub pump: Arc<tgdesk_fleet::pump::PumpMetrics>,
+    /// Account leases of the session fleet.
+    leases: Arc<dyn Leases>,
     /// Seals stored Telegram sessions (key file in the data dir).
     sealer: Arc<SessionCipher>,
     config: ServerConfig,
@@ -47,8 +49,7 @@ impl App {
     pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
-        let LocalPorts { store, hub, mut ports } =
-            LocalPorts::open(&config.data_dir).context("cannot open the data dir")?;
+        let backend::Composed { mut ports, hub, leases } = backend::compose(&config).await?;
         let secret = match &config.jwt_secret {
             Some(s) => s.expose_secret().as_bytes().to_vec(),
             None => secrets::load_or_create(&config.data_dir.join("jwt.secret"))?,
@@ -59,7 +60,7 @@ impl App {
         ports.sealer = Some(sealer.clone());
         let mut desk = Desk::new(ports, tokens);
         desk.fleet_timeout = config.fleet_timeout;
-        let app = Self { desk, store, hub, pump: Arc::default(), sealer, config };
+        let app = Self { desk, hub, leases, pump: Arc::default(), sealer, config };
         app.ensure_demo_tenant().await?;
         Ok(app)
     }
@@ -111,8 +112,7 @@ impl App {
         if let Err(e) = tgdesk_telegram::raise_nofile_limit() {
             tracing::warn!(error = %e, "cannot raise the open-files limit");
         }
-        let leases =
-            Arc::new(SqliteLeases::open(self.config.data_dir.join("leases.db")).context("cannot open leases")?);
+        let leases = self.leases.clone();
         let fleet_config = FleetConfig::new(self.config.node_id.clone());
         let config_fleet = self.config.fleet;
         let fleet = Fleet::new(self.desk.clone(), leases, side.connector.clone(), side.sealer.clone(), fleet_config);

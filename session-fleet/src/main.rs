@@ -1,8 +1,9 @@
 //! `tgdesk-fleet`: one session-fleet node as its own process, on the local
 //! adapters of a data dir it shares with the `tgdesk` server (SQLite in WAL
-//! mode takes several processes). Start the server with `TGDESK_FLEET=0` to
-//! keep sessions off it, and as many of these as wanted, each with its own
-//! `--node-id`; leases keep every account on exactly one node.
+//! mode takes several processes) or, with `--backend aws`, on DynamoDB and
+//! SQS. Start the server with `TGDESK_FLEET=0` to keep sessions off it, and
+//! as many of these as wanted, each with its own `--node-id`; leases keep
+//! every account on exactly one node.
 //!
 //! Events this node raises itself (`account.status`, `send.status`) reach
 //! WebSocket clients only through a push hub they share, which the local
@@ -15,8 +16,10 @@ use secrecy::SecretString;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tgdesk_aws::{AwsContext, AwsPorts, AwsSettings};
 use tgdesk_core::auth::TokenService;
-use tgdesk_core::usecases::Desk;
+use tgdesk_core::ports::{Leases, PushHub, Queue};
+use tgdesk_core::usecases::{Desk, Ports};
 use tgdesk_fleet::{Fleet, FleetConfig};
 use tgdesk_local::{LocalPorts, QueuedPush, SqliteLeases};
 use tgdesk_telegram::{GrammersConfig, GrammersConnector, SessionCipher};
@@ -46,6 +49,26 @@ struct Args {
     /// How often the store is scanned for accounts to run, e.g. `5s`.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     scan_every: Duration,
+    /// `local`: the server's data dir; `aws`: DynamoDB, SQS and S3, configured
+    /// by the `TGDESK_AWS_*` and `AWS_*` variables (the session key file stays
+    /// in the data dir).
+    #[arg(long, env = "TGDESK_BACKEND", default_value = "local", value_parser = ["local", "aws"])]
+    backend: String,
+}
+
+/// Opens the ports and leases `args` name; the agents' WebSockets are the
+/// server's, so events go to it over the queue.
+async fn compose(args: &Args) -> anyhow::Result<(Ports, Arc<dyn Leases>)> {
+    let queued = |queue: Arc<dyn Queue>| -> Arc<dyn PushHub> { Arc::new(QueuedPush::new(queue)) };
+    if args.backend == "aws" {
+        let ctx = AwsContext::load(AwsSettings::from_env()).await;
+        let aws = AwsPorts::open(&ctx, queued).await.context("cannot open the AWS backend")?;
+        return Ok((aws.ports, aws.leases));
+    }
+    let mut ports = LocalPorts::open(&args.data_dir).context("cannot open the data dir")?.ports;
+    ports.push = queued(ports.queue.clone());
+    let leases = Arc::new(SqliteLeases::open(args.data_dir.join("leases.db")).context("cannot open leases")?);
+    Ok((ports, leases))
 }
 
 #[tokio::main]
@@ -55,15 +78,12 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
-    let mut ports = LocalPorts::open(&args.data_dir).context("cannot open the data dir")?.ports;
+    let (mut ports, leases) = compose(&args).await?;
     let sealer = Arc::new(SessionCipher::load_or_create(&args.data_dir.join("session.key"))?);
     ports.sealer = Some(sealer.clone());
-    // The agents' WebSockets are the server's: events go to it over the queue.
-    ports.push = Arc::new(QueuedPush::new(ports.queue.clone()));
     // This process issues no tokens; the desk only needs a token service to exist.
     let tokens = TokenService::new(&rand_secret(), Duration::from_secs(60));
     let desk = Desk::new(ports, tokens);
-    let leases = Arc::new(SqliteLeases::open(args.data_dir.join("leases.db")).context("cannot open leases")?);
     let (api_id, api_hash) = args.tg_api_id.zip(args.tg_api_hash).unwrap_or((1, SecretString::from("tg-sim")));
     let connector = Arc::new(GrammersConnector::new(GrammersConfig::new(api_id, api_hash)));
     if let Err(e) = tgdesk_telegram::raise_nofile_limit() {

@@ -3,10 +3,8 @@
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use std::sync::Arc;
-use tgdesk::config::ServerConfig;
+use tgdesk::config::{Backend, ServerConfig};
 use tgdesk::App;
-use tgdesk_local::SqliteStore;
 use tokio::sync::oneshot;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
@@ -18,7 +16,6 @@ pub const PASSWORD: &str = "agent-password-1";
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
-    pub store: Arc<SqliteStore>,
     pub desk: tgdesk_core::usecases::Desk,
     shutdown: Option<oneshot::Sender<()>>,
     pub task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -53,7 +50,26 @@ pub fn config_for(dir: &std::path::Path) -> ServerConfig {
     config.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
     config.operator_token = Some(SecretString::from(OPERATOR_TOKEN));
     config.jwt_secret = Some(SecretString::from(JWT_SECRET));
+    on_test_backend(&mut config, dir);
     config
+}
+
+/// Runs `config` on the AWS backend when `TGDESK_TEST_BACKEND=aws` (against
+/// the moto server `./test.sh` starts), with resources of its own named
+/// after the data dir, so a restart on the same dir finds its data again.
+pub fn on_test_backend(config: &mut ServerConfig, dir: &std::path::Path) {
+    if std::env::var("TGDESK_TEST_BACKEND").as_deref() != Ok("aws") {
+        return;
+    }
+    let endpoint = std::env::var("TGDESK_TEST_AWS_ENDPOINT").expect("TGDESK_TEST_AWS_ENDPOINT names the moto server");
+    let hash = dir
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    config.backend = Backend::Aws;
+    config.aws.endpoint = Some(endpoint);
+    config.aws.create = true;
+    config.aws.prefix = format!("t{hash:016x}");
 }
 
 /// Starts the server on port 0 with a fresh data dir.
@@ -90,7 +106,6 @@ pub async fn spawn_without_fleet() -> TestApp {
 pub async fn spawn_with(dir: tempfile::TempDir, config: ServerConfig) -> TestApp {
     init_logging();
     let app = App::build(config).await.expect("server builds");
-    let store = app.store.clone();
     let desk = app.desk.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -98,7 +113,7 @@ pub async fn spawn_with(dir: tempfile::TempDir, config: ServerConfig) -> TestApp
     let task = tokio::spawn(app.serve(listener, async {
         let _ = rx.await;
     }));
-    TestApp { base, http: reqwest::Client::new(), store, desk, shutdown: Some(tx), task: Some(task), dir }
+    TestApp { base, http: reqwest::Client::new(), desk, shutdown: Some(tx), task: Some(task), dir }
 }
 
 impl TestApp {
@@ -226,7 +241,6 @@ pub async fn seed_dialog(
     n: i64,
     start: chrono::DateTime<chrono::Utc>,
 ) {
-    use tgdesk_core::ports::MessageWriter;
     let tenant = tgdesk_core::domain::TenantId::parse(tenant).unwrap();
     let messages: Vec<_> = (1..=n)
         .map(|id| {
@@ -235,7 +249,7 @@ pub async fn seed_dialog(
             m
         })
         .collect();
-    app.store.ingest_messages(&tenant, &messages).await.expect("seeded");
+    app.desk.writer.ingest_messages(&tenant, &messages).await.expect("seeded");
 }
 
 /// Returns an incoming text message from customer `peer` to `account`, dated now.

@@ -83,11 +83,11 @@ async fn bad_sends_get_clear_errors_and_queue_nothing() {
 async fn a_logged_out_account_cannot_send() {
     let w = world().await;
     use tgdesk_core::domain::{AccountId, AccountStatus};
-    use tgdesk_core::ports::Directory;
     let tenant = TenantId::parse("demo").unwrap();
-    let mut account = w.app.store.get_account(&tenant, &AccountId::parse(&w.account).unwrap()).await.unwrap().unwrap();
+    let mut account =
+        w.app.desk.directory.get_account(&tenant, &AccountId::parse(&w.account).unwrap()).await.unwrap().unwrap();
     account.status = AccountStatus::LoggedOut;
-    w.app.store.put_accounts(&tenant, &[account]).await.unwrap();
+    w.app.desk.directory.put_accounts(&tenant, &[account]).await.unwrap();
     let path = format!("/api/accounts/{}/dialogs/1/messages", w.account);
     let reply = w.app.post(&path, &w.agent, json!({"text": "hi"})).await.expect(409);
     assert!(reply["error"]["message"].as_str().unwrap().contains("logged_out"));

@@ -6,6 +6,19 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::tls;
 use std::time::Duration;
 
+/// Names of the environment variables that configure the AWS backend, one
+/// place for every binary (and `template.yaml`).
+pub mod env {
+    /// Prefix of the AWS resource names (`<prefix>-main`, `<prefix>-updates`, …).
+    pub const PREFIX: &str = "TGDESK_AWS_PREFIX";
+    /// `1` creates missing tables, queues and buckets at start.
+    pub const CREATE: &str = "TGDESK_AWS_CREATE";
+    /// Another endpoint for every service (moto, LocalStack): the SDK's own variable.
+    pub const ENDPOINT: &str = "AWS_ENDPOINT_URL";
+    /// Days a message stays in the hot store after its date.
+    pub const HOT_DAYS: &str = "TGDESK_HOT_DAYS";
+}
+
 /// Region when neither the settings nor the environment name one.
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// Prefix of every table, queue and bucket name unless configured.
@@ -27,9 +40,33 @@ pub struct AwsSettings {
     /// Fixed credentials (tests against moto); `None`: the standard chain
     /// (environment, profile, ECS task role, Lambda role).
     pub static_credentials: Option<(String, String)>,
+    /// How long a message stays in the table after its date (its TTL).
+    pub hot_window: Duration,
+}
+
+/// Hot window when none is configured.
+pub const DEFAULT_HOT_DAYS: u32 = 30;
+
+/// Returns `days` as a duration.
+pub fn days(days: u32) -> Duration {
+    Duration::from_secs(u64::from(days) * 24 * 3600)
 }
 
 impl AwsSettings {
+    /// Reads the settings from the [`env`] variables (defaults: prefix
+    /// [`DEFAULT_PREFIX`], nothing created, AWS's own endpoints).
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            endpoint: var(env::ENDPOINT),
+            region: None,
+            prefix: var(env::PREFIX).unwrap_or_else(|| DEFAULT_PREFIX.to_owned()),
+            create_missing: var(env::CREATE).is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes" | "on")),
+            static_credentials: None,
+            hot_window: days(var(env::HOT_DAYS).and_then(|d| d.parse().ok()).unwrap_or(DEFAULT_HOT_DAYS)),
+        }
+    }
+
     /// Returns settings for a moto or LocalStack server at `endpoint`, with
     /// its dummy credentials, creating what is missing.
     pub fn for_endpoint(endpoint: &str, prefix: &str) -> Self {
@@ -39,6 +76,7 @@ impl AwsSettings {
             prefix: prefix.to_owned(),
             create_missing: true,
             static_credentials: Some(("test".to_owned(), "test".to_owned())),
+            hot_window: days(DEFAULT_HOT_DAYS),
         }
     }
 }

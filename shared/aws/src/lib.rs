@@ -10,10 +10,13 @@
 mod context;
 pub mod dynamo;
 mod error;
+mod ports;
 mod s3;
 mod sqs;
 
-pub use context::{AwsContext, AwsSettings, DEFAULT_PREFIX, DEFAULT_REGION};
+pub use context::{days, env, AwsContext, AwsSettings, DEFAULT_HOT_DAYS, DEFAULT_PREFIX, DEFAULT_REGION};
 pub use dynamo::{DynamoLeases, DynamoStore};
+pub use error::THROTTLED;
+pub use ports::AwsPorts;
 pub use s3::S3Blobs;
 pub use sqs::SqsQueue;

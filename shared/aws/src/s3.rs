@@ -73,6 +73,11 @@ impl S3Blobs {
             .map(|_| ())
     }
 
+    /// Makes sure the bucket is there (created where allowed).
+    pub async fn check(&self) -> Result<(), PortError> {
+        self.ready().await
+    }
+
     /// Checks a key and makes sure the bucket is there.
     async fn prepare(&self, key: &str) -> Result<(), PortError> {
         validate_blob_key(key)?;

@@ -34,6 +34,11 @@ impl DynamoLeases {
         Self { client: aws_sdk_dynamodb::Client::new(&ctx.sdk), ctx: ctx.clone(), table: OnceCell::new() }
     }
 
+    /// Makes sure the table is there (created where allowed).
+    pub async fn check(&self) -> Result<(), PortError> {
+        self.table().await.map(|_| ())
+    }
+
     async fn table(&self) -> Result<&str, PortError> {
         self.table.get_or_try_init(|| tables::ensure(&self.ctx, &self.client, LEASES)).await.map(String::as_str)
     }

@@ -8,4 +8,4 @@ mod store;
 pub mod tables;
 
 pub use leases::DynamoLeases;
-pub use store::{DynamoStore, DEFAULT_HOT_WINDOW};
+pub use store::DynamoStore;

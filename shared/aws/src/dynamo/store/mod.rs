@@ -19,12 +19,9 @@ use std::time::Duration;
 use tgdesk_core::ports::PortError;
 use tokio::sync::OnceCell;
 
-/// Hot window when none is configured: messages expire from the table after it.
-pub const DEFAULT_HOT_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
-
 /// The full names of the store's tables.
 #[derive(Debug)]
-pub(crate) struct Tables {
+pub struct Tables {
     /// Everything but messages.
     pub main: String,
     /// Messages, with TTL and a stream.
@@ -47,12 +44,12 @@ impl DynamoStore {
             client: aws_sdk_dynamodb::Client::new(&ctx.sdk),
             ctx: ctx.clone(),
             tables: OnceCell::new(),
-            hot_window: DEFAULT_HOT_WINDOW,
+            hot_window: ctx.settings.hot_window,
         }
     }
 
     /// Returns the table names, making sure the tables exist (created where allowed).
-    pub(crate) async fn tables(&self) -> Result<&Tables, PortError> {
+    pub async fn tables(&self) -> Result<&Tables, PortError> {
         self.tables
             .get_or_try_init(|| async {
                 let main = tables::ensure(&self.ctx, &self.client, MAIN).await?;

@@ -1,0 +1,58 @@
+//! [`AwsPorts`]: the AWS adapters wired as the use cases' ports, the twin of
+//! `tgdesk_local::LocalPorts`. Opening checks that every resource answers,
+//! so an unreachable endpoint or a missing table fails at start with its
+//! name, not at the first message.
+
+use crate::{AwsContext, DynamoLeases, DynamoStore, S3Blobs, SqsQueue};
+use std::sync::Arc;
+use tgdesk_core::ports::{BlobStore, PortError, PushHub, Queue};
+use tgdesk_core::usecases::{Ports, COMMANDS_QUEUE, UPDATES_QUEUE};
+
+/// The AWS adapters of one deployment, wired as ports.
+pub struct AwsPorts {
+    /// The store (also kept typed, for callers that seed or inspect it).
+    pub store: Arc<DynamoStore>,
+    /// Account leases of the session fleet.
+    pub leases: Arc<DynamoLeases>,
+    /// Every port; `sessions` and `sealer` are `None` until the caller adds them.
+    pub ports: Ports,
+}
+
+impl AwsPorts {
+    /// Opens the adapters on `ctx`, with events delivered by the hub
+    /// `push` makes (given the queue, for a node whose sockets live in
+    /// another process), and checks that the tables, queues and bucket
+    /// answer (creating them where the settings allow).
+    pub async fn open(
+        ctx: &AwsContext,
+        push: impl FnOnce(Arc<dyn Queue>) -> Arc<dyn PushHub>,
+    ) -> Result<Self, PortError> {
+        let store = Arc::new(DynamoStore::new(ctx));
+        let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(ctx));
+        let blobs = Arc::new(S3Blobs::new(ctx));
+        let leases = Arc::new(DynamoLeases::new(ctx));
+        let unreachable = |e: PortError| {
+            let message = format!("AWS at {} does not answer as expected: {e}", ctx.endpoint_label());
+            PortError { message, ..e }
+        };
+        store.tables().await.map_err(unreachable)?;
+        for name in [UPDATES_QUEUE, COMMANDS_QUEUE] {
+            queue.depth(name).await.map_err(unreachable)?;
+        }
+        blobs.check().await.map_err(unreachable)?;
+        leases.check().await.map_err(unreachable)?;
+        let ports = Ports {
+            directory: store.clone(),
+            writer: store.clone(),
+            reader: store.clone(),
+            push: push(queue.clone()),
+            sends: store.clone(),
+            queue,
+            blobs: blobs as Arc<dyn BlobStore>,
+            replies: store.clone(),
+            sessions: None,
+            sealer: None,
+        };
+        Ok(Self { store, leases, ports })
+    }
+}
