@@ -4,6 +4,7 @@
 //! Layout and access patterns: `shared/aws/DESIGN.md`.
 
 use tgdesk_core::domain::{AccountId, TenantId, UserId};
+use tgdesk_core::ports::PinTarget;
 
 /// Partition of the tenants list: every tenant is an item under it.
 pub const TENANTS: &str = "TENANT";
@@ -44,6 +45,110 @@ pub fn inbox_key(at_ms: i64, account: &AccountId, peer: i64) -> String {
 /// Returns the partition of one dialog's messages.
 pub fn messages_part(tenant: &TenantId, account: &AccountId, peer: i64) -> String {
     format!("{}#{}#{peer}", tenant.as_str(), account.as_str())
+}
+
+/// Partition of a tenant's users (`sk` = user id).
+pub fn users(tenant: &TenantId) -> String {
+    part(tenant, "USER")
+}
+
+/// Partition of a tenant's username claims (`sk` = username).
+pub fn usernames(tenant: &TenantId) -> String {
+    part(tenant, "USERNAME")
+}
+
+/// Partition of a tenant's accounts (`sk` = account id).
+pub fn accounts(tenant: &TenantId) -> String {
+    part(tenant, "ACC")
+}
+
+/// Partition of a tenant's phone claims (`sk` = phone).
+pub fn phones(tenant: &TenantId) -> String {
+    part(tenant, "PHONE")
+}
+
+/// Partition of a tenant's sealed sessions (`sk` = account id).
+pub fn sessions(tenant: &TenantId) -> String {
+    part(tenant, "SESSION")
+}
+
+/// `g1` partition of the accounts of one owner (`None`: the unowned ones).
+pub fn owner_accounts(tenant: &TenantId, owner: Option<&UserId>) -> String {
+    part_of(tenant, "OWN", owner_slot(owner))
+}
+
+/// `g2` partition of the accounts of one leader's team (`None`: no team).
+pub fn team_accounts(tenant: &TenantId, team: Option<&UserId>) -> String {
+    part_of(tenant, "TEAM", owner_slot(team))
+}
+
+/// `g3` partition of the accounts the fleet runs.
+pub fn runnable(tenant: &TenantId) -> String {
+    part(tenant, "RUN")
+}
+
+/// Partition of a tenant's groups (`sk` = group id).
+pub fn groups(tenant: &TenantId) -> String {
+    part(tenant, "GROUP")
+}
+
+/// Partition of a tenant's group name claims.
+pub fn group_names(tenant: &TenantId) -> String {
+    part(tenant, "GROUPNAME")
+}
+
+/// Sort key of a group name claim: the owner, then the name without ASCII case.
+pub fn group_name(owner: &UserId, name: &str) -> String {
+    format!("{}#{}", owner.as_str(), name.to_ascii_lowercase())
+}
+
+/// Partition of a tenant's tags (`sk` = tag id).
+pub fn tags(tenant: &TenantId) -> String {
+    part(tenant, "TAG")
+}
+
+/// Partition of a tenant's tag name claims.
+pub fn tag_names(tenant: &TenantId) -> String {
+    part(tenant, "TAGNAME")
+}
+
+/// Sort key of a tag name claim: the name without ASCII case.
+pub fn tag_name(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+/// Partition of one user's pins.
+pub fn pins(tenant: &TenantId, user: &UserId) -> String {
+    part_of(tenant, "PIN", user.as_str())
+}
+
+/// Sort key of a pin: `A#account` or `D#account#peerkey`.
+pub fn pin(target: &PinTarget) -> String {
+    match target {
+        PinTarget::Account(a) => format!("A#{}", a.as_str()),
+        PinTarget::Dialog(a, peer) => format!("D#{}#{}", a.as_str(), peer_key(*peer)),
+    }
+}
+
+/// `g2` partition of every user's pins of one account (deleting the account
+/// deletes them); its sort key is [`pin_of_user`].
+pub fn account_pins(tenant: &TenantId, account: &AccountId) -> String {
+    part_of(tenant, "PINACC", account.as_str())
+}
+
+/// `g2` sort key of a pin: the user, then the pin's sort key.
+pub fn pin_of_user(user: &UserId, target: &PinTarget) -> String {
+    format!("{}#{}", user.as_str(), pin(target))
+}
+
+/// Partition of one month (`yyyy-mm`) of a tenant's audit log (`sk` = audit id).
+pub fn audit_month(tenant: &TenantId, month: &str) -> String {
+    part_of(tenant, "AUDIT", month)
+}
+
+/// The item listing the months a tenant's audit log has entries in.
+pub fn audit_months(tenant: &TenantId) -> (String, String) {
+    (part(tenant, "AUDITMONTHS"), "-".to_owned())
 }
 
 #[cfg(test)]

@@ -3,6 +3,9 @@
 //! `messages` (`shared/aws/DESIGN.md` has the item kinds, keys, indexes and
 //! the write units each use case costs).
 
+mod directory;
+mod pending;
+
 use super::tables::{self, MAIN, MESSAGES};
 use crate::context::AwsContext;
 use std::time::Duration;

@@ -1,0 +1,235 @@
+//! Accounts, mapped attribute by attribute, with their phone claims and
+//! sealed sessions (an item of its own: the fleet rewrites sessions often,
+//! and ingest reads the account item for every batch). The account item
+//! carries its index keys: `g1` by owner, `g2` by team, `g3` while runnable.
+
+use super::io::{key, Expr, Tx, TX_ITEMS};
+use crate::dynamo::attrs::{get_bool, get_s, get_ss, get_time, opt_parsed, opt_s, parsed, s, ss, time, Item};
+use crate::dynamo::keys;
+use crate::dynamo::store::DynamoStore;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+use tgdesk_core::domain::{Account, AccountHead, AccountId, AccountStatus, GroupId, Phone, TagId, TenantId, UserId};
+use tgdesk_core::ports::{PortError, PortErrorKind};
+
+/// Whether the fleet runs an account: it has a stored session and is neither
+/// logged out nor banned (`Directory::runnable_accounts`).
+pub(super) fn runnable(status: AccountStatus, has_session: bool) -> bool {
+    has_session && !matches!(status, AccountStatus::LoggedOut | AccountStatus::Banned)
+}
+
+/// The stored status of an account item.
+pub(super) fn status(item: &Item) -> Result<AccountStatus, PortError> {
+    parsed(item, "st", AccountStatus::parse)
+}
+
+/// The account item of `a` in `tenant`, without its session.
+fn item(tenant: &TenantId, a: &Account) -> Item {
+    let id = a.id.as_str();
+    let mut item = key(keys::accounts(tenant), id);
+    item.insert("phone".into(), s(a.phone.as_str()));
+    if let Some(name) = &a.display_name {
+        item.insert("dname".into(), s(name));
+        item.insert("dlow".into(), s(name.to_lowercase()));
+    }
+    item.insert("st".into(), s(a.status.as_str()));
+    if let Some(owner) = &a.owner_id {
+        item.insert("own".into(), s(owner.as_str()));
+    }
+    if let Some(team) = &a.team_id {
+        item.insert("team".into(), s(team.as_str()));
+    }
+    if let Some(tags) = ss(a.tags.iter().map(TagId::as_str)) {
+        item.insert("tags".into(), tags);
+    }
+    if let Some(groups) = ss(a.groups.iter().map(GroupId::as_str)) {
+        item.insert("grps".into(), groups);
+    }
+    item.insert("created".into(), time(a.created_at));
+    item.insert("updated".into(), time(a.updated_at));
+    item.insert("has_session".into(), AttributeValue::Bool(a.session.is_some()));
+    item.insert("g1pk".into(), s(keys::owner_accounts(tenant, a.owner_id.as_ref())));
+    item.insert("g1sk".into(), s(id));
+    item.insert("g2pk".into(), s(keys::team_accounts(tenant, a.team_id.as_ref())));
+    item.insert("g2sk".into(), s(id));
+    if runnable(a.status, a.session.is_some()) {
+        item.insert("g3pk".into(), s(keys::runnable(tenant)));
+        item.insert("g3sk".into(), s(id));
+    }
+    item
+}
+
+/// Reads an account item, with the session read from its own item.
+pub(super) fn account(tenant: &TenantId, item: &Item, session: Option<Vec<u8>>) -> Result<Account, PortError> {
+    let set = |name: &str| -> Result<Vec<String>, PortError> {
+        Ok(get_ss(item, name)?.into_iter().map(str::to_owned).collect())
+    };
+    let bad = |what: &str| PortError::new(PortErrorKind::Internal, format!("stored account has a malformed {what}"));
+    Ok(Account {
+        id: parsed(item, "sk", AccountId::parse)?,
+        tenant: tenant.clone(),
+        phone: parsed(item, "phone", Phone::parse)?,
+        display_name: opt_s(item, "dname")?.map(str::to_owned),
+        status: status(item)?,
+        owner_id: opt_parsed(item, "own", UserId::parse)?,
+        team_id: opt_parsed(item, "team", UserId::parse)?,
+        tags: set("tags")?.iter().map(|t| TagId::parse(t)).collect::<Result<_, _>>().map_err(|_| bad("tag"))?,
+        groups: set("grps")?.iter().map(|g| GroupId::parse(g)).collect::<Result<_, _>>().map_err(|_| bad("group"))?,
+        session,
+        created_at: get_time(item, "created")?,
+        updated_at: get_time(item, "updated")?,
+    })
+}
+
+/// The attributes [`head`] reads.
+pub(super) const HEAD_ATTRS: [&str; 4] = ["phone", "dname", "own", "team"];
+
+/// Reads the head of an account item (or of its [`HEAD_ATTRS`] projection).
+pub(super) fn head(item: &Item) -> Result<AccountHead, PortError> {
+    Ok(AccountHead {
+        id: parsed(item, "sk", AccountId::parse)?,
+        phone: parsed(item, "phone", Phone::parse)?,
+        display_name: opt_s(item, "dname")?.map(str::to_owned),
+        owner_id: opt_parsed(item, "own", UserId::parse)?,
+        team_id: opt_parsed(item, "team", UserId::parse)?,
+    })
+}
+
+/// The condition that a phone claim is free or held by `id`, or (`free` false) held by `id`.
+fn claim_condition(id: &AccountId, free: bool) -> (String, Expr) {
+    let mut expr = Expr::default();
+    let held = format!("{} = {}", expr.name("account"), expr.value(s(id.as_str())));
+    let c = if free { format!("attribute_not_exists(pk) OR {held}") } else { held };
+    (c, expr)
+}
+
+/// Items one account can write in `put_accounts`: the account, two phone
+/// claims (new and old), the session.
+const ITEMS_PER_ACCOUNT: usize = 4;
+
+impl DynamoStore {
+    /// `put_accounts`. Phones are checked before anything is written (within
+    /// the batch and against the claims); the records then go in
+    /// transactions of at most 100 items (25 accounts), each claiming its
+    /// phones on condition, so a race is still refused. All or none holds for
+    /// a batch of one transaction; of a larger batch, the transactions before
+    /// one that fails (a race on a phone, an outage) stay written. The port's
+    /// move to per-item outcomes for large batches (issue 19) replaces this.
+    pub(super) async fn put_account_items(&self, tenant: &TenantId, accounts: &[Account]) -> Result<(), PortError> {
+        // The last record of an id wins, as successive upserts would.
+        let mut last: HashMap<&AccountId, usize> = HashMap::new();
+        for (i, a) in accounts.iter().enumerate() {
+            last.insert(&a.id, i);
+        }
+        let records: Vec<&Account> = accounts.iter().enumerate().filter(|(i, a)| last[&a.id] == *i).map(|(_, a)| a).collect();
+        let mut phones: HashMap<&str, &AccountId> = HashMap::new();
+        for a in &records {
+            if let Some(other) = phones.insert(a.phone.as_str(), &a.id) {
+                return Err(PortError::conflict(format!("phone {} is given to {other} and {}", a.phone.masked(), a.id)));
+            }
+        }
+        let old_keys = records.iter().map(|a| (keys::accounts(tenant), a.id.as_str().to_owned())).collect();
+        let old: HashMap<String, Item> = self
+            .batch_get(old_keys, Some(&["phone", "own", "team"]))
+            .await?
+            .into_iter()
+            .map(|i| Ok((get_s(&i, "sk")?.to_owned(), i)))
+            .collect::<Result<_, PortError>>()?;
+        let claim_keys = phones.keys().map(|p| (keys::phones(tenant), (*p).to_owned())).collect();
+        for claim in self.batch_get(claim_keys, None).await? {
+            let (phone, holder) = (get_s(&claim, "sk")?, get_s(&claim, "account")?);
+            if phones.get(phone).is_some_and(|id| id.as_str() != holder) {
+                let masked = Phone::parse(phone).map(|p| p.masked()).unwrap_or_default();
+                return Err(PortError::conflict(format!("phone {masked} belongs to another account")));
+            }
+        }
+        let table = &self.tables().await?.main;
+        let mut txs = vec![Tx::new(table)];
+        for a in &records {
+            if txs.last().is_some_and(|tx| tx.len() + ITEMS_PER_ACCOUNT > TX_ITEMS) {
+                txs.push(Tx::new(table));
+            }
+            let Some(tx) = txs.last_mut() else { unreachable!("txs starts with one") };
+            tx.put(item(tenant, a), None)?;
+            let mut claim = key(keys::phones(tenant), a.phone.as_str());
+            claim.insert("account".into(), s(a.id.as_str()));
+            let (c, expr) = claim_condition(&a.id, true);
+            tx.put(claim, Some((&c, expr)))?;
+            let old_phone = old.get(a.id.as_str()).map(|i| get_s(i, "phone")).transpose()?;
+            if let Some(old_phone) = old_phone.filter(|p| *p != a.phone.as_str()) {
+                let (c, expr) = claim_condition(&a.id, false);
+                tx.delete(key(keys::phones(tenant), old_phone), Some((&c, expr)))?;
+            }
+            let session_key = key(keys::sessions(tenant), a.id.as_str());
+            match &a.session {
+                Some(sealed) => {
+                    let mut session = session_key;
+                    session.insert("sealed".into(), AttributeValue::B(sealed.clone().into()));
+                    tx.put(session, None)?;
+                }
+                None => tx.delete(session_key, None)?,
+            }
+        }
+        for tx in txs {
+            self.transact("put accounts", tx)
+                .await
+                .map_err(|e| super::conflict(e, "a phone belongs to another account".to_owned()))?;
+        }
+        // The inbox is keyed by owner and team: move the dialogs along.
+        for a in &records {
+            let Some(before) = old.get(a.id.as_str()) else { continue };
+            let moved = opt_s(before, "own")? != a.owner_id.as_ref().map(UserId::as_str)
+                || opt_s(before, "team")? != a.team_id.as_ref().map(UserId::as_str);
+            if moved {
+                self.retarget_dialogs(tenant, &a.id, a.owner_id.as_ref(), a.team_id.as_ref()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the sessions of the account items that have one, and the accounts.
+    pub(super) async fn with_sessions(&self, tenant: &TenantId, items: Vec<Item>) -> Result<Vec<Account>, PortError> {
+        let wanted = items
+            .iter()
+            .filter(|i| get_bool(i, "has_session"))
+            .map(|i| Ok((keys::sessions(tenant), get_s(i, "sk")?.to_owned())))
+            .collect::<Result<Vec<_>, PortError>>()?;
+        let mut sessions: HashMap<String, Vec<u8>> = HashMap::new();
+        if !wanted.is_empty() {
+            for i in self.batch_get(wanted, None).await? {
+                sessions.insert(get_s(&i, "sk")?.to_owned(), crate::dynamo::attrs::get_b(&i, "sealed")?);
+            }
+        }
+        items.iter().map(|i| account(tenant, i, sessions.remove(get_s(i, "sk")?))).collect()
+    }
+
+    pub(super) async fn account_item(&self, tenant: &TenantId, id: &AccountId) -> Result<Option<Account>, PortError> {
+        let Some(item) = self.get(keys::accounts(tenant), id.as_str().to_owned()).await? else {
+            return Ok(None);
+        };
+        Ok(self.with_sessions(tenant, vec![item]).await?.pop())
+    }
+
+    pub(super) async fn account_items(&self, tenant: &TenantId, ids: &[AccountId]) -> Result<Vec<Account>, PortError> {
+        let keys = ids.iter().map(|id| (keys::accounts(tenant), id.as_str().to_owned())).collect();
+        let items = self.batch_get(keys, None).await?;
+        self.with_sessions(tenant, items).await
+    }
+
+    pub(super) async fn delete_account_item(&self, tenant: &TenantId, id: &AccountId) -> Result<(), PortError> {
+        let gone = || PortError::not_found(format!("account {id} not found"));
+        let old = self.get(keys::accounts(tenant), id.as_str().to_owned()).await?.ok_or_else(gone)?;
+        // The cascade first: a failure leaves the account there to delete again.
+        self.delete_account_messages(tenant, id).await?;
+        self.delete_pins_of_account(tenant, id).await?;
+        let mut tx = Tx::new(&self.tables().await?.main);
+        tx.delete(key(keys::accounts(tenant), id.as_str()), Some(("attribute_exists(pk)", Expr::default())))?;
+        let (c, expr) = claim_condition(id, false);
+        tx.delete(key(keys::phones(tenant), get_s(&old, "phone")?), Some((&c, expr)))?;
+        tx.delete(key(keys::sessions(tenant), id.as_str()), None)?;
+        self.transact("delete account", tx).await.map_err(|e| match e.kind {
+            PortErrorKind::Conflict => gone(),
+            _ => e,
+        })
+    }
+}
