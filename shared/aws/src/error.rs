@@ -2,6 +2,7 @@
 //! error as the source. The SDK itself retries throttles and transient
 //! failures with jittered backoff (standard retry mode) before an error gets here.
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,10 +87,13 @@ where
 /// uniqueness claim or an existence check refused the write); one cancelled
 /// by a concurrent transaction is `Unavailable` (retry it); throttled items
 /// are `Throttled`; anything else as [`sdk`] maps it.
-pub(crate) fn transact<R>(what: &str, err: SdkError<TransactWriteItemsError, R>) -> PortError
-where
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
+pub(crate) fn transact(what: &str, err: SdkError<TransactWriteItemsError, HttpResponse>) -> PortError {
+    if err.code().is_none() && err.raw_response().is_some_and(|r| r.status().is_server_error()) {
+        // A server failure without an error code (a proxy's, or moto's when a
+        // transaction races another write): nothing was applied; transient.
+        let message = format!("{what}: server failure: {}", DisplayErrorContext(&err));
+        return PortError::with_source(PortErrorKind::Unavailable, message, err);
+    }
     let reasons: Vec<String> = match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
             let mut codes: Vec<String> =

@@ -112,6 +112,7 @@ pub(crate) fn doc<T: serde::Serialize>(value: &T) -> Result<AttributeValue, Port
 
 /// Reads the JSON document attribute `name` of `item`.
 pub(crate) fn get_doc<T: serde::de::DeserializeOwned>(item: &Item, name: &str) -> Result<T, PortError> {
-    serde_json::from_str(get_s(item, name)?)
-        .map_err(|e| PortError::with_source(PortErrorKind::Internal, format!("stored attribute {name} is malformed"), e))
+    serde_json::from_str(get_s(item, name)?).map_err(|e| {
+        PortError::with_source(PortErrorKind::Internal, format!("stored attribute {name} is malformed"), e)
+    })
 }

@@ -59,17 +59,26 @@ fn account_query(tenant: &TenantId, q: &AccountQuery) -> Query {
             _ => query.from = Some(after.as_str().to_owned()),
         }
     }
-    query.page = if query.filter.is_empty() { i32::try_from(q.limit.clamp(1, 1_000)).unwrap_or(1_000) } else { FILTERED_PAGE };
+    query.page =
+        if query.filter.is_empty() { i32::try_from(q.limit.clamp(1, 1_000)).unwrap_or(1_000) } else { FILTERED_PAGE };
     query
 }
 
 impl DynamoStore {
-    pub(super) async fn account_heads(&self, tenant: &TenantId, ids: &[AccountId]) -> Result<Vec<AccountHead>, PortError> {
+    pub(super) async fn account_heads(
+        &self,
+        tenant: &TenantId,
+        ids: &[AccountId],
+    ) -> Result<Vec<AccountHead>, PortError> {
         let keys = ids.iter().map(|id| (keys::accounts(tenant), id.as_str().to_owned())).collect();
         self.batch_get(keys, Some(&HEAD_ATTRS)).await?.iter().map(head).collect()
     }
 
-    pub(super) async fn accounts_by_phone(&self, tenant: &TenantId, phones: &[Phone]) -> Result<Vec<Account>, PortError> {
+    pub(super) async fn accounts_by_phone(
+        &self,
+        tenant: &TenantId,
+        phones: &[Phone],
+    ) -> Result<Vec<Account>, PortError> {
         let keys = phones.iter().map(|p| (keys::phones(tenant), p.as_str().to_owned())).collect();
         let ids = self
             .batch_get(keys, None)

@@ -3,12 +3,12 @@
 //! and ingest reads the account item for every batch). The account item
 //! carries its index keys: `g1` by owner, `g2` by team, `g3` while runnable.
 
-use super::io::{key, Expr, Tx, TX_ITEMS};
+use super::io::{key, Expr, Tx};
 use crate::dynamo::attrs::{get_bool, get_s, get_ss, get_time, opt_parsed, opt_s, parsed, s, ss, time, Item};
 use crate::dynamo::keys;
 use crate::dynamo::store::DynamoStore;
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tgdesk_core::domain::{Account, AccountHead, AccountId, AccountStatus, GroupId, Phone, TagId, TenantId, UserId};
 use tgdesk_core::ports::{PortError, PortErrorKind};
 
@@ -103,29 +103,47 @@ fn claim_condition(id: &AccountId, free: bool) -> (String, Expr) {
     (c, expr)
 }
 
-/// Items one account can write in `put_accounts`: the account, two phone
-/// claims (new and old), the session.
-const ITEMS_PER_ACCOUNT: usize = 4;
+/// Phone claims written at once by `put_accounts`.
+const CLAIMS_IN_FLIGHT: usize = 16;
+
+/// The `Conflict` of a phone another account holds.
+fn taken(phone: &str) -> PortError {
+    let masked = Phone::parse(phone).map(|p| p.masked()).unwrap_or_default();
+    PortError::conflict(format!("phone {masked} belongs to another account"))
+}
+
+/// The session item of an account.
+fn session_item(tenant: &TenantId, id: &AccountId, sealed: &[u8]) -> Item {
+    let mut item = key(keys::sessions(tenant), id.as_str());
+    item.insert("sealed".into(), AttributeValue::B(sealed.to_vec().into()));
+    item
+}
 
 impl DynamoStore {
-    /// `put_accounts`. Phones are checked before anything is written (within
-    /// the batch and against the claims); the records then go in
-    /// transactions of at most 100 items (25 accounts), each claiming its
-    /// phones on condition, so a race is still refused. All or none holds for
-    /// a batch of one transaction; of a larger batch, the transactions before
-    /// one that fails (a race on a phone, an outage) stay written. The port's
-    /// move to per-item outcomes for large batches (issue 19) replaces this.
+    /// `put_accounts`, all or none as far as phones go: phones are checked
+    /// (within the batch and against the claims) before anything is written,
+    /// then claimed one conditional put each (a race is still refused, and
+    /// the claims this call made are released), and only then are the
+    /// records written, in batches. Not one transaction: a batch may hold
+    /// 300,000 accounts and `TransactWriteItems` takes 100 items. An outage
+    /// while writing the records leaves the batch partly written (writing it
+    /// again completes it); the port's per-item outcomes (issue 19) will say so.
     pub(super) async fn put_account_items(&self, tenant: &TenantId, accounts: &[Account]) -> Result<(), PortError> {
         // The last record of an id wins, as successive upserts would.
         let mut last: HashMap<&AccountId, usize> = HashMap::new();
         for (i, a) in accounts.iter().enumerate() {
             last.insert(&a.id, i);
         }
-        let records: Vec<&Account> = accounts.iter().enumerate().filter(|(i, a)| last[&a.id] == *i).map(|(_, a)| a).collect();
+        let records: Vec<&Account> =
+            accounts.iter().enumerate().filter(|(i, a)| last[&a.id] == *i).map(|(_, a)| a).collect();
         let mut phones: HashMap<&str, &AccountId> = HashMap::new();
         for a in &records {
             if let Some(other) = phones.insert(a.phone.as_str(), &a.id) {
-                return Err(PortError::conflict(format!("phone {} is given to {other} and {}", a.phone.masked(), a.id)));
+                return Err(PortError::conflict(format!(
+                    "phone {} is given to {other} and {}",
+                    a.phone.masked(),
+                    a.id
+                )));
             }
         }
         let old_keys = records.iter().map(|a| (keys::accounts(tenant), a.id.as_str().to_owned())).collect();
@@ -136,48 +154,39 @@ impl DynamoStore {
             .map(|i| Ok((get_s(&i, "sk")?.to_owned(), i)))
             .collect::<Result<_, PortError>>()?;
         let claim_keys = phones.keys().map(|p| (keys::phones(tenant), (*p).to_owned())).collect();
+        let mut held: HashSet<String> = HashSet::new();
         for claim in self.batch_get(claim_keys, None).await? {
             let (phone, holder) = (get_s(&claim, "sk")?, get_s(&claim, "account")?);
             if phones.get(phone).is_some_and(|id| id.as_str() != holder) {
-                let masked = Phone::parse(phone).map(|p| p.masked()).unwrap_or_default();
-                return Err(PortError::conflict(format!("phone {masked} belongs to another account")));
+                return Err(taken(phone));
             }
+            held.insert(phone.to_owned());
         }
-        let table = &self.tables().await?.main;
-        let mut txs = vec![Tx::new(table)];
+        let fresh: Vec<&Account> = records.iter().copied().filter(|a| !held.contains(a.phone.as_str())).collect();
+        self.claim_phones(tenant, &fresh).await?;
+        let mut items = Vec::with_capacity(records.len() * 2);
+        let mut no_session = Vec::new();
         for a in &records {
-            if txs.last().is_some_and(|tx| tx.len() + ITEMS_PER_ACCOUNT > TX_ITEMS) {
-                txs.push(Tx::new(table));
-            }
-            let Some(tx) = txs.last_mut() else { unreachable!("txs starts with one") };
-            tx.put(item(tenant, a), None)?;
-            let mut claim = key(keys::phones(tenant), a.phone.as_str());
-            claim.insert("account".into(), s(a.id.as_str()));
-            let (c, expr) = claim_condition(&a.id, true);
-            tx.put(claim, Some((&c, expr)))?;
-            let old_phone = old.get(a.id.as_str()).map(|i| get_s(i, "phone")).transpose()?;
-            if let Some(old_phone) = old_phone.filter(|p| *p != a.phone.as_str()) {
-                let (c, expr) = claim_condition(&a.id, false);
-                tx.delete(key(keys::phones(tenant), old_phone), Some((&c, expr)))?;
-            }
-            let session_key = key(keys::sessions(tenant), a.id.as_str());
+            items.push(item(tenant, a));
             match &a.session {
-                Some(sealed) => {
-                    let mut session = session_key;
-                    session.insert("sealed".into(), AttributeValue::B(sealed.clone().into()));
-                    tx.put(session, None)?;
-                }
-                None => tx.delete(session_key, None)?,
+                Some(sealed) => items.push(session_item(tenant, &a.id, sealed)),
+                None => no_session.push((keys::sessions(tenant), a.id.as_str().to_owned())),
             }
         }
-        for tx in txs {
-            self.transact("put accounts", tx)
-                .await
-                .map_err(|e| super::conflict(e, "a phone belongs to another account".to_owned()))?;
-        }
-        // The inbox is keyed by owner and team: move the dialogs along.
+        self.batch_put(items).await?;
+        self.batch_delete(no_session).await?;
         for a in &records {
             let Some(before) = old.get(a.id.as_str()) else { continue };
+            let old_phone = get_s(before, "phone")?;
+            if old_phone != a.phone.as_str() {
+                let (c, expr) = claim_condition(&a.id, false);
+                match self.delete_if(key(keys::phones(tenant), old_phone), &c, expr).await {
+                    // Not ours any more: released already.
+                    Err(e) if e.kind == PortErrorKind::Conflict => {}
+                    other => other?,
+                }
+            }
+            // The inbox is keyed by owner and team: move the dialogs along.
             let moved = opt_s(before, "own")? != a.owner_id.as_ref().map(UserId::as_str)
                 || opt_s(before, "team")? != a.team_id.as_ref().map(UserId::as_str);
             if moved {
@@ -185,6 +194,37 @@ impl DynamoStore {
             }
         }
         Ok(())
+    }
+
+    /// Claims the phones of `accounts`, [`CLAIMS_IN_FLIGHT`] at a time; when
+    /// one is refused, releases those this call claimed and answers `Conflict`.
+    async fn claim_phones(&self, tenant: &TenantId, accounts: &[&Account]) -> Result<(), PortError> {
+        let mut claimed: Vec<&Account> = Vec::new();
+        let mut failure = None;
+        for chunk in accounts.chunks(CLAIMS_IN_FLIGHT) {
+            let puts = chunk.iter().map(|a| {
+                let mut claim = key(keys::phones(tenant), a.phone.as_str());
+                claim.insert("account".into(), s(a.id.as_str()));
+                let (c, expr) = claim_condition(&a.id, true);
+                async move { self.put_if(claim, &c, expr).await }
+            });
+            for (a, result) in chunk.iter().zip(futures::future::join_all(puts).await) {
+                match result {
+                    Ok(()) => claimed.push(a),
+                    Err(e) if e.kind == PortErrorKind::Conflict => failure = Some(taken(a.phone.as_str())),
+                    Err(e) => failure = Some(e),
+                }
+            }
+            if failure.is_some() {
+                break;
+            }
+        }
+        let Some(failure) = failure else { return Ok(()) };
+        for a in claimed {
+            let (c, expr) = claim_condition(&a.id, false);
+            self.delete_if(key(keys::phones(tenant), a.phone.as_str()), &c, expr).await?;
+        }
+        Err(failure)
     }
 
     /// Reads the sessions of the account items that have one, and the accounts.

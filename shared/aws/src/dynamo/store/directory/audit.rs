@@ -85,7 +85,8 @@ impl DynamoStore {
         let months: BTreeSet<String> = entries.iter().map(|e| month(e.at)).collect();
         let (pk, sk) = keys::audit_months(tenant);
         let mut expr = super::io::Expr::default();
-        let update = format!("ADD {} {}", expr.name("months"), expr.value(AttributeValue::Ss(months.into_iter().collect())));
+        let update =
+            format!("ADD {} {}", expr.name("months"), expr.value(AttributeValue::Ss(months.into_iter().collect())));
         self.update(key(pk, sk), &update, None, expr).await?;
         self.batch_put(entries.iter().map(|e| item(tenant, e)).collect::<Result<_, _>>()?).await
     }

@@ -22,7 +22,11 @@ impl DynamoStore {
 
     /// Deletes the account's dialogs, messages and profiles.
     /// // lead implements
-    pub(crate) async fn delete_account_messages(&self, _tenant: &TenantId, _account: &AccountId) -> Result<(), PortError> {
+    pub(crate) async fn delete_account_messages(
+        &self,
+        _tenant: &TenantId,
+        _account: &AccountId,
+    ) -> Result<(), PortError> {
         Ok(())
     }
 

@@ -42,7 +42,13 @@ fn session_item(tenant: &TenantId, id: &AccountId, sealed: Option<&[u8]>) -> Ite
 
 /// Adds to `tx` the update of the account item for a session write, on
 /// condition that its status is still `seen`.
-fn session_update(tx: &mut Tx, tenant: &TenantId, id: &AccountId, has: bool, seen: AccountStatus) -> Result<(), PortError> {
+fn session_update(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    id: &AccountId,
+    has: bool,
+    seen: AccountStatus,
+) -> Result<(), PortError> {
     let mut expr = Expr::default();
     let (st, seen_v) = (expr.name("st"), expr.value(s(seen.as_str())));
     let (hs, has_v) = (expr.name("has_session"), expr.value(AttributeValue::Bool(has)));
@@ -64,7 +70,12 @@ impl DynamoStore {
             .ok_or_else(|| PortError::not_found(format!("account {id} does not exist")))
     }
 
-    pub(super) async fn set_status(&self, tenant: &TenantId, id: &AccountId, to: AccountStatus) -> Result<(), PortError> {
+    pub(super) async fn set_status(
+        &self,
+        tenant: &TenantId,
+        id: &AccountId,
+        to: AccountStatus,
+    ) -> Result<(), PortError> {
         for _ in 0..TRIES {
             let item = self.fleet_read(tenant, id).await?;
             let has = get_bool(&item, "has_session");
@@ -83,7 +94,12 @@ impl DynamoStore {
         Err(contended(id))
     }
 
-    pub(super) async fn set_session(&self, tenant: &TenantId, id: &AccountId, sealed: Option<&[u8]>) -> Result<(), PortError> {
+    pub(super) async fn set_session(
+        &self,
+        tenant: &TenantId,
+        id: &AccountId,
+        sealed: Option<&[u8]>,
+    ) -> Result<(), PortError> {
         for _ in 0..TRIES {
             let seen = status(&self.fleet_read(tenant, id).await?)?;
             let mut tx = Tx::new(&self.tables().await?.main);
@@ -121,7 +137,8 @@ impl DynamoStore {
         for item in self.batch_get(keys, Some(&["st"])).await? {
             seen.insert(get_s(&item, "sk")?.to_owned(), status(&item)?);
         }
-        let mut unknown: HashSet<&AccountId> = order.iter().copied().filter(|id| !seen.contains_key(id.as_str())).collect();
+        let mut unknown: HashSet<&AccountId> =
+            order.iter().copied().filter(|id| !seen.contains_key(id.as_str())).collect();
         let known: Vec<&AccountId> = order.iter().copied().filter(|id| seen.contains_key(id.as_str())).collect();
         let table = &self.tables().await?.main;
         for chunk in known.chunks(SESSIONS_PER_TX) {

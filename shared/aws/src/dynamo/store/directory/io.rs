@@ -20,6 +20,16 @@ const GET_KEYS: usize = 100;
 const WRITE_ITEMS: usize = 25;
 /// Resends of unprocessed keys before giving up as throttled.
 const RESENDS: u32 = 8;
+/// Resends of a transaction that failed as `Unavailable`.
+const TX_RESENDS: u32 = 6;
+
+/// A fresh idempotency token for one transaction (at most 36 characters).
+fn client_token() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    format!("tx-{now:x}-{:x}-{n:x}", std::process::id())
+}
 
 /// The key of one item of `main`.
 pub(super) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
@@ -195,8 +205,7 @@ impl DynamoStore {
     ) -> Result<Vec<Item>, PortError> {
         let table = &self.tables().await?.main;
         let mut seen = HashSet::new();
-        let keys: Vec<Item> =
-            keys.into_iter().filter(|k| seen.insert(k.clone())).map(|(pk, sk)| key(pk, sk)).collect();
+        let keys: Vec<Item> = keys.into_iter().filter(|k| seen.insert(k.clone())).map(|(pk, sk)| key(pk, sk)).collect();
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(GET_KEYS) {
             let mut expr = Expr::default();
@@ -255,8 +264,10 @@ impl DynamoStore {
         let requests = items
             .into_iter()
             .map(|item| {
-                let put =
-                    PutRequest::builder().set_item(Some(item)).build().map_err(|e| error::build("dynamodb batch put", e))?;
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| error::build("dynamodb batch put", e))?;
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<Vec<_>, PortError>>()?;
@@ -325,20 +336,67 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Puts one item of `main` if `condition` holds; `Conflict` when not.
+    pub(super) async fn put_if(&self, item: Item, condition: &str, expr: Expr) -> Result<(), PortError> {
+        let table = &self.tables().await?.main;
+        self.client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await
+            .map_err(|e| error::sdk("dynamodb put", e))?;
+        Ok(())
+    }
+
+    /// Deletes one item of `main` if `condition` holds; `Conflict` when not.
+    pub(super) async fn delete_if(&self, key: Item, condition: &str, expr: Expr) -> Result<(), PortError> {
+        let table = &self.tables().await?.main;
+        self.client
+            .delete_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await
+            .map_err(|e| error::sdk("dynamodb delete", e))?;
+        Ok(())
+    }
+
     /// Writes `tx` as one `TransactWriteItems` (at most [`TX_ITEMS`] items);
-    /// `Conflict` when a condition fails.
+    /// `Conflict` when a condition fails. Sent again, with the same client
+    /// token (so DynamoDB applies it at most once), while it fails as
+    /// `Unavailable`: cancelled by a concurrent transaction on one of its
+    /// items, or a server failure. The SDK's own retries cover throttling.
     pub(super) async fn transact(&self, what: &str, tx: Tx) -> Result<(), PortError> {
         if tx.items.is_empty() {
             return Ok(());
         }
         debug_assert!(tx.items.len() <= TX_ITEMS, "{what}: {} items in one transaction", tx.items.len());
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(tx.items))
-            .send()
-            .await
-            .map_err(|e| error::transact(what, e))?;
-        Ok(())
+        let token = client_token();
+        let mut attempt = 0;
+        loop {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(tx.items.clone()))
+                .client_request_token(&token)
+                .send()
+                .await
+                .map_err(|e| error::transact(what, e));
+            match sent {
+                Err(e) if e.kind == PortErrorKind::Unavailable && attempt < TX_RESENDS => {
+                    tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+                    attempt += 1;
+                }
+                other => return other.map(|_| ()),
+            }
+        }
     }
 }
 
@@ -353,11 +411,6 @@ impl Tx {
     /// Returns an empty transaction on `table`.
     pub fn new(table: &str) -> Self {
         Self { table: table.to_owned(), items: Vec::new() }
-    }
-
-    /// Returns how many items it writes.
-    pub fn len(&self) -> usize {
-        self.items.len()
     }
 
     /// Puts `item`, if `condition` (over `expr`) holds.

@@ -20,9 +20,7 @@ use tgdesk_core::domain::{
     Account, AccountHead, AccountId, AccountStatus, AuditEntry, Group, GroupId, Phone, Tag, TagId, Tenant, TenantId,
     User, UserId, Username,
 };
-use tgdesk_core::ports::{
-    AccountQuery, AuditQuery, Directory, Pin, PinTarget, PortError, PortErrorKind, UserQuery,
-};
+use tgdesk_core::ports::{AccountQuery, AuditQuery, Directory, Pin, PinTarget, PortError, PortErrorKind, UserQuery};
 
 /// Gives a `Conflict` the message the caller can act on; other errors pass.
 fn conflict(e: PortError, message: String) -> PortError {

@@ -37,13 +37,23 @@ fn group_named<'a>(tenant: &TenantId, g: &'a Group) -> Named<'a> {
 }
 
 fn tag_named<'a>(tenant: &TenantId, t: &'a Tag) -> Named<'a> {
-    Named { record: (keys::tags(tenant), t.id.as_str()), claim: (keys::tag_names(tenant), keys::tag_name(&t.name)), holder: "tag" }
+    Named {
+        record: (keys::tags(tenant), t.id.as_str()),
+        claim: (keys::tag_names(tenant), keys::tag_name(&t.name)),
+        holder: "tag",
+    }
 }
 
 impl DynamoStore {
     /// Puts `record` (a document, plus `extra` attributes) with its name
     /// claim, releasing the claim of its previous name `old`.
-    async fn put_named(&self, what: &str, new: &Named<'_>, old: Option<&Named<'_>>, mut item: Item) -> Result<(), PortError> {
+    async fn put_named(
+        &self,
+        what: &str,
+        new: &Named<'_>,
+        old: Option<&Named<'_>>,
+        mut item: Item,
+    ) -> Result<(), PortError> {
         let mut tx = Tx::new(&self.tables().await?.main);
         item.extend(key(new.record.0.clone(), new.record.1));
         tx.put(item, None)?;
@@ -79,7 +89,8 @@ impl DynamoStore {
         for account in self.query(&query, usize::MAX).await? {
             let sk = crate::dynamo::attrs::get_s(&account, "sk")?;
             let mut expr = Expr::default();
-            let update = format!("DELETE {} {}", expr.name(attr), expr.value(AttributeValue::Ss(vec![member.to_owned()])));
+            let update =
+                format!("DELETE {} {}", expr.name(attr), expr.value(AttributeValue::Ss(vec![member.to_owned()])));
             match self.update(key(keys::accounts(tenant), sk), &update, Some("attribute_exists(pk)"), expr).await {
                 // The account was deleted meanwhile: nothing holds the member any more.
                 Err(e) if e.kind == PortErrorKind::Conflict => {}
@@ -94,7 +105,13 @@ impl DynamoStore {
         let mut item = Item::new();
         item.insert("doc".into(), doc(g)?);
         item.insert("owner".into(), s(g.owner_id.as_str()));
-        self.put_named("put group", &group_named(tenant, g), old.as_ref().map(|o| group_named(tenant, o)).as_ref(), item).await
+        self.put_named(
+            "put group",
+            &group_named(tenant, g),
+            old.as_ref().map(|o| group_named(tenant, o)).as_ref(),
+            item,
+        )
+        .await
     }
 
     pub(super) async fn group_item(&self, tenant: &TenantId, id: &GroupId) -> Result<Option<Group>, PortError> {
@@ -109,7 +126,8 @@ impl DynamoStore {
         if let Some(owner) = owner {
             query.filter.eq("owner", s(owner.as_str()));
         }
-        let mut groups: Vec<Group> = self.query(&query, usize::MAX).await?.iter().map(|i| get_doc(i, "doc")).collect::<Result<_, _>>()?;
+        let mut groups: Vec<Group> =
+            self.query(&query, usize::MAX).await?.iter().map(|i| get_doc(i, "doc")).collect::<Result<_, _>>()?;
         groups.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
         Ok(groups)
     }
@@ -125,7 +143,8 @@ impl DynamoStore {
         let old = self.tag_item(tenant, &t.id).await?;
         let mut item = Item::new();
         item.insert("doc".into(), doc(t)?);
-        self.put_named("put tag", &tag_named(tenant, t), old.as_ref().map(|o| tag_named(tenant, o)).as_ref(), item).await
+        self.put_named("put tag", &tag_named(tenant, t), old.as_ref().map(|o| tag_named(tenant, o)).as_ref(), item)
+            .await
     }
 
     async fn tag_item(&self, tenant: &TenantId, id: &TagId) -> Result<Option<Tag>, PortError> {
@@ -141,7 +160,8 @@ impl DynamoStore {
     }
 
     pub(super) async fn delete_tag_item(&self, tenant: &TenantId, id: &TagId) -> Result<(), PortError> {
-        let tag = self.tag_item(tenant, id).await?.ok_or_else(|| PortError::not_found(format!("tag {id} not found")))?;
+        let tag =
+            self.tag_item(tenant, id).await?.ok_or_else(|| PortError::not_found(format!("tag {id} not found")))?;
         self.remove_from_accounts(tenant, "tags", id.as_str()).await?;
         self.remove_tag_from_messages(tenant, id).await?;
         self.delete_named("delete tag", &tag_named(tenant, &tag)).await

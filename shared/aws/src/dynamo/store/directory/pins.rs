@@ -52,16 +52,19 @@ impl DynamoStore {
         Ok(())
     }
 
-    pub(super) async fn remove_pin_item(&self, tenant: &TenantId, user: &UserId, target: &PinTarget) -> Result<(), PortError> {
+    pub(super) async fn remove_pin_item(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        target: &PinTarget,
+    ) -> Result<(), PortError> {
         self.batch_delete(vec![(keys::pins(tenant, user), keys::pin(target))]).await
     }
 
     pub(super) async fn pin_items(&self, tenant: &TenantId, user: &UserId) -> Result<Vec<Pin>, PortError> {
         let items = self.query(&Query::table(keys::pins(tenant, user)), usize::MAX).await?;
-        let mut pins = items
-            .iter()
-            .map(|i| Ok((pin(i)?, get_s(i, "sk")?.to_owned())))
-            .collect::<Result<Vec<_>, PortError>>()?;
+        let mut pins =
+            items.iter().map(|i| Ok((pin(i)?, get_s(i, "sk")?.to_owned()))).collect::<Result<Vec<_>, PortError>>()?;
         // Newest first; ties by account, then target, descending.
         pins.sort_by(|(a, ka), (b, kb)| {
             let account = |p: &Pin| match &p.target {

@@ -1,7 +1,7 @@
 //! Tenants: one item each under the [`keys::TENANTS`] partition, so the sort
 //! key order is the name order `list_tenants` promises.
 
-use super::io::{key, Expr, Query, Tx};
+use super::io::{key, Expr, Query};
 use crate::dynamo::attrs::{doc, get_doc, Item};
 use crate::dynamo::keys;
 use crate::dynamo::store::DynamoStore;
@@ -16,9 +16,7 @@ fn item(tenant: &Tenant) -> Result<Item, PortError> {
 
 impl DynamoStore {
     pub(super) async fn create_tenant_item(&self, tenant: &Tenant) -> Result<(), PortError> {
-        let mut tx = Tx::new(&self.tables().await?.main);
-        tx.put(item(tenant)?, Some(("attribute_not_exists(pk)", Expr::default())))?;
-        self.transact("create tenant", tx)
+        self.put_if(item(tenant)?, "attribute_not_exists(pk)", Expr::default())
             .await
             .map_err(|e| super::conflict(e, format!("tenant {} exists", tenant.id)))
     }
