@@ -3,7 +3,8 @@
 //! and ingest reads the account item for every batch). The account item
 //! carries its index keys: `g1` by owner, `g2` by team, `g3` while runnable.
 
-use super::io::{key, Expr, Tx};
+use super::io::{key, Expr};
+use super::tx::Tx;
 use crate::dynamo::attrs::{get_bool, get_s, get_ss, get_time, opt_parsed, opt_s, parsed, s, ss, time, Item};
 use crate::dynamo::keys;
 use crate::dynamo::store::DynamoStore;

@@ -5,7 +5,8 @@
 //! (owner, tags, groups) is never written here.
 
 use super::accounts::{runnable, status};
-use super::io::{key, Expr, Tx};
+use super::io::{key, Expr};
+use super::tx::Tx;
 use crate::dynamo::attrs::{get_bool, get_s, s, time, Item};
 use crate::dynamo::keys;
 use crate::dynamo::store::DynamoStore;

@@ -12,6 +12,7 @@ mod io;
 mod organise;
 mod pins;
 mod tenants;
+mod tx;
 mod users;
 
 use super::DynamoStore;

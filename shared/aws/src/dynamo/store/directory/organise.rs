@@ -3,7 +3,8 @@
 //! written in the same transaction. Deleting one takes it out of every
 //! account first, then deletes the record, so a failure midway can be redone.
 
-use super::io::{key, Expr, Query, Tx};
+use super::io::{key, Expr, Query};
+use super::tx::Tx;
 use crate::dynamo::attrs::{doc, get_doc, s, Item};
 use crate::dynamo::keys;
 use crate::dynamo::store::DynamoStore;

@@ -2,7 +2,8 @@
 //! username claims: an insert or rename writes the user and the claim in one
 //! transaction, the claim only if no one holds it.
 
-use super::io::{key, Expr, Query, Tx};
+use super::io::{key, Expr, Query};
+use super::tx::Tx;
 use crate::dynamo::attrs::{get_bool, get_n, get_s, get_time, n, opt_parsed, parsed, s, time, Item};
 use crate::dynamo::keys;
 use crate::dynamo::store::DynamoStore;
