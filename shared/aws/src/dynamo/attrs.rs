@@ -116,3 +116,24 @@ pub(crate) fn get_doc<T: serde::de::DeserializeOwned>(item: &Item, name: &str) -
         PortError::with_source(PortErrorKind::Internal, format!("stored attribute {name} is malformed"), e)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_round_trip_to_the_nanosecond_before_and_after_the_epoch() {
+        let times = [
+            Utc.timestamp_opt(1_767_225_600, 123_456_789).unwrap(),
+            Utc.timestamp_opt(-1, 999_999_999).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+        ];
+        for at in times {
+            let item = Item::from([("t".to_owned(), time(at))]);
+            assert_eq!(get_time(&item, "t").unwrap(), at);
+        }
+        let bad = Item::from([("t".to_owned(), s("soon"))]);
+        assert_eq!(get_time(&bad, "t").unwrap_err().kind, PortErrorKind::Internal);
+    }
+}

@@ -179,4 +179,26 @@ mod tests {
         sorted.sort();
         assert_eq!(ordered, sorted);
     }
+
+    #[test]
+    fn directory_keys_of_one_tenant_never_spell_anothers_or_another_kinds() {
+        let (t, u) = (TenantId::parse("acme").unwrap(), UserId::parse("usr_1").unwrap());
+        let a = AccountId::parse("acc_1").unwrap();
+        let parts = [users(&t), usernames(&t), accounts(&t), phones(&t), sessions(&t), groups(&t), tags(&t)];
+        let distinct: std::collections::HashSet<_> = parts.iter().collect();
+        assert_eq!(distinct.len(), parts.len());
+        assert!(parts.iter().all(|p| p.starts_with("acme#")));
+        assert_ne!(pins(&t, &u), account_pins(&t, &a));
+        assert_eq!(owner_accounts(&t, None), "acme#OWN#-");
+        assert_ne!(pin(&PinTarget::Account(a.clone())), pin(&PinTarget::Dialog(a.clone(), 0)));
+    }
+
+    #[test]
+    fn name_claims_ignore_ascii_case_only() {
+        let u = UserId::parse("usr_1").unwrap();
+        assert_eq!(group_name(&u, "VIP"), group_name(&u, "vip"));
+        assert_ne!(group_name(&u, "vip"), group_name(&UserId::parse("usr_2").unwrap(), "vip"));
+        assert_eq!(tag_name("Urgent"), tag_name("URGENT"));
+        assert_ne!(tag_name("МАРИЯ"), tag_name("мария"));
+    }
 }

@@ -96,7 +96,7 @@ pub(super) fn head(item: &Item) -> Result<AccountHead, PortError> {
     })
 }
 
-/// The condition that a phone claim is free or held by `id`, or (`free` false) held by `id`.
+/// The condition that a phone claim is held by `id` (or, `free`, by no one).
 fn claim_condition(id: &AccountId, free: bool) -> (String, Expr) {
     let mut expr = Expr::default();
     let held = format!("{} = {}", expr.name("account"), expr.value(s(id.as_str())));
@@ -223,7 +223,11 @@ impl DynamoStore {
         let Some(failure) = failure else { return Ok(()) };
         for a in claimed {
             let (c, expr) = claim_condition(&a.id, false);
-            self.delete_if(key(keys::phones(tenant), a.phone.as_str()), &c, expr).await?;
+            match self.delete_if(key(keys::phones(tenant), a.phone.as_str()), &c, expr).await {
+                // Not ours any more: nothing to release.
+                Err(e) if e.kind == PortErrorKind::Conflict => {}
+                other => other?,
+            }
         }
         Err(failure)
     }
@@ -265,7 +269,8 @@ impl DynamoStore {
         self.delete_pins_of_account(tenant, id).await?;
         let mut tx = Tx::new(&self.tables().await?.main);
         tx.delete(key(keys::accounts(tenant), id.as_str()), Some(("attribute_exists(pk)", Expr::default())))?;
-        let (c, expr) = claim_condition(id, false);
+        // Free or ours: a claim lost to a failure midway must not block the delete.
+        let (c, expr) = claim_condition(id, true);
         tx.delete(key(keys::phones(tenant), get_s(&old, "phone")?), Some((&c, expr)))?;
         tx.delete(key(keys::sessions(tenant), id.as_str()), None)?;
         self.transact("delete account", tx).await.map_err(|e| match e.kind {

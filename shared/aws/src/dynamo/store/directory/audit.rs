@@ -121,3 +121,26 @@ impl DynamoStore {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_audit_ids_time_is_read_from_its_ulid() {
+        let before = Utc::now() - chrono::Duration::milliseconds(1);
+        let id = AuditId::generate();
+        let at = id_time(&id).unwrap();
+        assert!(at >= before && at <= Utc::now(), "{at} for {id}");
+        assert_eq!(id_time(&AuditId::parse("aud_zz").unwrap()), None);
+    }
+
+    #[test]
+    fn months_sort_as_time_does() {
+        let jan = Utc.with_ymd_and_hms(2026, 1, 31, 23, 59, 59).unwrap();
+        let feb = Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap();
+        let next_year = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(month(jan), "2026-01");
+        assert!(month(jan) < month(feb) && month(feb) < month(next_year));
+    }
+}

@@ -21,11 +21,12 @@ struct Named<'a> {
 }
 
 impl Named<'_> {
-    /// The condition that the claim is held by this record (or, `free`, by no one).
-    fn held(&self, free: bool) -> (String, Expr) {
+    /// The condition that the claim is held by this record or by no one (a
+    /// claim lost to a failure midway must not block a rename or a delete).
+    fn held(&self) -> (String, Expr) {
         let mut expr = Expr::default();
         let held = format!("{} = {}", expr.name(self.holder), expr.value(s(self.record.1)));
-        (if free { format!("attribute_not_exists(pk) OR {held}") } else { held }, expr)
+        (format!("attribute_not_exists(pk) OR {held}"), expr)
     }
 }
 
@@ -60,10 +61,10 @@ impl DynamoStore {
         tx.put(item, None)?;
         let mut claim = key(new.claim.0.clone(), new.claim.1.clone());
         claim.insert(new.holder.into(), s(new.record.1));
-        let (c, expr) = new.held(true);
+        let (c, expr) = new.held();
         tx.put(claim, Some((&c, expr)))?;
         if let Some(old) = old.filter(|o| o.claim != new.claim) {
-            let (c, expr) = old.held(false);
+            let (c, expr) = old.held();
             tx.delete(key(old.claim.0.clone(), old.claim.1.clone()), Some((&c, expr)))?;
         }
         self.transact(what, tx).await.map_err(|e| super::conflict(e, format!("{what}: the name is taken")))
@@ -73,7 +74,7 @@ impl DynamoStore {
     async fn delete_named(&self, what: &str, named: &Named<'_>) -> Result<(), PortError> {
         let mut tx = Tx::new(&self.tables().await?.main);
         tx.delete(key(named.record.0.clone(), named.record.1), Some(("attribute_exists(pk)", Expr::default())))?;
-        let (c, expr) = named.held(false);
+        let (c, expr) = named.held();
         tx.delete(key(named.claim.0.clone(), named.claim.1.clone()), Some((&c, expr)))?;
         self.transact(what, tx).await.map_err(|e| match e.kind {
             PortErrorKind::Conflict => PortError::not_found(format!("{what}: {} not found", named.record.1)),

@@ -48,10 +48,11 @@ fn claim(user: &User) -> Item {
     item
 }
 
-/// The condition that the claim at hand is held by `id`.
+/// The condition that the claim at hand is held by `id` or by no one (a
+/// claim lost to a failure midway must not block a rename or a delete).
 fn held_by(id: &UserId) -> (String, Expr) {
     let mut expr = Expr::default();
-    let c = format!("{} = {}", expr.name("user"), expr.value(s(id.as_str())));
+    let c = format!("attribute_not_exists(pk) OR {} = {}", expr.name("user"), expr.value(s(id.as_str())));
     (c, expr)
 }
 
