@@ -3,15 +3,33 @@
 //! tags, pins, the audit log, tenant isolation and the fleet's writes. The
 //! cases that also need dialogs and messages run once the message half of
 //! `DynamoStore` exists.
+//!
+//! Each case gets tables of its own (a random prefix): moto deep-copies a
+//! whole table for every `TransactWriteItems`, so on one table shared by
+//! every case a transaction takes seconds once the bulk cases have run.
+//! The cases work in random tenants all the same.
 
 mod moto;
 
 use std::sync::Arc;
-use tgdesk_aws::DynamoStore;
+use tgdesk_aws::{AwsContext, AwsSettings, DynamoStore};
 use tgdesk_core::testkit::{store_suite, StoreHandles};
 
 async fn fresh_store() -> StoreHandles {
-    StoreHandles::new(Arc::new(DynamoStore::new(&moto::context().await)))
+    // Settles that the server is configured, with the way out when it is not.
+    moto::context().await;
+    let endpoint = std::env::var(moto::ENDPOINT_VAR).expect("checked by moto::context");
+    let prefix = format!("tgdir-{:016x}", rand_suffix());
+    let ctx = AwsContext::load(AwsSettings::for_endpoint(&endpoint, &prefix)).await;
+    StoreHandles::new(Arc::new(DynamoStore::new(&ctx)))
+}
+
+/// A suffix no two cases of a run (nor two runs) share.
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.finish()
 }
 
 macro_rules! directory_cases {
