@@ -14,8 +14,6 @@ use tgdesk_core::ports::{PortError, PortErrorKind};
 const GET_KEYS: usize = 100;
 /// Requests per `BatchWriteItem`.
 const WRITE_ITEMS: usize = 25;
-/// Resends of unprocessed keys before giving up as throttled.
-const RESENDS: u32 = 8;
 /// The key of one item of `main`.
 pub(super) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
@@ -127,13 +125,39 @@ impl Query {
     }
 }
 
-/// Waits a little longer at each resend of unprocessed work.
-async fn backoff(attempt: u32) -> Result<(), PortError> {
-    if attempt >= RESENDS {
-        return Err(PortError::new(PortErrorKind::Throttled, "dynamodb left items unprocessed after resends"));
+/// How often, and how patiently, the directory sends a request again that
+/// DynamoDB could not complete (on top of the SDK's own retries of errors).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Resend {
+    /// Sends after the first.
+    pub limit: u32,
+    /// The first wait; each next one doubles.
+    pub first_wait: Duration,
+}
+
+impl Resend {
+    /// Work a batch call left unprocessed (throttled items).
+    pub const UNPROCESSED: Resend = Resend { limit: 8, first_wait: Duration::from_millis(20) };
+    /// A transaction cancelled by a concurrent one, or lost to a server failure.
+    pub const TRANSACTION: Resend = Resend { limit: 6, first_wait: Duration::from_millis(25) };
+
+    /// Waits before resend number `attempt` (from 0); `false` when the limit is reached.
+    pub async fn wait(self, attempt: u32) -> bool {
+        if attempt >= self.limit {
+            return false;
+        }
+        tokio::time::sleep(self.first_wait * (1 << attempt.min(6))).await;
+        true
     }
-    tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
-    Ok(())
+}
+
+/// Waits before resending unprocessed work; `Throttled` once the limit is reached.
+async fn backoff(attempt: u32) -> Result<(), PortError> {
+    if Resend::UNPROCESSED.wait(attempt).await {
+        Ok(())
+    } else {
+        Err(PortError::new(PortErrorKind::Throttled, "dynamodb left items unprocessed after resends"))
+    }
 }
 
 impl DynamoStore {

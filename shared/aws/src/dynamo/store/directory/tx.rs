@@ -1,18 +1,15 @@
 //! Transactions on `main`: at most 100 items, each with its condition, sent
 //! again idempotently while DynamoDB answers that it could not apply them.
 
-use super::io::Expr;
+use super::io::{Expr, Resend};
 use crate::dynamo::attrs::Item;
 use crate::dynamo::store::DynamoStore;
 use crate::error;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
-use std::time::Duration;
 use tgdesk_core::ports::{PortError, PortErrorKind};
 
 /// Items per `TransactWriteItems`.
 pub(super) const TX_ITEMS: usize = 100;
-/// Resends of a transaction that failed as `Unavailable`.
-const TX_RESENDS: u32 = 6;
 
 /// A fresh idempotency token for one transaction (at most 36 characters).
 fn client_token() -> String {
@@ -45,8 +42,7 @@ impl DynamoStore {
                 .await
                 .map_err(|e| error::transact(what, e));
             match sent {
-                Err(e) if e.kind == PortErrorKind::Unavailable && attempt < TX_RESENDS => {
-                    tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+                Err(e) if e.kind == PortErrorKind::Unavailable && Resend::TRANSACTION.wait(attempt).await => {
                     attempt += 1;
                 }
                 other => return other.map(|_| ()),
