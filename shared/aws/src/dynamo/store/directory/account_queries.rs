@@ -65,6 +65,7 @@ fn account_query(tenant: &TenantId, q: &AccountQuery) -> Query {
 }
 
 impl DynamoStore {
+    /// `get_account_heads`: one batched read of only the head attributes.
     pub(super) async fn account_heads(
         &self,
         tenant: &TenantId,
@@ -74,6 +75,7 @@ impl DynamoStore {
         self.batch_get(keys, Some(&HEAD_ATTRS)).await?.iter().map(head).collect()
     }
 
+    /// `find_accounts_by_phone`: the phone claims, then their accounts.
     pub(super) async fn accounts_by_phone(
         &self,
         tenant: &TenantId,
@@ -98,7 +100,9 @@ impl DynamoStore {
     /// lowercase copy of the display name, evaluated on every account of the
     /// scope's partition until the page fills: fine for a desk's scopes, not
     /// for 300,000 accounts searched by text; the scalable path is a text
-    /// index through the search port (issue 19).
+    /// index through the search port (issue 19). Owner and team scopes read
+    /// `g1`/`g2`, which DynamoDB keeps eventually consistent: an account
+    /// reassigned a moment ago may still list under its former owner.
     pub(super) async fn account_page(&self, tenant: &TenantId, q: &AccountQuery) -> Result<Vec<Account>, PortError> {
         if q.limit == 0 {
             return Ok(Vec::new());
@@ -107,6 +111,7 @@ impl DynamoStore {
         self.with_sessions(tenant, items).await
     }
 
+    /// `runnable_accounts`: the ids on `g3`, in id order.
     pub(super) async fn runnable_ids(
         &self,
         tenant: &TenantId,

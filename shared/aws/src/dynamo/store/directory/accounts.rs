@@ -113,6 +113,16 @@ fn taken(phone: &str) -> PortError {
     PortError::conflict(format!("phone {masked} belongs to another account"))
 }
 
+/// Returns the last record of each id, in order: successive upserts would
+/// leave that one.
+fn last_of_each_id(accounts: &[Account]) -> Vec<&Account> {
+    let mut last: HashMap<&AccountId, usize> = HashMap::new();
+    for (i, a) in accounts.iter().enumerate() {
+        last.insert(&a.id, i);
+    }
+    accounts.iter().enumerate().filter(|(i, a)| last[&a.id] == *i).map(|(_, a)| a).collect()
+}
+
 /// The session item of an account.
 fn session_item(tenant: &TenantId, id: &AccountId, sealed: &[u8]) -> Item {
     let mut item = key(keys::sessions(tenant), id.as_str());
@@ -130,23 +140,7 @@ impl DynamoStore {
     /// while writing the records leaves the batch partly written (writing it
     /// again completes it); the port's per-item outcomes (issue 19) will say so.
     pub(super) async fn put_account_items(&self, tenant: &TenantId, accounts: &[Account]) -> Result<(), PortError> {
-        // The last record of an id wins, as successive upserts would.
-        let mut last: HashMap<&AccountId, usize> = HashMap::new();
-        for (i, a) in accounts.iter().enumerate() {
-            last.insert(&a.id, i);
-        }
-        let records: Vec<&Account> =
-            accounts.iter().enumerate().filter(|(i, a)| last[&a.id] == *i).map(|(_, a)| a).collect();
-        let mut phones: HashMap<&str, &AccountId> = HashMap::new();
-        for a in &records {
-            if let Some(other) = phones.insert(a.phone.as_str(), &a.id) {
-                return Err(PortError::conflict(format!(
-                    "phone {} is given to {other} and {}",
-                    a.phone.masked(),
-                    a.id
-                )));
-            }
-        }
+        let records = last_of_each_id(accounts);
         let old_keys = records.iter().map(|a| (keys::accounts(tenant), a.id.as_str().to_owned())).collect();
         let old: HashMap<String, Item> = self
             .batch_get(old_keys, Some(&["phone", "own", "team"]))
@@ -154,15 +148,7 @@ impl DynamoStore {
             .into_iter()
             .map(|i| Ok((get_s(&i, "sk")?.to_owned(), i)))
             .collect::<Result<_, PortError>>()?;
-        let claim_keys = phones.keys().map(|p| (keys::phones(tenant), (*p).to_owned())).collect();
-        let mut held: HashSet<String> = HashSet::new();
-        for claim in self.batch_get(claim_keys, None).await? {
-            let (phone, holder) = (get_s(&claim, "sk")?, get_s(&claim, "account")?);
-            if phones.get(phone).is_some_and(|id| id.as_str() != holder) {
-                return Err(taken(phone));
-            }
-            held.insert(phone.to_owned());
-        }
+        let held = self.check_phones(tenant, &records).await?;
         let fresh: Vec<&Account> = records.iter().copied().filter(|a| !held.contains(a.phone.as_str())).collect();
         self.claim_phones(tenant, &fresh).await?;
         let mut items = Vec::with_capacity(records.len() * 2);
@@ -195,6 +181,28 @@ impl DynamoStore {
             }
         }
         Ok(())
+    }
+
+    /// Checks that no two of `records` share a phone and that no other
+    /// account holds one; returns the phones already claimed by their record.
+    async fn check_phones(&self, tenant: &TenantId, records: &[&Account]) -> Result<HashSet<String>, PortError> {
+        let mut phones: HashMap<&str, &AccountId> = HashMap::new();
+        for a in records {
+            if let Some(other) = phones.insert(a.phone.as_str(), &a.id) {
+                let masked = a.phone.masked();
+                return Err(PortError::conflict(format!("phone {masked} is given to {other} and {}", a.id)));
+            }
+        }
+        let claim_keys = phones.keys().map(|p| (keys::phones(tenant), (*p).to_owned())).collect();
+        let mut held = HashSet::new();
+        for claim in self.batch_get(claim_keys, None).await? {
+            let (phone, holder) = (get_s(&claim, "sk")?, get_s(&claim, "account")?);
+            if phones.get(phone).is_some_and(|id| id.as_str() != holder) {
+                return Err(taken(phone));
+            }
+            held.insert(phone.to_owned());
+        }
+        Ok(held)
     }
 
     /// Claims the phones of `accounts`, [`CLAIMS_IN_FLIGHT`] at a time; when
@@ -248,6 +256,7 @@ impl DynamoStore {
         items.iter().map(|i| account(tenant, i, sessions.remove(get_s(i, "sk")?))).collect()
     }
 
+    /// `get_account`: the account item, then its session item if it has one.
     pub(super) async fn account_item(&self, tenant: &TenantId, id: &AccountId) -> Result<Option<Account>, PortError> {
         let Some(item) = self.get(keys::accounts(tenant), id.as_str().to_owned()).await? else {
             return Ok(None);
@@ -255,12 +264,15 @@ impl DynamoStore {
         Ok(self.with_sessions(tenant, vec![item]).await?.pop())
     }
 
+    /// `get_accounts`: batched reads of the account items and their sessions.
     pub(super) async fn account_items(&self, tenant: &TenantId, ids: &[AccountId]) -> Result<Vec<Account>, PortError> {
         let keys = ids.iter().map(|id| (keys::accounts(tenant), id.as_str().to_owned())).collect();
         let items = self.batch_get(keys, None).await?;
         self.with_sessions(tenant, items).await
     }
 
+    /// `delete_account`: dialogs, messages and pins first, then the account with
+    /// its phone claim and session in one transaction.
     pub(super) async fn delete_account_item(&self, tenant: &TenantId, id: &AccountId) -> Result<(), PortError> {
         let gone = || PortError::not_found(format!("account {id} not found"));
         let old = self.get(keys::accounts(tenant), id.as_str().to_owned()).await?.ok_or_else(gone)?;

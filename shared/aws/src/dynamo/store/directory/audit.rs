@@ -77,6 +77,7 @@ fn filter(query: &mut Query, q: &AuditQuery) {
 }
 
 impl DynamoStore {
+    /// `append_audit`: the months first, then the entries in batches.
     pub(super) async fn append_audit_items(&self, tenant: &TenantId, entries: &[AuditEntry]) -> Result<(), PortError> {
         if entries.is_empty() {
             return Ok(());
@@ -91,6 +92,8 @@ impl DynamoStore {
         self.batch_put(entries.iter().map(|e| item(tenant, e)).collect::<Result<_, _>>()?).await
     }
 
+    /// `list_audit`: the months in range, newest first, each read backwards
+    /// through the filters until the page is full.
     pub(super) async fn audit_page(&self, tenant: &TenantId, q: &AuditQuery) -> Result<Vec<AuditEntry>, PortError> {
         if q.limit == 0 || q.actors.as_ref().is_some_and(Vec::is_empty) {
             return Ok(Vec::new());

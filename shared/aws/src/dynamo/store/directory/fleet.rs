@@ -71,6 +71,8 @@ impl DynamoStore {
             .ok_or_else(|| PortError::not_found(format!("account {id} does not exist")))
     }
 
+    /// `set_account_status`: the status, `updated` and `g3`, on condition that
+    /// the session flag is unchanged.
     pub(super) async fn set_status(
         &self,
         tenant: &TenantId,
@@ -95,6 +97,8 @@ impl DynamoStore {
         Err(contended(id))
     }
 
+    /// `set_account_session`: the session item and the account's flag, `updated`
+    /// and `g3` in one transaction, on condition that the status is unchanged.
     pub(super) async fn set_session(
         &self,
         tenant: &TenantId,

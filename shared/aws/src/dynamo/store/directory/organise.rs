@@ -102,6 +102,7 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// `put_group`: the group with its name claim, releasing its old name.
     pub(super) async fn put_group_item(&self, tenant: &TenantId, g: &Group) -> Result<(), PortError> {
         let old = self.group_item(tenant, &g.id).await?;
         let mut item = Item::new();
@@ -116,6 +117,7 @@ impl DynamoStore {
         .await
     }
 
+    /// `get_group`.
     pub(super) async fn group_item(&self, tenant: &TenantId, id: &GroupId) -> Result<Option<Group>, PortError> {
         let found = self.get(keys::groups(tenant), id.as_str().to_owned()).await?;
         found.map(|i| get_doc(&i, "doc")).transpose()
@@ -134,6 +136,7 @@ impl DynamoStore {
         Ok(groups)
     }
 
+    /// `delete_group`: out of every account first, then the group and its claim.
     pub(super) async fn delete_group_item(&self, tenant: &TenantId, id: &GroupId) -> Result<(), PortError> {
         let group =
             self.group_item(tenant, id).await?.ok_or_else(|| PortError::not_found(format!("group {id} not found")))?;
@@ -141,6 +144,7 @@ impl DynamoStore {
         self.delete_named("delete group", &group_named(tenant, &group)).await
     }
 
+    /// `put_tag`: the tag with its name claim, releasing its old name.
     pub(super) async fn put_tag_item(&self, tenant: &TenantId, t: &Tag) -> Result<(), PortError> {
         let old = self.tag_item(tenant, &t.id).await?;
         let mut item = Item::new();
@@ -154,6 +158,7 @@ impl DynamoStore {
         found.map(|i| get_doc(&i, "doc")).transpose()
     }
 
+    /// `list_tags`: by name, then id.
     pub(super) async fn tag_items(&self, tenant: &TenantId) -> Result<Vec<Tag>, PortError> {
         let items = self.query(&Query::table(keys::tags(tenant)), usize::MAX).await?;
         let mut tags: Vec<Tag> = items.iter().map(|i| get_doc(i, "doc")).collect::<Result<_, _>>()?;
@@ -161,6 +166,7 @@ impl DynamoStore {
         Ok(tags)
     }
 
+    /// `delete_tag`: off every account and message first, then the tag and its claim.
     pub(super) async fn delete_tag_item(&self, tenant: &TenantId, id: &TagId) -> Result<(), PortError> {
         let tag =
             self.tag_item(tenant, id).await?.ok_or_else(|| PortError::not_found(format!("tag {id} not found")))?;

@@ -40,6 +40,7 @@ fn item_key(item: &Item) -> Result<(String, String), PortError> {
 }
 
 impl DynamoStore {
+    /// `set_pin`: a put, so pinning twice keeps one pin (the later time).
     pub(super) async fn set_pin_item(&self, tenant: &TenantId, p: &Pin) -> Result<(), PortError> {
         let table = &self.tables().await?.main;
         self.client
@@ -52,6 +53,7 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// `remove_pin`: a delete, which succeeds on a missing pin.
     pub(super) async fn remove_pin_item(
         &self,
         tenant: &TenantId,
@@ -61,6 +63,7 @@ impl DynamoStore {
         self.batch_delete(vec![(keys::pins(tenant, user), keys::pin(target))]).await
     }
 
+    /// `list_pins`: the user's partition, sorted newest first in memory.
     pub(super) async fn pin_items(&self, tenant: &TenantId, user: &UserId) -> Result<Vec<Pin>, PortError> {
         let items = self.query(&Query::table(keys::pins(tenant, user)), usize::MAX).await?;
         let mut pins =
@@ -75,11 +78,13 @@ impl DynamoStore {
         Ok(pins.into_iter().map(|(p, _)| p).collect())
     }
 
+    /// Deletes every pin of `user`.
     pub(super) async fn delete_pins_of_user(&self, tenant: &TenantId, user: &UserId) -> Result<(), PortError> {
         let items = self.query(&Query::table(keys::pins(tenant, user)), usize::MAX).await?;
         self.batch_delete(items.iter().map(item_key).collect::<Result<_, _>>()?).await
     }
 
+    /// Deletes every user's pins of `account` (read through `g2`).
     pub(super) async fn delete_pins_of_account(&self, tenant: &TenantId, account: &AccountId) -> Result<(), PortError> {
         let items = self.query(&Query::index("g2", keys::account_pins(tenant, account)), usize::MAX).await?;
         self.batch_delete(items.iter().map(item_key).collect::<Result<_, _>>()?).await

@@ -15,17 +15,20 @@ fn item(tenant: &Tenant) -> Result<Item, PortError> {
 }
 
 impl DynamoStore {
+    /// `create_tenant`: a put on condition that the name is free.
     pub(super) async fn create_tenant_item(&self, tenant: &Tenant) -> Result<(), PortError> {
         self.put_if(item(tenant)?, "attribute_not_exists(pk)", Expr::default())
             .await
             .map_err(|e| super::conflict(e, format!("tenant {} exists", tenant.id)))
     }
 
+    /// `get_tenant`.
     pub(super) async fn tenant_item(&self, id: &TenantId) -> Result<Option<Tenant>, PortError> {
         let found = self.get(keys::TENANTS.to_owned(), id.as_str().to_owned()).await?;
         found.map(|i| get_doc(&i, "doc")).transpose()
     }
 
+    /// `list_tenants`: the partition in sort key (name) order.
     pub(super) async fn tenant_items(&self) -> Result<Vec<Tenant>, PortError> {
         let items = self.query(&Query::table(keys::TENANTS.to_owned()), usize::MAX).await?;
         items.iter().map(|i| get_doc(i, "doc")).collect()

@@ -57,6 +57,7 @@ fn held_by(id: &UserId) -> (String, Expr) {
 }
 
 impl DynamoStore {
+    /// `insert_user`: the user and its username claim in one transaction, both new.
     pub(super) async fn insert_user_item(&self, u: &User) -> Result<(), PortError> {
         let mut tx = Tx::new(&self.tables().await?.main);
         tx.put(item(u), Some(("attribute_not_exists(pk)", Expr::default())))?;
@@ -66,6 +67,8 @@ impl DynamoStore {
             .map_err(|e| super::conflict(e, format!("user {} or username {} exists", u.id, u.username)))
     }
 
+    /// `update_user`: the user on condition its username is the one read, moving
+    /// the claim in the same transaction when the username changes.
     pub(super) async fn update_user_item(&self, u: &User) -> Result<(), PortError> {
         let old = self
             .user_item(&u.tenant, &u.id)
@@ -86,11 +89,13 @@ impl DynamoStore {
             .map_err(|e| super::conflict(e, format!("username {} is taken or the user changed", u.username)))
     }
 
+    /// `get_user`.
     pub(super) async fn user_item(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, PortError> {
         let found = self.get(keys::users(tenant), id.as_str().to_owned()).await?;
         found.map(|i| user(tenant, &i)).transpose()
     }
 
+    /// `find_user`: the claim, then the user it names.
     pub(super) async fn user_by_name(&self, tenant: &TenantId, name: &Username) -> Result<Option<User>, PortError> {
         let Some(claim) = self.get(keys::usernames(tenant), name.as_str().to_owned()).await? else {
             return Ok(None);
@@ -100,6 +105,7 @@ impl DynamoStore {
         Ok(self.user_item(tenant, &id).await?.filter(|u| &u.username == name))
     }
 
+    /// `list_users`: by id, through the filters until the page is full.
     pub(super) async fn user_page(&self, tenant: &TenantId, q: &UserQuery) -> Result<Vec<User>, PortError> {
         let mut query = Query::table(keys::users(tenant));
         query.from = q.after.as_ref().map(|a| a.as_str().to_owned());
@@ -113,6 +119,7 @@ impl DynamoStore {
         items.iter().map(|i| user(tenant, i)).collect()
     }
 
+    /// `delete_user`: pins and groups first, then the user and its claim.
     pub(super) async fn delete_user_item(&self, tenant: &TenantId, id: &UserId) -> Result<(), PortError> {
         let old =
             self.user_item(tenant, id).await?.ok_or_else(|| PortError::not_found(format!("user {id} not found")))?;
