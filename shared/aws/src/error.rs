@@ -2,6 +2,8 @@
 //! error as the source. The SDK itself retries throttles and transient
 //! failures with jittered backoff (standard retry mode) before an error gets here.
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tgdesk_core::ports::{PortError, PortErrorKind};
@@ -80,6 +82,54 @@ where
     PortError::with_source(kind, message, err)
 }
 
+/// Maps a failed `TransactWriteItems` of operation `what` onto a port error: a
+/// cancellation whose reasons include a failed condition is `Conflict` (a
+/// uniqueness claim or an existence check refused the write); one cancelled
+/// by a concurrent transaction is `Unavailable` (retry it); throttled items
+/// are `Throttled`; anything else as [`sdk`] maps it.
+pub(crate) fn transact(what: &str, err: SdkError<TransactWriteItemsError, HttpResponse>) -> PortError {
+    if err.code().is_none() && err.raw_response().is_some_and(|r| r.status().is_server_error()) {
+        // A server failure without an error code (a proxy's, or moto's when a
+        // transaction races another write): nothing was applied; transient.
+        let message = format!("{what}: server failure: {}", DisplayErrorContext(&err));
+        return PortError::with_source(PortErrorKind::Unavailable, message, err);
+    }
+    let reasons: Vec<String> = match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+            let mut codes: Vec<String> =
+                e.cancellation_reasons().iter().filter_map(|r| r.code()).map(str::to_owned).collect();
+            if codes.is_empty() {
+                // Some servers name the reasons only in the message.
+                codes.extend(e.message().map(str::to_owned));
+            }
+            codes
+        }
+        _ => return sdk(what, err),
+    };
+    let kind = cancellation_kind(&reasons);
+    if kind == PortErrorKind::Throttled {
+        THROTTLED.fetch_add(1, Ordering::Relaxed);
+    }
+    let message = format!("{what}: transaction cancelled ({})", reasons.join(", "));
+    PortError::with_source(kind, message, err)
+}
+
+/// Returns the port error kind of a cancelled transaction from its reasons.
+pub(crate) fn cancellation_kind(reasons: &[String]) -> PortErrorKind {
+    let any = |needle: &str| reasons.iter().any(|r| r.contains(needle));
+    if any("ConditionalCheckFailed") {
+        PortErrorKind::Conflict
+    } else if any("Throttl") || any("ProvisionedThroughputExceeded") {
+        PortErrorKind::Throttled
+    } else if any("TransactionConflict") {
+        PortErrorKind::Unavailable
+    } else if any("ValidationError") {
+        PortErrorKind::Invalid
+    } else {
+        PortErrorKind::Internal
+    }
+}
+
 /// Returns the error for a request the SDK could not even build (a missing
 /// required field): a bug on our side.
 pub(crate) fn build(what: &str, err: impl std::error::Error + Send + Sync + 'static) -> PortError {
@@ -106,5 +156,14 @@ mod tests {
         assert_eq!(kind_of_code("AWS.SimpleQueueService.NonExistentQueue"), PortErrorKind::NotFound);
         assert_eq!(kind_of_code("ReceiptHandleIsInvalid"), PortErrorKind::Invalid);
         assert_eq!(kind_of_code("SomethingNew"), PortErrorKind::Internal);
+    }
+
+    #[test]
+    fn a_transaction_cancelled_by_a_condition_conflicts() {
+        let reasons = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(cancellation_kind(&reasons(&["None", "ConditionalCheckFailed"])), PortErrorKind::Conflict);
+        assert_eq!(cancellation_kind(&reasons(&["TransactionConflict", "None"])), PortErrorKind::Unavailable);
+        assert_eq!(cancellation_kind(&reasons(&["ThrottlingError"])), PortErrorKind::Throttled);
+        assert_eq!(cancellation_kind(&reasons(&["None"])), PortErrorKind::Internal);
     }
 }

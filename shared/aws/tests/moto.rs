@@ -17,3 +17,13 @@ pub async fn context() -> AwsContext {
     });
     AwsContext::load(AwsSettings::for_endpoint(&endpoint, "tgtest")).await
 }
+
+/// Returns a context whose tables, queues and bucket are its own (a random
+/// prefix). moto copies a whole table for every `TransactWriteItems`, so
+/// store cases sharing one table slow each other down as it grows.
+#[allow(dead_code)]
+pub async fn context_of_its_own() -> AwsContext {
+    let shared = context().await;
+    let prefix = tgdesk_core::testkit::fixtures::tenant().as_str().to_owned();
+    AwsContext::load(AwsSettings { prefix, ..shared.settings }).await
+}

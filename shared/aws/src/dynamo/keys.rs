@@ -4,6 +4,7 @@
 //! Layout and access patterns: `shared/aws/DESIGN.md`.
 
 use tgdesk_core::domain::{AccountId, TenantId, UserId};
+use tgdesk_core::ports::PinTarget;
 
 /// Partition of the tenants list: every tenant is an item under it.
 pub const TENANTS: &str = "TENANT";
@@ -46,6 +47,110 @@ pub fn messages_part(tenant: &TenantId, account: &AccountId, peer: i64) -> Strin
     format!("{}#{}#{peer}", tenant.as_str(), account.as_str())
 }
 
+/// Partition of a tenant's users (`sk` = user id).
+pub fn users(tenant: &TenantId) -> String {
+    part(tenant, "USER")
+}
+
+/// Partition of a tenant's username claims (`sk` = username).
+pub fn usernames(tenant: &TenantId) -> String {
+    part(tenant, "USERNAME")
+}
+
+/// Partition of a tenant's accounts (`sk` = account id).
+pub fn accounts(tenant: &TenantId) -> String {
+    part(tenant, "ACC")
+}
+
+/// Partition of a tenant's phone claims (`sk` = phone).
+pub fn phones(tenant: &TenantId) -> String {
+    part(tenant, "PHONE")
+}
+
+/// Partition of a tenant's sealed sessions (`sk` = account id).
+pub fn sessions(tenant: &TenantId) -> String {
+    part(tenant, "SESSION")
+}
+
+/// `g1` partition of the accounts of one owner (`None`: the unowned ones).
+pub fn owner_accounts(tenant: &TenantId, owner: Option<&UserId>) -> String {
+    part_of(tenant, "OWN", owner_slot(owner))
+}
+
+/// `g2` partition of the accounts of one leader's team (`None`: no team).
+pub fn team_accounts(tenant: &TenantId, team: Option<&UserId>) -> String {
+    part_of(tenant, "TEAM", owner_slot(team))
+}
+
+/// `g3` partition of the accounts the fleet runs.
+pub fn runnable(tenant: &TenantId) -> String {
+    part(tenant, "RUN")
+}
+
+/// Partition of a tenant's groups (`sk` = group id).
+pub fn groups(tenant: &TenantId) -> String {
+    part(tenant, "GROUP")
+}
+
+/// Partition of a tenant's group name claims.
+pub fn group_names(tenant: &TenantId) -> String {
+    part(tenant, "GROUPNAME")
+}
+
+/// Sort key of a group name claim: the owner, then the name without ASCII case.
+pub fn group_name(owner: &UserId, name: &str) -> String {
+    format!("{}#{}", owner.as_str(), name.to_ascii_lowercase())
+}
+
+/// Partition of a tenant's tags (`sk` = tag id).
+pub fn tags(tenant: &TenantId) -> String {
+    part(tenant, "TAG")
+}
+
+/// Partition of a tenant's tag name claims.
+pub fn tag_names(tenant: &TenantId) -> String {
+    part(tenant, "TAGNAME")
+}
+
+/// Sort key of a tag name claim: the name without ASCII case.
+pub fn tag_name(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+/// Partition of one user's pins.
+pub fn pins(tenant: &TenantId, user: &UserId) -> String {
+    part_of(tenant, "PIN", user.as_str())
+}
+
+/// Sort key of a pin: `A#account` or `D#account#peerkey`.
+pub fn pin(target: &PinTarget) -> String {
+    match target {
+        PinTarget::Account(a) => format!("A#{}", a.as_str()),
+        PinTarget::Dialog(a, peer) => format!("D#{}#{}", a.as_str(), peer_key(*peer)),
+    }
+}
+
+/// `g2` partition of every user's pins of one account (deleting the account
+/// deletes them); its sort key is [`pin_of_user`].
+pub fn account_pins(tenant: &TenantId, account: &AccountId) -> String {
+    part_of(tenant, "PINACC", account.as_str())
+}
+
+/// `g2` sort key of a pin: the user, then the pin's sort key.
+pub fn pin_of_user(user: &UserId, target: &PinTarget) -> String {
+    format!("{}#{}", user.as_str(), pin(target))
+}
+
+/// Partition of one month (`yyyy-mm`) of a tenant's audit log (`sk` = audit id).
+pub fn audit_month(tenant: &TenantId, month: &str) -> String {
+    part_of(tenant, "AUDIT", month)
+}
+
+/// The item listing the months a tenant's audit log has entries in.
+pub fn audit_months(tenant: &TenantId) -> (String, String) {
+    (part(tenant, "AUDITMONTHS"), "-".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +178,27 @@ mod tests {
         let mut sorted = ordered.clone();
         sorted.sort();
         assert_eq!(ordered, sorted);
+    }
+
+    #[test]
+    fn directory_keys_of_one_tenant_never_spell_anothers_or_another_kinds() {
+        let (t, u) = (TenantId::parse("acme").unwrap(), UserId::parse("usr_1").unwrap());
+        let a = AccountId::parse("acc_1").unwrap();
+        let parts = [users(&t), usernames(&t), accounts(&t), phones(&t), sessions(&t), groups(&t), tags(&t)];
+        let distinct: std::collections::HashSet<_> = parts.iter().collect();
+        assert_eq!(distinct.len(), parts.len());
+        assert!(parts.iter().all(|p| p.starts_with("acme#")));
+        assert_ne!(pins(&t, &u), account_pins(&t, &a));
+        assert_eq!(owner_accounts(&t, None), "acme#OWN#-");
+        assert_ne!(pin(&PinTarget::Account(a.clone())), pin(&PinTarget::Dialog(a.clone(), 0)));
+    }
+
+    #[test]
+    fn name_claims_ignore_ascii_case_only() {
+        let u = UserId::parse("usr_1").unwrap();
+        assert_eq!(group_name(&u, "VIP"), group_name(&u, "vip"));
+        assert_ne!(group_name(&u, "vip"), group_name(&UserId::parse("usr_2").unwrap(), "vip"));
+        assert_eq!(tag_name("Urgent"), tag_name("URGENT"));
+        assert_ne!(tag_name("МАРИЯ"), tag_name("мария"));
     }
 }

@@ -5,10 +5,10 @@
 
 mod codec;
 mod dialogs;
+mod directory;
 mod ingest;
 mod io;
 mod messages;
-mod pending_directory;
 mod ports;
 mod profiles;
 mod sends;
