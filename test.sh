@@ -20,3 +20,5 @@ mkdir -p target
 # The AWS adapters' suites run against a moto server started here.
 source .ci/moto.sh
 cargo test --workspace --features tgdesk-core/testkit
+echo "== the black-box suites again, with the server on the AWS backend (DynamoDB, SQS, S3 on moto)"
+TGDESK_TEST_BACKEND=aws cargo test -p tgdesk --test api --test fault

@@ -18,6 +18,8 @@ MOTO_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1"
 MOTO_PID=$!
 trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
 export TGDESK_TEST_AWS_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+# moto takes any credentials; the SDK's standard chain must find some.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 for _ in $(seq 1 100); do
     if curl -sf -o /dev/null "$TGDESK_TEST_AWS_ENDPOINT/moto-api/"; then
         break

@@ -15,7 +15,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tg_sim::{SimConfig, Simulator};
-use tgdesk::config::{ENV_ADDR, ENV_ADMIN_PASSWORD, ENV_DATA_DIR, ENV_DEMO, ENV_JWT_SECRET, ENV_NODE_ID, ENV_SIM_URL};
+use tgdesk::config::{
+    ENV_ADDR, ENV_ADMIN_PASSWORD, ENV_AWS_CREATE, ENV_AWS_ENDPOINT, ENV_AWS_PREFIX, ENV_BACKEND, ENV_DATA_DIR,
+    ENV_DEMO, ENV_JWT_SECRET, ENV_NODE_ID, ENV_SIM_URL,
+};
 use tokio::time::Instant;
 
 const ADMIN_PASSWORD: &str = "fault-admin-password-1";
@@ -37,6 +40,27 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A dialog: the account's phone and the customer's peer id.
 type Dialog = (String, i64);
+
+/// The settings that put the server on the AWS backend when
+/// `TGDESK_TEST_BACKEND=aws` (against the moto server `./test.sh` starts),
+/// with resources named after the data dir, so the restarted server finds
+/// its data again; none otherwise.
+fn aws_backend(data_dir: &Path) -> Vec<(&'static str, String)> {
+    if std::env::var("TGDESK_TEST_BACKEND").as_deref() != Ok("aws") {
+        return Vec::new();
+    }
+    let endpoint = std::env::var("TGDESK_TEST_AWS_ENDPOINT").expect("TGDESK_TEST_AWS_ENDPOINT names the moto server");
+    let hash = data_dir
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    vec![
+        (ENV_BACKEND, "aws".to_owned()),
+        (ENV_AWS_CREATE, "1".to_owned()),
+        (ENV_AWS_ENDPOINT, endpoint),
+        (ENV_AWS_PREFIX, format!("f{hash:016x}")),
+    ]
+}
 
 /// The `tgdesk` binary running as a child process; killed when dropped.
 struct Server {
@@ -61,6 +85,7 @@ impl Server {
             .env(ENV_NODE_ID, "fault-node")
             .env(ENV_ADMIN_PASSWORD, ADMIN_PASSWORD)
             .env(ENV_JWT_SECRET, JWT_SECRET)
+            .envs(aws_backend(data_dir))
             .stdin(Stdio::null())
             .stdout(logs())
             .stderr(logs())

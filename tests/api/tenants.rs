@@ -26,6 +26,7 @@ async fn the_cli_creates_a_tenant_the_server_then_serves() {
         .args(["--admin-username", "chief", "--admin-password", "cli-password-1"])
         .env("TGDESK_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("TGDESK_JWT_SECRET", JWT_SECRET)
+        .envs(crate::helpers::backend_env(dir.path()))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
