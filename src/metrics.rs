@@ -134,6 +134,20 @@ pub async fn scrape(State(s): State<MetricsState>) -> impl IntoResponse {
         "Pages B-tree balancing parked at the temporary number the wrapper renames.",
         tgdesk_local::page_cache::parked_pages(),
     );
+    sample(
+        &mut out,
+        "tgdesk_aws_throttled_total",
+        "counter",
+        "AWS requests refused as throttled after the SDK's jittered retries (the caller retries them).",
+        tgdesk_aws::THROTTLED.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    sample(
+        &mut out,
+        "tgdesk_aws_unavailable_total",
+        "counter",
+        "AWS requests that found the endpoint out of reach or failing after the SDK's retries.",
+        tgdesk_aws::UNAVAILABLE.load(std::sync::atomic::Ordering::Relaxed),
+    );
     let _ = writeln!(out, "# HELP tgdesk_queue_depth Bodies waiting (visible) or being handled (in_flight).\n# TYPE tgdesk_queue_depth gauge");
     for queue in [UPDATES_QUEUE, COMMANDS_QUEUE] {
         match s.desk.queue.depth(queue).await {

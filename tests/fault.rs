@@ -19,6 +19,7 @@ use tgdesk::config::{
     ENV_ADDR, ENV_ADMIN_PASSWORD, ENV_AWS_CREATE, ENV_AWS_ENDPOINT, ENV_AWS_PREFIX, ENV_BACKEND, ENV_DATA_DIR,
     ENV_DEMO, ENV_JWT_SECRET, ENV_NODE_ID, ENV_SIM_URL,
 };
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
 const ADMIN_PASSWORD: &str = "fault-admin-password-1";
@@ -49,7 +50,17 @@ fn aws_backend(data_dir: &Path) -> Vec<(&'static str, String)> {
     if std::env::var("TGDESK_TEST_BACKEND").as_deref() != Ok("aws") {
         return Vec::new();
     }
-    let endpoint = std::env::var("TGDESK_TEST_AWS_ENDPOINT").expect("TGDESK_TEST_AWS_ENDPOINT names the moto server");
+    aws_backend_at(data_dir, moto_endpoint())
+}
+
+/// Returns the moto server's URL.
+fn moto_endpoint() -> String {
+    std::env::var("TGDESK_TEST_AWS_ENDPOINT")
+        .expect("TGDESK_TEST_AWS_ENDPOINT names the moto server (./test.sh starts one)")
+}
+
+/// Returns the settings of the AWS backend at `endpoint`, named after `data_dir`.
+fn aws_backend_at(data_dir: &Path, endpoint: String) -> Vec<(&'static str, String)> {
     let hash = data_dir
         .to_string_lossy()
         .bytes()
@@ -71,6 +82,16 @@ struct Server {
 impl Server {
     /// Starts the binary on `data_dir` and a free port, then waits for `/api/health`.
     async fn start(http: &reqwest::Client, data_dir: &Path, sim_url: &str) -> Self {
+        Self::start_with(http, data_dir, sim_url, aws_backend(data_dir)).await
+    }
+
+    /// [`Server::start`] with the backend settings `backend`.
+    async fn start_with(
+        http: &reqwest::Client,
+        data_dir: &Path,
+        sim_url: &str,
+        backend: Vec<(&'static str, String)>,
+    ) -> Self {
         let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_tgdesk"));
         for (key, _) in std::env::vars_os().filter(|(k, _)| k.to_string_lossy().starts_with("TGDESK_")) {
@@ -85,7 +106,7 @@ impl Server {
             .env(ENV_NODE_ID, "fault-node")
             .env(ENV_ADMIN_PASSWORD, ADMIN_PASSWORD)
             .env(ENV_JWT_SECRET, JWT_SECRET)
-            .envs(aws_backend(data_dir))
+            .envs(backend)
             .stdin(Stdio::null())
             .stdout(logs())
             .stderr(logs())
@@ -207,88 +228,116 @@ async fn rounds_reach(rounds: &AtomicUsize, n: usize) {
     }
 }
 
+/// A simulator with authorized accounts, imported into a server and online there.
+struct Stage {
+    sim: tg_sim::SimHandle,
+    _sim_dir: tempfile::TempDir,
+    control: Control,
+    http: reqwest::Client,
+    phones: Vec<String>,
+    token: String,
+    account_ids: BTreeMap<String, String>,
+}
+
+impl Stage {
+    /// Sets the stage with a server on `data_dir` and `backend`, and returns both.
+    async fn set(data_dir: &Path, backend: Vec<(&'static str, String)>) -> (Self, Server) {
+        let sim_dir = tempfile::tempdir().unwrap();
+        let sim = Simulator::start(SimConfig::new("127.0.0.1:0".parse().unwrap(), sim_dir.path())).await.unwrap();
+        let http = reqwest::Client::new();
+        let control = Control { http: http.clone(), url: sim.control_url() };
+        let phones: Vec<String> = (1..=ACCOUNTS).map(|i| format!("+1555090{i:04}")).collect();
+        let mut csv = String::from("phone,session\n");
+        for phone in &phones {
+            let created = control.post("/control/accounts", json!({"phone": phone})).await;
+            csv.push_str(&format!("{phone},{}\n", created["session"].as_str().unwrap()));
+        }
+        let server = Server::start_with(&http, data_dir, &control.url, backend).await;
+        let token = server.admin_token(&http).await;
+        let import = http
+            .post(format!("{}/api/accounts/import", server.base))
+            .bearer_auth(&token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        let report: Value = import.json().await.unwrap();
+        assert_eq!(report["imported"], ACCOUNTS, "{report}");
+        let deadline = Instant::now() + PATIENCE;
+        while server.accounts(&http, &token, "status=online").await.len() < ACCOUNTS {
+            assert!(Instant::now() < deadline, "the accounts were not all online within {PATIENCE:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let account_ids = server.accounts(&http, &token, "").await;
+        (Self { sim, _sim_dir: sim_dir, control, http, phones, token, account_ids }, server)
+    }
+
+    /// Asserts that the simulator counted what the traffic `sent`, and that
+    /// each dialog stores exactly those ids (waiting, bounded, for the server
+    /// to catch up).
+    async fn assert_stored_exactly_once(&self, server: &Server, sent: &BTreeMap<Dialog, Vec<i64>>) {
+        let http = &self.http;
+        let stats: Value =
+            http.get(format!("{}/control/stats", self.control.url)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(stats["sent_total"], ROUNDS * ACCOUNTS * CUSTOMERS, "{stats}");
+        for phone in &self.phones {
+            assert_eq!(stats["per_account"][phone], ROUNDS * CUSTOMERS, "{phone}: {stats}");
+        }
+        assert_eq!(sent.len(), ACCOUNTS * CUSTOMERS, "one dialog per account and customer");
+        let expected: BTreeMap<&Dialog, Vec<i64>> = sent
+            .iter()
+            .map(|(dialog, ids)| {
+                let mut ids = ids.clone();
+                ids.sort_unstable();
+                (dialog, ids)
+            })
+            .collect();
+        let deadline = Instant::now() + PATIENCE * 2;
+        loop {
+            let mut wrong = Vec::new();
+            for (dialog, want) in &expected {
+                let (phone, peer) = dialog;
+                let mut got = server.stored_ids(http, &self.token, &self.account_ids[phone], *peer).await;
+                got.sort_unstable();
+                if &got != want {
+                    wrong.push(describe(dialog, want, &got));
+                }
+            }
+            if wrong.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "after {PATIENCE:?}, {} of {} dialogs do not store exactly the messages sent:\n{}",
+                wrong.len(),
+                expected.len(),
+                wrong.join("\n")
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_traffic_stores_every_message_exactly_once_after_restart() {
-    // Arrange: a simulator with authorized accounts, and the server with them imported and online.
-    let sim_dir = tempfile::tempdir().unwrap();
-    let sim = Simulator::start(SimConfig::new("127.0.0.1:0".parse().unwrap(), sim_dir.path())).await.unwrap();
-    let http = reqwest::Client::new();
-    let control = Control { http: http.clone(), url: sim.control_url() };
-    let phones: Vec<String> = (1..=ACCOUNTS).map(|i| format!("+1555090{i:04}")).collect();
-    let mut csv = String::from("phone,session\n");
-    for phone in &phones {
-        let created = control.post("/control/accounts", json!({"phone": phone})).await;
-        csv.push_str(&format!("{phone},{}\n", created["session"].as_str().unwrap()));
-    }
+    // Arrange
     let data_dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&http, data_dir.path(), &control.url).await;
-    let token = server.admin_token(&http).await;
-    let import = http
-        .post(format!("{}/api/accounts/import", server.base))
-        .bearer_auth(&token)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    let report: Value = import.json().await.unwrap();
-    assert_eq!(report["imported"], ACCOUNTS, "{report}");
-    let deadline = Instant::now() + PATIENCE;
-    while server.accounts(&http, &token, "status=online").await.len() < ACCOUNTS {
-        assert!(Instant::now() < deadline, "the accounts were not all online within {PATIENCE:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let account_ids = server.accounts(&http, &token, "").await;
+    let (stage, server) = Stage::set(data_dir.path(), aws_backend(data_dir.path())).await;
 
     // Act: traffic; the server is killed during it and started again while customers still write.
     let rounds = AtomicUsize::new(0);
-    let (sent, server) = tokio::join!(control.traffic(&phones, &rounds), async {
+    let (sent, server) = tokio::join!(stage.control.traffic(&stage.phones, &rounds), async {
         rounds_reach(&rounds, KILL_AFTER).await;
         server.sigkill();
         rounds_reach(&rounds, RESTART_AFTER).await;
-        Server::start(&http, data_dir.path(), &control.url).await
+        Server::start(&stage.http, data_dir.path(), &stage.control.url).await
     });
 
-    // Assert: the simulator counted what the traffic sent, and each dialog stores exactly those ids.
-    let stats: Value = http.get(format!("{}/control/stats", control.url)).send().await.unwrap().json().await.unwrap();
-    assert_eq!(stats["sent_total"], ROUNDS * ACCOUNTS * CUSTOMERS, "{stats}");
-    for phone in &phones {
-        assert_eq!(stats["per_account"][phone], ROUNDS * CUSTOMERS, "{phone}: {stats}");
-    }
-    assert_eq!(sent.len(), ACCOUNTS * CUSTOMERS, "one dialog per account and customer");
-    let expected: BTreeMap<&Dialog, Vec<i64>> = sent
-        .iter()
-        .map(|(dialog, ids)| {
-            let mut ids = ids.clone();
-            ids.sort_unstable();
-            (dialog, ids)
-        })
-        .collect();
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let mut wrong = Vec::new();
-        for (dialog, want) in &expected {
-            let (phone, peer) = dialog;
-            let mut got = server.stored_ids(&http, &token, &account_ids[phone], *peer).await;
-            got.sort_unstable();
-            if &got != want {
-                wrong.push(describe(dialog, want, &got));
-            }
-        }
-        if wrong.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "after {PATIENCE:?}, {} of {} dialogs do not store exactly the messages sent:\n{}",
-            wrong.len(),
-            expected.len(),
-            wrong.join("\n")
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    // Assert
+    stage.assert_stored_exactly_once(&server, &sent).await;
     drop(server);
-    sim.shutdown().await;
+    stage.sim.shutdown().await;
 }
 
 /// Names what a dialog lacks, repeats or has in excess.
@@ -304,4 +353,84 @@ fn describe(dialog: &Dialog, want: &[i64], got: &[i64]) -> String {
         got.len(),
         want.len()
     )
+}
+
+/// A TCP proxy in front of the moto server that a test can take down: while
+/// down it refuses every new connection and has cut the open ones, as an
+/// AWS endpoint out of reach would (moto keeps its state only in memory, so
+/// the server itself must keep running).
+struct Proxy {
+    url: String,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<tokio::task::JoinSet<()>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Starts a proxy on a free loopback port to `target` (`host:port`).
+    async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(tokio::task::JoinSet::new()));
+        let (is_down, conns) = (down.clone(), open.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if is_down.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees the connection closed
+                }
+                let target = target.clone();
+                conns.lock().unwrap().spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Self { url, down, open, accept }
+    }
+
+    /// Takes the endpoint out of reach: open connections are cut, new ones refused.
+    fn down(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        self.open.lock().unwrap().abort_all();
+    }
+
+    /// Brings the endpoint back.
+    fn up(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.open.lock().unwrap().abort_all();
+    }
+}
+
+/// How long AWS stays out of reach in the outage test.
+const OUTAGE: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_out_of_reach_for_ten_seconds_mid_traffic_loses_and_doubles_nothing() {
+    // Arrange: the server on the AWS backend, reaching moto through a proxy.
+    let moto = moto_endpoint();
+    let proxy = Proxy::start(moto.trim_start_matches("http://").trim_end_matches('/').to_owned()).await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let (stage, server) = Stage::set(data_dir.path(), aws_backend_at(data_dir.path(), proxy.url.clone())).await;
+
+    // Act: traffic; AWS goes out of reach during it, and comes back while customers still write.
+    let rounds = AtomicUsize::new(0);
+    let (sent, ()) = tokio::join!(stage.control.traffic(&stage.phones, &rounds), async {
+        rounds_reach(&rounds, KILL_AFTER).await;
+        proxy.down();
+        tokio::time::sleep(OUTAGE).await;
+        proxy.up();
+    });
+
+    // Assert: the same server, never restarted, stored every message once.
+    stage.assert_stored_exactly_once(&server, &sent).await;
+    drop(server);
+    stage.sim.shutdown().await;
 }

@@ -12,6 +12,10 @@ use tgdesk_core::ports::{PortError, PortErrorKind};
 /// for `/metrics`.
 pub static THROTTLED: AtomicU64 = AtomicU64::new(0);
 
+/// Requests that could not reach the backend or that it failed (timeouts,
+/// refused connections, 5xx) after the SDK's own retries, for `/metrics`.
+pub static UNAVAILABLE: AtomicU64 = AtomicU64::new(0);
+
 /// Error codes that mean "slow down", across DynamoDB, SQS and S3.
 const THROTTLE_CODES: [&str; 7] = [
     "ThrottlingException",
@@ -75,9 +79,11 @@ where
         SdkError::ResponseError(_) => PortErrorKind::Unavailable,
         _ => err.code().map(kind_of_code).unwrap_or(PortErrorKind::Internal),
     };
-    if kind == PortErrorKind::Throttled {
-        THROTTLED.fetch_add(1, Ordering::Relaxed);
-    }
+    match kind {
+        PortErrorKind::Throttled => THROTTLED.fetch_add(1, Ordering::Relaxed),
+        PortErrorKind::Unavailable => UNAVAILABLE.fetch_add(1, Ordering::Relaxed),
+        _ => 0,
+    };
     let message = format!("{what}: {}", DisplayErrorContext(&err));
     PortError::with_source(kind, message, err)
 }
@@ -107,9 +113,11 @@ pub(crate) fn transact(what: &str, err: SdkError<TransactWriteItemsError, HttpRe
         _ => return sdk(what, err),
     };
     let kind = cancellation_kind(&reasons);
-    if kind == PortErrorKind::Throttled {
-        THROTTLED.fetch_add(1, Ordering::Relaxed);
-    }
+    match kind {
+        PortErrorKind::Throttled => THROTTLED.fetch_add(1, Ordering::Relaxed),
+        PortErrorKind::Unavailable => UNAVAILABLE.fetch_add(1, Ordering::Relaxed),
+        _ => 0,
+    };
     let message = format!("{what}: transaction cancelled ({})", reasons.join(", "));
     PortError::with_source(kind, message, err)
 }
