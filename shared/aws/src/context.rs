@@ -120,6 +120,29 @@ impl AwsContext {
         Self { sdk, settings }
     }
 
+    /// Returns a DynamoDB client that counts what it asks ([`crate::usage`]).
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::config::Builder::from(&self.sdk).interceptor(crate::usage::CountUsage).build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
+    /// Returns an SQS client that counts what it asks.
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        let config = aws_sdk_sqs::config::Builder::from(&self.sdk).interceptor(crate::usage::CountUsage).build();
+        aws_sdk_sqs::Client::from_conf(config)
+    }
+
+    /// Returns an S3 client that counts what it asks, with path-style
+    /// addressing on a custom endpoint (moto and LocalStack have no
+    /// per-bucket host names; AWS itself serves both styles).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .force_path_style(self.settings.endpoint.is_some())
+            .interceptor(crate::usage::CountUsage)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
     /// Returns the full name of resource `name` (`<prefix>-<name>`).
     pub fn name(&self, name: &str) -> String {
         format!("{}-{}", self.settings.prefix, name)

@@ -13,6 +13,7 @@ mod error;
 mod ports;
 mod s3;
 mod sqs;
+pub mod usage;
 
 pub use context::{days, env, AwsContext, AwsSettings, DEFAULT_HOT_DAYS, DEFAULT_PREFIX, DEFAULT_REGION};
 pub use dynamo::{DynamoLeases, DynamoStore};

@@ -36,16 +36,7 @@ impl S3Blobs {
 
     /// Returns the adapter on `bucket`.
     pub fn with_bucket(ctx: &AwsContext, bucket: String) -> Self {
-        // Path-style addressing: a custom endpoint (moto, LocalStack) has no
-        // per-bucket host names; AWS itself serves both styles.
-        let config =
-            aws_sdk_s3::config::Builder::from(&ctx.sdk).force_path_style(ctx.settings.endpoint.is_some()).build();
-        Self {
-            client: aws_sdk_s3::Client::from_conf(config),
-            bucket,
-            create_missing: ctx.settings.create_missing,
-            ready: OnceCell::new(),
-        }
+        Self { client: ctx.s3(), bucket, create_missing: ctx.settings.create_missing, ready: OnceCell::new() }
     }
 
     /// Makes sure the bucket exists, creating it where the settings allow.

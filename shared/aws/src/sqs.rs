@@ -50,7 +50,7 @@ impl SqsQueue {
     /// Returns the adapter; queues are looked up (and, with
     /// `create_missing`, created) on first use.
     pub fn new(ctx: &AwsContext) -> Self {
-        Self { client: aws_sdk_sqs::Client::new(&ctx.sdk), ctx: ctx.clone(), urls: RwLock::default() }
+        Self { client: ctx.sqs(), ctx: ctx.clone(), urls: RwLock::default() }
     }
 
     /// Returns the SQS name of port queue `name`.

@@ -31,7 +31,7 @@ pub struct DynamoLeases {
 impl DynamoLeases {
     /// Returns the adapter on table `<prefix>-leases`.
     pub fn new(ctx: &AwsContext) -> Self {
-        Self { client: aws_sdk_dynamodb::Client::new(&ctx.sdk), ctx: ctx.clone(), table: OnceCell::new() }
+        Self { client: ctx.dynamodb(), ctx: ctx.clone(), table: OnceCell::new() }
     }
 
     /// Makes sure the table is there (created where allowed).

@@ -27,6 +27,12 @@ pub struct TableSpec {
     pub stream: bool,
 }
 
+/// Returns the DynamoDB name of index `g` (`g1` → `g1-index`): index names
+/// take at least three characters; the key attributes are `<g>pk`/`<g>sk`.
+pub fn index_name(g: &str) -> String {
+    format!("{g}-index")
+}
+
 /// Account leases of the session fleet: `pk` = tenant, `sk` = account.
 pub const LEASES: TableSpec =
     TableSpec { suffix: "leases", numeric_sort_key: false, indexes: &[], ttl_attribute: None, stream: false };
@@ -125,7 +131,7 @@ fn create_request(
             .attribute_definitions(def(sk.clone(), ScalarAttributeType::S)?)
             .global_secondary_indexes(
                 GlobalSecondaryIndex::builder()
-                    .index_name(*index)
+                    .index_name(index_name(index))
                     .key_schema(key(pk, KeyType::Hash)?)
                     .key_schema(key(sk, KeyType::Range)?)
                     .projection(Projection::builder().projection_type(ProjectionType::All).build())

@@ -58,7 +58,7 @@ impl DynamoStore {
             .client
             .query()
             .table_name(main)
-            .index_name(index)
+            .index_name(crate::dynamo::tables::index_name(index))
             .scan_index_forward(false)
             .expression_attribute_names("#pk", format!("{index}pk"))
             .expression_attribute_values(":pk", s(part))

@@ -40,12 +40,7 @@ pub struct DynamoStore {
 impl DynamoStore {
     /// Returns the store on tables `<prefix>-main` and `<prefix>-messages`.
     pub fn new(ctx: &AwsContext) -> Self {
-        Self {
-            client: aws_sdk_dynamodb::Client::new(&ctx.sdk),
-            ctx: ctx.clone(),
-            tables: OnceCell::new(),
-            hot_window: ctx.settings.hot_window,
-        }
+        Self { client: ctx.dynamodb(), ctx: ctx.clone(), tables: OnceCell::new(), hot_window: ctx.settings.hot_window }
     }
 
     /// Returns the table names, making sure the tables exist (created where allowed).

@@ -93,7 +93,7 @@ impl DynamoStore {
             .client
             .query()
             .table_name(main)
-            .index_name("g2")
+            .index_name(crate::dynamo::tables::index_name("g2"))
             .expression_attribute_values(":pk", s(part_of(tenant, "BSENDS", batch.as_str())))
             .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX));
         request = match after {
@@ -117,7 +117,7 @@ impl DynamoStore {
             .client
             .query()
             .table_name(main)
-            .index_name("g2")
+            .index_name(crate::dynamo::tables::index_name("g2"))
             .key_condition_expression("g2pk = :pk")
             .expression_attribute_values(":pk", s(part_of(tenant, "BSENDS", batch.as_str())))
             .into_paginator()

@@ -184,7 +184,7 @@ impl DynamoStore {
                 .client
                 .query()
                 .table_name(table)
-                .set_index_name(q.index.map(str::to_owned))
+                .set_index_name(q.index.map(crate::dynamo::tables::index_name))
                 .set_consistent_read(q.index.is_none().then_some(true))
                 .key_condition_expression(&key_condition)
                 .set_filter_expression(q.filter.expression())
