@@ -12,19 +12,34 @@ use tgdesk_local::SqliteStore;
 
 /// Opens a fresh store in a temp dir and returns the desk and the tenant's admin.
 pub async fn fresh_desk(dir: &std::path::Path) -> anyhow::Result<(Desk, Arc<SqliteStore>, Actor)> {
-    let (desk, store, actor, _) = fresh_desk_with_hub(dir).await?;
+    let tgdesk_local::LocalPorts { store, ports, .. } = tgdesk_local::LocalPorts::open(dir)?;
+    let desk = Desk::new(ports, bench_tokens());
+    let actor = admin_of(&desk, "bench").await?;
     Ok((desk, store, actor))
 }
 
+fn bench_tokens() -> TokenService {
+    TokenService::new(b"bench-secret-bench-secret-bench!", std::time::Duration::from_secs(3600))
+}
+
 /// Like [`fresh_desk`], also returning the push hub.
-pub async fn fresh_desk_with_hub(
-    dir: &std::path::Path,
-) -> anyhow::Result<(Desk, Arc<SqliteStore>, Actor, Arc<tgdesk_local::WsHub>)> {
-    let tgdesk_local::LocalPorts { store, hub, ports } = tgdesk_local::LocalPorts::open(dir)?;
-    let tokens = TokenService::new(b"bench-secret-bench-secret-bench!", std::time::Duration::from_secs(3600));
-    let desk = Desk::new(ports, tokens);
+pub async fn fresh_desk_with_hub(dir: &std::path::Path) -> anyhow::Result<(Desk, Actor, Arc<tgdesk_local::WsHub>)> {
+    let tgdesk_local::LocalPorts { hub, ports, .. } = tgdesk_local::LocalPorts::open(dir)?;
+    let desk = Desk::new(ports, bench_tokens());
     let actor = admin_of(&desk, "bench").await?;
-    Ok((desk, store, actor, hub))
+    Ok((desk, actor, hub))
+}
+
+/// The same desk on the AWS adapters of `ctx`, pushing to a local hub.
+pub async fn aws_desk_with_hub(
+    ctx: &tgdesk_aws::AwsContext,
+) -> anyhow::Result<(Desk, Actor, Arc<tgdesk_local::WsHub>)> {
+    let hub = Arc::new(tgdesk_local::WsHub::default());
+    let push = hub.clone();
+    let ports = tgdesk_aws::AwsPorts::open(ctx, |_| push).await?.ports;
+    let desk = Desk::new(ports, bench_tokens());
+    let actor = admin_of(&desk, "bench").await?;
+    Ok((desk, actor, hub))
 }
 
 /// Creates tenant `tenant` with its first admin and returns that admin.

@@ -11,6 +11,7 @@
 //! - `sessions`: many grammers sessions brought online through the fleet against
 //!   tg-sim as a child process (build it first: `cargo build --release -p tg-sim`).
 
+mod aws_usage;
 mod e2e;
 mod import;
 mod inbox;
@@ -36,6 +37,11 @@ struct Args {
     /// Which scenario: `import`, `inbox`, `all` (both), `pipeline`, `e2e` or `sessions`.
     #[arg(default_value = "all")]
     scenario: String,
+    /// Runs the pipeline scenario on the AWS backend at this endpoint (a moto
+    /// server: `target/moto-venv/bin/moto_server -p 5000` after `./test.sh`),
+    /// reporting the AWS requests and units per message.
+    #[arg(long)]
+    aws_endpoint: Option<String>,
     /// Accounts to import.
     #[arg(long, default_value_t = 300_000)]
     accounts: usize,
@@ -114,9 +120,18 @@ async fn main() -> anyhow::Result<()> {
                 subscribers: 100,
                 rate: args.pipeline_rate,
             };
-            let result = pipeline::run(&shape).await?;
+            let aws = match &args.aws_endpoint {
+                Some(endpoint) => {
+                    let prefix = format!("bench{}", std::process::id());
+                    Some(tgdesk_aws::AwsContext::load(tgdesk_aws::AwsSettings::for_endpoint(endpoint, &prefix)).await)
+                }
+                None => None,
+            };
+            let result = pipeline::run(&shape, aws.as_ref()).await?;
             // The default shape is `pipeline.json`; others keep their own file.
-            let name = if shape.is_default() {
+            let name = if aws.is_some() {
+                "pipeline-aws.json".to_owned()
+            } else if shape.is_default() {
                 "pipeline.json".to_owned()
             } else {
                 format!("pipeline-{}x{}-{}peers.json", shape.per_envelope, shape.envelopes_per_body, shape.peers)

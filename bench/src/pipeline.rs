@@ -44,11 +44,16 @@ impl Shape {
     }
 }
 
-/// Runs the scenario.
-pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
+/// Runs the scenario on the local adapters, or on the AWS ones at `aws`
+/// (then the report adds what AWS was asked per message).
+pub async fn run(shape: &Shape, aws: Option<&tgdesk_aws::AwsContext>) -> anyhow::Result<Value> {
     let Shape { messages, accounts, peers, per_envelope, envelopes_per_body, subscribers, rate } = *shape;
     let dir = tempfile::tempdir()?;
-    let (desk, store, admin, hub) = crate::import::fresh_desk_with_hub(dir.path()).await?;
+    let (desk, admin, hub) = match aws {
+        None => crate::import::fresh_desk_with_hub(dir.path()).await?,
+        Some(ctx) => crate::import::aws_desk_with_hub(ctx).await?,
+    };
+    let store = desk.directory.clone();
     let owners = crate::import::agents(&desk, &admin, subscribers.max(1)).await?;
     let csv = crate::import::csv(accounts, &owners);
     desk.import_accounts(&admin, tgdesk_core::usecases::ImportFormat::Csv, csv.as_bytes(), &|_| {}).await?;
@@ -90,6 +95,7 @@ pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let pump = tokio::spawn(tgdesk_fleet::pump::run_ingest(desk.clone(), metrics.clone(), stopped));
     let cpu_before = stats::cpu_seconds();
+    let usage_before = tgdesk_aws::usage::snapshot();
     let began = Instant::now();
     let mut next_id = vec![0_i64; ids.len()];
     let mut sent = 0;
@@ -130,8 +136,11 @@ pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
     }
     let _ = stop.send(true);
     pump.await?;
+    let usage = aws.map(|_| crate::aws_usage::per_message(&usage_before, &tgdesk_aws::usage::snapshot(), messages));
     let mut samples = delays.lock().unwrap_or_else(|p| p.into_inner()).clone();
     Ok(json!({
+        "backend": if aws.is_some() { "aws (moto)" } else { "local" },
+        "aws_per_message": usage,
         "messages": messages,
         "accounts": accounts,
         "messages_per_envelope": per_envelope,
