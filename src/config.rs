@@ -79,6 +79,9 @@ pub enum TenantAction {
     },
 }
 
+/// Directory of the built web app served at `/` (see README, "Web app").
+pub const ENV_WEB_DIR: &str = "TGDESK_WEB_DIR";
+
 /// Settings of the local server.
 #[derive(Debug, Clone, Args)]
 pub struct ServerConfig {
@@ -124,7 +127,13 @@ pub struct ServerConfig {
     /// How long an API call waits for the fleet's answer, e.g. `30s`.
     #[arg(long, env = ENV_FLEET_TIMEOUT, default_value = "30s", value_parser = humantime::parse_duration)]
     pub fleet_timeout: Duration,
+    /// The built web app (`web/dist` of this checkout unless set).
+    #[arg(long, env = ENV_WEB_DIR, default_value = DEFAULT_WEB_DIR)]
+    pub web_dir: PathBuf,
 }
+
+/// `web/dist` of the checkout the binary was built from (`build.rs` builds it there).
+pub const DEFAULT_WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web/dist");
 
 fn parse_flag(raw: &str) -> Result<bool, String> {
     match raw.to_ascii_lowercase().as_str() {
@@ -153,6 +162,7 @@ impl ServerConfig {
             node_id: "local".into(),
             fleet: true,
             fleet_timeout: tgdesk_core::usecases::FLEET_TIMEOUT,
+            web_dir: PathBuf::from(DEFAULT_WEB_DIR),
         }
     }
 }

@@ -1,0 +1,194 @@
+// The inbox: every dialog of my accounts, virtualized, with filters,
+// keyboard navigation and selection for batch replies.
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import type { Desk } from '../state/desk';
+import { useDesk } from '../state/useDesk';
+import { dialogKey, visibleKeys } from '../state/inbox';
+import { Avatar } from './Avatar';
+import { shortTime } from './format';
+import { useCatalog } from './useAccounts';
+
+const ROW = 68;
+
+export function InboxPane({ desk, onBatch }: { desk: Desk; onBatch: (keys: string[]) => void }) {
+  const snap = useDesk(desk);
+  const catalog = useCatalog();
+  const [account, setAccount] = useState('');
+  const [group, setGroup] = useState('');
+  const [tag, setTag] = useState('');
+  const [unreadOnly, setUnreadOnly] = useState(false);
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [error, setError] = useState<string | null>(null);
+
+  const accounts = useMemo(() => {
+    if (!account && !group && !tag) return null;
+    let list = catalog.accounts;
+    if (account) list = list.filter((a) => a.id === account);
+    if (group) list = list.filter((a) => a.groups.includes(group));
+    if (tag) list = list.filter((a) => a.tags.some((t) => t.id === tag));
+    return new Set(list.map((a) => a.id));
+  }, [account, group, tag, catalog.accounts]);
+
+  const keys = useMemo(() => visibleKeys(snap.inbox, { accounts, unreadOnly }), [snap.inbox, accounts, unreadOnly]);
+  const openKey = snap.dialog ? dialogKey(snap.dialog) : null;
+
+  const scroller = useRef<HTMLDivElement>(null);
+  const virtual = useVirtualizer({
+    count: keys.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW,
+    overscan: 8,
+  });
+
+  // More pages as the end comes into view (or while a filter shows few).
+  const items = virtual.getVirtualItems();
+  const last = items.length ? items[items.length - 1].index : 0;
+  useEffect(() => {
+    if (snap.inboxCursor && !snap.inboxLoading && last >= keys.length - 20) {
+      desk.loadInbox().catch((e) => setError((e as Error).message));
+    }
+  }, [last, keys.length, snap.inboxCursor, snap.inboxLoading, desk]);
+
+  function open(key: string) {
+    const d = snap.inbox.byKey.get(key);
+    if (!d) return;
+    desk.select(d.account_id, d.peer).catch((e) => setError((e as Error).message));
+  }
+
+  function onKey(e: KeyboardEvent) {
+    if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') {
+      if (e.key === 'Escape') desk.closeDialog();
+      return;
+    }
+    e.preventDefault();
+    const at = openKey ? keys.indexOf(openKey) : -1;
+    const next = Math.max(0, Math.min(keys.length - 1, at + (e.key === 'ArrowDown' ? 1 : -1)));
+    if (keys[next] && next !== at) {
+      open(keys[next]);
+      virtual.scrollToIndex(next, { align: 'auto' });
+    }
+  }
+
+  function toggle(key: string) {
+    const next = new Set(selected);
+    if (next.has(key)) next.delete(key);
+    else next.add(key);
+    setSelected(next);
+  }
+
+  const unreadTotal = useMemo(() => {
+    let n = 0;
+    for (const d of snap.inbox.byKey.values()) n += d.unread_count > 0 ? 1 : 0;
+    return n;
+  }, [snap.inbox]);
+
+  return (
+    <section className="inbox" aria-label="Inbox">
+      <div className="inbox-head">
+        <div className="row" style={{ justifyContent: 'space-between' }}>
+          <strong style={{ fontSize: 16 }}>Inbox</strong>
+          <span className="muted" style={{ fontSize: 12 }} data-testid="inbox-count">
+            {keys.length.toLocaleString()} dialogs{snap.inboxCursor ? '+' : ''} · {unreadTotal} unread
+          </span>
+        </div>
+        <div className="row">
+          <select className="input" aria-label="Account" value={account} onChange={(e) => setAccount(e.target.value)}>
+            <option value="">All accounts</option>
+            {catalog.accounts.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.display_name || a.phone}
+              </option>
+            ))}
+          </select>
+          <select className="input" aria-label="Group" value={group} onChange={(e) => setGroup(e.target.value)}>
+            <option value="">All groups</option>
+            {catalog.groups.map((g) => (
+              <option key={g.id} value={g.id}>
+                {g.name}
+              </option>
+            ))}
+          </select>
+          <select className="input" aria-label="Tag" value={tag} onChange={(e) => setTag(e.target.value)}>
+            <option value="">All tags</option>
+            {catalog.tags.map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="row" style={{ justifyContent: 'space-between' }}>
+          <label style={{ display: 'flex', gap: 6, alignItems: 'center', fontSize: 13 }}>
+            <input type="checkbox" checked={unreadOnly} onChange={(e) => setUnreadOnly(e.target.checked)} /> Unread only
+          </label>
+          {selected.size > 0 ? (
+            <span className="row">
+              <button className="btn small ghost" onClick={() => setSelected(new Set())}>
+                Clear
+              </button>
+              <button className="btn small primary" onClick={() => onBatch([...selected])} data-testid="batch-open">
+                Reply to {selected.size}
+              </button>
+            </span>
+          ) : (
+            <span className="muted" style={{ fontSize: 12 }}>
+              Tick dialogs to reply to many
+            </span>
+          )}
+        </div>
+        {error && <div className="error">{error}</div>}
+      </div>
+      <div className="inbox-list" ref={scroller} tabIndex={0} onKeyDown={onKey} data-testid="inbox-list">
+        {keys.length === 0 && (
+          <div className="empty" style={{ height: 200 }}>
+            {snap.inboxLoading ? 'Loading…' : 'No conversations yet.'}
+          </div>
+        )}
+        <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
+          {items.map((row) => {
+            const key = keys[row.index];
+            const d = snap.inbox.byKey.get(key)!;
+            return (
+              <div
+                key={key}
+                className={`dlg ${key === openKey ? 'selected' : ''}`}
+                style={{ top: row.start }}
+                onClick={() => open(key)}
+                data-testid="dialog-row"
+                data-key={key}
+                role="option"
+                aria-selected={key === openKey}
+              >
+                <input
+                  type="checkbox"
+                  aria-label={`Select ${d.title}`}
+                  checked={selected.has(key)}
+                  onClick={(e) => e.stopPropagation()}
+                  onChange={() => toggle(key)}
+                />
+                <Avatar seed={d.peer} title={d.title} />
+                <div className="lines">
+                  <div className="title ellipsis">{d.title}</div>
+                  <div className="preview ellipsis">{d.preview || '\u00a0'}</div>
+                  <div className="acct ellipsis" title={d.account_label}>
+                    {d.account_label}
+                  </div>
+                </div>
+                <div className="side">
+                  <span>{shortTime(d.last_message_at)}</span>
+                  {d.pinned && <span className="pin" title="Pinned">📌</span>}
+                  {d.unread_count > 0 && (
+                    <span className="badge" data-testid="unread">
+                      {d.unread_count}
+                    </span>
+                  )}
+                </div>
+              </div>
+            );
+          })}
+        </div>
+      </div>
+    </section>
+  );
+}
