@@ -17,3 +17,4 @@ echo "== lints"
 cargo clippy --workspace --all-targets --features tgdesk-core/testkit -- -D warnings
 echo "== tests"
 cargo test --workspace --features tgdesk-core/testkit
+./web/test.sh

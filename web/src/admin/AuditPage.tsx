@@ -21,6 +21,11 @@ export function AuditPage() {
       .catch(() => undefined);
   }, []);
   const who = (id: string | null | undefined) => agents.find((a) => a.id === id)?.username ?? id ?? '—';
+  // Details name users by id: show their usernames instead.
+  const details = (d: unknown) =>
+    Object.entries((d ?? {}) as Record<string, unknown>)
+      .map(([k, v]) => `${k}: ${typeof v === 'string' && v.startsWith('usr_') ? who(v) : JSON.stringify(v)}`)
+      .join(' · ');
 
   function query(next?: string) {
     const q = Object.fromEntries(Object.entries(filter).filter(([, v]) => v));
@@ -99,7 +104,7 @@ export function AuditPage() {
                 <code>{r.action}</code>
               </td>
               <td style={{ fontSize: 12 }}>{r.account_id ?? r.target ?? ''}</td>
-              <td style={{ fontSize: 12, fontFamily: 'monospace' }}>{JSON.stringify(r.details ?? {})}</td>
+              <td style={{ fontSize: 12, fontFamily: 'monospace' }}>{details(r.details)}</td>
             </tr>
           ))}
         </tbody>

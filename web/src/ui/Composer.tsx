@@ -4,6 +4,7 @@ import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { api, must, uploadFile } from '../api/client';
 import type { Message } from '../api/types';
 import type { Desk } from '../state/desk';
+import { Icon } from './Icon';
 
 export type Draft = { mode: 'new' } | { mode: 'reply'; to: Message } | { mode: 'edit'; message: Message };
 
@@ -30,9 +31,10 @@ export function Composer({
   const box = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
 
+  // Replying or editing moves the focus here; opening a dialog leaves it in the inbox (↑/↓ keep working).
   useEffect(() => {
     if (draft.mode === 'edit') setText(draft.message.text);
-    box.current?.focus();
+    if (draft.mode !== 'new') box.current?.focus();
   }, [draft]);
 
   async function attach(list: FileList | null) {
@@ -120,7 +122,7 @@ export function Composer({
       <div className="row">
         <input ref={picker} type="file" multiple hidden data-testid="file-input" onChange={(e) => void attach(e.target.files)} />
         <button className="btn" title="Attach files" onClick={() => picker.current?.click()} disabled={draft.mode === 'edit'}>
-          📎
+          <Icon name="clip" size={18} />
         </button>
         <textarea
           ref={box}

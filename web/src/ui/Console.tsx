@@ -20,7 +20,7 @@ export function Console({ desk }: { desk: Desk }) {
         <div className="empty">
           <div>
             <div style={{ fontSize: 40 }}>💬</div>
-            <div>Choose a conversation. ↑/↓ move through the inbox, Enter opens, Esc closes.</div>
+            <div>Choose a conversation. ↑/↓ move through the inbox, Enter goes to the reply box, Esc closes.</div>
           </div>
         </div>
       )}

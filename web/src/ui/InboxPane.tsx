@@ -59,6 +59,11 @@ export function InboxPane({ desk, onBatch }: { desk: Desk; onBatch: (keys: strin
   function onKey(e: KeyboardEvent) {
     if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') {
       if (e.key === 'Escape') desk.closeDialog();
+      if (e.key === 'Enter') {
+        // Without preventDefault the Enter would also land in the composer as a new line.
+        e.preventDefault();
+        document.querySelector<HTMLElement>('[data-testid="composer"]')?.focus();
+      }
       return;
     }
     e.preventDefault();

@@ -9,6 +9,7 @@ import { AgentsPage } from '../admin/AgentsPage';
 import { GroupsPage } from '../admin/GroupsPage';
 import { TagsPage } from '../admin/TagsPage';
 import { AuditPage } from '../admin/AuditPage';
+import { Icon } from './Icon';
 
 interface Item {
   path: string;
@@ -18,12 +19,12 @@ interface Item {
 }
 
 const ITEMS: Item[] = [
-  { path: '/', icon: '💬', label: 'Inbox' },
-  { path: '/accounts', icon: '📱', label: 'Accounts' },
-  { path: '/agents', icon: '👥', label: 'Agents', manager: true },
-  { path: '/groups', icon: '🗂', label: 'Groups' },
-  { path: '/tags', icon: '🏷', label: 'Tags', manager: true },
-  { path: '/audit', icon: '📜', label: 'Audit', manager: true },
+  { path: '/', icon: 'inbox', label: 'Inbox' },
+  { path: '/accounts', icon: 'phone', label: 'Accounts' },
+  { path: '/agents', icon: 'users', label: 'Agents', manager: true },
+  { path: '/groups', icon: 'folder', label: 'Groups' },
+  { path: '/tags', icon: 'tag', label: 'Tags', manager: true },
+  { path: '/audit', icon: 'log', label: 'Audit', manager: true },
 ];
 
 export function Shell({ desk, onSignOut }: { desk: Desk; onSignOut: () => void }) {
@@ -47,7 +48,7 @@ export function Shell({ desk, onSignOut }: { desk: Desk; onSignOut: () => void }
             }}
           >
             <span>
-              <span className="icon">{i.icon}</span>
+              <Icon name={i.icon} />
               {i.label}
             </span>
           </a>
@@ -58,7 +59,7 @@ export function Shell({ desk, onSignOut }: { desk: Desk; onSignOut: () => void }
         </span>
         <button onClick={onSignOut} title="Sign out" data-testid="sign-out">
           <span>
-            <span className="icon">⎋</span>Sign out
+            <Icon name="exit" />Sign out
           </span>
         </button>
       </nav>
