@@ -82,6 +82,17 @@ export class DeskApi {
     return (await r.json()).items;
   }
 
+  /** POSTs to the simulator's control API. */
+  async sim_(path, body) {
+    const r = await fetch(`${this.server.sim}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!r.ok) throw new Error(`sim ${path}: ${r.status} ${await r.text()}`);
+    return r.json();
+  }
+
   async loginCode(phone) {
     const r = await fetch(`${this.server.sim}/control/login-code?phone=${encodeURIComponent(phone)}`);
     return r.ok ? (await r.json()).code : null;

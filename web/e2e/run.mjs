@@ -160,6 +160,55 @@ try {
     await shot(amy, 'dialog-photo');
   });
 
+  await test('the customer’s edit and delete show in the open dialog live', async () => {
+    const { peer, message_id } = await desk.customerWrites(AMY_PHONE, CUSTOMER, 'Typo mesage');
+    await message(amy, 'Typo mesage').waitFor();
+    await desk.sim_(`/control/messages/${peer}/${message_id}/edit`, { account_phone: AMY_PHONE, text: 'Fixed message' });
+    await message(amy, 'Fixed message').getByText('edited').waitFor();
+    await desk.sim_(`/control/messages/${peer}/${message_id}/delete`, { account_phone: AMY_PHONE });
+    await amy.locator(`[data-testid=message][data-id="${message_id}"].deleted`).waitFor();
+    await message(amy, 'Fixed message').getByText('deleted').waitFor();
+  });
+
+  await test('the agent replies to a message, the reply quotes it, and Telegram gets the reply_to', async () => {
+    const { message_id } = await desk.customerWrites(AMY_PHONE, CUSTOMER, 'Which size fits me?');
+    const asked = message(amy, 'Which size fits me?');
+    await asked.hover();
+    await asked.getByRole('button', { name: 'Reply' }).click();
+    await amy.locator('.composer').getByText('Replying to: Which size fits me?').waitFor();
+    await amy.locator('[data-testid=composer]').fill('Size M fits');
+    await amy.locator('[data-testid=composer]').press('Enter');
+    await message(amy, 'Size M fits').locator('.quote', { hasText: 'Which size fits me?' }).waitFor();
+    await waitFor(
+      async () => (await desk.sentBy(AMY_PHONE)).some((i) => i.text === 'Size M fits' && i.reply_to === message_id),
+      { what: 'the simulator to get the reply with reply_to' },
+    );
+  });
+
+  await test('a send Telegram refuses shows as failed, with the reason in words', async () => {
+    await desk.sim_('/control/flood', { account_phone: AMY_PHONE, method: 'messages.sendMessage', error: 'CHAT_WRITE_FORBIDDEN' });
+    await amy.locator('[data-testid=composer]').fill('This one will be refused');
+    await amy.locator('[data-testid=composer]').press('Enter');
+    const failed = amy.locator('[data-testid=pending]', { hasText: 'This one will be refused' });
+    await failed.getByText('not sent: this account may not write in this chat (CHAT_WRITE_FORBIDDEN)').waitFor();
+    await shot(amy, 'send-failed');
+  });
+
+  await test('pin moves a dialog to the top and unpin moves it back', async () => {
+    await desk.customerWrites(AMY_PHONE, { user_id: 7010, name: 'Newer Customer' }, 'I am the newest');
+    await row(amy, 'Newer Customer').waitFor();
+    const order = () =>
+      amy.locator('[data-testid=dialog-row]').evaluateAll((rows) =>
+        rows.sort((a, b) => a.offsetTop - b.offsetTop).map((r) => r.querySelector('.title').textContent),
+      );
+    await waitFor(async () => (await order())[0] === 'Newer Customer', { what: 'the newest dialog on top' });
+    await amy.getByTestId('pin').click();
+    await waitFor(async () => (await order())[0].startsWith('Ольга'), { what: 'the pinned dialog on top' });
+    await row(amy, 'Ольга').getByTitle('Pinned').waitFor();
+    await amy.getByTestId('pin').getByText('Unpin').click();
+    await waitFor(async () => (await order())[0] === 'Newer Customer', { what: 'the unpinned dialog back in place' });
+  });
+
   await test('after a server restart the app shows it is reconnecting, resumes, and loses no message', async () => {
     await server.stop();
     await amy.locator('[data-testid=live-state]').getByText('Reconnecting').waitFor();
@@ -197,6 +246,25 @@ try {
     await desk.customerWrites(NEW_PHONE, { user_id: 7002, name: 'Walter Assigned' }, 'Hi, new account here');
     await row(amy, 'Walter Assigned').waitFor();
     await row(amy, 'Walter Assigned').getByText('New Line 3').waitFor();
+  });
+
+  await test('batch reply to selected dialogs shows each target’s progress, and every customer gets it', async () => {
+    await amy.getByLabel('Select Walter Assigned').check();
+    await amy.getByLabel('Select Newer Customer').check();
+    await amy.getByTestId('batch-open').click();
+    const modal = amy.getByRole('dialog', { name: 'Batch reply' });
+    await modal.locator('textarea').fill('We are open on Sunday 🎉');
+    await modal.getByRole('button', { name: 'Send to 2' }).click();
+    await modal.getByTestId('batch-summary').getByText(/2 sent · 0 failed · 0 waiting/).waitFor();
+    await waitFor(async () => (await modal.locator('tbody tr', { hasText: 'sent' }).count()) === 2, { what: 'both targets listed as sent' });
+    await shot(amy, 'batch-reply');
+    await waitFor(
+      async () =>
+        (await desk.sentBy(NEW_PHONE)).some((i) => i.text === 'We are open on Sunday 🎉') &&
+        (await desk.sentBy(AMY_PHONE)).some((i) => i.text === 'We are open on Sunday 🎉'),
+      { what: 'both accounts to have sent the batch text' },
+    );
+    await modal.getByRole('button', { name: 'Close' }).click();
   });
 
   await test('an agent never sees another agent’s accounts', async () => {
@@ -292,6 +360,20 @@ try {
     if ((await amy.locator('[data-testid=composer]').inputValue()) !== 'typed after Enter') throw new Error('Enter did not focus the composer');
     await amy.keyboard.press('Escape');
     await amy.locator('[data-testid=history]').waitFor({ state: 'detached' });
+  });
+  await test('dark theme follows the system', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
+    const page = await context.newPage();
+    await page.goto(server.base + '/');
+    await page.fill('input[name=username]', AMY.username);
+    await page.fill('input[name=password]', AMY.password);
+    await page.click('button[type=submit]');
+    await row(page, 'Ольга').click();
+    await message(page, 'Здравствуйте').waitFor();
+    const bg = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim());
+    if (bg !== '#0f1419') throw new Error(`dark background expected, got ${bg}`);
+    await shot(page, 'dialog-dark');
+    await context.close();
   });
 } catch (e) {
   results.push({ name: 'setup', ok: false, error: e });

@@ -52,10 +52,10 @@ export class ApiFailure extends Error {
   }
 }
 
+/** Sentences for the error codes a person can act on; other codes show the server's message. */
 const WORDS: Record<string, string> = {
   phone_code_invalid: 'Telegram says the code is wrong. Check it and try again.',
   password_invalid: 'Telegram says the 2FA password is wrong.',
-  flood_wait: 'Telegram asks to wait before trying again',
   fleet_timeout: 'The Telegram session did not answer in time. Try again in a moment.',
   unauthorized: 'Wrong tenant, username or password.',
 };
@@ -64,11 +64,15 @@ const WORDS: Record<string, string> = {
 export function describeError(body: unknown, status: number): ApiFailure {
   const e = (body as ApiErrorBody | undefined)?.error;
   const code = e?.code ?? `http_${status}`;
-  let message = e?.message ?? `The server answered ${status}.`;
-  const words = WORDS[code];
-  if (code === 'flood_wait') message = `${words}${e?.retry_after_s ? ` (${e.retry_after_s} s)` : ''}.`;
-  else if (words && (code !== 'unauthorized' || status === 401)) message = code === 'telegram_refused' ? message : words;
-  if (code === 'telegram_refused') message = `Telegram refused: ${e?.message ?? 'no reason given'}`;
+  const raw = e?.message ?? `The server answered ${status}.`;
+  let message: string;
+  if (code === 'flood_wait') {
+    message = `Telegram asks to wait before trying again${e?.retry_after_s ? ` (${e.retry_after_s} s)` : ''}.`;
+  } else if (code === 'telegram_refused') {
+    message = `Telegram refused: ${raw}`;
+  } else {
+    message = WORDS[code] ?? raw;
+  }
   return new ApiFailure(message, code, status);
 }
 
@@ -106,4 +110,27 @@ export async function uploadFile(file: File) {
   const body = await response.json().catch(() => undefined);
   if (!response.ok) throw describeError(body, response.status);
   return body as { id: string; name: string };
+}
+
+const TELEGRAM_REASONS: [RegExp, (m: RegExpMatchArray) => string][] = [
+  [/FLOOD_WAIT_(\d+)/, (m) => `Telegram asks this account to wait ${m[1]} s before sending again`],
+  [/SLOWMODE_WAIT_(\d+)/, (m) => `the chat's slow mode allows another message in ${m[1]} s`],
+  [/PEER_FLOOD/, () => 'Telegram limits this account for now (too many messages to people who did not write first)'],
+  [/CHAT_WRITE_FORBIDDEN/, () => 'this account may not write in this chat'],
+  [/USER_IS_BLOCKED|YOU_BLOCKED_USER/, () => 'the customer blocked this account'],
+  [/INPUT_USER_DEACTIVATED|USER_DEACTIVATED/, () => "the customer's Telegram account is deleted"],
+  [/PEER_ID_INVALID|CHANNEL_PRIVATE/, () => 'this account can no longer reach the chat'],
+  [/MESSAGE_TOO_LONG/, () => 'the message is too long for Telegram (4,096 characters at most)'],
+  [/MEDIA_CAPTION_TOO_LONG/, () => 'the caption is too long for Telegram'],
+  [/AUTH_KEY_UNREGISTERED|SESSION_REVOKED|USER_DEACTIVATED_BAN/, () => 'the account is logged out of Telegram'],
+];
+
+/** Says in words why Telegram refused a send, keeping Telegram's own code for reference. */
+export function telegramReason(raw: string | null | undefined): string {
+  if (!raw) return 'no reason given';
+  for (const [pattern, words] of TELEGRAM_REASONS) {
+    const m = raw.match(pattern);
+    if (m) return `${words(m)} (${m[0]})`;
+  }
+  return raw;
 }

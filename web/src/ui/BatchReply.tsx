@@ -1,7 +1,7 @@
 // Batch reply: one text (and files) to the selected dialogs, with each
 // target's progress as the sends go out.
 import { useEffect, useState } from 'react';
-import { api, must, uploadFile } from '../api/client';
+import { api, must, telegramReason, uploadFile } from '../api/client';
 import type { BatchView } from '../api/types';
 import type { Desk } from '../state/desk';
 import { useDesk } from '../state/useDesk';
@@ -111,7 +111,7 @@ export function BatchReply({ desk, targets, onClose }: { desk: Desk; targets: st
                       <td>
                         <span className={`status ${s.status === 'sent' ? 'online' : s.status === 'failed' ? 'error' : 'connecting'}`}>
                           {s.status}
-                          {s.error ? `: ${s.error}` : ''}
+                          {s.error ? `: ${telegramReason(s.error)}` : ''}
                         </span>
                       </td>
                     </tr>

@@ -1,6 +1,6 @@
 // One conversation: header, history with scroll back, pending sends, composer.
 import { Fragment, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { api, must } from '../api/client';
+import { api, must, telegramReason } from '../api/client';
 import type { Message } from '../api/types';
 import type { Desk } from '../state/desk';
 import { useDesk } from '../state/useDesk';
@@ -150,7 +150,7 @@ export function DialogPane({ desk }: { desk: Desk }) {
               {p.status === 'queued' && <span>🕓 sending…</span>}
               {p.status === 'sent' && <span>✓ sent</span>}
               {p.status === 'cancelled' && <span>cancelled</span>}
-              {p.status === 'failed' && <span className="status-failed">⚠ not sent: {p.error ?? 'unknown reason'}</span>}
+              {p.status === 'failed' && <span className="status-failed">⚠ not sent: {telegramReason(p.error)}</span>}
             </div>
           </div>
         ))}
