@@ -73,6 +73,18 @@ describe('inbox order', () => {
     expect(state.order).toEqual(sorted);
   });
 
+  it('merges large pages into a large inbox in order, keeping newer pushed state', () => {
+    const page = (from: number) => Array.from({ length: 500 }, (_, i) => dialog(from + i, (from + i) % 997));
+    let state = upsertDialogs(emptyInbox, page(0), 'page');
+    state = upsertDialogs(state, [dialog(3, 5000, { preview: 'pushed' })], 'event');
+    state = upsertDialogs(state, page(0), 'page');
+    state = upsertDialogs(state, page(500), 'page');
+    expect(state.order).toHaveLength(1000);
+    expect(state.byKey.get('acc_1:3')!.preview).toBe('pushed');
+    const sorted = [...state.byKey.values()].sort(compareDialogs).map((d) => `${d.account_id}:${d.peer}`);
+    expect(state.order).toEqual(sorted);
+  });
+
   it('filters by account set and unread, keeping the order', () => {
     const state = upsertDialogs(
       emptyInbox,

@@ -93,7 +93,7 @@ export function InboxPane({ desk, onBatch }: { desk: Desk; onBatch: (keys: strin
       <div className="inbox-head">
         <div className="row" style={{ justifyContent: 'space-between' }}>
           <strong style={{ fontSize: 16 }}>Inbox</strong>
-          <span className="muted" style={{ fontSize: 12 }} data-testid="inbox-count">
+          <span className="muted" style={{ fontSize: 12 }} data-testid="inbox-count" data-count={keys.length}>
             {keys.length.toLocaleString()} dialogs{snap.inboxCursor ? '+' : ''} · {unreadTotal} unread
           </span>
         </div>
