@@ -35,6 +35,8 @@ export interface DeskSnapshot {
   inbox: InboxState;
   inboxCursor: string | null;
   inboxLoading: boolean;
+  /** Why the inbox could not be loaded, if it could not. */
+  inboxError: string | null;
   dialog: DialogState | null;
   live: LiveState;
   accountStatus: Readonly<Record<string, string>>;
@@ -55,6 +57,7 @@ export class Desk {
       inbox: emptyInbox,
       inboxCursor: null,
       inboxLoading: true,
+      inboxError: null,
       dialog: null,
       live: 'connecting',
       accountStatus: {},
@@ -84,7 +87,7 @@ export class Desk {
       onState: (live) => this.set({ live }),
     });
     this.live.start();
-    void this.loadInbox(true);
+    this.loadInbox(true).catch(() => undefined);
   }
 
   stop() {
@@ -104,9 +107,10 @@ export class Desk {
         inbox: upsertDialogs(base, page.items, 'page'),
         inboxCursor: page.next_cursor ?? null,
         inboxLoading: false,
+        inboxError: null,
       });
     } catch (e) {
-      this.set({ inboxLoading: false });
+      this.set({ inboxLoading: false, inboxError: (e as Error).message });
       throw e;
     }
   }
@@ -164,10 +168,9 @@ export class Desk {
         params: { path: { id: d.account_id, peer: d.peer }, query: { limit: HISTORY_PAGE } },
       }),
     );
-    if (this.snap.dialog === d || this.snap.dialog?.account_id === d.account_id) {
-      const now = this.snap.dialog;
-      if (now && now.peer === d.peer) this.set({ dialog: addMessages(now, page.items) });
-    }
+    // `addMessages` keeps only messages of the dialog open now.
+    const now = this.snap.dialog;
+    if (now) this.set({ dialog: addMessages(now, page.items) });
   }
 
   private async reloadDialog() {

@@ -94,7 +94,7 @@ export function InboxPane({ desk, onBatch }: { desk: Desk; onBatch: (keys: strin
         <div className="row" style={{ justifyContent: 'space-between' }}>
           <strong style={{ fontSize: 16 }}>Inbox</strong>
           <span className="muted" style={{ fontSize: 12 }} data-testid="inbox-count" data-count={keys.length}>
-            {keys.length.toLocaleString()} dialogs{snap.inboxCursor ? '+' : ''} · {unreadTotal} unread
+            {keys.length.toLocaleString()}{snap.inboxCursor ? '+' : ''} dialogs · {unreadTotal.toLocaleString()} unread
           </span>
         </div>
         <div className="row">
@@ -142,7 +142,14 @@ export function InboxPane({ desk, onBatch }: { desk: Desk; onBatch: (keys: strin
             </span>
           )}
         </div>
-        {error && <div className="error">{error}</div>}
+        {(error ?? snap.inboxError) && (
+          <div className="error" role="alert">
+            {error ?? snap.inboxError}{' '}
+            <button className="btn small" onClick={() => desk.loadInbox(true).catch(() => undefined)}>
+              Retry
+            </button>
+          </div>
+        )}
       </div>
       <div className="inbox-list" ref={scroller} tabIndex={0} onKeyDown={onKey} data-testid="inbox-list">
         {keys.length === 0 && (
