@@ -80,6 +80,7 @@ let admin;
 try {
   await server.start();
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser.on('disconnected', () => console.log('chromium exited before the tests ended (crashed or killed)'));
 
   await test('the served OpenAPI document matches web/openapi.json (the generated client cannot drift)', async () => {
     const served = await (await fetch(`${server.base}/api/openapi.json`)).json();
@@ -199,7 +200,7 @@ try {
     await row(amy, 'Newer Customer').waitFor();
     const order = () =>
       amy.locator('[data-testid=dialog-row]').evaluateAll((rows) =>
-        rows.sort((a, b) => a.offsetTop - b.offsetTop).map((r) => r.querySelector('.title').textContent),
+        rows.sort((a, b) => Number(a.dataset.top) - Number(b.dataset.top)).map((r) => r.querySelector('.title').textContent),
       );
     await waitFor(async () => (await order())[0] === 'Newer Customer', { what: 'the newest dialog on top' });
     await amy.getByTestId('pin').click();
@@ -347,9 +348,9 @@ try {
     await amy.locator('[data-testid=inbox-list]').focus();
     await amy.keyboard.press('Escape');
     await amy.locator('[data-testid=history]').waitFor({ state: 'detached' });
-    // Rows are placed absolutely (virtualized): their order on screen is their offset.
+    // Rows are placed by transform (virtualized): their order on screen is their data-top.
     const [first, second] = await amy.locator('[data-testid=dialog-row]').evaluateAll((rows) =>
-      rows.sort((a, b) => a.offsetTop - b.offsetTop).map((r) => r.dataset.key),
+      rows.sort((a, b) => Number(a.dataset.top) - Number(b.dataset.top)).map((r) => r.dataset.key),
     );
     await amy.keyboard.press('ArrowDown');
     await amy.locator(`[data-testid=dialog-row][data-key="${first}"][aria-selected=true]`).waitFor();
@@ -379,6 +380,7 @@ try {
   results.push({ name: 'setup', ok: false, error: e });
   console.log(`FAIL setup\n     ${e.stack ?? e}`);
 } finally {
+  browser?.removeAllListeners('disconnected');
   await browser?.close();
   await server.stop();
 }

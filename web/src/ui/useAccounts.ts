@@ -1,5 +1,5 @@
 // The accounts, groups and tags the caller may see, for filters and pickers.
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api, must } from '../api/client';
 import type { AccountView, Group, Tag } from '../api/types';
 
@@ -40,5 +40,7 @@ export function useCatalog(): Catalog {
       live = false;
     };
   }, [round]);
-  return { ...state, reload: () => setRound((r) => r + 1) };
+  const reload = useCallback(() => setRound((r) => r + 1), []);
+  // One object per load, so memoized consumers re-render only when it changes.
+  return useMemo(() => ({ ...state, reload }), [state, reload]);
 }
