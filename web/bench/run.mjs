@@ -133,6 +133,8 @@ await page.screenshot({ path: path.join(outDir, 'bench-dialog.png') });
 // Scrolling the inbox: 100 px a frame for 8 s (more pages load on the way).
 const scroll = await page.evaluate(async () => {
   const list = document.querySelector('[data-testid=inbox-list]');
+  const longTasks = [];
+  new PerformanceObserver((l) => longTasks.push(...l.getEntries().map((e) => Math.round(e.duration)))).observe({ type: 'longtask' });
   const frames = [];
   const start = performance.now();
   await new Promise((resolve) => {
@@ -157,8 +159,14 @@ const scroll = await page.evaluate(async () => {
     fps: frames.length / seconds,
     worst_half_second_fps: worst,
     frames_over_33ms: gaps.filter((g) => g > 33.4).length,
-    longest_frame_ms: Math.max(...gaps),
+    longest_frame_ms: Math.round(Math.max(...gaps)),
+    frames_over_33ms_at: gaps.flatMap((g, i) => (g > 33.4 ? [[Math.round(frames[i] - start), Math.round(g)]] : [])),
     rows_scrolled: Math.round(list.scrollTop / 68),
+    long_tasks_ms: longTasks,
+    inbox_fetches_ms: performance
+      .getEntriesByType('resource')
+      .filter((e) => e.name.includes('/api/inbox') && e.startTime >= start)
+      .map((e) => [Math.round(e.startTime - start), Math.round(e.duration)]),
     dialogs_loaded: Number(document.querySelector('[data-testid=inbox-count]').dataset.count),
   };
 });
