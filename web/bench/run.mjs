@@ -172,7 +172,7 @@ const scroll = await page.evaluate(async () => {
 });
 await page.screenshot({ path: path.join(outDir, 'bench-scrolled.png') });
 await browser.close();
-await server.stop();
+await server.dispose();
 
 const result = {
   when: new Date().toISOString(),

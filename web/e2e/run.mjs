@@ -376,13 +376,37 @@ try {
     await shot(page, 'dialog-dark');
     await context.close();
   });
+  await test('with the demo on, the admin signs in and sees the demo conversations arrive', async () => {
+    const demo = new Server({ binary, demo: true, outDir });
+    try {
+      await demo.start();
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      await page.goto(demo.base + '/');
+      await page.fill('input[name=username]', 'admin');
+      await page.fill('input[name=password]', ADMIN_PASSWORD);
+      await page.click('button[type=submit]');
+      await waitFor(async () => (await page.locator('[data-testid=dialog-row]').count()) >= 2, {
+        what: 'two demo conversations in the admin’s inbox',
+        timeout: 60_000,
+      });
+      await page.locator('[data-testid=dialog-row]').first().click();
+      await page.locator('[data-testid=history] [data-testid=message]').first().waitFor();
+      await shot(page, 'demo-inbox');
+      await context.close();
+    } finally {
+      await demo.dispose();
+    }
+  });
 } catch (e) {
   results.push({ name: 'setup', ok: false, error: e });
   console.log(`FAIL setup\n     ${e.stack ?? e}`);
 } finally {
   browser?.removeAllListeners('disconnected');
-  await browser?.close();
-  await server.stop();
+  console.log('closing the browser and stopping the server');
+  // A browser that does not close in time must not keep the run (and the server) alive.
+  await Promise.race([browser?.close(), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  await server.dispose();
 }
 
 const failed = results.filter((r) => !r.ok);

@@ -1,7 +1,7 @@
 // Starts and stops the real tgdesk binary (with its embedded tg-sim) for the
 // browser tests: a temp data dir, free ports, the admin password.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -89,9 +89,19 @@ export class Server {
     if (!proc || proc.exitCode !== null) return;
     const gone = new Promise((resolve) => proc.once('exit', resolve));
     proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+    // A server that does not finish within 20 s is killed; SIGKILL cannot be ignored.
+    const timer = setTimeout(() => {
+      console.log(`tgdesk (pid ${proc.pid}) did not stop within 20 s of SIGTERM; killing it`);
+      proc.kill('SIGKILL');
+    }, 20_000);
     await gone;
     clearTimeout(timer);
     this.proc = null;
+  }
+
+  /** Stops the server and removes its data dir (the logs stay in `outDir`). */
+  async dispose() {
+    await this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
