@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Server, ADMIN_PASSWORD } from './server.mjs';
 import { DeskApi } from './desk.mjs';
 import { waitFor } from './wait.mjs';
+import { CuttableProxy } from './proxy.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const binary = process.argv[2] ?? path.resolve(root, '../target/debug/tgdesk');
@@ -225,6 +226,41 @@ try {
       if ((await message(amy, text).count()) !== 1) throw new Error(`message "${text}" is not shown exactly once`);
     }
     if (amy.errors.length) throw new Error(`page errors: ${amy.errors.join('; ')}`);
+  });
+
+  await test('a dropped connection resumes with since= and delivers what was missed, once', async () => {
+    const proxy = new CuttableProxy(server.port);
+    const base = await proxy.listen();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const page = await context.newPage();
+      page.setDefaultTimeout(UI_TIMEOUT);
+      const urls = [];
+      page.on('websocket', (ws) => urls.push(ws.url()));
+      await page.goto(base + '/');
+      await page.fill('input[name=username]', AMY.username);
+      await page.fill('input[name=password]', AMY.password);
+      await page.click('button[type=submit]');
+      await row(page, 'Ольга').click();
+      // An event first, so the client has a seq to resume after.
+      await desk.customerWrites(AMY_PHONE, CUSTOMER, 'Before the drop');
+      await message(page, 'Before the drop').waitFor();
+      proxy.cut();
+      await page.locator('[data-testid=live-state]').getByText('Reconnecting').waitFor();
+      await desk.customerWrites(AMY_PHONE, CUSTOMER, 'Missed while cut off 1');
+      await desk.customerWrites(AMY_PHONE, CUSTOMER, 'Missed while cut off 2');
+      await message(amy, 'Missed while cut off 2').waitFor();
+      proxy.restore();
+      await message(page, 'Missed while cut off 2').waitFor({ timeout: 30_000 });
+      await page.locator('[data-testid=live-state]').waitFor({ state: 'detached' });
+      if (!urls.some((u) => /[?&]since=\d+/.test(u))) throw new Error(`no reconnect with since=: ${urls.join(', ')}`);
+      for (const text of ['Before the drop', 'Missed while cut off 1', 'Missed while cut off 2']) {
+        if ((await message(page, text).count()) !== 1) throw new Error(`"${text}" is not shown exactly once`);
+      }
+    } finally {
+      proxy.close();
+      await context.close();
+    }
   });
 
   await test('an admin imports a CSV with a broken line, sees it reported, assigns an account, and the agent sees it appear', async () => {
