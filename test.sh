@@ -23,3 +23,4 @@ cargo test --workspace --features tgdesk-core/testkit
 echo "== the black-box suites again, with the server on the AWS backend (DynamoDB, SQS, S3 on moto)"
 TGDESK_TEST_BACKEND=aws cargo test -p tgdesk --test api
 TGDESK_TEST_BACKEND=aws cargo test -p tgdesk --test fault a_server_killed
+./web/test.sh

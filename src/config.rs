@@ -93,6 +93,9 @@ pub enum TenantAction {
     },
 }
 
+/// Directory of the built web app served at `/` (see README, "Web app").
+pub const ENV_WEB_DIR: &str = "TGDESK_WEB_DIR";
+
 /// Settings of the local server.
 #[derive(Debug, Clone, Args)]
 pub struct ServerConfig {
@@ -144,6 +147,9 @@ pub struct ServerConfig {
     /// AWS settings, used with `--backend aws`.
     #[command(flatten)]
     pub aws: AwsConfig,
+    /// The built web app (`web/dist` of this checkout unless set).
+    #[arg(long, env = ENV_WEB_DIR, default_value = DEFAULT_WEB_DIR)]
+    pub web_dir: PathBuf,
 }
 
 /// Settings of the AWS backend (credentials and region come from the AWS
@@ -178,6 +184,9 @@ impl AwsConfig {
     }
 }
 
+/// `web/dist` of the checkout the binary was built from (`build.rs` builds it there).
+pub const DEFAULT_WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web/dist");
+
 fn parse_flag(raw: &str) -> Result<bool, String> {
     match raw.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
@@ -207,6 +216,7 @@ impl ServerConfig {
             fleet_timeout: tgdesk_core::usecases::FLEET_TIMEOUT,
             backend: Backend::Local,
             aws: AwsConfig { prefix: "tgdesk".into(), create: false, endpoint: None, hot_days: 30 },
+            web_dir: DEFAULT_WEB_DIR.into(),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod config;
 mod metrics;
 mod secrets;
 mod telegram;
+mod web;
 mod ws;
 
 use anyhow::Context;
@@ -80,7 +81,8 @@ impl App {
         Ok(())
     }
 
-    /// Returns the HTTP router of the whole server (API, WebSocket, metrics).
+    /// Returns the HTTP router of the whole server (API, WebSocket, metrics,
+    /// and the web app for every other path).
     pub fn router(&self, fleet: Arc<Fleet>) -> axum::Router {
         let state = ApiState { desk: self.desk.clone(), operator_token: self.config.operator_token.clone() };
         let ws = axum::Router::new()
@@ -90,7 +92,12 @@ impl App {
             metrics::MetricsState { desk: self.desk.clone(), hub: self.hub.clone(), pump: self.pump.clone(), fleet };
         let metrics =
             axum::Router::new().route("/metrics", axum::routing::get(metrics::scrape)).with_state(metrics_state);
-        tgdesk_api::router(state).merge(ws).merge(metrics).layer(tower_http::trace::TraceLayer::new_for_http())
+        let web = web::WebState { dir: Arc::new(self.config.web_dir.clone()) };
+        tgdesk_api::router(state)
+            .merge(ws)
+            .merge(metrics)
+            .fallback(move |request: axum::extract::Request| web::serve(web.clone(), request))
+            .layer(tower_http::trace::TraceLayer::new_for_http())
     }
 
     /// Serves on `listener` until `shutdown` completes, with the session

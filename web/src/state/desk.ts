@@ -1,0 +1,263 @@
+// The signed-in session: who I am, the inbox, the open dialog and the push
+// connection, held in one store that React components subscribe to.
+import { api, must, setToken } from '../api/client';
+import type { AgentView, DialogView, Message, SendRecord } from '../api/types';
+import {
+  addMessages,
+  addOlderPage,
+  addPending,
+  applyDelete,
+  applyEdit,
+  applySendStatus,
+  openDialog,
+  type DeleteEvent,
+  type DialogState,
+  type EditEvent,
+  type PendingSend,
+} from './dialog';
+import { dialogKey, emptyInbox, patchDialog, upsertDialogs, type InboxState } from './inbox';
+import { LiveConnection, type LiveState } from './live';
+import type { PushEvent } from './seq';
+
+/** Inbox pages fetched at start; the rest is fetched as the list scrolls. */
+const INBOX_PAGE = 500;
+const HISTORY_PAGE = 100;
+
+export interface BatchProgress {
+  batch_id: string;
+  targets: number;
+  counts: Record<string, number>;
+  done: boolean;
+}
+
+export interface DeskSnapshot {
+  me: AgentView;
+  inbox: InboxState;
+  inboxCursor: string | null;
+  inboxLoading: boolean;
+  /** Why the inbox could not be loaded, if it could not. */
+  inboxError: string | null;
+  dialog: DialogState | null;
+  live: LiveState;
+  accountStatus: Readonly<Record<string, string>>;
+  batches: Readonly<Record<string, BatchProgress>>;
+  /** Bumped on every change. */
+  version: number;
+}
+
+export class Desk {
+  private snap: DeskSnapshot;
+  private listeners = new Set<() => void>();
+  private live: LiveConnection | null = null;
+  private loadingOlder = false;
+
+  constructor(me: AgentView, private readonly token: string) {
+    this.snap = {
+      me,
+      inbox: emptyInbox,
+      inboxCursor: null,
+      inboxLoading: true,
+      inboxError: null,
+      dialog: null,
+      live: 'connecting',
+      accountStatus: {},
+      batches: {},
+      version: 0,
+    };
+  }
+
+  subscribe = (listener: () => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  get = () => this.snap;
+
+  private set(patch: Partial<DeskSnapshot>) {
+    this.snap = { ...this.snap, ...patch, version: this.snap.version + 1 };
+    for (const l of this.listeners) l();
+  }
+
+  /** Opens the push connection first (its events wait in order), then loads the inbox. */
+  start(origin: string) {
+    this.live = new LiveConnection(origin, this.token, {
+      onEvent: (e) => this.apply(e),
+      onResync: () => void this.refetch(),
+      onReconnected: () => void this.catchUp(),
+      onState: (live) => this.set({ live }),
+    });
+    this.live.start();
+    this.loadInbox(true).catch(() => undefined);
+  }
+
+  stop() {
+    this.live?.stop();
+    setToken(null);
+  }
+
+  /** Loads the first inbox page (reset) or the next one. */
+  async loadInbox(reset = false) {
+    if (!reset && (this.snap.inboxCursor === null || this.snap.inboxLoading)) return;
+    const cursor = reset ? undefined : (this.snap.inboxCursor ?? undefined);
+    this.set({ inboxLoading: true });
+    try {
+      const page = await must(api.GET('/api/inbox', { params: { query: { limit: INBOX_PAGE, cursor } } }));
+      const base = reset ? emptyInbox : this.snap.inbox;
+      this.set({
+        inbox: upsertDialogs(base, page.items, 'page'),
+        inboxCursor: page.next_cursor ?? null,
+        inboxLoading: false,
+        inboxError: null,
+      });
+    } catch (e) {
+      this.set({ inboxLoading: false, inboxError: (e as Error).message });
+      throw e;
+    }
+  }
+
+  /** Applies one push event. */
+  apply(event: PushEvent) {
+    const s = this.snap;
+    switch (event.type) {
+      case 'dialog.update':
+        this.set({ inbox: upsertDialogs(s.inbox, [event.data as DialogView], 'event') });
+        break;
+      case 'message.new':
+        if (s.dialog) this.set({ dialog: addMessages(s.dialog, [event.data as Message]) });
+        break;
+      case 'message.edit':
+        if (s.dialog) this.set({ dialog: applyEdit(s.dialog, event.data as EditEvent) });
+        break;
+      case 'message.delete':
+        if (s.dialog) this.set({ dialog: applyDelete(s.dialog, event.data as DeleteEvent) });
+        break;
+      case 'send.status':
+        if (s.dialog) this.set({ dialog: applySendStatus(s.dialog, event.data as SendRecord) });
+        break;
+      case 'account.status': {
+        const d = event.data as { account_id: string; status: string };
+        this.set({ accountStatus: { ...s.accountStatus, [d.account_id]: d.status } });
+        break;
+      }
+      case 'batch.progress': {
+        const b = event.data as BatchProgress;
+        this.set({ batches: { ...s.batches, [b.batch_id]: b } });
+        break;
+      }
+    }
+  }
+
+  /** After `resync`: everything shown is fetched again. */
+  private async refetch() {
+    await Promise.allSettled([this.loadInbox(true), this.reloadDialog()]);
+  }
+
+  /** After a reconnect: the newest inbox page and dialog page are merged in, so nothing shown is missed. */
+  private async catchUp() {
+    const inbox = must(api.GET('/api/inbox', { params: { query: { limit: 100 } } })).then((page) =>
+      this.set({ inbox: upsertDialogs(this.snap.inbox, page.items, 'page') }),
+    );
+    await Promise.allSettled([inbox, this.newestMessages()]);
+  }
+
+  private async newestMessages() {
+    const d = this.snap.dialog;
+    if (!d) return;
+    const page = await must(
+      api.GET('/api/accounts/{id}/dialogs/{peer}/messages', {
+        params: { path: { id: d.account_id, peer: d.peer }, query: { limit: HISTORY_PAGE } },
+      }),
+    );
+    // `addMessages` keeps only messages of the dialog open now.
+    const now = this.snap.dialog;
+    if (now) this.set({ dialog: addMessages(now, page.items) });
+  }
+
+  private async reloadDialog() {
+    const d = this.snap.dialog;
+    if (d) await this.select(d.account_id, d.peer);
+  }
+
+  /** Opens a dialog and loads its newest messages. */
+  async select(account_id: string, peer: number) {
+    this.set({ dialog: openDialog(account_id, peer) });
+    this.loadingOlder = false;
+    await this.loadOlder();
+  }
+
+  closeDialog() {
+    this.set({ dialog: null });
+  }
+
+  /** Loads the page of older messages (infinite scroll back). */
+  async loadOlder() {
+    const d = this.snap.dialog;
+    if (!d || !d.hasOlder || this.loadingOlder) return;
+    this.loadingOlder = true;
+    try {
+      const page = await must(
+        api.GET('/api/accounts/{id}/dialogs/{peer}/messages', {
+          params: {
+            path: { id: d.account_id, peer: d.peer },
+            query: { limit: HISTORY_PAGE, cursor: d.olderCursor ?? undefined },
+          },
+        }),
+      );
+      const now = this.snap.dialog;
+      if (now && now.account_id === d.account_id && now.peer === d.peer) {
+        this.set({ dialog: addOlderPage(now, page.items, page.next_cursor ?? null) });
+      }
+    } finally {
+      this.loadingOlder = false;
+    }
+  }
+
+  /** Marks the open dialog read (here at once, then on Telegram). */
+  async markRead(account_id: string, peer: number) {
+    const key = dialogKey({ account_id, peer });
+    const held = this.snap.inbox.byKey.get(key);
+    if (!held || held.unread_count === 0) return;
+    this.set({ inbox: patchDialog(this.snap.inbox, key, { unread_count: 0 }) });
+    await must(api.POST('/api/accounts/{id}/dialogs/{peer}/read', { params: { path: { id: account_id, peer } } }));
+  }
+
+  async setPinned(account_id: string, peer: number, pinned: boolean) {
+    const params = { params: { path: { id: account_id, peer } } };
+    await must(
+      pinned
+        ? api.PUT('/api/accounts/{id}/dialogs/{peer}/pin', params)
+        : api.DELETE('/api/accounts/{id}/dialogs/{peer}/pin', params),
+    );
+    this.set({ inbox: patchDialog(this.snap.inbox, dialogKey({ account_id, peer }), { pinned }) });
+  }
+
+  /** Queues a message in the open dialog; its status follows as `send.status` events. */
+  async send(text: string, files: string[], reply_to: number | null) {
+    const d = this.snap.dialog;
+    if (!d) return;
+    const accepted = await must(
+      api.POST('/api/accounts/{id}/dialogs/{peer}/messages', {
+        params: { path: { id: d.account_id, peer: d.peer } },
+        body: { text, files, reply_to },
+      }),
+    );
+    const pending: PendingSend = {
+      send_id: accepted.send_id,
+      text,
+      files,
+      reply_to,
+      status: accepted.status,
+      error: null,
+      message_id: null,
+    };
+    const now = this.snap.dialog;
+    if (now && now.account_id === d.account_id && now.peer === d.peer) this.set({ dialog: addPending(now, pending) });
+    // The outcome may have been pushed before the 202 arrived: ask once.
+    const record = await must(api.GET('/api/sends/{id}', { params: { path: { id: accepted.send_id } } })).catch(
+      () => null,
+    );
+    if (record && record.status !== 'queued' && this.snap.dialog) {
+      this.set({ dialog: applySendStatus(this.snap.dialog, record) });
+    }
+  }
+}
