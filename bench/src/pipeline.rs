@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tgdesk_core::domain::{AccountId, Message, Role, TenantId, UserId};
-use tgdesk_core::ports::Directory;
 use tgdesk_core::usecases::{encode_batch, AccountUpdate, UpdateEnvelope, UPDATES_QUEUE};
 
 /// What the pipeline scenario sends.
