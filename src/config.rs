@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,6 +37,16 @@ pub const ENV_NODE_ID: &str = "TGDESK_NODE_ID";
 pub const ENV_FLEET: &str = "TGDESK_FLEET";
 /// How long an API call waits for the session fleet's answer (login steps, edits, files).
 pub const ENV_FLEET_TIMEOUT: &str = "TGDESK_FLEET_TIMEOUT";
+/// Comma-separated addresses of reverse proxies whose `X-Forwarded-For` is believed.
+pub const ENV_TRUSTED_PROXIES: &str = "TGDESK_TRUSTED_PROXIES";
+/// Bearer token `/metrics` asks for (open to anyone who reaches the port when unset).
+pub const ENV_METRICS_TOKEN: &str = "TGDESK_METRICS_TOKEN";
+/// How long a WebSocket may stay silent (no frame, no pong) before it is closed.
+pub const ENV_WS_IDLE_TIMEOUT: &str = "TGDESK_WS_IDLE_TIMEOUT";
+/// Open WebSockets allowed per user.
+pub const ENV_WS_MAX_PER_USER: &str = "TGDESK_WS_MAX_PER_USER";
+/// Longest time an HTTP request may take (imports included) before it is answered 408.
+pub const ENV_REQUEST_TIMEOUT: &str = "TGDESK_REQUEST_TIMEOUT";
 
 /// The `tgdesk` command line.
 #[derive(Debug, Parser)]
@@ -124,6 +134,21 @@ pub struct ServerConfig {
     /// How long an API call waits for the fleet's answer, e.g. `30s`.
     #[arg(long, env = ENV_FLEET_TIMEOUT, default_value = "30s", value_parser = humantime::parse_duration)]
     pub fleet_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (login throttling per address).
+    #[arg(long, env = ENV_TRUSTED_PROXIES, value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Bearer token required by `/metrics` (open when unset).
+    #[arg(long, env = ENV_METRICS_TOKEN, hide_env_values = true)]
+    pub metrics_token: Option<SecretString>,
+    /// Silence after which a WebSocket is closed, e.g. `90s` (pings go out at a third of it).
+    #[arg(long, env = ENV_WS_IDLE_TIMEOUT, default_value = "90s", value_parser = humantime::parse_duration)]
+    pub ws_idle_timeout: Duration,
+    /// Open WebSockets allowed per user; one more is refused with 429.
+    #[arg(long, env = ENV_WS_MAX_PER_USER, default_value = "8")]
+    pub ws_max_per_user: usize,
+    /// Longest an HTTP request may take, e.g. `120s`.
+    #[arg(long, env = ENV_REQUEST_TIMEOUT, default_value = "120s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
 }
 
 fn parse_flag(raw: &str) -> Result<bool, String> {
@@ -135,6 +160,11 @@ fn parse_flag(raw: &str) -> Result<bool, String> {
 }
 
 impl ServerConfig {
+    /// True when sessions run against the simulator: no Telegram API id and hash.
+    pub fn uses_simulator(&self) -> bool {
+        self.tg_api_id.is_none() || self.tg_api_hash.is_none()
+    }
+
     /// Returns the defaults with another data dir and address, an embedded
     /// simulator on a free port and no demo (for tests).
     pub fn for_dir(data_dir: PathBuf, addr: SocketAddr) -> Self {
@@ -153,6 +183,11 @@ impl ServerConfig {
             node_id: "local".into(),
             fleet: true,
             fleet_timeout: tgdesk_core::usecases::FLEET_TIMEOUT,
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
+            ws_idle_timeout: Duration::from_secs(90),
+            ws_max_per_user: 8,
+            request_timeout: Duration::from_secs(120),
         }
     }
 }

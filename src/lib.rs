@@ -13,7 +13,7 @@ use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tgdesk_api::ApiState;
+use tgdesk_api::{ApiState, TrustedProxies};
 use tgdesk_core::auth::TokenService;
 use tgdesk_core::usecases::Desk;
 use tgdesk_fleet::{Fleet, FleetConfig};
@@ -45,8 +45,14 @@ impl App {
     /// Opens the data dir (creating it), runs migrations, loads or makes the
     /// JWT secret, and makes sure the demo tenant exists.
     pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+        if let Some(secret) = &config.jwt_secret {
+            secrets::ensure_min_len(config::ENV_JWT_SECRET, secret.expose_secret(), secrets::MIN_JWT_SECRET)?;
+        }
+        if let Some(token) = &config.operator_token {
+            secrets::ensure_min_len(config::ENV_OPERATOR_TOKEN, token.expose_secret(), secrets::MIN_OPERATOR_TOKEN)?;
+        }
+        secrets::prepare_data_dir(&config.data_dir)?;
+        secrets::ensure_keys_private(&config.data_dir)?;
         let LocalPorts { store, hub, mut ports } =
             LocalPorts::open(&config.data_dir).context("cannot open the data dir")?;
         let secret = match &config.jwt_secret {
@@ -55,7 +61,11 @@ impl App {
         };
         let tokens = TokenService::new(&secret, config.token_ttl);
         let sealer = Arc::new(SessionCipher::load_or_create(&config.data_dir.join("session.key"))?);
-        ports.sessions = Some(Arc::new(StringSessionImporter::new(sealer.clone())));
+        ports.sessions = Some(Arc::new(if config.uses_simulator() {
+            StringSessionImporter::for_simulator(sealer.clone())
+        } else {
+            StringSessionImporter::new(sealer.clone())
+        }));
         ports.sealer = Some(sealer.clone());
         let mut desk = Desk::new(ports, tokens);
         desk.fleet_timeout = config.fleet_timeout;
@@ -82,14 +92,33 @@ impl App {
     /// Returns the HTTP router of the whole server (API, WebSocket, metrics).
     pub fn router(&self, fleet: Arc<Fleet>) -> axum::Router {
         let state = ApiState { desk: self.desk.clone(), operator_token: self.config.operator_token.clone() };
-        let ws = axum::Router::new()
-            .route("/ws", axum::routing::get(ws::upgrade))
-            .with_state(ws::WsState { desk: self.desk.clone(), hub: self.hub.clone() });
-        let metrics_state =
-            metrics::MetricsState { desk: self.desk.clone(), hub: self.hub.clone(), pump: self.pump.clone(), fleet };
+        let ws_state = ws::WsState {
+            desk: self.desk.clone(),
+            hub: self.hub.clone(),
+            idle_timeout: self.config.ws_idle_timeout,
+            max_per_user: self.config.ws_max_per_user,
+        };
+        let ws = axum::Router::new().route("/ws", axum::routing::get(ws::upgrade)).with_state(ws_state);
+        let metrics_state = metrics::MetricsState {
+            desk: self.desk.clone(),
+            hub: self.hub.clone(),
+            pump: self.pump.clone(),
+            fleet,
+            token: self.config.metrics_token.clone(),
+        };
         let metrics =
             axum::Router::new().route("/metrics", axum::routing::get(metrics::scrape)).with_state(metrics_state);
-        tgdesk_api::router(state).merge(ws).merge(metrics).layer(tower_http::trace::TraceLayer::new_for_http())
+        let proxies = TrustedProxies(Arc::new(self.config.trusted_proxies.clone()));
+        let timeout = tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            self.config.request_timeout,
+        );
+        tgdesk_api::router(state)
+            .merge(ws)
+            .merge(metrics)
+            .layer(axum::Extension(proxies))
+            .layer(timeout)
+            .layer(tower_http::trace::TraceLayer::new_for_http())
     }
 
     /// Serves on `listener` until `shutdown` completes, with the session

@@ -86,9 +86,13 @@ impl WsHub {
     /// client saw) it first gets what it missed, or a resync when that is no
     /// longer kept; without it, live events only.
     pub fn subscribe(&self, tenant: &TenantId, user: &UserId, since: Option<u64>) -> Subscription {
-        let (tx, rx) = mpsc::channel(self.config.client_buffer.max(1));
         let mut users = self.lock();
-        let stream = stream_of(&mut users, tenant, user);
+        self.join(stream_of(&mut users, tenant, user), since)
+    }
+
+    /// Adds a connection to `stream` (its lock held by the caller).
+    fn join(&self, stream: &mut UserStream, since: Option<u64>) -> Subscription {
+        let (tx, rx) = mpsc::channel(self.config.client_buffer.max(1));
         let backlog = match since {
             None => Backlog::Events(Vec::new()),
             Some(s) if s == stream.last_seq => Backlog::Events(Vec::new()),
@@ -99,6 +103,26 @@ impl WsHub {
         };
         stream.clients.push(tx);
         Subscription { backlog, events: rx }
+    }
+
+    /// Subscribes like [`WsHub::subscribe`] unless `user` already holds
+    /// `max` open connections; `None` then. The count and the subscription
+    /// are one step, so concurrent upgrades cannot pass the cap together.
+    pub fn subscribe_capped(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        since: Option<u64>,
+        max: usize,
+    ) -> Option<Subscription> {
+        let mut users = self.lock();
+        let stream = stream_of(&mut users, tenant, user);
+        // A connection that ended dropped its receiver; only live ones count.
+        stream.clients.retain(|c| !c.is_closed());
+        if stream.clients.len() >= max {
+            return None;
+        }
+        Some(self.join(stream, since))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, HashMap<UserId, UserStream>>> {
