@@ -47,6 +47,8 @@ pub const ENV_WS_IDLE_TIMEOUT: &str = "TGDESK_WS_IDLE_TIMEOUT";
 pub const ENV_WS_MAX_PER_USER: &str = "TGDESK_WS_MAX_PER_USER";
 /// Longest time an HTTP request may take (imports included) before it is answered 408.
 pub const ENV_REQUEST_TIMEOUT: &str = "TGDESK_REQUEST_TIMEOUT";
+/// Longest time a client may take to send a request's headers before it is disconnected.
+pub const ENV_HEADER_READ_TIMEOUT: &str = "TGDESK_HEADER_READ_TIMEOUT";
 
 /// The `tgdesk` command line.
 #[derive(Debug, Parser)]
@@ -149,6 +151,9 @@ pub struct ServerConfig {
     /// Longest an HTTP request may take, e.g. `120s`.
     #[arg(long, env = ENV_REQUEST_TIMEOUT, default_value = "120s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
+    /// Longest a client may take to send a request's headers, e.g. `30s`.
+    #[arg(long, env = ENV_HEADER_READ_TIMEOUT, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
 }
 
 fn parse_flag(raw: &str) -> Result<bool, String> {
@@ -188,6 +193,7 @@ impl ServerConfig {
             ws_idle_timeout: Duration::from_secs(90),
             ws_max_per_user: 8,
             request_timeout: Duration::from_secs(120),
+            header_read_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! and the REST router, and serves them until told to stop.
 
 pub mod config;
+mod http;
 mod metrics;
 mod secrets;
 mod telegram;
@@ -11,7 +12,6 @@ use anyhow::Context;
 use config::ServerConfig;
 use secrecy::ExposeSecret;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tgdesk_api::{ApiState, TrustedProxies};
 use tgdesk_core::auth::TokenService;
@@ -156,8 +156,7 @@ impl App {
             }
         });
         tracing::info!(%addr, "listening");
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+        let served = http::serve(listener, router, self.config.header_read_timeout, shutdown).await;
         // Sessions save their state; the pump finishes the batch in hand (unacked ones come back at next start).
         let _ = stop.send(true);
         sessions.await?;

@@ -6,6 +6,8 @@
 //!   (an agent owning 2,000 accounts with 100,000 dialogs: first page and deep
 //!   pages, p50/p99) on the real SQLite store through the use cases; `all` runs both;
 //! - `pipeline`: queue → ingest → SQLite → push hub, without Telegram or sockets;
+//! - `login-flood`: the pipeline at 5,000 msg/s twice, alone and beside 200
+//!   HTTP clients posting wrong passwords, comparing push latency;
 //! - `e2e`: the whole local deployment with real parts (tg-sim, fleet on grammers,
 //!   server, 1,000 WebSocket clients) under customer traffic;
 //! - `sessions`: many grammers sessions brought online through the fleet against
@@ -14,6 +16,7 @@
 mod e2e;
 mod import;
 mod inbox;
+mod login_flood;
 mod pipeline;
 mod sessions;
 mod sim_process;
@@ -33,7 +36,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// Benchmark options.
 #[derive(Parser)]
 struct Args {
-    /// Which scenario: `import`, `inbox`, `all` (both), `pipeline`, `e2e` or `sessions`.
+    /// Which scenario: `import`, `inbox`, `all` (both), `pipeline`, `login-flood`, `e2e` or `sessions`.
     #[arg(default_value = "all")]
     scenario: String,
     /// Accounts to import.
@@ -61,6 +64,12 @@ struct Args {
     /// Dialogs (peers) per account in the pipeline scenario.
     #[arg(long, default_value_t = 50)]
     pipeline_peers: i64,
+    /// Offered rate of the pipeline in the login-flood scenario, messages/s.
+    #[arg(long, default_value_t = 5_000.0)]
+    flood_pipeline_rate: f64,
+    /// Concurrent clients posting wrong passwords in the login-flood scenario.
+    #[arg(long, default_value_t = 200)]
+    flood_clients: usize,
     /// Telegram accounts of the e2e scenario.
     #[arg(long, default_value_t = 2_000)]
     e2e_accounts: usize,
@@ -123,6 +132,23 @@ async fn main() -> anyhow::Result<()> {
             };
             write(&args.out, &name, "pipeline", result)
         }
+        "login-flood" => {
+            let shape = pipeline::Shape {
+                messages: args.pipeline_messages,
+                accounts: 2_000,
+                peers: args.pipeline_peers,
+                per_envelope: args.pipeline_per_envelope,
+                envelopes_per_body: args.pipeline_envelopes_per_body,
+                subscribers: 100,
+                rate: args.flood_pipeline_rate,
+            };
+            let quiet = pipeline::run(&shape).await?;
+            let flooded = pipeline::run_beside(&shape, args.flood_clients).await?;
+            let p99 = |v: &serde_json::Value| v["enqueue_to_push"]["p99_ms"].as_f64().unwrap_or(f64::NAN);
+            let ratio = p99(&flooded) / p99(&quiet);
+            let result = serde_json::json!({"without_flood": quiet, "with_flood": flooded, "push_p99_ratio": ratio});
+            write(&args.out, "login-flood.json", "login_flood", result)
+        }
         "e2e" => {
             let options = e2e::Options {
                 accounts: args.e2e_accounts,
@@ -169,7 +195,9 @@ async fn main() -> anyhow::Result<()> {
             println!("{json}\nwritten to {}", path.display());
             Ok(())
         }
-        other => anyhow::bail!("unknown scenario {other:?}: import, inbox, all, pipeline, e2e or sessions"),
+        other => {
+            anyhow::bail!("unknown scenario {other:?}: import, inbox, all, pipeline, login-flood, e2e or sessions")
+        }
     }
 }
 

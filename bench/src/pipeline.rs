@@ -46,6 +46,12 @@ impl Shape {
 
 /// Runs the scenario.
 pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
+    run_beside(shape, 0).await
+}
+
+/// Runs the scenario with `flood_clients` clients flooding the login route
+/// meanwhile (none when 0; see `login_flood`).
+pub async fn run_beside(shape: &Shape, flood_clients: usize) -> anyhow::Result<Value> {
     let Shape { messages, accounts, peers, per_envelope, envelopes_per_body, subscribers, rate } = *shape;
     let dir = tempfile::tempdir()?;
     let (desk, store, admin, hub) = crate::import::fresh_desk_with_hub(dir.path()).await?;
@@ -86,6 +92,10 @@ pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
             }
         });
     }
+    let flood = match flood_clients {
+        0 => None,
+        n => Some(crate::login_flood::start(desk.clone(), n).await?),
+    };
     let metrics = Arc::new(tgdesk_fleet::pump::PumpMetrics::default());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let pump = tokio::spawn(tgdesk_fleet::pump::run_ingest(desk.clone(), metrics.clone(), stopped));
@@ -130,6 +140,10 @@ pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
     }
     let _ = stop.send(true);
     pump.await?;
+    let flood = match flood {
+        Some(f) => f.stop().await,
+        None => Value::Null,
+    };
     let mut samples = delays.lock().unwrap_or_else(|p| p.into_inner()).clone();
     Ok(json!({
         "messages": messages,
@@ -147,6 +161,8 @@ pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
         "enqueue_to_push": stats::latency_with_p999(&mut samples),
         "dead_lettered": metrics.dead_lettered.load(Ordering::Relaxed),
         "peak_rss_mib": stats::peak_rss_mib(),
+        "login_flood_clients": flood_clients,
+        "login_flood": flood,
     }))
 }
 

@@ -186,3 +186,27 @@ async fn metrics_ask_for_their_token_when_one_is_configured() {
     assert_eq!((anonymous, wrong, resp.status().as_u16()), (401, 401, 200));
     assert!(resp.text().await.unwrap().contains("# TYPE"));
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Arrange: headers must arrive within a second.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config_for(dir.path());
+    config.header_read_timeout = std::time::Duration::from_secs(1);
+    let app = spawn_with(dir, config).await;
+    let mut tcp = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://")).await.unwrap();
+
+    // Act: half a request, then nothing.
+    tcp.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+
+    // Assert: the server hangs up (an answer, if any, then end of stream).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut buf = [0u8; 1024];
+    loop {
+        let read = tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await.expect("disconnected in time");
+        if read.map_or(true, |n| n == 0) {
+            break;
+        }
+    }
+}

@@ -255,4 +255,19 @@ mod tests {
         let Backlog::Events(missed) = hub.subscribe(&t, &alice, Some(2)).backlog else { panic!("expected events") };
         assert_eq!(missed.len(), 3, "it resumes from its last seq");
     }
+
+    #[tokio::test]
+    async fn a_capped_subscription_is_refused_while_the_user_holds_the_cap_and_not_after_one_ends() {
+        let hub = WsHub::default();
+        let (t, alice, bob) = ids();
+        let first = hub.subscribe_capped(&t, &alice, None, 2).expect("first");
+        let _second = hub.subscribe_capped(&t, &alice, None, 2).expect("second");
+
+        let third = hub.subscribe_capped(&t, &alice, None, 2);
+
+        assert!(third.is_none());
+        assert!(hub.subscribe_capped(&t, &bob, None, 2).is_some(), "the cap is per user");
+        drop(first);
+        assert!(hub.subscribe_capped(&t, &alice, None, 2).is_some(), "an ended connection frees its place");
+    }
 }

@@ -24,7 +24,7 @@ mod session;
 mod tenants;
 mod views;
 
-pub use account_login::LoginState;
+pub use account_login::{open_password, seal_password, LoginState};
 pub use accounts::{AccountFilter, AssignOutcome, NewAccount, UpdateAccount};
 pub use actor::Actor;
 pub use agents::{NewAgent, UpdateAgent};
