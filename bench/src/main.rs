@@ -70,6 +70,9 @@ struct Args {
     /// Concurrent clients posting wrong passwords in the login-flood scenario.
     #[arg(long, default_value_t = 200)]
     flood_clients: usize,
+    /// argon2 threads (normal priority) during the login flood; unset: the server's pool (cores - 1, nice 10).
+    #[arg(long)]
+    flood_pool_threads: Option<usize>,
     /// Telegram accounts of the e2e scenario.
     #[arg(long, default_value_t = 2_000)]
     e2e_accounts: usize,
@@ -143,11 +146,15 @@ async fn main() -> anyhow::Result<()> {
                 rate: args.flood_pipeline_rate,
             };
             let quiet = pipeline::run(&shape).await?;
-            let flooded = pipeline::run_beside(&shape, args.flood_clients).await?;
+            let flooded = pipeline::run_beside(&shape, args.flood_clients, args.flood_pool_threads).await?;
             let p99 = |v: &serde_json::Value| v["enqueue_to_push"]["p99_ms"].as_f64().unwrap_or(f64::NAN);
             let ratio = p99(&flooded) / p99(&quiet);
             let result = serde_json::json!({"without_flood": quiet, "with_flood": flooded, "push_p99_ratio": ratio});
-            write(&args.out, "login-flood.json", "login_flood", result)
+            let name = match args.flood_pool_threads {
+                None => "login-flood.json".to_owned(),
+                Some(n) => format!("login-flood-{n}threads.json"),
+            };
+            write(&args.out, &name, "login_flood", result)
         }
         "e2e" => {
             let options = e2e::Options {

@@ -46,12 +46,13 @@ impl Shape {
 
 /// Runs the scenario.
 pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
-    run_beside(shape, 0).await
+    run_beside(shape, 0, None).await
 }
 
 /// Runs the scenario with `flood_clients` clients flooding the login route
-/// meanwhile (none when 0; see `login_flood`).
-pub async fn run_beside(shape: &Shape, flood_clients: usize) -> anyhow::Result<Value> {
+/// meanwhile (none when 0; see `login_flood`), argon2 on `pool_threads`
+/// threads (the desk's default when `None`).
+pub async fn run_beside(shape: &Shape, flood_clients: usize, pool_threads: Option<usize>) -> anyhow::Result<Value> {
     let Shape { messages, accounts, peers, per_envelope, envelopes_per_body, subscribers, rate } = *shape;
     let dir = tempfile::tempdir()?;
     let (desk, store, admin, hub) = crate::import::fresh_desk_with_hub(dir.path()).await?;
@@ -92,6 +93,12 @@ pub async fn run_beside(shape: &Shape, flood_clients: usize) -> anyhow::Result<V
             }
         });
     }
+    let mut desk = desk;
+    desk.passwords = match pool_threads {
+        // As the server runs it (lowered priority), or plain threads of the given count.
+        None => tgdesk::password_pool(),
+        Some(threads) => tgdesk_core::auth::PasswordPool::new(threads, 16),
+    };
     let flood = match flood_clients {
         0 => None,
         n => Some(crate::login_flood::start(desk.clone(), n).await?),
@@ -162,6 +169,7 @@ pub async fn run_beside(shape: &Shape, flood_clients: usize) -> anyhow::Result<V
         "dead_lettered": metrics.dead_lettered.load(Ordering::Relaxed),
         "peak_rss_mib": stats::peak_rss_mib(),
         "login_flood_clients": flood_clients,
+        "password_pool_threads": pool_threads,
         "login_flood": flood,
     }))
 }

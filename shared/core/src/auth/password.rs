@@ -40,28 +40,64 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 #[error("password checks are busy; retry in a second")]
 pub struct PoolBusy;
 
-/// Runs argon2 on at most `threads` blocking threads, with at most `queue`
-/// more callers waiting; the rest get [`PoolBusy`] without waiting.
+/// Work for a pool thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs argon2 on `threads` threads of its own, with at most `queue` more
+/// callers waiting; the rest get [`PoolBusy`] without waiting. The threads
+/// are the pool's alone (not tokio's blocking pool, shared with other
+/// work), so the composition root may lower their scheduling priority.
 #[derive(Clone)]
 pub struct PasswordPool {
-    running: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
 
 impl Default for PasswordPool {
     /// One thread fewer than the cores (at least one), so ingest and push
     /// keep a core during a login flood, and 16 callers waiting.
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self::new(cores.saturating_sub(1).max(1), 16)
+        Self::new(Self::default_threads(), 16)
     }
 }
 
 impl PasswordPool {
+    /// Returns the default thread count: one fewer than the cores, at least one.
+    pub fn default_threads() -> usize {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        cores.saturating_sub(1).max(1)
+    }
+
     /// Builds a pool of `threads` running and `queue` waiting.
     pub fn new(threads: usize, queue: usize) -> Self {
+        Self::with_thread_start(threads, queue, || {})
+    }
+
+    /// Builds a pool whose threads each run `on_start` first (e.g. to lower
+    /// their priority below the threads that ingest and push). The threads
+    /// end when the last clone of the pool is dropped.
+    pub fn with_thread_start(threads: usize, queue: usize, on_start: fn()) -> Self {
         let threads = threads.max(1);
-        Self { running: Arc::new(Semaphore::new(threads)), admitted: Arc::new(Semaphore::new(threads + queue)) }
+        let (jobs, inbox) = std::sync::mpsc::channel::<Job>();
+        let inbox = Arc::new(std::sync::Mutex::new(inbox));
+        for i in 0..threads {
+            let inbox = inbox.clone();
+            let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+                on_start();
+                loop {
+                    // A poisoned lock only means another worker panicked while taking a job.
+                    let next = inbox.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    match next {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password thread");
+            }
+        }
+        Self { admitted: Arc::new(Semaphore::new(threads + queue)), jobs }
     }
 
     /// Returns the argon2id PHC string for `password` with a fresh salt.
@@ -88,14 +124,14 @@ impl PasswordPool {
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, PoolBusy> {
         let admitted = self.admitted.clone().try_acquire_owned().map_err(|_| PoolBusy)?;
-        let running = self.running.clone().acquire_owned().await.map_err(|_| PoolBusy)?;
-        tokio::task::spawn_blocking(move || {
-            let _permits = (admitted, running);
-            work()
-        })
-        .await
-        // The closure panicked (argon2 never does on valid input): report it as busy, not as a match.
-        .map_err(|_| PoolBusy)
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _admitted = admitted;
+            let _ = done.send(work());
+        });
+        self.jobs.send(job).map_err(|_| PoolBusy)?;
+        // A job that panicked (argon2 never does on valid input) drops its sender: busy, not a match.
+        result.await.map_err(|_| PoolBusy)
     }
 }
 
