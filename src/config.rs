@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -51,6 +51,18 @@ pub enum Backend {
     /// DynamoDB, SQS and S3 (the WebSockets are still served by this process).
     Aws,
 }
+/// Comma-separated addresses of reverse proxies whose `X-Forwarded-For` is believed.
+pub const ENV_TRUSTED_PROXIES: &str = "TGDESK_TRUSTED_PROXIES";
+/// Bearer token `/metrics` asks for (open to anyone who reaches the port when unset).
+pub const ENV_METRICS_TOKEN: &str = "TGDESK_METRICS_TOKEN";
+/// How long a WebSocket may stay silent (no frame, no pong) before it is closed.
+pub const ENV_WS_IDLE_TIMEOUT: &str = "TGDESK_WS_IDLE_TIMEOUT";
+/// Open WebSockets allowed per user.
+pub const ENV_WS_MAX_PER_USER: &str = "TGDESK_WS_MAX_PER_USER";
+/// Longest time an HTTP request may take (imports included) before it is answered 408.
+pub const ENV_REQUEST_TIMEOUT: &str = "TGDESK_REQUEST_TIMEOUT";
+/// Longest time a client may take to send a request's headers before it is disconnected.
+pub const ENV_HEADER_READ_TIMEOUT: &str = "TGDESK_HEADER_READ_TIMEOUT";
 
 /// The `tgdesk` command line.
 #[derive(Debug, Parser)]
@@ -150,6 +162,24 @@ pub struct ServerConfig {
     /// The built web app (`web/dist` of this checkout unless set).
     #[arg(long, env = ENV_WEB_DIR, default_value = DEFAULT_WEB_DIR)]
     pub web_dir: PathBuf,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (login throttling per address).
+    #[arg(long, env = ENV_TRUSTED_PROXIES, value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Bearer token required by `/metrics` (open when unset).
+    #[arg(long, env = ENV_METRICS_TOKEN, hide_env_values = true)]
+    pub metrics_token: Option<SecretString>,
+    /// Silence after which a WebSocket is closed, e.g. `90s` (pings go out at a third of it).
+    #[arg(long, env = ENV_WS_IDLE_TIMEOUT, default_value = "90s", value_parser = humantime::parse_duration)]
+    pub ws_idle_timeout: Duration,
+    /// Open WebSockets allowed per user; one more is refused with 429.
+    #[arg(long, env = ENV_WS_MAX_PER_USER, default_value = "8")]
+    pub ws_max_per_user: usize,
+    /// Longest an HTTP request may take, e.g. `120s`.
+    #[arg(long, env = ENV_REQUEST_TIMEOUT, default_value = "120s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+    /// Longest a client may take to send a request's headers, e.g. `30s`.
+    #[arg(long, env = ENV_HEADER_READ_TIMEOUT, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
 }
 
 /// Settings of the AWS backend (credentials and region come from the AWS
@@ -196,6 +226,11 @@ fn parse_flag(raw: &str) -> Result<bool, String> {
 }
 
 impl ServerConfig {
+    /// True when sessions run against the simulator: no Telegram API id and hash.
+    pub fn uses_simulator(&self) -> bool {
+        self.tg_api_id.is_none() || self.tg_api_hash.is_none()
+    }
+
     /// Returns the defaults with another data dir and address, an embedded
     /// simulator on a free port and no demo (for tests).
     pub fn for_dir(data_dir: PathBuf, addr: SocketAddr) -> Self {
@@ -217,6 +252,12 @@ impl ServerConfig {
             backend: Backend::Local,
             aws: AwsConfig { prefix: "tgdesk".into(), create: false, endpoint: None, hot_days: 30 },
             web_dir: DEFAULT_WEB_DIR.into(),
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
+            ws_idle_timeout: Duration::from_secs(90),
+            ws_max_per_user: 8,
+            request_timeout: Duration::from_secs(120),
+            header_read_timeout: Duration::from_secs(30),
         }
     }
 }

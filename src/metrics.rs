@@ -3,8 +3,9 @@
 //! reads them at scrape time.
 
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,6 +25,24 @@ pub struct MetricsState {
     pub pump: Arc<PumpMetrics>,
     /// Session counters.
     pub fleet: Arc<Fleet>,
+    /// Bearer token a scrape must carry (`None`: open to whoever reaches the port).
+    pub token: Option<SecretString>,
+}
+
+/// True when the request may scrape: no token configured, or the right one
+/// (compared in constant time).
+fn allowed(expected: Option<&SecretString>, headers: &HeaderMap) -> bool {
+    let Some(expected) = expected else { return true };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
+        .as_bytes();
+    let expected = expected.expose_secret().as_bytes();
+    !expected.is_empty()
+        && given.len() == expected.len()
+        && given.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// Appends one sample with its HELP and TYPE lines.
@@ -36,7 +55,10 @@ fn read(counter: &AtomicU64) -> u64 {
 }
 
 /// Renders every metric.
-pub async fn scrape(State(s): State<MetricsState>) -> impl IntoResponse {
+pub async fn scrape(State(s): State<MetricsState>, headers: HeaderMap) -> Response {
+    if !allowed(s.token.as_ref(), &headers) {
+        return (StatusCode::UNAUTHORIZED, "a bearer token is required for /metrics\n").into_response();
+    }
     let mut out = String::with_capacity(2048);
     let (pump, fleet, hub) = (&s.pump, &s.fleet.metrics, &s.hub.metrics);
     sample(
@@ -158,5 +180,5 @@ pub async fn scrape(State(s): State<MetricsState>) -> impl IntoResponse {
             Err(e) => tracing::warn!(queue, error = %e, "cannot read the queue depth"),
         }
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -6,6 +6,8 @@
 //!   (an agent owning 2,000 accounts with 100,000 dialogs: first page and deep
 //!   pages, p50/p99) on the real SQLite store through the use cases; `all` runs both;
 //! - `pipeline`: queue → ingest → SQLite → push hub, without Telegram or sockets;
+//! - `login-flood`: the pipeline at 5,000 msg/s twice, alone and beside 200
+//!   HTTP clients posting wrong passwords, comparing push latency;
 //! - `e2e`: the whole local deployment with real parts (tg-sim, fleet on grammers,
 //!   server, 1,000 WebSocket clients) under customer traffic;
 //! - `sessions`: many grammers sessions brought online through the fleet against
@@ -15,6 +17,7 @@ mod aws_usage;
 mod e2e;
 mod import;
 mod inbox;
+mod login_flood;
 mod pipeline;
 mod sessions;
 mod sim_process;
@@ -34,7 +37,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// Benchmark options.
 #[derive(Parser)]
 struct Args {
-    /// Which scenario: `import`, `inbox`, `all` (both), `pipeline`, `e2e` or `sessions`.
+    /// Which scenario: `import`, `inbox`, `all` (both), `pipeline`, `login-flood`, `e2e` or `sessions`.
     #[arg(default_value = "all")]
     scenario: String,
     /// Runs the pipeline scenario on the AWS backend at this endpoint (a moto
@@ -67,6 +70,15 @@ struct Args {
     /// Dialogs (peers) per account in the pipeline scenario.
     #[arg(long, default_value_t = 50)]
     pipeline_peers: i64,
+    /// Offered rate of the pipeline in the login-flood scenario, messages/s.
+    #[arg(long, default_value_t = 5_000.0)]
+    flood_pipeline_rate: f64,
+    /// Concurrent clients posting wrong passwords in the login-flood scenario.
+    #[arg(long, default_value_t = 200)]
+    flood_clients: usize,
+    /// argon2 threads (normal priority) during the login flood; unset: the server's pool (cores - 1, nice 10).
+    #[arg(long)]
+    flood_pool_threads: Option<usize>,
     /// Telegram accounts of the e2e scenario.
     #[arg(long, default_value_t = 2_000)]
     e2e_accounts: usize,
@@ -138,6 +150,27 @@ async fn main() -> anyhow::Result<()> {
             };
             write(&args.out, &name, "pipeline", result)
         }
+        "login-flood" => {
+            let shape = pipeline::Shape {
+                messages: args.pipeline_messages,
+                accounts: 2_000,
+                peers: args.pipeline_peers,
+                per_envelope: args.pipeline_per_envelope,
+                envelopes_per_body: args.pipeline_envelopes_per_body,
+                subscribers: 100,
+                rate: args.flood_pipeline_rate,
+            };
+            let quiet = pipeline::run(&shape, None).await?;
+            let flooded = pipeline::run_beside(&shape, args.flood_clients, args.flood_pool_threads, None).await?;
+            let p99 = |v: &serde_json::Value| v["enqueue_to_push"]["p99_ms"].as_f64().unwrap_or(f64::NAN);
+            let ratio = p99(&flooded) / p99(&quiet);
+            let result = serde_json::json!({"without_flood": quiet, "with_flood": flooded, "push_p99_ratio": ratio});
+            let name = match args.flood_pool_threads {
+                None => "login-flood.json".to_owned(),
+                Some(n) => format!("login-flood-{n}threads.json"),
+            };
+            write(&args.out, &name, "login_flood", result)
+        }
         "e2e" => {
             let options = e2e::Options {
                 accounts: args.e2e_accounts,
@@ -184,7 +217,9 @@ async fn main() -> anyhow::Result<()> {
             println!("{json}\nwritten to {}", path.display());
             Ok(())
         }
-        other => anyhow::bail!("unknown scenario {other:?}: import, inbox, all, pipeline, e2e or sessions"),
+        other => {
+            anyhow::bail!("unknown scenario {other:?}: import, inbox, all, pipeline, login-flood, e2e or sessions")
+        }
     }
 }
 

@@ -46,6 +46,18 @@ impl Shape {
 /// Runs the scenario on the local adapters, or on the AWS ones at `aws`
 /// (then the report adds what AWS was asked per message).
 pub async fn run(shape: &Shape, aws: Option<&tgdesk_aws::AwsContext>) -> anyhow::Result<Value> {
+    run_beside(shape, 0, None, aws).await
+}
+
+/// Runs the scenario with `flood_clients` clients flooding the login route
+/// meanwhile (none when 0; see `login_flood`), argon2 on `pool_threads`
+/// threads (the desk's default when `None`), on the adapters `aws` names.
+pub async fn run_beside(
+    shape: &Shape,
+    flood_clients: usize,
+    pool_threads: Option<usize>,
+    aws: Option<&tgdesk_aws::AwsContext>,
+) -> anyhow::Result<Value> {
     let Shape { messages, accounts, peers, per_envelope, envelopes_per_body, subscribers, rate } = *shape;
     let dir = tempfile::tempdir()?;
     let (desk, admin, hub) = match aws {
@@ -90,6 +102,16 @@ pub async fn run(shape: &Shape, aws: Option<&tgdesk_aws::AwsContext>) -> anyhow:
             }
         });
     }
+    let mut desk = desk;
+    desk.passwords = match pool_threads {
+        // As the server runs it (lowered priority), or plain threads of the given count.
+        None => tgdesk::password_pool(),
+        Some(threads) => tgdesk_core::auth::PasswordPool::new(threads, 16),
+    };
+    let flood = match flood_clients {
+        0 => None,
+        n => Some(crate::login_flood::start(desk.clone(), n).await?),
+    };
     let metrics = Arc::new(tgdesk_fleet::pump::PumpMetrics::default());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let pump = tokio::spawn(tgdesk_fleet::pump::run_ingest(desk.clone(), metrics.clone(), stopped));
@@ -135,6 +157,10 @@ pub async fn run(shape: &Shape, aws: Option<&tgdesk_aws::AwsContext>) -> anyhow:
     }
     let _ = stop.send(true);
     pump.await?;
+    let flood = match flood {
+        Some(f) => f.stop().await,
+        None => Value::Null,
+    };
     let usage = aws.map(|_| crate::aws_usage::per_message(&usage_before, &tgdesk_aws::usage::snapshot(), messages));
     let mut samples = delays.lock().unwrap_or_else(|p| p.into_inner()).clone();
     Ok(json!({
@@ -155,6 +181,9 @@ pub async fn run(shape: &Shape, aws: Option<&tgdesk_aws::AwsContext>) -> anyhow:
         "enqueue_to_push": stats::latency_with_p999(&mut samples),
         "dead_lettered": metrics.dead_lettered.load(Ordering::Relaxed),
         "peak_rss_mib": stats::peak_rss_mib(),
+        "login_flood_clients": flood_clients,
+        "password_pool_threads": pool_threads,
+        "login_flood": flood,
     }))
 }
 

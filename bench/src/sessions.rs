@@ -49,7 +49,7 @@ pub async fn run(sessions: usize) -> anyhow::Result<Value> {
     let dir = tempfile::tempdir()?;
     let LocalPorts { mut ports, .. } = LocalPorts::open(dir.path())?;
     let sealer = Arc::new(SessionCipher::load_or_create(&dir.path().join("session.key"))?);
-    ports.sessions = Some(Arc::new(StringSessionImporter::new(sealer.clone())));
+    ports.sessions = Some(Arc::new(StringSessionImporter::for_simulator(sealer.clone())));
     let desk = Desk::new(ports, TokenService::new(b"bench-secret-bench-secret-bench!", Duration::from_secs(3600)));
     let admin = crate::import::admin_of(&desk, "bench").await?;
     let mut csv = String::from("phone,session\n");

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tgdesk_core::domain::{Account, AccountId, AccountStatus, TenantId};
 use tgdesk_core::ports::{Lease, LoginStep, PortErrorKind, TelegramError, TelegramSession};
-use tgdesk_core::usecases::{CommandFailure, LoginInput};
+use tgdesk_core::usecases::{open_password, CommandFailure, LoginInput};
 
 /// How long a login may wait for its code or password.
 pub(crate) const LOGIN_TTL: Duration = Duration::from_secs(600);
@@ -121,9 +121,7 @@ fn unseal(fleet: &Fleet, account: &Account, sealed: &str) -> Result<String, Stri
     let blob = base64::engine::general_purpose::STANDARD
         .decode(sealed)
         .map_err(|e| format!("the sealed password is not base64: {e}"))?;
-    let plain =
-        fleet.sealer.open(&account.id, &blob).map_err(|e| format!("the password was sealed with another key: {e}"))?;
-    String::from_utf8(plain).map_err(|_| "the sealed password is not text".to_owned())
+    open_password(fleet.sealer.as_ref(), &account.id, &blob)
 }
 
 /// Takes the lease and opens a session to log in on: the stored key when

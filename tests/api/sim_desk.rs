@@ -148,8 +148,11 @@ pub async fn events(ws: &mut Ws, kind: &str, n: usize) -> Vec<Value> {
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while seen.len() < n {
-        let Ok(Some(Ok(tungstenite::Message::Text(t)))) = tokio::time::timeout_at(deadline, ws.next()).await else {
-            break;
+        let t = match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(tungstenite::Message::Text(t)))) => t,
+            // Pings (the server's keep-alive) are answered by the client library.
+            Ok(Some(Ok(_))) => continue,
+            _ => break,
         };
         let event: Value = serde_json::from_str(&t).unwrap();
         if event["type"] == kind {

@@ -49,14 +49,16 @@ impl From<AppError> for ApiError {
             AppError::TooManyRequests { .. } | AppError::FloodWait { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Refused { .. } => StatusCode::BAD_REQUEST,
             AppError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if let AppError::Internal(source) = &e {
             tracing::error!(error = ?source, "internal error");
         }
         let retry_after = match &e {
-            AppError::TooManyRequests { retry_after_s } | AppError::FloodWait { retry_after_s } => Some(*retry_after_s),
+            AppError::TooManyRequests { retry_after_s }
+            | AppError::FloodWait { retry_after_s }
+            | AppError::Busy { retry_after_s } => Some(*retry_after_s),
             _ => None,
         };
         Self { status, code: e.code(), message: e.to_string(), retry_after }

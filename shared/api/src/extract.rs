@@ -4,7 +4,7 @@
 use crate::{ApiError, ApiState};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use tgdesk_core::usecases::Actor;
 
 /// A JSON body; malformed bodies get 400 `invalid_input`.
@@ -57,14 +57,44 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
     parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
-/// The client's address when the server records it, else `unknown`.
+/// The client's address when the server records it, else `unknown`. When
+/// the peer is one of the [`TrustedProxies`] (a request extension the
+/// server adds), the client is the right-most `X-Forwarded-For` entry that is
+/// not itself a trusted proxy: entries left of it are the client's own word.
 pub struct ClientAddr(pub String);
+
+/// Reverse proxies whose `X-Forwarded-For` is believed (none by default).
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies(pub std::sync::Arc<Vec<IpAddr>>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        Ok(ClientAddr(addr.unwrap_or_else(|| "unknown".to_owned())))
+        let Some(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical()) else {
+            return Ok(ClientAddr("unknown".to_owned()));
+        };
+        let trusted = parts.extensions.get::<TrustedProxies>().map(|t| t.0.clone()).unwrap_or_default();
+        Ok(ClientAddr(client_of(peer, &trusted, &parts.headers).to_string()))
     }
+}
+
+/// Walks `X-Forwarded-For` from the right while the hop is a trusted proxy.
+fn client_of(peer: IpAddr, trusted: &[IpAddr], headers: &axum::http::HeaderMap) -> IpAddr {
+    let mut client = peer;
+    if !trusted.contains(&client) {
+        return client;
+    }
+    let hops = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
+    for hop in hops.iter().rev().flat_map(|v| v.rsplit(',')) {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => client = ip.to_canonical(),
+            // A hop that is not an address ends what can be believed.
+            Err(_) => return client,
+        }
+        if !trusted.contains(&client) {
+            return client;
+        }
+    }
+    client
 }

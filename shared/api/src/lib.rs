@@ -7,6 +7,7 @@ mod extract;
 mod routes;
 
 pub use error::ApiError;
+pub use extract::TrustedProxies;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;

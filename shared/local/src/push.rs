@@ -86,9 +86,13 @@ impl WsHub {
     /// client saw) it first gets what it missed, or a resync when that is no
     /// longer kept; without it, live events only.
     pub fn subscribe(&self, tenant: &TenantId, user: &UserId, since: Option<u64>) -> Subscription {
-        let (tx, rx) = mpsc::channel(self.config.client_buffer.max(1));
         let mut users = self.lock();
-        let stream = stream_of(&mut users, tenant, user);
+        self.join(stream_of(&mut users, tenant, user), since)
+    }
+
+    /// Adds a connection to `stream` (its lock held by the caller).
+    fn join(&self, stream: &mut UserStream, since: Option<u64>) -> Subscription {
+        let (tx, rx) = mpsc::channel(self.config.client_buffer.max(1));
         let backlog = match since {
             None => Backlog::Events(Vec::new()),
             Some(s) if s == stream.last_seq => Backlog::Events(Vec::new()),
@@ -99,6 +103,26 @@ impl WsHub {
         };
         stream.clients.push(tx);
         Subscription { backlog, events: rx }
+    }
+
+    /// Subscribes like [`WsHub::subscribe`] unless `user` already holds
+    /// `max` open connections; `None` then. The count and the subscription
+    /// are one step, so concurrent upgrades cannot pass the cap together.
+    pub fn subscribe_capped(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        since: Option<u64>,
+        max: usize,
+    ) -> Option<Subscription> {
+        let mut users = self.lock();
+        let stream = stream_of(&mut users, tenant, user);
+        // A connection that ended dropped its receiver; only live ones count.
+        stream.clients.retain(|c| !c.is_closed());
+        if stream.clients.len() >= max {
+            return None;
+        }
+        Some(self.join(stream, since))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, HashMap<UserId, UserStream>>> {
@@ -230,5 +254,20 @@ mod tests {
         assert!(slow.events.recv().await.is_none(), "the dropped connection ends");
         let Backlog::Events(missed) = hub.subscribe(&t, &alice, Some(2)).backlog else { panic!("expected events") };
         assert_eq!(missed.len(), 3, "it resumes from its last seq");
+    }
+
+    #[tokio::test]
+    async fn a_capped_subscription_is_refused_while_the_user_holds_the_cap_and_not_after_one_ends() {
+        let hub = WsHub::default();
+        let (t, alice, bob) = ids();
+        let first = hub.subscribe_capped(&t, &alice, None, 2).expect("first");
+        let _second = hub.subscribe_capped(&t, &alice, None, 2).expect("second");
+
+        let third = hub.subscribe_capped(&t, &alice, None, 2);
+
+        assert!(third.is_none());
+        assert!(hub.subscribe_capped(&t, &bob, None, 2).is_some(), "the cap is per user");
+        drop(first);
+        assert!(hub.subscribe_capped(&t, &alice, None, 2).is_some(), "an ended connection frees its place");
     }
 }

@@ -141,6 +141,22 @@ mod tests {
     }
 
     #[test]
+    fn a_sealed_session_does_not_open_as_a_2fa_password_nor_the_reverse() {
+        use tgdesk_core::ports::SessionSealer;
+        use tgdesk_core::usecases::{open_password, seal_password};
+        let cipher = SessionCipher::from_key(&[3; 32]);
+        let account = tgdesk_core::domain::AccountId::generate();
+
+        let session = SessionSealer::seal(&cipher, &account, b"hunter22");
+        let password = seal_password(&cipher, &account, "hunter22");
+
+        assert!(open_password(&cipher, &account, &session).is_err(), "a session is no password");
+        assert_eq!(open_password(&cipher, &account, &password).as_deref(), Ok("hunter22"));
+        let opened = SessionSealer::open(&cipher, &account, &password).expect("same key and account");
+        assert_ne!(opened, b"hunter22", "a password opened as a session carries its purpose");
+    }
+
+    #[test]
     fn a_tampered_blob_fails_to_open() {
         let cipher = SessionCipher::from_key(&[3; 32]);
         let blob = cipher.seal(b"auth key bytes", b"account-1");

@@ -1,7 +1,13 @@
 //! [`StringSessionImporter`]: account import's way to take Telethon and
 //! Pyrogram session strings, sealed with the session key at once.
+//!
+//! A Telethon string names the server its session connects to, and the
+//! fleet would connect there: a tenant admin could point the fleet at an
+//! internal host. So against real Telegram only Telegram's DC addresses are
+//! accepted ([`is_telegram_dc`]); only a server run against the simulator
+//! takes any address.
 
-use crate::session_string::parse_session_string;
+use crate::session_string::{is_telegram_dc, parse_session_string, ImportedSession};
 use crate::vault::Vault;
 use crate::SessionCipher;
 use std::sync::Arc;
@@ -11,19 +17,37 @@ use tgdesk_core::ports::{PortError, PortErrorKind, SessionImporter, SessionSeale
 /// Imports session strings into sealed session bytes.
 pub struct StringSessionImporter {
     cipher: Arc<SessionCipher>,
+    /// True when the sessions run against the simulator, whose DCs live anywhere.
+    any_address: bool,
 }
 
 impl StringSessionImporter {
-    /// Returns an importer sealing with `cipher`.
+    /// Returns an importer sealing with `cipher` that accepts only
+    /// Telegram's own DC addresses.
     pub fn new(cipher: Arc<SessionCipher>) -> Self {
-        Self { cipher }
+        Self { cipher, any_address: false }
+    }
+
+    /// Returns an importer for a server whose sessions run against the
+    /// simulator: the strings' addresses are the simulator's, wherever it runs.
+    pub fn for_simulator(cipher: Arc<SessionCipher>) -> Self {
+        Self { cipher, any_address: true }
+    }
+
+    fn parse(&self, raw: &str) -> Result<ImportedSession, PortError> {
+        let imported =
+            parse_session_string(raw.trim()).map_err(|e| PortError::new(PortErrorKind::Invalid, e.to_string()))?;
+        if !self.any_address && !is_telegram_dc(imported.dc_id, imported.addr) {
+            let message = format!("DC {} at {} is not one of Telegram's data centres", imported.dc_id, imported.addr);
+            return Err(PortError::new(PortErrorKind::Invalid, message));
+        }
+        Ok(imported)
     }
 }
 
 impl SessionImporter for StringSessionImporter {
     fn import(&self, account: &AccountId, raw: &str) -> Result<Vec<u8>, PortError> {
-        let imported =
-            parse_session_string(raw.trim()).map_err(|e| PortError::new(PortErrorKind::Invalid, e.to_string()))?;
+        let imported = self.parse(raw)?;
         let plain = Vault::from_imported(&imported)
             .to_bytes()
             .map_err(|e| PortError::new(PortErrorKind::Internal, e.to_string()))?;
@@ -31,7 +55,7 @@ impl SessionImporter for StringSessionImporter {
     }
 
     fn same_session(&self, account: &AccountId, sealed: &[u8], raw: &str) -> bool {
-        let Ok(imported) = parse_session_string(raw.trim()) else { return false };
+        let Ok(imported) = self.parse(raw) else { return false };
         SessionSealer::open(self.cipher.as_ref(), account, sealed)
             .ok()
             .and_then(|plain| Vault::from_bytes(&plain).ok())

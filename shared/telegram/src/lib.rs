@@ -25,4 +25,4 @@ pub use connector::{GrammersConfig, GrammersConnector};
 pub use import::StringSessionImporter;
 pub use limits::raise_nofile_limit;
 pub use session::GrammersSession;
-pub use session_string::{parse_session_string, production_addr, ImportedSession, SessionStringFormat};
+pub use session_string::{is_telegram_dc, parse_session_string, production_addr, ImportedSession, SessionStringFormat};

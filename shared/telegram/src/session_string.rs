@@ -53,6 +53,46 @@ pub fn production_addr(dc_id: i32) -> Option<SocketAddr> {
         .map(|(_, ip)| SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(*ip), 443)))
 }
 
+/// Telegram's published address ranges (core.telegram.org/resources/cidr.txt):
+/// IPv4 as (network, prefix length).
+const TELEGRAM_V4: [([u8; 4], u8); 9] = [
+    ([91, 105, 192, 0], 23),
+    ([91, 108, 4, 0], 22),
+    ([91, 108, 8, 0], 22),
+    ([91, 108, 12, 0], 22),
+    ([91, 108, 16, 0], 22),
+    ([91, 108, 20, 0], 22),
+    ([91, 108, 56, 0], 22),
+    ([149, 154, 160, 0], 20),
+    ([185, 76, 151, 0], 24),
+];
+
+/// Telegram's IPv6 ranges, as (network, prefix length).
+const TELEGRAM_V6: [(u128, u8); 5] = [
+    (0x2001_0b28_f23c_0000_0000_0000_0000_0000, 48),
+    (0x2001_0b28_f23d_0000_0000_0000_0000_0000, 48),
+    (0x2001_0b28_f23f_0000_0000_0000_0000_0000, 48),
+    (0x2001_067c_04e8_0000_0000_0000_0000_0000, 48),
+    (0x2a0a_f280_0000_0000_0000_0000_0000_0000, 32),
+];
+
+/// True when `addr` is one of Telegram's production data centres: a DC id
+/// of 1 to 5, an address in Telegram's published ranges, and a port
+/// Telegram serves MTProto on (443, 80 or 5222).
+pub fn is_telegram_dc(dc_id: i32, addr: SocketAddr) -> bool {
+    let in_range = match addr.ip().to_canonical() {
+        std::net::IpAddr::V4(ip) => TELEGRAM_V4.iter().any(|(net, len)| {
+            let mask = u32::MAX << (32 - u32::from(*len));
+            u32::from(ip) & mask == u32::from_be_bytes(*net) & mask
+        }),
+        std::net::IpAddr::V6(ip) => TELEGRAM_V6.iter().any(|(net, len)| {
+            let mask = u128::MAX << (128 - u32::from(*len));
+            u128::from(ip) & mask == net & mask
+        }),
+    };
+    (1..=5).contains(&dc_id) && in_range && matches!(addr.port(), 443 | 80 | 5222)
+}
+
 /// Parses a Telethon or Pyrogram session string; returns `InvalidSession`
 /// (never the string itself: it is a credential) when it is neither.
 pub fn parse_session_string(raw: &str) -> Result<ImportedSession, TelegramError> {
@@ -218,6 +258,27 @@ mod tests {
         assert_eq!((b.format, b.dc_id, b.user_id), (SessionStringFormat::PyrogramOld64, 5, Some(9_000_000_000)));
         assert_eq!(a.addr, "149.154.175.53:443".parse().expect("addr"));
         assert_eq!(b.auth_key, key);
+    }
+
+    #[test]
+    fn only_telegrams_own_dc_addresses_count_as_telegram() {
+        let ok = |dc, a: &str| is_telegram_dc(dc, a.parse().expect("addr"));
+        assert!(ok(2, "149.154.167.51:443"));
+        assert!(ok(5, "91.108.56.130:443"));
+        assert!(ok(1, "[2001:b28:f23d:f001::a]:443"));
+        for (dc, addr) in [
+            (2, "127.0.0.1:4430"),
+            (2, "10.0.0.5:443"),
+            (2, "169.254.169.254:80"),
+            (2, "149.154.167.51:22"),
+            (9, "149.154.167.51:443"),
+            (4, "[::1]:443"),
+        ] {
+            assert!(!ok(dc, addr), "{dc} {addr}");
+        }
+        for (dc, _) in PRODUCTION_DCS {
+            assert!(is_telegram_dc(dc, production_addr(dc).expect("known")), "{dc}");
+        }
     }
 
     #[test]

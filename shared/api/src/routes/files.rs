@@ -103,16 +103,24 @@ pub(crate) fn media_response(file: MediaFile, disposition: &str) -> Response {
     response
 }
 
-/// Builds a response carrying a file: its type, and its name in a
-/// `Content-Disposition` of `disposition` (`inline` or `attachment`).
+/// Types a browser may show inline from the API's origin: raster images
+/// only (no SVG, no HTML: either could run script there).
+const INLINE_TYPES: [&str; 5] = ["image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"];
+
+/// Builds a response carrying a file: its type, never sniffed, and its name
+/// in a `Content-Disposition` of `disposition` (`inline` or `attachment`);
+/// `inline` holds only for [`INLINE_TYPES`], anything else is an attachment.
 pub(crate) fn file_response(
     body: impl Into<Body>,
     content_type: &str,
     name: Option<&str>,
     disposition: &str,
 ) -> Response {
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let disposition = if INLINE_TYPES.contains(&mime.as_str()) { disposition } else { "attachment" };
     let mut response = Response::new(body.into());
     let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if let Ok(v) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, v);
     }

@@ -1,10 +1,12 @@
-//! Credentials: argon2 password hashes, JWTs with expiry and revocation by
-//! token version, and login throttling.
+//! Credentials: argon2 password hashes (on a bounded blocking pool), JWTs
+//! with expiry and revocation by token version, and login throttling.
 
+mod memory_throttle;
 mod password;
 mod throttle;
 mod token;
 
-pub use password::{hash_password, validate_new_password, verify_password};
+pub use memory_throttle::{MemoryThrottle, DEFAULT_THROTTLE_KEYS};
+pub use password::{hash_password, validate_new_password, verify_password, PasswordPool, PoolBusy};
 pub use throttle::LoginThrottle;
 pub use token::{Claims, TokenError, TokenService};

@@ -14,6 +14,7 @@ mod search;
 mod sends;
 mod store;
 mod telegram;
+mod throttle;
 
 pub use blobs::{
     validate_blob_key, validate_content_type, BlobMeta, BlobReader, BlobStore, BlobWriter, MemoryBlob, MAX_BLOB_CHUNK,
@@ -39,3 +40,4 @@ pub use telegram::{
     DialogList, LoginStep, OutgoingFile, OutgoingMessage, TelegramConnector, TelegramContact, TelegramDownload,
     TelegramError, TelegramProfile, TelegramSession, TelegramUpdate,
 };
+pub use throttle::{Admission, Throttle, ThrottleLimit, MAX_THROTTLE_KEY};

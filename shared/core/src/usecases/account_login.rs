@@ -7,6 +7,7 @@
 use super::commands::{Call, FleetCommand, LoginInput};
 use super::{Actor, AppError, Desk};
 use crate::domain::{AccountId, AccountStatus, AuditAction};
+use crate::ports::SessionSealer;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
@@ -70,7 +71,7 @@ impl Desk {
         // The password crosses the commands queue sealed for the account, never in clear.
         let input = match (input, &self.sealer) {
             (LoginInput::Password { password }, Some(sealer)) => {
-                let sealed = sealer.seal(id, password.as_bytes());
+                let sealed = seal_password(sealer.as_ref(), id, &password);
                 LoginInput::SealedPassword { sealed: base64::engine::general_purpose::STANDARD.encode(sealed) }
             }
             (input, _) => input,
@@ -109,4 +110,26 @@ impl Desk {
 
 fn status_of(data: serde_json::Value) -> Result<LoginState, AppError> {
     serde_json::from_value(data).map_err(|e| AppError::Unavailable(format!("the fleet's reply is unreadable: {e}")))
+}
+
+/// Marks a sealed 2FA password apart from a sealed session: both are sealed
+/// for the same account with the same key, so the purpose travels inside the
+/// sealed bytes (the sealer port's associated data names the account only),
+/// and neither can be opened as the other.
+const PASSWORD_PURPOSE: &[u8] = b"tgdesk-2fa-password\x00";
+
+/// Seals a 2FA password for `account`, marked with its purpose.
+pub fn seal_password(sealer: &dyn SessionSealer, account: &AccountId, password: &str) -> Vec<u8> {
+    let mut plain = Vec::with_capacity(PASSWORD_PURPOSE.len() + password.len());
+    plain.extend_from_slice(PASSWORD_PURPOSE);
+    plain.extend_from_slice(password.as_bytes());
+    sealer.seal(account, &plain)
+}
+
+/// Opens what [`seal_password`] sealed; refuses anything sealed for another
+/// purpose (a session), account or key.
+pub fn open_password(sealer: &dyn SessionSealer, account: &AccountId, sealed: &[u8]) -> Result<String, String> {
+    let plain = sealer.open(account, sealed).map_err(|e| format!("the password was sealed with another key: {e}"))?;
+    let password = plain.strip_prefix(PASSWORD_PURPOSE).ok_or("the sealed bytes are not a 2FA password")?;
+    String::from_utf8(password.to_vec()).map_err(|_| "the sealed password is not text".to_owned())
 }

@@ -2,7 +2,7 @@
 //! their own team.
 
 use super::{cursor, page_size, Actor, AgentView, AppError, Desk, Page};
-use crate::auth::{hash_password, validate_new_password};
+use crate::auth::validate_new_password;
 use crate::domain::{AuditAction, Role, User, UserId, Username};
 use crate::ports::{AccountQuery, DialogScope, UserQuery};
 use chrono::Utc;
@@ -73,6 +73,7 @@ impl Desk {
             },
             _ => return Err(AppError::forbidden("leaders may create agents only")),
         };
+        let password_hash = self.passwords.hash(&input.password).await?;
         let user = User {
             id: UserId::generate(),
             tenant: actor.tenant.clone(),
@@ -81,7 +82,7 @@ impl Desk {
             role: input.role,
             leader_id,
             disabled: false,
-            password_hash: hash_password(&input.password),
+            password_hash,
             token_version: 0,
             created_at: Utc::now(),
         };
@@ -89,6 +90,7 @@ impl Desk {
             crate::ports::PortErrorKind::Conflict => AppError::Conflict(format!("username {} is taken", user.username)),
             _ => e.into(),
         })?;
+        self.roster.invalidate(&actor.tenant);
         let details = serde_json::json!({"username": user.username.as_str(), "role": user.role.as_str()});
         self.audit(actor, AuditAction::AgentCreate, None, Some(user.id.to_string()), details).await?;
         Ok(AgentView::from(&user))
@@ -179,6 +181,10 @@ impl Desk {
             return Ok(AgentView::from(&user));
         }
         self.directory.update_user(&user).await?;
+        self.roster.invalidate(&actor.tenant);
+        if user.token_version != before.token_version {
+            self.revoke_sockets(&user, user.token_version).await?;
+        }
         if user.role != before.role || user.leader_id != before.leader_id {
             self.move_owned_accounts_to_team(actor, &user).await?;
         }
@@ -198,9 +204,10 @@ impl Desk {
             return Err(AppError::forbidden("change your own password with your current one (POST /api/me/password)"));
         }
         validate_new_password(password)?;
-        user.password_hash = hash_password(password);
+        user.password_hash = self.passwords.hash(password).await?;
         user.token_version += 1;
         self.directory.update_user(&user).await?;
+        self.revoke_sockets(&user, user.token_version).await?;
         self.audit(
             actor,
             AuditAction::AgentPassword,
@@ -227,6 +234,8 @@ impl Desk {
             return Err(AppError::Conflict("the leader still has agents; move them first".into()));
         }
         self.directory.delete_user(&actor.tenant, &user.id).await?;
+        self.roster.invalidate(&actor.tenant);
+        self.revoke_sockets(&user, u32::MAX).await?;
         let details = serde_json::json!({"username": user.username.as_str()});
         self.audit(actor, AuditAction::AgentDelete, None, Some(user.id.to_string()), details).await
     }

@@ -49,6 +49,13 @@ pub enum AppError {
     /// The session fleet did not answer in time (504 `fleet_timeout`).
     #[error("{0}")]
     Timeout(String),
+    /// The server is at capacity for this kind of work (password checks);
+    /// retry after the given seconds (503 `server_busy`).
+    #[error("the server is busy; retry in {retry_after_s} s")]
+    Busy {
+        /// Seconds to wait.
+        retry_after_s: u64,
+    },
     /// A backend is down or throttling; retry later (503 `unavailable`).
     #[error("{0}")]
     Unavailable(String),
@@ -71,6 +78,7 @@ impl AppError {
             AppError::Refused { code, .. } => code,
             AppError::FloodWait { .. } => "flood_wait",
             AppError::Timeout(_) => "fleet_timeout",
+            AppError::Busy { .. } => "server_busy",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -95,6 +103,12 @@ impl AppError {
 impl From<DomainError> for AppError {
     fn from(e: DomainError) -> Self {
         AppError::Invalid(e.0)
+    }
+}
+
+impl From<crate::auth::PoolBusy> for AppError {
+    fn from(_: crate::auth::PoolBusy) -> Self {
+        AppError::Busy { retry_after_s: 1 }
     }
 }
 

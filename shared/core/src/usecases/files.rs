@@ -89,10 +89,21 @@ impl Desk {
         Ok(file)
     }
 
-    /// Opens a file to read a chunk at a time (uploader, leaders and admins).
+    /// Opens a file to read a chunk at a time: its uploader, the uploader's
+    /// leader, and admins; to anyone else it does not exist.
     pub async fn download_file(&self, actor: &Actor, id: &FileId) -> Result<MediaFile, AppError> {
         let file = self.file_ref(actor, id).await?;
-        if file.uploaded_by != actor.user_id && actor.role == Role::Agent {
+        let allowed = match actor.role {
+            Role::Admin => true,
+            _ if file.uploaded_by == actor.user_id => true,
+            Role::Leader => self
+                .directory
+                .get_user(&actor.tenant, &file.uploaded_by)
+                .await?
+                .is_some_and(|uploader| uploader.leader_id.as_ref() == Some(&actor.user_id)),
+            Role::Agent => false,
+        };
+        if !allowed {
             return Err(AppError::not_found("no such file"));
         }
         let reader = self.blobs.open(&data_key(&actor.tenant, id)).await?;

@@ -1,17 +1,19 @@
 //! Account import from CSV or JSON Lines (with an optional `session` column
 //! holding a Telethon or Pyrogram session string, stored sealed). Every bad line is reported with its
 //! number and reason and the good lines are imported; importing the same file
-//! again changes nothing. Rows are written in chunks, each chunk all or none.
+//! again changes nothing. Rows are read and written in chunks, each chunk all
+//! or none; files and reports are bounded (see `import_rows`).
 
-use super::accounts::{clean_name, default_team};
+use super::accounts::default_team;
+use super::import_rows::{count_lines, validate, Row, Rows};
+pub use super::import_rows::{MAX_IMPORT_LINES, MAX_REPORTED_REJECTIONS};
 use super::{actor::team_of, Actor, AppError, Desk};
 use crate::domain::{
-    parse_label, Account, AccountId, AccountStatus, AuditAction, Group, GroupId, Phone, Tag, TagId, User, UserId,
-    Username,
+    Account, AccountId, AccountStatus, AuditAction, Group, GroupId, Phone, Tag, TagId, User, UserId, Username,
 };
 use crate::ports::PortErrorKind;
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Rows written per store call (and per transaction).
@@ -51,139 +53,10 @@ pub struct ImportReport {
     pub imported: usize,
     /// Lines that matched an account exactly.
     pub unchanged: usize,
-    /// Lines refused.
+    /// Lines refused, by line number: the first [`MAX_REPORTED_REJECTIONS`] met.
     pub rejected: Vec<RejectedLine>,
-}
-
-/// A row as read, before validation.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRow {
-    phone: Option<String>,
-    name: Option<String>,
-    tags: Option<RawTags>,
-    group: Option<String>,
-    owner: Option<String>,
-    session: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawTags {
-    List(Vec<String>),
-    Joined(String),
-}
-
-/// A validated row.
-struct Row {
-    line: u64,
-    phone: Phone,
-    name: Option<String>,
-    tags: Vec<String>,
-    group: Option<String>,
-    owner: Option<Username>,
-    session: Option<String>,
-}
-
-const CSV_COLUMNS: [&str; 6] = ["phone", "name", "tags", "group", "owner", "session"];
-
-fn read_csv(body: &[u8], rejected: &mut Vec<RejectedLine>) -> Result<Vec<(u64, RawRow)>, AppError> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(body);
-    let headers =
-        reader.headers().map_err(|e| AppError::invalid(format!("line 1: the CSV header cannot be read: {e}")))?.clone();
-    let columns: Vec<String> = headers.iter().map(|h| h.trim_start_matches('\u{feff}').to_lowercase()).collect();
-    if let Some(bad) = columns.iter().find(|c| !CSV_COLUMNS.contains(&c.as_str())) {
-        return Err(AppError::invalid(format!("line 1: unknown column {bad:?}; expected {}", CSV_COLUMNS.join(","))));
-    }
-    if !columns.iter().any(|c| c == "phone") {
-        return Err(AppError::invalid("line 1: the header has no phone column"));
-    }
-    let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line() + 1;
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map_or(line, |p| p.line());
-                let mut row = RawRow::default();
-                for (column, value) in columns.iter().zip(record.iter()) {
-                    let value = (!value.is_empty()).then(|| value.to_owned());
-                    match column.as_str() {
-                        "phone" => row.phone = value,
-                        "name" => row.name = value,
-                        "tags" => row.tags = value.map(RawTags::Joined),
-                        "group" => row.group = value,
-                        "session" => row.session = value,
-                        _ => row.owner = value,
-                    }
-                }
-                rows.push((line, row));
-            }
-            Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
-                let reason = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                        format!("expected {expected_len} fields, found {len}")
-                    }
-                    csv::ErrorKind::Utf8 { .. } => "the line is not valid UTF-8".to_owned(),
-                    _ => e.to_string(),
-                };
-                rejected.push(RejectedLine { line, reason });
-            }
-        }
-    }
-    Ok(rows)
-}
-
-fn read_json_lines(body: &[u8], rejected: &mut Vec<RejectedLine>) -> Vec<(u64, RawRow)> {
-    let mut rows = Vec::new();
-    for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
-        let line = i as u64 + 1;
-        let text = match std::str::from_utf8(raw) {
-            Ok(t) => t.trim(),
-            Err(_) => {
-                rejected.push(RejectedLine { line, reason: "the line is not valid UTF-8".into() });
-                continue;
-            }
-        };
-        if text.is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<RawRow>(text) {
-            Ok(row) => rows.push((line, row)),
-            Err(e) => rejected.push(RejectedLine { line, reason: format!("invalid JSON: {e}") }),
-        }
-    }
-    rows
-}
-
-fn validate(line: u64, raw: RawRow) -> Result<Row, String> {
-    let phone = Phone::parse(raw.phone.as_deref().ok_or("phone is missing")?).map_err(|e| e.0)?;
-    let name = clean_name(raw.name.as_deref()).map_err(|e| e.to_string())?;
-    let tags = match raw.tags {
-        None => Vec::new(),
-        Some(RawTags::List(list)) => list,
-        Some(RawTags::Joined(s)) => s.split(';').map(str::to_owned).collect(),
-    };
-    let tags = tags
-        .iter()
-        .filter(|t| !t.trim().is_empty())
-        .map(|t| parse_label(t, "tag").map_err(|e| e.0))
-        .collect::<Result<Vec<_>, _>>()?;
-    let group = match raw.group.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
-        Some(g) => Some(parse_label(g, "group").map_err(|e| e.0)?),
-        None => None,
-    };
-    let owner = match raw.owner.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
-        Some(o) => Some(Username::parse(o).map_err(|e| e.0)?),
-        None => None,
-    };
-    let session = raw.session.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    if session.as_ref().is_some_and(|s| s.len() > 4096) {
-        return Err("session is longer than any session string".into());
-    }
-    Ok(Row { line, phone, name, tags, group, owner, session })
+    /// Every line refused, reported or not.
+    pub rejected_count: usize,
 }
 
 /// Names resolved once per import: owners, tags and groups.
@@ -196,8 +69,11 @@ struct Lookups {
 }
 
 impl Desk {
-    /// Imports accounts (admins and leaders). Lines with errors are reported,
-    /// the rest imported; `progress` is called after every chunk.
+    /// Imports accounts (admins and leaders). Lines with errors are reported
+    /// (the first [`MAX_REPORTED_REJECTIONS`] with their reason, all in
+    /// `rejected_count`), the rest imported; a file of more than
+    /// [`MAX_IMPORT_LINES`] lines is refused whole (`TooLarge`). Rows are read
+    /// and written [`CHUNK`] at a time; `progress` is called after every chunk.
     pub async fn import_accounts(
         &self,
         actor: &Actor,
@@ -206,28 +82,9 @@ impl Desk {
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
     ) -> Result<ImportReport, AppError> {
         actor.ensure_supervisor()?;
+        let total = count_lines(body)?;
         let mut report = ImportReport::default();
-        let raw = match format {
-            ImportFormat::Csv => read_csv(body, &mut report.rejected)?,
-            ImportFormat::JsonLines => read_json_lines(body, &mut report.rejected),
-        };
-        let total = raw.len() + report.rejected.len();
-        let mut seen: HashMap<Phone, u64> = HashMap::with_capacity(raw.len());
-        let mut rows = Vec::with_capacity(raw.len());
-        for (line, raw_row) in raw {
-            match validate(line, raw_row) {
-                Ok(row) => match seen.get(&row.phone) {
-                    Some(first) => report
-                        .rejected
-                        .push(RejectedLine { line, reason: format!("phone {} is already on line {first}", row.phone) }),
-                    None => {
-                        seen.insert(row.phone.clone(), line);
-                        rows.push(row);
-                    }
-                },
-                Err(reason) => report.rejected.push(RejectedLine { line, reason }),
-            }
-        }
+        let mut rows = Rows::open(format, body)?;
         let mut lookups = Lookups {
             tags: self
                 .directory
@@ -238,15 +95,39 @@ impl Desk {
                 .collect(),
             ..Lookups::default()
         };
-        let mut processed = report.rejected.len();
-        for chunk in rows.chunks(CHUNK) {
-            self.import_chunk(actor, chunk, &mut lookups, &mut report).await?;
-            processed += chunk.len();
-            progress(ImportProgress { processed, total });
+        let mut seen: HashMap<Phone, u64> = HashMap::new();
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut processed = 0;
+        loop {
+            let next = rows.next();
+            let done = next.is_none();
+            match next {
+                None => {}
+                Some(Err(refused)) => report.reject(refused.line, refused.reason),
+                Some(Ok((line, raw))) => match validate(line, raw) {
+                    Err(reason) => report.reject(line, reason),
+                    Ok(row) => match seen.get(&row.phone) {
+                        Some(first) => report.reject(line, format!("phone {} is already on line {first}", row.phone)),
+                        None => {
+                            seen.insert(row.phone.clone(), line);
+                            chunk.push(row);
+                        }
+                    },
+                },
+            }
+            processed += usize::from(!done);
+            if chunk.len() == CHUNK || (done && !chunk.is_empty()) {
+                self.import_chunk(actor, &chunk, &mut lookups, &mut report).await?;
+                chunk.clear();
+                progress(ImportProgress { processed, total });
+            }
+            if done {
+                break;
+            }
         }
         report.rejected.sort_by_key(|r| r.line);
         let details = serde_json::json!({
-            "imported": report.imported, "unchanged": report.unchanged, "rejected": report.rejected.len(),
+            "imported": report.imported, "unchanged": report.unchanged, "rejected": report.rejected_count,
         });
         self.audit(actor, AuditAction::AccountImport, None, None, details).await?;
         Ok(report)
@@ -275,7 +156,7 @@ impl Desk {
                 Some(name) => match self.import_owner(actor, name, lookups).await? {
                     Ok(user) => Some(user),
                     Err(reason) => {
-                        report.rejected.push(RejectedLine { line: row.line, reason });
+                        report.reject(row.line, reason);
                         continue;
                     }
                 },
@@ -283,8 +164,7 @@ impl Desk {
             };
             let before = existing.get(&row.phone);
             if before.is_some_and(|a| !actor.can_see(a)) {
-                let reason = format!("phone {} belongs to an account you may not manage", row.phone);
-                report.rejected.push(RejectedLine { line: row.line, reason });
+                report.reject(row.line, format!("phone {} belongs to an account you may not manage", row.phone));
                 continue;
             }
             let mut account = before.cloned().unwrap_or_else(|| Account {
@@ -321,7 +201,7 @@ impl Desk {
             }
             if let Some(raw) = &row.session {
                 if let Err(reason) = self.import_session(&mut account, raw) {
-                    report.rejected.push(RejectedLine { line: row.line, reason });
+                    report.reject(row.line, reason);
                     continue;
                 }
             }

@@ -3,9 +3,10 @@
 //! see the account (its owner, its team's leader, the tenant's admins).
 //! Redelivered updates change nothing and push nothing.
 
+use super::revocation::Roster;
 use super::{AppError, Desk, DialogView};
-use crate::domain::{Account, AccountHead, AccountId, Dialog, Message, PeerProfile, Role, TenantId, UserId};
-use crate::ports::{PortErrorKind, PushEvent, UserQuery};
+use crate::domain::{Account, AccountHead, AccountId, Dialog, Message, PeerProfile, TenantId, UserId};
+use crate::ports::{PortErrorKind, PushEvent};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -205,10 +206,10 @@ impl Desk {
         valid: &[Checked<'_>],
         report: &mut IngestReport,
     ) -> Result<TenantAnnouncements, AppError> {
-        let admins = self.enabled_admins(tenant).await?;
+        let roster = self.roster(tenant).await?;
         let accounts: HashMap<AccountId, (Vec<UserId>, String)> = valid
             .iter()
-            .map(|(_, a)| (a.id.clone(), (audience_of(&a.owner_id, &a.team_id, &admins), a.label())))
+            .map(|(_, a)| (a.id.clone(), (audience_of(&a.owner_id, &a.team_id, &roster), a.label())))
             .collect();
         let mut owed =
             TenantAnnouncements { tenant: tenant.clone(), accounts, events: Vec::new(), touched: BTreeMap::new() };
@@ -345,32 +346,23 @@ impl Desk {
         Ok(count)
     }
 
-    /// Returns the tenant's enabled admins (every one of them sees every account).
-    async fn enabled_admins(&self, tenant: &TenantId) -> Result<Vec<UserId>, AppError> {
-        let mut query = UserQuery { leader_id: None, role: Some(Role::Admin), after: None, limit: 500 };
-        let mut admins = Vec::new();
-        loop {
-            let page = self.directory.list_users(tenant, &query).await?;
-            let full = page.len() == query.limit;
-            query.after = page.last().map(|a| a.id.clone());
-            admins.extend(page.into_iter().filter(|a| !a.disabled).map(|a| a.id));
-            if !full {
-                return Ok(admins);
-            }
-        }
-    }
-
     /// Returns who may see `account`: its owner, its team's leader and every
-    /// enabled admin of the tenant (DESIGN §3).
+    /// admin of the tenant (DESIGN §3), leaving disabled users out.
     pub async fn audience(&self, account: &Account) -> Result<Vec<UserId>, AppError> {
-        let admins = self.enabled_admins(&account.tenant).await?;
-        Ok(audience_of(&account.owner_id, &account.team_id, &admins))
+        let roster = self.roster(&account.tenant).await?;
+        Ok(audience_of(&account.owner_id, &account.team_id, &roster))
     }
 }
 
-/// The owner, the team's leader and the given admins, each once.
-fn audience_of(owner: &Option<UserId>, team: &Option<UserId>, admins: &[UserId]) -> Vec<UserId> {
-    let set: BTreeSet<UserId> = owner.iter().chain(team.iter()).chain(admins.iter()).cloned().collect();
+/// The owner, the team's leader and the enabled admins, each once, none disabled.
+fn audience_of(owner: &Option<UserId>, team: &Option<UserId>, roster: &Roster) -> Vec<UserId> {
+    let set: BTreeSet<UserId> = owner
+        .iter()
+        .chain(team.iter())
+        .filter(|u| !roster.disabled.contains(*u))
+        .chain(roster.admins.iter())
+        .cloned()
+        .collect();
     set.into_iter().collect()
 }
 

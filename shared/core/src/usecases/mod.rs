@@ -12,17 +12,19 @@ mod error;
 mod files;
 mod fleet;
 mod import;
+mod import_rows;
 mod inbox;
 mod ingest;
 mod message_actions;
 mod organise;
 mod profiles;
+mod revocation;
 mod sending;
 mod session;
 mod tenants;
 mod views;
 
-pub use account_login::LoginState;
+pub use account_login::{open_password, seal_password, LoginState};
 pub use accounts::{AccountFilter, AssignOutcome, NewAccount, UpdateAccount};
 pub use actor::Actor;
 pub use agents::{NewAgent, UpdateAgent};
@@ -32,17 +34,18 @@ pub use commands::{
 };
 pub use error::AppError;
 pub use files::{UploadBody, MAX_FILE_BYTES};
-pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine};
+pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine, MAX_IMPORT_LINES, MAX_REPORTED_REJECTIONS};
 pub use ingest::{
     decode_batch, encode_batch, AccountUpdate, Announcements, BatchIngest, IngestReport, UpdateEnvelope, UPDATES_QUEUE,
 };
 pub use message_actions::{EditMessage, MediaFile};
 pub use profiles::{ProfileView, MAX_HISTORY_SYNC};
+pub use revocation::{ROSTER_TTL, SESSION_REVOKED};
 pub use sending::{BatchTarget, BatchView, NewBatch, NewMessage, SendOutcome, MAX_BATCH_TARGETS};
 pub use session::LoginOutcome;
 pub use views::{AccountView, AgentView, DialogView, Page, TagRef};
 
-use crate::auth::{LoginThrottle, TokenService};
+use crate::auth::{LoginThrottle, PasswordPool, TokenService};
 use crate::ports::{
     BlobStore, Directory, MessageReader, MessageWriter, PushHub, Queue, Replies, SendLog, SessionImporter,
     SessionSealer,
@@ -90,8 +93,12 @@ pub struct Desk {
     ports: Ports,
     /// Issues and checks access tokens.
     pub tokens: TokenService,
-    /// Counts failed logins.
+    /// Counts login attempts (in memory unless the composition root gives it a shared store).
     pub throttle: Arc<LoginThrottle>,
+    /// Runs argon2 off the async runtime, bounded.
+    pub passwords: PasswordPool,
+    /// Who of each tenant is in push audiences.
+    roster: Arc<revocation::RosterCache>,
     /// How long a caller waits for the fleet's reply ([`FLEET_TIMEOUT`] unless changed).
     pub fleet_timeout: std::time::Duration,
 }
@@ -99,7 +106,14 @@ pub struct Desk {
 impl Desk {
     /// Wires the use cases to their ports.
     pub fn new(ports: Ports, tokens: TokenService) -> Self {
-        Self { ports, tokens, throttle: Arc::new(LoginThrottle::default()), fleet_timeout: FLEET_TIMEOUT }
+        Self {
+            ports,
+            tokens,
+            throttle: Arc::new(LoginThrottle::default()),
+            passwords: PasswordPool::default(),
+            roster: Arc::default(),
+            fleet_timeout: FLEET_TIMEOUT,
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Logging in, checking tokens, changing one's own password.
 
 use super::{Actor, AgentView, AppError, Desk};
-use crate::auth::{hash_password, validate_new_password, verify_password, TokenError};
+use crate::auth::{validate_new_password, LoginThrottle, TokenError};
 use crate::domain::{AuditAction, AuditEntry, AuditId, TenantId, User, UserId, Username};
 use chrono::Utc;
 
@@ -17,9 +17,12 @@ pub struct LoginOutcome {
 }
 
 impl Desk {
-    /// Checks a password and returns a token. Failures are throttled per
-    /// username and per client address; every failure reads the same so
-    /// usernames cannot be probed.
+    /// Checks a password and returns a token. Each attempt is reserved with
+    /// the throttle before anything is awaited or checked (per parsed
+    /// username and per client address), so bursts and spellings of one name
+    /// share a limit; a success takes its reservation back. Unknown users
+    /// cost one argon2 check like known ones, and every failure reads the
+    /// same, so usernames can be probed neither by answer nor by time.
     pub async fn login(
         &self,
         tenant: &str,
@@ -28,22 +31,31 @@ impl Desk {
         address: &str,
     ) -> Result<LoginOutcome, AppError> {
         let bad = || AppError::Unauthorized("wrong tenant, username or password".into());
-        let key = format!("{tenant}/{}", username.to_lowercase());
-        if let Some(wait) = self.throttle.check(&key, address) {
+        let names = TenantId::parse(tenant).ok().zip(Username::parse(username).ok());
+        let user_key = names.as_ref().map(|(t, u)| LoginThrottle::user_key(t, u));
+        let address_key = LoginThrottle::address_key(address);
+        if let Some(wait) = self.throttle.reserve(user_key.as_deref(), &address_key).await? {
             return Err(AppError::TooManyRequests { retry_after_s: wait.as_secs().max(1) });
         }
-        let user = match (TenantId::parse(tenant), Username::parse(username)) {
-            (Ok(t), Ok(u)) => self.directory.find_user(&t, &u).await?,
-            _ => None,
+        let user = match &names {
+            Some((t, u)) => self.directory.find_user(t, u).await?,
+            None => None,
         };
-        let user = match user {
-            Some(u) if !u.disabled && verify_password(password, &u.password_hash) => u,
-            _ => {
-                self.throttle.record_failure(&key, address);
-                return Err(bad());
+        let matches = match self.passwords.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await {
+            Ok(matches) => matches,
+            Err(busy) => {
+                let keys: Vec<&str> = user_key.as_deref().into_iter().chain([address_key.as_str()]).collect();
+                self.throttle.unreserve(&keys).await?;
+                return Err(busy.into());
             }
         };
-        self.throttle.record_success(&key);
+        let user = match user {
+            Some(u) if matches && !u.disabled => u,
+            _ => return Err(bad()),
+        };
+        if let Some(key) = &user_key {
+            self.throttle.succeeded(key, Some(&address_key)).await?;
+        }
         self.audit(&Actor::of(&user), AuditAction::Login, None, None, serde_json::json!({})).await?;
         Ok(LoginOutcome {
             token: self.tokens.issue(&user.tenant, &user.id, user.token_version),
@@ -74,17 +86,32 @@ impl Desk {
         Ok(AgentView::from(&self.load_user(actor, &actor.user_id).await?))
     }
 
-    /// Changes the actor's password after checking the current one; other
-    /// sessions' tokens are revoked, and a fresh token is returned.
+    /// Changes the actor's password after checking the current one (checks
+    /// throttled like logins); other sessions' tokens are revoked, their
+    /// sockets closed, and a fresh token is returned.
     pub async fn change_own_password(&self, actor: &Actor, current: &str, new: &str) -> Result<String, AppError> {
         let mut user = self.load_user(actor, &actor.user_id).await?;
-        if !verify_password(current, &user.password_hash) {
+        // A stolen token must not become a way to guess the password: the check is throttled too.
+        let key = LoginThrottle::password_check_key(&actor.tenant, &actor.user_id);
+        if let Some(wait) = self.throttle.reserve_key(&key).await? {
+            return Err(AppError::TooManyRequests { retry_after_s: wait.as_secs().max(1) });
+        }
+        let matches = match self.passwords.verify(current, Some(&user.password_hash)).await {
+            Ok(matches) => matches,
+            Err(busy) => {
+                self.throttle.unreserve(&[&key]).await?;
+                return Err(busy.into());
+            }
+        };
+        if !matches {
             return Err(AppError::forbidden("the current password is wrong"));
         }
         validate_new_password(new)?;
-        user.password_hash = hash_password(new);
+        user.password_hash = self.passwords.hash(new).await?;
         user.token_version += 1;
         self.directory.update_user(&user).await?;
+        self.throttle.succeeded(&key, None).await?;
+        self.revoke_sockets(&user, user.token_version).await?;
         self.audit(
             actor,
             AuditAction::AgentPassword,

@@ -1,7 +1,7 @@
 //! Tenants, created by the operator (CLI or operator API) with a first admin.
 
 use super::{AgentView, AppError, Desk};
-use crate::auth::{hash_password, validate_new_password};
+use crate::auth::validate_new_password;
 use crate::domain::{AuditAction, AuditEntry, AuditId, Role, Tenant, TenantId, User, UserId, Username};
 use crate::ports::PortErrorKind;
 use chrono::Utc;
@@ -17,6 +17,7 @@ impl Desk {
         let id = TenantId::parse(name)?;
         let username = Username::parse(admin_username)?;
         validate_new_password(admin_password)?;
+        let password_hash = self.passwords.hash(admin_password).await?;
         let now = Utc::now();
         self.directory.create_tenant(&Tenant { id: id.clone(), created_at: now }).await.map_err(|e| {
             if e.kind == PortErrorKind::Conflict {
@@ -33,7 +34,7 @@ impl Desk {
             role: Role::Admin,
             leader_id: None,
             disabled: false,
-            password_hash: hash_password(admin_password),
+            password_hash,
             token_version: 0,
             created_at: now,
         };
