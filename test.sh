@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Rust builds everything; Python runs the moto server the AWS tests talk to.
+# Rust builds everything; Python runs the moto server the AWS tests talk to;
+# Node.js builds and tests the web app (web/test.sh).
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 
@@ -21,6 +22,7 @@ mkdir -p target
 source .ci/moto.sh
 cargo test --workspace --features tgdesk-core/testkit
 echo "== the black-box suites again, with the server on the AWS backend (DynamoDB, SQS, S3 on moto)"
-TGDESK_TEST_BACKEND=aws cargo test -p tgdesk --test api
-TGDESK_TEST_BACKEND=aws cargo test -p tgdesk --test fault a_server_killed
+# The same features as above, so nothing is compiled again.
+TGDESK_TEST_BACKEND=aws cargo test -p tgdesk --features tgdesk-core/testkit --test api
+TGDESK_TEST_BACKEND=aws cargo test -p tgdesk --features tgdesk-core/testkit --test fault a_server_killed
 ./web/test.sh

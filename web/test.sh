@@ -23,7 +23,7 @@ npx vitest run
 
 echo "== web: server build"
 # The app is built above; the build script needs not build it again.
-(cd .. && TGDESK_SKIP_WEB_BUILD=1 cargo build --quiet)
+(cd .. && TGDESK_SKIP_WEB_BUILD=1 cargo build --quiet --features tgdesk-core/testkit)
 target_dir=${CARGO_TARGET_DIR:-../target}
 
 echo "== web: browser tests"

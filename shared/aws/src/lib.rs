@@ -16,7 +16,7 @@ mod sqs;
 pub mod usage;
 
 pub use context::{days, env, AwsContext, AwsSettings, DEFAULT_HOT_DAYS, DEFAULT_PREFIX, DEFAULT_REGION};
-pub use dynamo::{DynamoLeases, DynamoStore};
+pub use dynamo::{DynamoLeases, DynamoStore, DynamoThrottle};
 pub use error::{THROTTLED, UNAVAILABLE};
 pub use ports::AwsPorts;
 pub use s3::S3Blobs;

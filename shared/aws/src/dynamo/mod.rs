@@ -6,6 +6,8 @@ pub mod keys;
 mod leases;
 mod store;
 pub mod tables;
+mod throttle;
 
 pub use leases::DynamoLeases;
 pub use store::DynamoStore;
+pub use throttle::{DynamoThrottle, THROTTLE};

@@ -24,11 +24,18 @@ pub struct LoginThrottle {
 impl Default for LoginThrottle {
     /// 10 attempts per username and 50 per address in 15 minutes, in memory.
     fn default() -> Self {
-        Self::new(Arc::new(MemoryThrottle::default()), Duration::from_secs(15 * 60), 10, 50)
+        Self::over(Arc::new(MemoryThrottle::default()))
     }
 }
 
 impl LoginThrottle {
+    /// Builds the default limits (10 attempts per username and 50 per address
+    /// in 15 minutes) over `store`: a shared store where several API
+    /// processes serve one tenant.
+    pub fn over(store: Arc<dyn Throttle>) -> Self {
+        Self::new(store, Duration::from_secs(15 * 60), 10, 50)
+    }
+
     /// Builds a throttle over `store` with its limits.
     pub fn new(store: Arc<dyn Throttle>, window: Duration, per_user: u32, per_address: u32) -> Self {
         Self { store, window, per_user, per_address }

@@ -1,7 +1,7 @@
 //! [`PortHandle`]: one adapter behind one port, plus whatever must outlive it
 //! (a temp dir, a server process), for the single-port contract suites.
 
-use crate::ports::{BlobStore, Leases, Queue};
+use crate::ports::{BlobStore, Leases, Queue, Throttle};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -33,3 +33,5 @@ pub type QueueHandle = PortHandle<dyn Queue>;
 pub type LeasesHandle = PortHandle<dyn Leases>;
 /// A blob store adapter under test.
 pub type BlobHandle = PortHandle<dyn BlobStore>;
+/// A throttle adapter under test.
+pub type ThrottleHandle = PortHandle<dyn Throttle>;

@@ -12,8 +12,9 @@ mod handle;
 pub mod lease_suite;
 pub mod queue_suite;
 pub mod store_suite;
+pub mod throttle_suite;
 
-pub use handle::{BlobHandle, LeasesHandle, PortHandle, QueueHandle};
+pub use handle::{BlobHandle, LeasesHandle, PortHandle, QueueHandle, ThrottleHandle};
 
 use crate::ports::{Directory, MessageReader, MessageWriter, Replies, SendLog};
 use std::any::Any;

@@ -13,6 +13,8 @@ mod ports;
 mod profiles;
 mod sends;
 
+pub(crate) use io::batch_get;
+
 use super::tables::{self, MAIN, MESSAGES};
 use crate::context::AwsContext;
 use std::time::Duration;
