@@ -4,6 +4,7 @@
 mod account;
 mod audit;
 mod dialog;
+mod dialog_delta;
 mod error;
 mod ids;
 mod message;
@@ -15,6 +16,7 @@ mod user;
 pub use account::{parse_label, Account, AccountHead, AccountStatus, Group, Tag};
 pub use audit::{AuditAction, AuditEntry};
 pub use dialog::{Dialog, PeerKind, PeerProfile};
+pub use dialog_delta::{preview, text_preview, DialogDelta, PREVIEW_CHARS};
 pub use error::DomainError;
 pub use ids::{AccountId, AuditId, BatchId, FileId, GroupId, RequestId, SendId, TagId, UserId};
 pub use message::{MediaRef, Message};

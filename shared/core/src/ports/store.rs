@@ -295,7 +295,9 @@ pub trait MessageWriter: Send + Sync {
     /// (older ones are history fetched later). `NotFound` when the account of
     /// a message not stored before is unknown; nothing of the batch is stored then.
     async fn ingest_messages(&self, tenant: &TenantId, messages: &[Message]) -> Result<IngestOutcome, PortError>;
-    /// Replaces a message's text and sets its edit time; `NotFound` when unknown.
+    /// Replaces a message's text and sets its edit time; when it is its
+    /// dialog's newest message, the dialog's preview shows the new text.
+    /// `NotFound` when unknown.
     async fn edit_message(
         &self,
         tenant: &TenantId,

@@ -8,11 +8,8 @@ use super::map_err;
 use rusqlite::{params, OptionalExtension, Transaction};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::LazyLock;
-use tgdesk_core::domain::{AccountId, Dialog, Message, PeerKind, TagId, TenantId};
+use tgdesk_core::domain::{preview, text_preview, AccountId, Dialog, DialogDelta, Message, PeerKind, TagId, TenantId};
 use tgdesk_core::ports::{IngestOutcome, PortError};
-
-/// Characters of a message kept as its dialog's preview.
-const PREVIEW_CHARS: usize = 100;
 
 /// An account's owner and team, copied onto its dialogs.
 type Keys = (Option<String>, Option<String>);
@@ -38,32 +35,6 @@ fn account_key(tx: &Transaction<'_>, t: &str, id: &str) -> Result<Keys, PortErro
         .and_then(|mut s| s.query_row([t, id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .map_err(map_err)?
         .ok_or_else(|| PortError::not_found(format!("account {id} not found")))
-}
-
-/// Returns the preview shown in the inbox for a message.
-fn preview(m: &Message) -> String {
-    if m.text.is_empty() {
-        return m.media.as_ref().map(|media| format!("[{}]", media.kind)).unwrap_or_default();
-    }
-    m.text.chars().take(PREVIEW_CHARS).collect()
-}
-
-/// What one batch does to one dialog.
-#[derive(Default)]
-struct DialogDelta<'a> {
-    newest: Option<&'a Message>,
-    /// Ids of the new incoming messages.
-    incoming: Vec<i64>,
-    title: Option<&'a str>,
-}
-
-impl DialogDelta<'_> {
-    /// New incoming messages above `head` (the dialog's newest id before this
-    /// batch): older ones are history fetched later, not unread news.
-    fn unread_above(&self, head: Option<i64>) -> u32 {
-        let head = head.unwrap_or(i64::MIN);
-        self.incoming.iter().filter(|&&id| id > head).count() as u32
-    }
 }
 
 pub(super) fn ingest(
@@ -112,16 +83,7 @@ pub(super) fn ingest(
         for tag_id in &m.tags {
             tag.execute(params![t, tag_id.as_str(), m.account_id.as_str(), m.peer, m.id]).map_err(map_err)?;
         }
-        let d = deltas.entry((m.account_id.as_str(), m.peer)).or_default();
-        if d.newest.is_none_or(|n| (m.date, m.id) > (n.date, n.id)) {
-            d.newest = Some(m);
-        }
-        if !m.outgoing {
-            d.incoming.push(m.id);
-            if d.title.is_none() && PeerKind::of_peer(m.peer) == PeerKind::User {
-                d.title = m.sender_name.as_deref();
-            }
-        }
+        deltas.entry((m.account_id.as_str(), m.peer)).or_default().add(m);
     }
     outcome.dialogs.reserve(deltas.len());
     for ((account, peer), delta) in deltas {
@@ -278,7 +240,7 @@ pub(super) fn edit(
     if n == 0 {
         return Err(PortError::not_found(format!("message {id} of {a}/{peer} not found")));
     }
-    let shown: String = text.chars().take(PREVIEW_CHARS).collect();
+    let shown = text_preview(text);
     tx.prepare_cached(
         "UPDATE dialogs SET preview = ?5 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND last_message_id = ?4",
     )

@@ -9,96 +9,20 @@
 //! message puts and its dialog write completes the dialog write, and one
 //! redelivered after both changes nothing.
 
-use super::codec::{self, dialog_item, message_item, ns, StoredDialog};
+use super::codec::{self, dialog_item, message_item, StoredDialog};
 use super::DynamoStore;
 use crate::error;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{BTreeSet, HashMap};
-use tgdesk_core::domain::{AccountHead, AccountId, Dialog, Message, PeerKind, TenantId, UserId};
+use tgdesk_core::domain::{AccountHead, AccountId, Dialog, DialogDelta, Message, TenantId, UserId};
 use tgdesk_core::ports::{Directory, IngestOutcome, PortError, PortErrorKind};
 
-/// Characters of a message kept as its dialog's preview.
-const PREVIEW_CHARS: usize = 100;
 /// Message puts in flight at once.
 const PUT_CONCURRENCY: usize = 32;
 /// Dialog writes in flight at once.
 const DIALOG_CONCURRENCY: usize = 16;
 /// Tries of a dialog write that keeps losing races before giving up (retryably).
 const DIALOG_TRIES: u32 = 20;
-
-/// Returns the preview shown in the inbox for a message.
-pub(crate) fn preview(m: &Message) -> String {
-    if m.text.is_empty() {
-        return m.media.as_ref().map(|media| format!("[{}]", media.kind)).unwrap_or_default();
-    }
-    m.text.chars().take(PREVIEW_CHARS).collect()
-}
-
-/// What one batch says about one dialog.
-#[derive(Default)]
-struct DialogDelta<'a> {
-    newest: Option<&'a Message>,
-    /// Ids of the batch's incoming messages.
-    incoming: Vec<i64>,
-    title: Option<&'a str>,
-}
-
-impl DialogDelta<'_> {
-    fn add<'m>(delta: &mut DialogDelta<'m>, m: &'m Message) {
-        if delta.newest.is_none_or(|n| (m.date, m.id) > (n.date, n.id)) {
-            delta.newest = Some(m);
-        }
-        if !m.outgoing {
-            delta.incoming.push(m.id);
-            if delta.title.is_none() && PeerKind::of_peer(m.peer) == PeerKind::User {
-                delta.title = m.sender_name.as_deref();
-            }
-        }
-    }
-
-    /// Incoming messages above `head` (the dialog's newest id before this
-    /// batch): older ones are history, not unread news.
-    fn unread_above(&self, head: Option<i64>) -> u32 {
-        let head = head.unwrap_or(i64::MIN);
-        self.incoming.iter().filter(|&&id| id > head).count() as u32
-    }
-
-    /// Returns the dialog after this batch, or `None` when it changes nothing.
-    fn apply(&self, current: Option<&Dialog>, account: &AccountId, peer: i64) -> Option<Dialog> {
-        let newest = self.newest?;
-        let Some(current) = current else {
-            return Some(Dialog {
-                account_id: account.clone(),
-                peer,
-                kind: PeerKind::of_peer(peer),
-                title: self.title.unwrap_or_default().to_owned(),
-                last_message_at: Some(newest.date),
-                last_message_id: Some(newest.id),
-                preview: preview(newest),
-                unread_count: self.unread_above(None),
-            });
-        };
-        let head = (current.last_message_at.map(ns).unwrap_or(i64::MIN), current.last_message_id.unwrap_or(i64::MIN));
-        let newer = (ns(newest.date), newest.id) > head;
-        let unread = self.unread_above(current.last_message_id);
-        if !newer && unread == 0 {
-            return None;
-        }
-        let mut next = current.clone();
-        next.unread_count += unread;
-        if newer {
-            next.last_message_at = Some(newest.date);
-            next.last_message_id = Some(newest.id);
-            next.preview = preview(newest);
-            if next.title.is_empty() {
-                if let Some(title) = self.title {
-                    next.title = title.to_owned();
-                }
-            }
-        }
-        Some(next)
-    }
-}
 
 impl DynamoStore {
     /// Returns the heads of the accounts of `ids`; `NotFound` naming the first unknown one.
@@ -247,7 +171,7 @@ impl DynamoStore {
         }
         let mut deltas: HashMap<(&AccountId, i64), DialogDelta<'_>> = HashMap::new();
         for m in firsts.iter().map(|&i| &messages[i]) {
-            DialogDelta::add(deltas.entry((&m.account_id, m.peer)).or_default(), m);
+            deltas.entry((&m.account_id, m.peer)).or_default().add(m);
         }
         let touched: BTreeSet<(&AccountId, i64)> =
             outcome.fresh.iter().map(|&i| (&messages[i].account_id, messages[i].peer)).collect();

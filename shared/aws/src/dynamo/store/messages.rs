@@ -12,7 +12,7 @@ use crate::error;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
-use tgdesk_core::domain::{AccountId, Message, PeerKind, TagId, TenantId};
+use tgdesk_core::domain::{text_preview, AccountId, Message, PeerKind, TagId, TenantId};
 use tgdesk_core::ports::{PortError, PortErrorKind};
 
 /// Returns the item listing message (`account`, `peer`, `id`) under `tag`.
@@ -80,7 +80,29 @@ impl DynamoStore {
         edited_at: DateTime<Utc>,
     ) -> Result<(), PortError> {
         let values = vec![(":t", s(text)), (":e", n(ns(edited_at)))];
-        self.update_message(tenant, key, "SET #text = :t, edited_ns = :e", values).await.map(|_| ())
+        self.update_message(tenant, key, "SET #text = :t, edited_ns = :e", values).await?;
+        self.follow_edit_in_preview(tenant, key, text).await
+    }
+
+    /// Shows an edit in the dialog's preview when the edited message is its newest.
+    async fn follow_edit_in_preview(
+        &self,
+        tenant: &TenantId,
+        (account, peer, id): (&AccountId, i64, i64),
+        text: &str,
+    ) -> Result<(), PortError> {
+        for _ in 0..20 {
+            let Some(current) = self.read_dialog(tenant, account, peer).await? else { return Ok(()) };
+            if current.dialog.last_message_id != Some(id) {
+                return Ok(());
+            }
+            let next = tgdesk_core::domain::Dialog { preview: text_preview(text), ..current.dialog };
+            let keys = (current.owner.as_ref(), current.team.as_ref());
+            if self.write_dialog(tenant, &next, keys, Some(current.ver)).await? {
+                return Ok(());
+            }
+        }
+        Err(PortError::new(PortErrorKind::Throttled, "dialog write kept losing races; retry"))
     }
 
     /// Marks one message deleted; returns false when there is none.

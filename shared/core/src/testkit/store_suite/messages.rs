@@ -182,6 +182,20 @@ pub async fn mark_read_counts_incoming_messages_after_up_to(h: &StoreHandles) {
     assert_kind(h.writer.mark_read(&t, &AccountId::generate(), 3, 1).await, PortErrorKind::NotFound);
 }
 
+/// Editing a dialog's newest message shows in the dialog's preview; editing
+/// an older one leaves the preview alone.
+pub async fn editing_the_newest_message_updates_the_dialog_preview(h: &StoreHandles) {
+    let t = tenant();
+    let a = seed_account(h, &t, |_| {}).await;
+    h.writer.ingest_messages(&t, &[message(&a.id, 6, 1, 10, false), message(&a.id, 6, 2, 20, false)]).await.unwrap();
+
+    h.writer.edit_message(&t, &a.id, 6, 1, "older, edited", at(30)).await.unwrap();
+    assert_eq!(dialog(h, &t, &a.id, 6).await.preview, "message 2");
+    h.writer.edit_message(&t, &a.id, 6, 2, "newest, edited", at(40)).await.unwrap();
+
+    assert_eq!(dialog(h, &t, &a.id, 6).await.preview, "newest, edited");
+}
+
 /// `edit_message` replaces the text and sets the edit time; `NotFound` when unknown.
 pub async fn edit_message_replaces_text_and_sets_edit_time(h: &StoreHandles) {
     let t = tenant();
