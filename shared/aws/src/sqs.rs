@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::time::Duration;
 use tgdesk_core::ports::{
-    dead_letter_queue, reason_within_limit, validate_queue_name, Delivery, PortError, PortErrorKind, Queue, QueueDepth,
-    MAX_BODY_BYTES, MAX_QUEUE_NAME,
+    dead_letter_queue, reason_within_limit, validate_queue_name, validate_receive, validate_send, Delivery, PortError,
+    PortErrorKind, Queue, QueueDepth, MAX_QUEUE_NAME,
 };
 use tokio::sync::RwLock;
 
@@ -208,11 +208,7 @@ fn receipt_error(queue: &str, e: PortError) -> PortError {
 #[async_trait]
 impl Queue for SqsQueue {
     async fn send_batch(&self, queue: &str, bodies: Vec<Vec<u8>>) -> Result<(), PortError> {
-        validate_queue_name(queue)?;
-        if let Some(bad) = bodies.iter().find(|b| b.is_empty() || b.len() > MAX_BODY_BYTES) {
-            let message = format!("body of {} bytes is outside 1..={MAX_BODY_BYTES}", bad.len());
-            return Err(PortError::new(PortErrorKind::Invalid, message));
-        }
+        validate_send(queue, &bodies)?;
         if bodies.is_empty() {
             return Ok(());
         }
@@ -233,10 +229,7 @@ impl Queue for SqsQueue {
         wait: Duration,
         visibility: Duration,
     ) -> Result<Vec<Delivery>, PortError> {
-        validate_queue_name(queue)?;
-        if max == 0 {
-            return Err(PortError::new(PortErrorKind::Invalid, "receive of 0 bodies"));
-        }
+        validate_receive(queue, max)?;
         let url = self.url_or_create(queue).await?;
         let deadline = tokio::time::Instant::now() + wait;
         loop {

@@ -20,8 +20,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tgdesk_core::ports::{
-    dead_letter_queue, reason_within_limit, validate_queue_name, Delivery, PortError, PortErrorKind, Queue, QueueDepth,
-    MAX_BODY_BYTES,
+    dead_letter_queue, reason_within_limit, validate_queue_name, validate_receive, validate_send, Delivery, PortError,
+    PortErrorKind, Queue, QueueDepth,
 };
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -179,10 +179,7 @@ fn parse_receipt(receipt: &str) -> Result<(i64, i64), PortError> {
 #[async_trait]
 impl Queue for SqliteQueue {
     async fn send_batch(&self, queue: &str, bodies: Vec<Vec<u8>>) -> Result<(), PortError> {
-        validate_queue_name(queue)?;
-        if let Some(bad) = bodies.iter().find(|b| b.is_empty() || b.len() > MAX_BODY_BYTES) {
-            return Err(PortError::new(PortErrorKind::Invalid, format!("body of {} bytes", bad.len())));
-        }
+        validate_send(queue, &bodies)?;
         if bodies.is_empty() {
             return Ok(());
         }
@@ -210,10 +207,7 @@ impl Queue for SqliteQueue {
         wait: Duration,
         visibility: Duration,
     ) -> Result<Vec<Delivery>, PortError> {
-        validate_queue_name(queue)?;
-        if max == 0 {
-            return Err(PortError::new(PortErrorKind::Invalid, "receive of 0 bodies"));
-        }
+        validate_receive(queue, max)?;
         let deadline = Instant::now() + wait;
         let signal = self.signal(queue);
         loop {

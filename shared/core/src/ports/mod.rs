@@ -25,8 +25,8 @@ pub use error::{PortError, PortErrorKind};
 pub use leases::{Lease, Leases};
 pub use push::{PushEvent, PushHub, EVENT_KINDS};
 pub use queue::{
-    dead_letter_queue, reason_within_limit, validate_queue_name, Delivery, Queue, QueueDepth, MAX_BODY_BYTES,
-    MAX_QUEUE_NAME, MAX_REASON_BYTES,
+    dead_letter_queue, reason_within_limit, validate_queue_name, validate_receive, validate_send, Delivery, Queue,
+    QueueDepth, MAX_BODY_BYTES, MAX_QUEUE_NAME, MAX_REASON_BYTES,
 };
 pub use replies::Replies;
 pub use sealer::{SessionImporter, SessionSealer};

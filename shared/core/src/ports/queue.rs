@@ -53,6 +53,29 @@ pub fn validate_queue_name(name: &str) -> Result<(), PortError> {
     }
 }
 
+/// Returns `Invalid` for what [`Queue::send_batch`] refuses whole: a bad
+/// queue name, or a body outside 1 to [`MAX_BODY_BYTES`] bytes.
+pub fn validate_send(queue: &str, bodies: &[Vec<u8>]) -> Result<(), PortError> {
+    validate_queue_name(queue)?;
+    match bodies.iter().find(|b| b.is_empty() || b.len() > MAX_BODY_BYTES) {
+        Some(bad) => Err(PortError::new(
+            PortErrorKind::Invalid,
+            format!("body of {} bytes is outside 1..={MAX_BODY_BYTES}", bad.len()),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Returns `Invalid` for what [`Queue::receive`] refuses: a bad queue name
+/// or a `max` of 0.
+pub fn validate_receive(queue: &str, max: usize) -> Result<(), PortError> {
+    validate_queue_name(queue)?;
+    if max == 0 {
+        return Err(PortError::new(PortErrorKind::Invalid, "receive of 0 bodies"));
+    }
+    Ok(())
+}
+
 /// One received body; ack it by its receipt or it is delivered again after
 /// the visibility timeout.
 #[derive(Clone, Debug)]
