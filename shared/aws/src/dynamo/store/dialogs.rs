@@ -11,18 +11,11 @@ use crate::dynamo::attrs::s;
 use crate::dynamo::keys::{inbox_key, part_of};
 use crate::error;
 use tgdesk_core::domain::{AccountId, Dialog, TenantId, UserId};
-use tgdesk_core::ports::{DialogCursor, DialogScope, PortError, PortErrorKind};
-
-/// Tries of a dialog write that keeps losing races before giving up (retryably).
-const TRIES: u32 = 20;
+use tgdesk_core::ports::{DialogCursor, DialogScope, PortError};
 
 /// Returns the sort key of a dialog in the inbox order.
 fn order(d: &Dialog) -> (i64, &str, i64) {
     (d.inbox_ms(), d.account_id.as_str(), d.peer)
-}
-
-fn lost_races() -> PortError {
-    PortError::new(PortErrorKind::Throttled, "dialog write kept losing races; retry")
 }
 
 impl DynamoStore {
@@ -128,23 +121,16 @@ impl DynamoStore {
         let heads = self.known_accounts(tenant, dialogs.iter().map(|d| &d.account_id)).await?;
         for d in dialogs {
             let head = &heads[&d.account_id];
-            let mut done = false;
-            for _ in 0..TRIES {
-                let (next, keys, ver) = match self.read_dialog(tenant, &d.account_id, d.peer).await? {
-                    Some(current) => {
-                        let next = Dialog { kind: d.kind, title: d.title.clone(), ..current.dialog };
-                        (next, (current.owner, current.team), Some(current.ver))
+            self.update_dialog(tenant, &d.account_id, d.peer, |current| {
+                Some(match current {
+                    Some(c) => {
+                        let next = Dialog { kind: d.kind, title: d.title.clone(), ..c.dialog.clone() };
+                        (next, c.owner.clone(), c.team.clone())
                     }
-                    None => (d.clone(), (head.owner_id.clone(), head.team_id.clone()), None),
-                };
-                if self.write_dialog(tenant, &next, (keys.0.as_ref(), keys.1.as_ref()), ver).await? {
-                    done = true;
-                    break;
-                }
-            }
-            if !done {
-                return Err(lost_races());
-            }
+                    None => (d.clone(), head.owner_id.clone(), head.team_id.clone()),
+                })
+            })
+            .await?;
         }
         Ok(())
     }
@@ -157,20 +143,17 @@ impl DynamoStore {
         peer: i64,
         up_to: i64,
     ) -> Result<(), PortError> {
-        for _ in 0..TRIES {
-            let Some(current) = self.read_dialog(tenant, account, peer).await? else {
-                return Err(PortError::not_found(format!("dialog {}/{peer} not found", account.as_str())));
-            };
-            let unread = self.count_incoming_after(tenant, account, peer, up_to).await?;
-            let next = Dialog { unread_count: unread, ..current.dialog };
-            if self
-                .write_dialog(tenant, &next, (current.owner.as_ref(), current.team.as_ref()), Some(current.ver))
-                .await?
-            {
-                return Ok(());
-            }
+        let unread = self.count_incoming_after(tenant, account, peer, up_to).await?;
+        let updated = self
+            .update_dialog(tenant, account, peer, |current| {
+                let c = current?;
+                Some((Dialog { unread_count: unread, ..c.dialog.clone() }, c.owner.clone(), c.team.clone()))
+            })
+            .await?;
+        match updated {
+            Some(_) => Ok(()),
+            None => Err(PortError::not_found(format!("dialog {}/{peer} not found", account.as_str()))),
         }
-        Err(lost_races())
     }
 
     /// Moves an account's dialogs into the inboxes of `owner` and `team`
@@ -182,21 +165,12 @@ impl DynamoStore {
         owner: Option<&UserId>,
         team: Option<&UserId>,
     ) -> Result<(), PortError> {
-        for mut stored in self.account_dialog_items(tenant, account).await? {
-            let mut tries = 0;
-            while stored.owner.as_ref() != owner || stored.team.as_ref() != team {
-                if self.write_dialog(tenant, &stored.dialog, (owner, team), Some(stored.ver)).await? {
-                    break;
-                }
-                tries += 1;
-                if tries >= TRIES {
-                    return Err(lost_races());
-                }
-                match self.read_dialog(tenant, account, stored.dialog.peer).await? {
-                    Some(again) => stored = again,
-                    None => break,
-                }
-            }
+        for d in self.account_dialogs(tenant, account).await? {
+            self.update_dialog(tenant, account, d.peer, |current| {
+                let c = current.filter(|c| c.owner.as_ref() != owner || c.team.as_ref() != team)?;
+                Some((c.dialog.clone(), owner.cloned(), team.cloned()))
+            })
+            .await?;
         }
         Ok(())
     }

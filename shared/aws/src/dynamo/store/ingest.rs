@@ -116,8 +116,36 @@ impl DynamoStore {
         }
     }
 
-    /// Applies one batch's delta to one dialog, retrying lost races; returns
-    /// the dialog as it stands after (unchanged when the batch said nothing new).
+    /// Rewrites one dialog with `change`, which is given the dialog as
+    /// stored (`None` when there is none yet) and returns its new state with
+    /// the owner and team whose inboxes it belongs in, or `None` to leave it.
+    /// The write compares and bumps the dialog's version and is tried again
+    /// on a lost race, so concurrent writers never lose each other's change.
+    /// Returns the dialog as it stands after (`None`: there is none).
+    pub(crate) async fn update_dialog<F>(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        mut change: F,
+    ) -> Result<Option<Dialog>, PortError>
+    where
+        F: FnMut(Option<&StoredDialog>) -> Option<(Dialog, Option<UserId>, Option<UserId>)> + Send,
+    {
+        for _ in 0..DIALOG_TRIES {
+            let current = self.read_dialog(tenant, account, peer).await?;
+            let Some((next, owner, team)) = change(current.as_ref()) else {
+                return Ok(current.map(|c| c.dialog));
+            };
+            if self.write_dialog(tenant, &next, (owner.as_ref(), team.as_ref()), current.map(|c| c.ver)).await? {
+                return Ok(Some(next));
+            }
+        }
+        Err(PortError::new(PortErrorKind::Throttled, "dialog write kept losing races; retry"))
+    }
+
+    /// Applies one batch's delta to one dialog; returns the dialog as it
+    /// stands after (unchanged when the batch said nothing new).
     async fn apply_delta(
         &self,
         tenant: &TenantId,
@@ -125,20 +153,14 @@ impl DynamoStore {
         peer: i64,
         delta: &DialogDelta<'_>,
     ) -> Result<Option<Dialog>, PortError> {
-        for _ in 0..DIALOG_TRIES {
-            let current = self.read_dialog(tenant, &head.id, peer).await?;
-            let Some(next) = delta.apply(current.as_ref().map(|c| &c.dialog), &head.id, peer) else {
-                return Ok(current.map(|c| c.dialog));
-            };
-            let (keys, ver) = match &current {
-                Some(c) => ((c.owner.as_ref(), c.team.as_ref()), Some(c.ver)),
-                None => ((head.owner_id.as_ref(), head.team_id.as_ref()), None),
-            };
-            if self.write_dialog(tenant, &next, keys, ver).await? {
-                return Ok(Some(next));
-            }
-        }
-        Err(PortError::new(PortErrorKind::Throttled, "dialog write kept losing races; retry the batch"))
+        self.update_dialog(tenant, &head.id, peer, |current| {
+            let next = delta.apply(current.map(|c| &c.dialog), &head.id, peer)?;
+            Some(match current {
+                Some(c) => (next, c.owner.clone(), c.team.clone()),
+                None => (next, head.owner_id.clone(), head.team_id.clone()),
+            })
+        })
+        .await
     }
 
     /// The body of `MessageWriter::ingest_messages`.

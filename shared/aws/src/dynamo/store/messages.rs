@@ -91,18 +91,13 @@ impl DynamoStore {
         (account, peer, id): (&AccountId, i64, i64),
         text: &str,
     ) -> Result<(), PortError> {
-        for _ in 0..20 {
-            let Some(current) = self.read_dialog(tenant, account, peer).await? else { return Ok(()) };
-            if current.dialog.last_message_id != Some(id) {
-                return Ok(());
-            }
-            let next = tgdesk_core::domain::Dialog { preview: text_preview(text), ..current.dialog };
-            let keys = (current.owner.as_ref(), current.team.as_ref());
-            if self.write_dialog(tenant, &next, keys, Some(current.ver)).await? {
-                return Ok(());
-            }
-        }
-        Err(PortError::new(PortErrorKind::Throttled, "dialog write kept losing races; retry"))
+        self.update_dialog(tenant, account, peer, |current| {
+            let c = current.filter(|c| c.dialog.last_message_id == Some(id))?;
+            let next = tgdesk_core::domain::Dialog { preview: text_preview(text), ..c.dialog.clone() };
+            Some((next, c.owner.clone(), c.team.clone()))
+        })
+        .await?;
+        Ok(())
     }
 
     /// Marks one message deleted; returns false when there is none.
