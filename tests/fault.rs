@@ -15,10 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tg_sim::{SimConfig, Simulator};
-use tgdesk::config::{
-    ENV_ADDR, ENV_ADMIN_PASSWORD, ENV_AWS_CREATE, ENV_AWS_ENDPOINT, ENV_AWS_PREFIX, ENV_BACKEND, ENV_DATA_DIR,
-    ENV_DEMO, ENV_JWT_SECRET, ENV_NODE_ID, ENV_SIM_URL,
-};
+use tgdesk::config::{ENV_ADDR, ENV_ADMIN_PASSWORD, ENV_DATA_DIR, ENV_DEMO, ENV_JWT_SECRET, ENV_NODE_ID, ENV_SIM_URL};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
@@ -42,36 +39,10 @@ const PATIENCE: Duration = Duration::from_secs(60);
 /// A dialog: the account's phone and the customer's peer id.
 type Dialog = (String, i64);
 
-/// The settings that put the server on the AWS backend when
-/// `TGDESK_TEST_BACKEND=aws` (against the moto server `./test.sh` starts),
-/// with resources named after the data dir, so the restarted server finds
-/// its data again; none otherwise.
-fn aws_backend(data_dir: &Path) -> Vec<(&'static str, String)> {
-    if std::env::var("TGDESK_TEST_BACKEND").as_deref() != Ok("aws") {
-        return Vec::new();
-    }
-    aws_backend_at(data_dir, moto_endpoint())
-}
+#[path = "support/test_backend.rs"]
+mod test_backend;
 
-/// Returns the moto server's URL.
-fn moto_endpoint() -> String {
-    std::env::var("TGDESK_TEST_AWS_ENDPOINT")
-        .expect("TGDESK_TEST_AWS_ENDPOINT names the moto server (./test.sh starts one)")
-}
-
-/// Returns the settings of the AWS backend at `endpoint`, named after `data_dir`.
-fn aws_backend_at(data_dir: &Path, endpoint: String) -> Vec<(&'static str, String)> {
-    let hash = data_dir
-        .to_string_lossy()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-    vec![
-        (ENV_BACKEND, "aws".to_owned()),
-        (ENV_AWS_CREATE, "1".to_owned()),
-        (ENV_AWS_ENDPOINT, endpoint),
-        (ENV_AWS_PREFIX, format!("f{hash:016x}")),
-    ]
-}
+use test_backend::{aws_env, backend_env, moto_endpoint};
 
 /// The `tgdesk` binary running as a child process; killed when dropped.
 struct Server {
@@ -82,7 +53,7 @@ struct Server {
 impl Server {
     /// Starts the binary on `data_dir` and a free port, then waits for `/api/health`.
     async fn start(http: &reqwest::Client, data_dir: &Path, sim_url: &str) -> Self {
-        Self::start_with(http, data_dir, sim_url, aws_backend(data_dir)).await
+        Self::start_with(http, data_dir, sim_url, backend_env(data_dir)).await
     }
 
     /// [`Server::start`] with the backend settings `backend`.
@@ -323,7 +294,7 @@ impl Stage {
 async fn a_server_killed_mid_traffic_stores_every_message_exactly_once_after_restart() {
     // Arrange
     let data_dir = tempfile::tempdir().unwrap();
-    let (stage, server) = Stage::set(data_dir.path(), aws_backend(data_dir.path())).await;
+    let (stage, server) = Stage::set(data_dir.path(), backend_env(data_dir.path())).await;
 
     // Act: traffic; the server is killed during it and started again while customers still write.
     let rounds = AtomicUsize::new(0);
@@ -418,7 +389,7 @@ async fn aws_out_of_reach_for_ten_seconds_mid_traffic_loses_and_doubles_nothing(
     let moto = moto_endpoint();
     let proxy = Proxy::start(moto.trim_start_matches("http://").trim_end_matches('/').to_owned()).await;
     let data_dir = tempfile::tempdir().unwrap();
-    let (stage, server) = Stage::set(data_dir.path(), aws_backend_at(data_dir.path(), proxy.url.clone())).await;
+    let (stage, server) = Stage::set(data_dir.path(), aws_env(data_dir.path(), proxy.url.clone())).await;
 
     // Act: traffic; AWS goes out of reach during it, and comes back while customers still write.
     let rounds = AtomicUsize::new(0);

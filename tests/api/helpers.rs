@@ -54,45 +54,17 @@ pub fn config_for(dir: &std::path::Path) -> ServerConfig {
     config
 }
 
-/// The AWS endpoint and resource prefix of a server on `dir` when the tests
-/// run on the AWS backend (`TGDESK_TEST_BACKEND=aws`, against the moto
-/// server `./test.sh` starts): resources of its own, named after the data
-/// dir, so a restart on the same dir finds its data again.
-fn aws_test_backend(dir: &std::path::Path) -> Option<(String, String)> {
-    if std::env::var("TGDESK_TEST_BACKEND").as_deref() != Ok("aws") {
-        return None;
-    }
-    let endpoint = std::env::var("TGDESK_TEST_AWS_ENDPOINT").expect("TGDESK_TEST_AWS_ENDPOINT names the moto server");
-    let hash = dir
-        .to_string_lossy()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-    Some((endpoint, format!("t{hash:016x}")))
-}
-
 /// Puts `config` on the AWS backend when the tests run there.
 pub fn on_test_backend(config: &mut ServerConfig, dir: &std::path::Path) {
-    if let Some((endpoint, prefix)) = aws_test_backend(dir) {
+    if crate::test_backend::on_aws() {
         config.backend = Backend::Aws;
-        config.aws.endpoint = Some(endpoint);
+        config.aws.endpoint = Some(crate::test_backend::moto_endpoint());
         config.aws.create = true;
-        config.aws.prefix = prefix;
+        config.aws.prefix = crate::test_backend::prefix_for(dir);
     }
 }
 
-/// Returns the environment that puts a `tgdesk` process on `dir` on the
-/// backend the tests run on (nothing for the local one).
-pub fn backend_env(dir: &std::path::Path) -> Vec<(&'static str, String)> {
-    use tgdesk::config::{ENV_AWS_CREATE, ENV_AWS_ENDPOINT, ENV_AWS_PREFIX, ENV_BACKEND};
-    aws_test_backend(dir).map_or_else(Vec::new, |(endpoint, prefix)| {
-        vec![
-            (ENV_BACKEND, "aws".into()),
-            (ENV_AWS_CREATE, "1".into()),
-            (ENV_AWS_ENDPOINT, endpoint),
-            (ENV_AWS_PREFIX, prefix),
-        ]
-    })
-}
+pub use crate::test_backend::backend_env;
 
 /// Starts the server on port 0 with a fresh data dir.
 pub async fn spawn_app() -> TestApp {

@@ -19,3 +19,5 @@ mod security_ws;
 mod sending;
 mod sim_desk;
 mod tenants;
+#[path = "../support/test_backend.rs"]
+mod test_backend;
