@@ -6,8 +6,8 @@ use anyhow::Context;
 use std::sync::Arc;
 use tgdesk_aws::{AwsContext, AwsPorts};
 use tgdesk_core::ports::Leases;
-use tgdesk_core::usecases::Ports;
-use tgdesk_local::{LocalPorts, SqliteLeases, WsHub};
+use tgdesk_core::usecases::{Indexer, Ports};
+use tgdesk_local::{LocalPorts, SqliteLeases, TantivyIndex, WsHub};
 
 /// The adapters a server runs on.
 pub struct Composed {
@@ -18,24 +18,30 @@ pub struct Composed {
     pub hub: Arc<WsHub>,
     /// Account leases of the session fleet.
     pub leases: Arc<dyn Leases>,
+    /// Feeds the search index from the store's changes (`None`: something
+    /// outside this process feeds it).
+    pub indexer: Option<Indexer>,
 }
 
 /// Opens the adapters `config` names.
 pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
     match config.backend {
         Backend::Local => {
-            let LocalPorts { hub, ports, .. } =
+            let LocalPorts { hub, ports, store, search } =
                 LocalPorts::open(&config.data_dir).context("cannot open the data dir")?;
             let leases = Arc::new(SqliteLeases::open(config.data_dir.join("leases.db")).context("cannot open leases")?);
-            Ok(Composed { ports, hub, leases })
+            let indexer = Some(Indexer::new(store, search));
+            Ok(Composed { ports, hub, leases, indexer })
         }
         Backend::Aws => {
             let ctx = AwsContext::load(config.aws.settings()).await;
             let hub = Arc::new(WsHub::default());
             let push = hub.clone();
-            let aws = AwsPorts::open(&ctx, |_| push).await.context("cannot open the AWS backend")?;
+            let search =
+                Arc::new(TantivyIndex::open(&config.data_dir.join("search")).context("cannot open the index")?);
+            let aws = AwsPorts::open(&ctx, |_| push, search).await.context("cannot open the AWS backend")?;
             tracing::info!(endpoint = ctx.endpoint_label(), prefix = %config.aws.prefix, "running on AWS");
-            Ok(Composed { ports: aws.ports, hub, leases: aws.leases })
+            Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer: None })
         }
     }
 }

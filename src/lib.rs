@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tgdesk_api::{ApiState, TrustedProxies};
 use tgdesk_core::auth::{PasswordPool, TokenService};
 use tgdesk_core::ports::Leases;
-use tgdesk_core::usecases::Desk;
+use tgdesk_core::usecases::{Desk, Indexer, IndexerStats};
 use tgdesk_fleet::{Fleet, FleetConfig};
 use tgdesk_local::WsHub;
 use tgdesk_telegram::{SessionCipher, StringSessionImporter};
@@ -38,6 +38,10 @@ pub struct App {
     pub pump: Arc<tgdesk_fleet::pump::PumpMetrics>,
     /// Account leases of the session fleet.
     leases: Arc<dyn Leases>,
+    /// Feeds the search index (run by `serve`).
+    indexer: Option<Arc<Indexer>>,
+    /// The indexer's counters (lag, for `/metrics`).
+    pub index_stats: Arc<IndexerStats>,
     /// Seals stored Telegram sessions (key file in the data dir).
     sealer: Arc<SessionCipher>,
     config: ServerConfig,
@@ -55,7 +59,7 @@ impl App {
         }
         secrets::prepare_data_dir(&config.data_dir)?;
         secrets::ensure_keys_private(&config.data_dir)?;
-        let backend::Composed { mut ports, hub, leases } = backend::compose(&config).await?;
+        let backend::Composed { mut ports, hub, leases, indexer } = backend::compose(&config).await?;
         let secret = match &config.jwt_secret {
             Some(s) => s.expose_secret().as_bytes().to_vec(),
             None => secrets::load_or_create(&config.data_dir.join("jwt.secret"))?,
@@ -71,7 +75,9 @@ impl App {
         let mut desk = Desk::new(ports, tokens);
         desk.passwords = password_pool();
         desk.fleet_timeout = config.fleet_timeout;
-        let app = Self { desk, hub, leases, pump: Arc::default(), sealer, config };
+        let index_stats = indexer.as_ref().map(Indexer::stats).unwrap_or_default();
+        let indexer = indexer.map(Arc::new);
+        let app = Self { desk, hub, leases, indexer, index_stats, pump: Arc::default(), sealer, config };
         app.ensure_demo_tenant().await?;
         Ok(app)
     }
@@ -106,6 +112,7 @@ impl App {
             desk: self.desk.clone(),
             hub: self.hub.clone(),
             pump: self.pump.clone(),
+            index: self.index_stats.clone(),
             fleet,
             token: self.config.metrics_token.clone(),
         };
@@ -153,6 +160,16 @@ impl App {
         let pump = tokio::spawn(tgdesk_fleet::pump::run_ingest(self.desk.clone(), self.pump.clone(), stopped.clone()));
         // Events a `tgdesk-fleet` process on this data dir raised reach the sockets here.
         let relay = tokio::spawn(tgdesk_local::relay_push(self.desk.queue.clone(), self.hub.clone(), stopped.clone()));
+        let indexer = self.indexer.clone().map(|indexer| {
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                indexer
+                    .run(async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    })
+                    .await
+            })
+        });
         let router = self.router(fleet.clone());
         let sessions = tokio::spawn(async move {
             if config_fleet {
@@ -166,6 +183,9 @@ impl App {
         sessions.await?;
         pump.await?;
         relay.await?;
+        if let Some(indexer) = indexer {
+            indexer.await?;
+        }
         if let Some(sim) = side.sim {
             sim.shutdown().await;
         }

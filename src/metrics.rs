@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tgdesk_core::usecases::{Desk, COMMANDS_QUEUE, UPDATES_QUEUE};
+use tgdesk_core::usecases::{Desk, IndexerStats, COMMANDS_QUEUE, UPDATES_QUEUE};
 use tgdesk_fleet::pump::PumpMetrics;
 use tgdesk_fleet::Fleet;
 use tgdesk_local::WsHub;
@@ -23,6 +23,8 @@ pub struct MetricsState {
     pub hub: Arc<WsHub>,
     /// Ingest counters.
     pub pump: Arc<PumpMetrics>,
+    /// Search indexer counters.
+    pub index: Arc<IndexerStats>,
     /// Session counters.
     pub fleet: Arc<Fleet>,
     /// Bearer token a scrape must carry (`None`: open to whoever reaches the port).
@@ -46,7 +48,7 @@ fn allowed(expected: Option<&SecretString>, headers: &HeaderMap) -> bool {
 }
 
 /// Appends one sample with its HELP and TYPE lines.
-fn sample(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+fn sample(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
 }
 
@@ -155,6 +157,28 @@ pub async fn scrape(State(s): State<MetricsState>, headers: HeaderMap) -> Respon
         "counter",
         "Pages B-tree balancing parked at the temporary number the wrapper renames.",
         tgdesk_local::page_cache::parked_pages(),
+    );
+    let index = &s.index;
+    sample(
+        &mut out,
+        "tgdesk_search_lag_seconds",
+        "gauge",
+        "How long ago the oldest stored change not yet searchable was stored (0: search has caught up).",
+        index.lag_ms.load(Ordering::Relaxed) as f64 / 1000.0,
+    );
+    sample(
+        &mut out,
+        "tgdesk_search_indexed_total",
+        "counter",
+        "Message changes applied to the search index.",
+        index.applied.load(Ordering::Relaxed),
+    );
+    sample(
+        &mut out,
+        "tgdesk_search_indexer_failures_total",
+        "counter",
+        "Indexer failures (each retried from the last committed position).",
+        index.failures.load(Ordering::Relaxed),
     );
     sample(
         &mut out,

@@ -5,7 +5,7 @@
 
 use crate::{AwsContext, DynamoLeases, DynamoStore, S3Blobs, SqsQueue};
 use std::sync::Arc;
-use tgdesk_core::ports::{BlobStore, PortError, PushHub, Queue};
+use tgdesk_core::ports::{BlobStore, PortError, PushHub, Queue, SearchIndex};
 use tgdesk_core::usecases::{Ports, COMMANDS_QUEUE, UPDATES_QUEUE};
 
 /// The AWS adapters of one deployment, wired as ports.
@@ -22,10 +22,12 @@ impl AwsPorts {
     /// Opens the adapters on `ctx`, with events delivered by the hub
     /// `push` makes (given the queue, for a node whose sockets live in
     /// another process), and checks that the tables, queues and bucket
-    /// answer (creating them where the settings allow).
+    /// answer (creating them where the settings allow). `search` is the
+    /// index the caller chose (OpenSearch when one is configured).
     pub async fn open(
         ctx: &AwsContext,
         push: impl FnOnce(Arc<dyn Queue>) -> Arc<dyn PushHub>,
+        search: Arc<dyn SearchIndex>,
     ) -> Result<Self, PortError> {
         let store = Arc::new(DynamoStore::new(ctx));
         let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(ctx));
@@ -49,6 +51,7 @@ impl AwsPorts {
             sends: store.clone(),
             queue,
             blobs: blobs as Arc<dyn BlobStore>,
+            search,
             replies: store.clone(),
             sessions: None,
             sealer: None,

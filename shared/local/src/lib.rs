@@ -12,6 +12,7 @@ pub mod push;
 mod push_relay;
 mod queue;
 mod queue_consumers;
+pub mod search;
 mod sqlite;
 
 pub use blobs::FsBlobStore;
@@ -19,6 +20,7 @@ pub use leases::SqliteLeases;
 pub use push::WsHub;
 pub use push_relay::{relay as relay_push, QueuedPush, PUSH_QUEUE};
 pub use queue::SqliteQueue;
+pub use search::TantivyIndex;
 pub use sqlite::SqliteStore;
 
 use std::path::Path;
@@ -32,6 +34,8 @@ pub struct LocalPorts {
     pub store: Arc<SqliteStore>,
     /// The push hub (also kept typed, for the WebSocket route).
     pub hub: Arc<WsHub>,
+    /// The search index (also kept typed, for the indexer and `reindex`).
+    pub search: Arc<TantivyIndex>,
     /// Every port; `sessions` and `sealer` are `None` until the caller adds them.
     pub ports: Ports,
 }
@@ -40,6 +44,7 @@ impl LocalPorts {
     /// Opens `tgdesk.db`, `queue.db` and `files/` under `dir`, creating what is missing.
     pub fn open(dir: &Path) -> Result<Self, PortError> {
         let store = Arc::new(SqliteStore::open(dir.join("tgdesk.db"))?);
+        let search = Arc::new(TantivyIndex::open(&dir.join("search"))?);
         let hub = Arc::new(WsHub::default());
         let ports = Ports {
             directory: store.clone(),
@@ -49,10 +54,11 @@ impl LocalPorts {
             sends: store.clone(),
             queue: Arc::new(SqliteQueue::open(dir.join("queue.db"))?),
             blobs: Arc::new(FsBlobStore::open(dir.join("files"))?),
+            search: search.clone(),
             replies: store.clone(),
             sessions: None,
             sealer: None,
         };
-        Ok(Self { store, hub, ports })
+        Ok(Self { store, hub, search, ports })
     }
 }

@@ -10,6 +10,7 @@ mod files;
 mod inbox;
 mod operator;
 mod organise;
+mod search;
 mod sending;
 
 use crate::ApiState;
@@ -39,6 +40,7 @@ pub fn all() -> OpenApiRouter<ApiState> {
         .merge(files::routes())
         .merge(account_login::routes())
         .merge(conversation::routes())
+        .merge(search::routes())
 }
 
 /// Answers 200 once the server is ready.

@@ -30,7 +30,10 @@ pub use queue::{
 };
 pub use replies::Replies;
 pub use sealer::{SessionImporter, SessionSealer};
-pub use search::{SearchHit, SearchIndex, SearchQuery};
+pub use search::{
+    ChangeFeed, Clause, FeedBatch, Fragment, MessageChange, SearchHit, SearchIndex, SearchOrder, SearchPage,
+    SearchQuery, SearchText, MAX_QUERY_ACCOUNTS, MAX_QUERY_CHARS, MAX_QUERY_CLAUSES, MAX_QUERY_TAGS,
+};
 pub use sends::SendLog;
 pub use store::{
     AccountQuery, AuditQuery, DialogCursor, DialogScope, Directory, IngestOutcome, MessageReader, MessageWriter, Pin,

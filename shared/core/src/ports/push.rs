@@ -18,10 +18,11 @@ pub struct PushEvent {
 }
 
 /// Every event type the desk pushes (the hub adds `resync` itself).
-pub const EVENT_KINDS: [&str; 7] = [
+pub const EVENT_KINDS: [&str; 8] = [
     "message.new",
     "message.edit",
     "message.delete",
+    "message.tags",
     "dialog.update",
     "account.status",
     "send.status",

@@ -1,7 +1,7 @@
 //! [`PortHandle`]: one adapter behind one port, plus whatever must outlive it
 //! (a temp dir, a server process), for the single-port contract suites.
 
-use crate::ports::{BlobStore, Leases, Queue, Throttle};
+use crate::ports::{BlobStore, Leases, Queue, SearchIndex, Throttle};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -35,3 +35,5 @@ pub type LeasesHandle = PortHandle<dyn Leases>;
 pub type BlobHandle = PortHandle<dyn BlobStore>;
 /// A throttle adapter under test.
 pub type ThrottleHandle = PortHandle<dyn Throttle>;
+/// A search index adapter under test.
+pub type SearchHandle = PortHandle<dyn SearchIndex>;

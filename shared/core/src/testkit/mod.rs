@@ -7,16 +7,18 @@
 //! take a [`PortHandle`].
 
 pub mod blob_suite;
+pub mod feed_suite;
 pub mod fixtures;
 mod handle;
 pub mod lease_suite;
 pub mod queue_suite;
+pub mod search_suite;
 pub mod store_suite;
 pub mod throttle_suite;
 
-pub use handle::{BlobHandle, LeasesHandle, PortHandle, QueueHandle, ThrottleHandle};
+pub use handle::{BlobHandle, LeasesHandle, PortHandle, QueueHandle, SearchHandle, ThrottleHandle};
 
-use crate::ports::{Directory, MessageReader, MessageWriter, Replies, SendLog};
+use crate::ports::{ChangeFeed, Directory, MessageReader, MessageWriter, Replies, SendLog};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -59,6 +61,14 @@ impl StoreHandles {
         self._guard = Some(Arc::new(guard));
         self
     }
+}
+
+/// A change feed adapter with the store whose writes it reports.
+pub struct FeedHandle {
+    /// The store the case writes through.
+    pub store: StoreHandles,
+    /// The feed of that store's changes.
+    pub feed: Arc<dyn ChangeFeed>,
 }
 
 /// Expands to one `#[tokio::test]` per store contract case. `$make` is a

@@ -4,7 +4,7 @@
 
 use super::{cursor, page_size, Actor, AppError, Desk, DialogView, Page};
 use crate::domain::{Account, AccountId, Dialog, Message, TagId};
-use crate::ports::{DialogCursor, DialogScope, PinTarget};
+use crate::ports::{DialogCursor, DialogScope, PinTarget, PushEvent};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -70,17 +70,22 @@ impl Desk {
         message: i64,
         tags: &[TagId],
     ) -> Result<Message, AppError> {
-        self.visible_account(actor, id).await?;
+        let account = self.visible_account(actor, id).await?;
         let known: HashSet<TagId> = self.directory.list_tags(&actor.tenant).await?.into_iter().map(|t| t.id).collect();
         if let Some(bad) = tags.iter().find(|t| !known.contains(t)) {
             return Err(AppError::invalid(format!("tag {bad} does not exist")));
         }
         let set: BTreeSet<TagId> = tags.iter().cloned().collect();
         self.writer.set_message_tags(&actor.tenant, id, peer, message, &set).await?;
-        self.reader
+        let tagged = self
+            .reader
             .get_message(&actor.tenant, id, peer, message)
             .await?
-            .ok_or_else(|| AppError::not_found("no such message"))
+            .ok_or_else(|| AppError::not_found("no such message"))?;
+        let data = serde_json::json!({"account_id": id, "peer": peer, "id": message, "tags": tagged.tags});
+        let audience = self.audience(&account).await?;
+        self.push.publish(&actor.tenant, &audience, PushEvent::new("message.tags", &data)?).await?;
+        Ok(tagged)
     }
 
     async fn dialog_page(

@@ -14,11 +14,13 @@ mod fleet;
 mod import;
 mod import_rows;
 mod inbox;
+mod indexer;
 mod ingest;
 mod message_actions;
 mod organise;
 mod profiles;
 mod revocation;
+mod search;
 mod sending;
 mod session;
 mod tenants;
@@ -35,19 +37,21 @@ pub use commands::{
 pub use error::AppError;
 pub use files::{UploadBody, MAX_FILE_BYTES};
 pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine, MAX_IMPORT_LINES, MAX_REPORTED_REJECTIONS};
+pub use indexer::{Indexer, IndexerStats, COMMIT_EVERY, COMMIT_INTERVAL, FEED_BATCH};
 pub use ingest::{
     decode_batch, encode_batch, AccountUpdate, Announcements, BatchIngest, IngestReport, UpdateEnvelope, UPDATES_QUEUE,
 };
 pub use message_actions::{EditMessage, MediaFile};
 pub use profiles::{ProfileView, MAX_HISTORY_SYNC};
 pub use revocation::{ROSTER_TTL, SESSION_REVOKED};
+pub use search::{SearchHitView, SearchRequest, SearchResults, DEFAULT_SEARCH_PAGE, MAX_SEARCH_PAGE};
 pub use sending::{BatchTarget, BatchView, NewBatch, NewMessage, SendOutcome, MAX_BATCH_TARGETS};
 pub use session::LoginOutcome;
 pub use views::{AccountView, AgentView, DialogView, Page, TagRef};
 
 use crate::auth::{LoginThrottle, PasswordPool, TokenService};
 use crate::ports::{
-    BlobStore, Directory, MessageReader, MessageWriter, PushHub, Queue, Replies, SendLog, SessionImporter,
+    BlobStore, Directory, MessageReader, MessageWriter, PushHub, Queue, Replies, SearchIndex, SendLog, SessionImporter,
     SessionSealer,
 };
 use std::sync::Arc;
@@ -74,6 +78,8 @@ pub struct Ports {
     pub queue: Arc<dyn Queue>,
     /// Uploaded files and media.
     pub blobs: Arc<dyn BlobStore>,
+    /// The full-text index of messages (fed by an [`Indexer`], read by `search`).
+    pub search: Arc<dyn SearchIndex>,
     /// The fleet's replies to commands a caller waits on.
     pub replies: Arc<dyn Replies>,
     /// Turns imported session strings into sealed sessions (`None`: the

@@ -292,5 +292,5 @@ pub(super) fn delete_account(tx: &Transaction<'_>, tenant: &TenantId, id: &Accou
     ] {
         tx.execute(sql, key).map_err(map_err)?;
     }
-    Ok(())
+    super::feed::account_deleted(tx, tenant, id)
 }

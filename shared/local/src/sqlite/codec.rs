@@ -194,24 +194,31 @@ pub(super) const MESSAGE_COLS: &str = "account_id, peer, id, sender_id, sender_n
      entities, media, reply_to, edited_ns, deleted, tags";
 
 pub(super) fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
-    let media: Option<String> = row.get(9)?;
+    message_at(row, 0)
+}
+
+/// Reads the [`MESSAGE_COLS`] starting at column `at`.
+pub(super) fn message_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Message> {
+    let media: Option<String> = row.get(at + 9)?;
     Ok(Message {
-        account_id: parsed(row, 0, AccountId::parse)?,
-        peer: row.get(1)?,
-        id: row.get(2)?,
-        sender_id: row.get(3)?,
-        sender_name: row.get(4)?,
-        outgoing: row.get(5)?,
-        date: from_ns(row.get(6)?),
-        text: row.get(7)?,
-        entities: json(row, 8)?,
-        media: media.map(|m| serde_json::from_str::<MediaRef>(&m).map_err(|e| bad(9, e.to_string()))).transpose()?,
-        reply_to: row.get(10)?,
-        edited_at: row.get::<_, Option<i64>>(11)?.map(from_ns),
-        deleted: row.get(12)?,
-        tags: json::<Vec<String>>(row, 13)?
+        account_id: parsed(row, at, AccountId::parse)?,
+        peer: row.get(at + 1)?,
+        id: row.get(at + 2)?,
+        sender_id: row.get(at + 3)?,
+        sender_name: row.get(at + 4)?,
+        outgoing: row.get(at + 5)?,
+        date: from_ns(row.get(at + 6)?),
+        text: row.get(at + 7)?,
+        entities: json(row, at + 8)?,
+        media: media
+            .map(|m| serde_json::from_str::<MediaRef>(&m).map_err(|e| bad(at + 9, e.to_string())))
+            .transpose()?,
+        reply_to: row.get(at + 10)?,
+        edited_at: row.get::<_, Option<i64>>(at + 11)?.map(from_ns),
+        deleted: row.get(at + 12)?,
+        tags: json::<Vec<String>>(row, at + 13)?
             .iter()
-            .map(|s| TagId::parse(s).map_err(|e| bad(13, e.to_string())))
+            .map(|s| TagId::parse(s).map_err(|e| bad(at + 13, e.to_string())))
             .collect::<rusqlite::Result<_>>()?,
     })
 }

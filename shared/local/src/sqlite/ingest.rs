@@ -55,6 +55,7 @@ pub(super) fn ingest(
         .map_err(map_err)?;
     let mut outcome = IngestOutcome::default();
     let mut deltas: HashMap<(&str, i64), DialogDelta<'_>> = HashMap::new();
+    let mut rowids: Option<(i64, i64)> = None;
     for (i, m) in messages.iter().enumerate() {
         let inserted = insert
             .execute(params![
@@ -80,10 +81,15 @@ pub(super) fn ingest(
             continue;
         }
         outcome.fresh.push(i);
+        let rowid = tx.last_insert_rowid();
+        rowids = Some(rowids.map_or((rowid, rowid), |(first, _)| (first, rowid)));
         for tag_id in &m.tags {
             tag.execute(params![t, tag_id.as_str(), m.account_id.as_str(), m.peer, m.id]).map_err(map_err)?;
         }
         deltas.entry((m.account_id.as_str(), m.peer)).or_default().add(m);
+    }
+    if let Some((first, last)) = rowids {
+        super::feed::inserted(tx, first, last)?;
     }
     outcome.dialogs.reserve(deltas.len());
     for ((account, peer), delta) in deltas {
@@ -240,6 +246,7 @@ pub(super) fn edit(
     if n == 0 {
         return Err(PortError::not_found(format!("message {id} of {a}/{peer} not found")));
     }
+    super::feed::changed(tx, t, [(a.as_str(), peer, id)])?;
     let shown = text_preview(text);
     tx.prepare_cached(
         "UPDATE dialogs SET preview = ?5 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND last_message_id = ?4",
@@ -261,10 +268,13 @@ pub(super) fn delete(
             "UPDATE messages SET deleted = 1 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4",
         )
         .map_err(map_err)?;
+    let mut marked = Vec::with_capacity(ids.len());
     for id in ids {
-        stmt.execute(params![t.as_str(), a.as_str(), peer, id]).map_err(map_err)?;
+        if stmt.execute(params![t.as_str(), a.as_str(), peer, id]).map_err(map_err)? > 0 {
+            marked.push((a.as_str(), peer, *id));
+        }
     }
-    Ok(())
+    super::feed::changed(tx, t, marked)
 }
 
 /// Marks deleted the messages with `ids` outside channels; returns their (peer, id).
@@ -291,6 +301,7 @@ pub(super) fn delete_unplaced(
             out.push(row.map_err(map_err)?);
         }
     }
+    super::feed::changed(tx, t, out.iter().map(|(peer, id)| (a.as_str(), *peer, *id)))?;
     Ok(out)
 }
 
@@ -335,6 +346,7 @@ pub(super) fn set_tags(
     if n == 0 {
         return Err(PortError::not_found(format!("message {id} of {a}/{peer} not found")));
     }
+    super::feed::changed(tx, t, [(a.as_str(), peer, id)])?;
     tx.prepare_cached(
         "DELETE FROM message_tags WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND message_id = ?4",
     )

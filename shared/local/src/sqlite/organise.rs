@@ -97,6 +97,7 @@ pub(super) fn delete_tag(tx: &Transaction<'_>, tenant: &TenantId, id: &TagId) ->
         let kept: BTreeSet<TagId> = tags.iter().filter_map(|t| TagId::parse(t).ok()).collect();
         write.execute(params![tenant.as_str(), account, peer, msg, tags_json(&kept)]).map_err(map_err)?;
     }
+    super::feed::changed(tx, tenant, tagged.iter().map(|(account, peer, msg)| (account.as_str(), *peer, *msg)))?;
     tx.execute("DELETE FROM message_tags WHERE tenant = ?1 AND tag_id = ?2", key).map_err(map_err)?;
     Ok(())
 }

@@ -6,7 +6,17 @@ use rusqlite_migration::{Migrations, M};
 
 /// Returns every migration, oldest first. Never edit a released one: append.
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(V5),
+        M::up(V6),
+        M::up(V7),
+        M::up(V8),
+        M::up(V9),
+    ])
 }
 
 const V1: &str = r#"
@@ -280,6 +290,24 @@ FROM messages ORDER BY date_ns;
 DROP TABLE messages;
 ALTER TABLE messages_by_arrival RENAME TO messages;
 CREATE UNIQUE INDEX messages_key ON messages (tenant, account_id, peer, id);
+"#;
+
+/// The change feed the search indexer reads (see `feed.rs`). AUTOINCREMENT:
+/// a sequence number is never reused, even after the newest row is trimmed,
+/// so a consumer's position never falls behind new rows. Messages stored
+/// before this version enter it as one range.
+const V9: &str = r#"
+CREATE TABLE search_feed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    op INTEGER NOT NULL,
+    tenant TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    peer INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    at_ns INTEGER NOT NULL
+);
+INSERT INTO search_feed (op, tenant, account_id, peer, id, at_ns)
+SELECT 0, '', '', min(rowid), max(rowid), 0 FROM messages HAVING count(*) > 0;
 "#;
 
 #[cfg(test)]

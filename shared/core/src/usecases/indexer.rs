@@ -1,0 +1,165 @@
+//! The indexer: reads the store's change feed from the index's committed
+//! position, applies the changes and commits them with the position they
+//! reached. Commits are batched (an index commit costs a flush), so search
+//! trails the store by at most about one commit interval under load. A
+//! failure anywhere starts over from the committed position: changes are
+//! replayed, never skipped, and replaying is harmless.
+
+use crate::ports::{ChangeFeed, PortError, SearchIndex};
+use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Changes read from the feed at once.
+pub const FEED_BATCH: usize = 5_000;
+/// Changes applied before a commit is due regardless of time.
+pub const COMMIT_EVERY: usize = 50_000;
+/// Longest time applied changes wait for their commit.
+pub const COMMIT_INTERVAL: Duration = Duration::from_millis(500);
+/// Pause when the feed is drained.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+/// Pause after a failure, doubled up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// What the indexer has done, for metrics and health.
+#[derive(Debug, Default)]
+pub struct IndexerStats {
+    /// Milliseconds between the oldest change not yet searchable being
+    /// stored and now (0 when search has caught up).
+    pub lag_ms: AtomicU64,
+    /// Changes applied since start.
+    pub applied: AtomicU64,
+    /// Commits made since start.
+    pub commits: AtomicU64,
+    /// Failures since start (each one retried).
+    pub failures: AtomicU64,
+}
+
+/// Moves changes from a feed into an index.
+pub struct Indexer {
+    feed: Arc<dyn ChangeFeed>,
+    index: Arc<dyn SearchIndex>,
+    stats: Arc<IndexerStats>,
+}
+
+/// Where a run stands between two feed reads.
+struct Run {
+    /// The feed position the index has applied up to.
+    position: Option<String>,
+    /// Changes applied and not yet committed.
+    dirty: usize,
+    /// When the oldest change not yet committed was stored.
+    oldest_pending: Option<DateTime<Utc>>,
+    /// When the last commit happened.
+    committed_at: Instant,
+}
+
+impl Indexer {
+    /// An indexer from `feed` into `index`.
+    pub fn new(feed: Arc<dyn ChangeFeed>, index: Arc<dyn SearchIndex>) -> Self {
+        Self { feed, index, stats: Arc::default() }
+    }
+
+    /// Its counters (shared: read them while it runs).
+    pub fn stats(&self) -> Arc<IndexerStats> {
+        self.stats.clone()
+    }
+
+    /// Runs until `stop` resolves, committing what was applied before it returns.
+    pub async fn run(&self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let outcome = tokio::select! {
+                outcome = self.run_from_committed() => outcome,
+                () = &mut stop => return,
+            };
+            if let Err(e) = outcome {
+                self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, retry_in = ?backoff, "indexer failed; it starts over from the committed position");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = &mut stop => return,
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+
+    /// Indexes everything the feed holds now, commits, and returns how many
+    /// changes it applied (for `reindex`-like callers and tests).
+    pub async fn catch_up(&self) -> Result<usize, PortError> {
+        let mut run = self.start().await?;
+        let mut total = 0;
+        loop {
+            let n = self.step(&mut run).await?;
+            if n == 0 {
+                self.commit(&mut run).await?;
+                return Ok(total);
+            }
+            total += n;
+            if run.dirty >= COMMIT_EVERY {
+                self.commit(&mut run).await?;
+            }
+        }
+    }
+
+    async fn start(&self) -> Result<Run, PortError> {
+        Ok(Run { position: self.index.position().await?, dirty: 0, oldest_pending: None, committed_at: Instant::now() })
+    }
+
+    async fn run_from_committed(&self) -> Result<(), PortError> {
+        let mut run = self.start().await?;
+        loop {
+            let n = self.step(&mut run).await?;
+            let due = run.dirty >= COMMIT_EVERY || run.committed_at.elapsed() >= COMMIT_INTERVAL || n == 0;
+            if run.dirty > 0 && due {
+                self.commit(&mut run).await?;
+            }
+            if n == 0 {
+                tokio::time::sleep(IDLE_POLL).await;
+            }
+        }
+    }
+
+    /// Reads and applies one batch; returns its size.
+    async fn step(&self, run: &mut Run) -> Result<usize, PortError> {
+        let batch = self.feed.read(run.position.as_deref(), FEED_BATCH).await?;
+        if let Some(oldest) = batch.oldest {
+            run.oldest_pending.get_or_insert(oldest);
+        }
+        self.record_lag(run.oldest_pending);
+        if batch.changes.is_empty() {
+            return Ok(0);
+        }
+        self.index.apply(&batch.changes).await?;
+        run.dirty += batch.changes.len();
+        run.position = batch.position.or(run.position.take());
+        self.stats.applied.fetch_add(batch.changes.len() as u64, Ordering::Relaxed);
+        Ok(batch.changes.len())
+    }
+
+    async fn commit(&self, run: &mut Run) -> Result<(), PortError> {
+        self.index.commit(run.position.as_deref()).await?;
+        self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        run.dirty = 0;
+        run.oldest_pending = None;
+        run.committed_at = Instant::now();
+        self.record_lag(None);
+        if let Some(position) = &run.position {
+            // Trimming only saves space; what is not trimmed now is trimmed next time.
+            if let Err(e) = self.feed.trim(position).await {
+                tracing::warn!(error = %e, "could not trim the change feed; it is retried at the next commit");
+            }
+        }
+        Ok(())
+    }
+
+    fn record_lag(&self, oldest_pending: Option<DateTime<Utc>>) {
+        let lag = oldest_pending.map_or(0, |t| (Utc::now() - t).num_milliseconds().max(0) as u64);
+        self.stats.lag_ms.store(lag, Ordering::Relaxed);
+    }
+}
