@@ -105,6 +105,25 @@ async fn customer_messages_reach_exactly_the_right_agents_and_replies_reach_cust
     assert_eq!(stored, expected_alice, "each message stored once, in order");
     let inbox = app.get("/api/inbox", &alice).await.expect(200);
     assert_eq!(inbox["items"][0]["preview"], "to alice 4");
+    // Searchable, each once, by exactly the agents who may see it.
+    let mut found = Value::Null;
+    for _ in 0..200 {
+        found = app.get("/api/search?q=alice&limit=100", &alice).await.expect(200);
+        if found["items"].as_array().unwrap().len() >= 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut searched: Vec<String> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["snippet"].as_array().unwrap().iter().map(|f| f["text"].as_str().unwrap()).collect())
+        .collect();
+    searched.sort();
+    assert_eq!(searched, expected_alice, "every message searchable once");
+    assert_eq!(app.get("/api/search?q=alice", &bruno).await.expect(200)["items"], json!([]), "bruno sees none");
+    assert_eq!(app.get("/api/search?q=alice&limit=100", &leader).await.expect(200)["items"].as_array().unwrap().len(), 5);
     let reply = app
         .post(&format!("/api/accounts/{alice_account}/dialogs/{peer}/messages"), &alice, json!({"text": "Hi Carol!"}))
         .await

@@ -287,7 +287,7 @@ impl Inner {
         let flags = doc.get_first(f.flags).and_then(|v| v.as_u64()).unwrap_or(0);
         let text = text_of(f.text).unwrap_or_default();
         let snippet = match snippets {
-            Some(g) => fragments(&g.snippet(&text)),
+            Some(g) => fragments(&text, &g.snippet(&text)),
             None => vec![Fragment { text: text.chars().take(SNIPPET_CHARS).collect(), hit: false }],
         };
         let tags: BTreeSet<TagId> =
@@ -308,21 +308,32 @@ impl Inner {
     }
 }
 
-/// Splits a snippet into plain and matched pieces; an empty snippet (no
-/// match in the text: the hit came from a filter) is the text's start.
-fn fragments(snippet: &tantivy::snippet::Snippet) -> Vec<Fragment> {
-    let text = snippet.fragment();
+/// Splits a snippet into plain and matched pieces. A text that fits in a
+/// snippet is shown whole (tantivy's fragment stops at the last word, which
+/// would drop closing punctuation); an empty snippet (no match in the text:
+/// the hit came from a filter) is the text's start.
+fn fragments(text: &str, snippet: &tantivy::snippet::Snippet) -> Vec<Fragment> {
+    let range = snippet.fragment_range();
+    let (shown, shift) = if text.chars().count() <= SNIPPET_CHARS && text.get(range.clone()).is_some() {
+        (text, range.start)
+    } else {
+        (snippet.fragment(), 0)
+    };
+    if snippet.highlighted().is_empty() {
+        return vec![Fragment { text: shown.chars().take(SNIPPET_CHARS).collect(), hit: false }];
+    }
     let mut out = Vec::new();
     let mut at = 0;
     for range in snippet.highlighted() {
-        if range.start > at {
-            out.push(Fragment { text: text[at..range.start].to_owned(), hit: false });
+        let (start, end) = (range.start + shift, range.end + shift);
+        if start > at {
+            out.push(Fragment { text: shown[at..start].to_owned(), hit: false });
         }
-        out.push(Fragment { text: text[range.clone()].to_owned(), hit: true });
-        at = range.end;
+        out.push(Fragment { text: shown[start..end].to_owned(), hit: true });
+        at = end;
     }
-    if at < text.len() {
-        out.push(Fragment { text: text[at..].to_owned(), hit: false });
+    if at < shown.len() {
+        out.push(Fragment { text: shown[at..].to_owned(), hit: false });
     }
     out
 }
