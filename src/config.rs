@@ -81,6 +81,9 @@ pub struct Cli {
 pub enum Command {
     /// Runs the server (the default).
     Serve,
+    /// Rebuilds the search index from every stored message (local backend;
+    /// stop the server first).
+    Reindex,
     /// Manages tenants.
     Tenant {
         /// The tenant action.

@@ -5,6 +5,7 @@ mod backend;
 pub mod config;
 mod http;
 mod metrics;
+pub mod reindex;
 mod secrets;
 mod telegram;
 mod web;

@@ -25,6 +25,11 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(cli.server.addr).await?;
             App::build(cli.server).await?.serve(listener, shutdown_signal()).await
         }
+        Command::Reindex => {
+            let n = tgdesk::reindex::reindex(&cli.server.data_dir).await?;
+            println!("reindexed {n} messages");
+            Ok(())
+        }
         Command::Tenant { action: TenantAction::Create { name, admin_username, admin_password } } => {
             let app = App::build(cli.server).await?;
             let admin = app.desk.create_tenant(&name, &admin_username, &admin_password).await?;

@@ -123,7 +123,10 @@ async fn customer_messages_reach_exactly_the_right_agents_and_replies_reach_cust
     searched.sort();
     assert_eq!(searched, expected_alice, "every message searchable once");
     assert_eq!(app.get("/api/search?q=alice", &bruno).await.expect(200)["items"], json!([]), "bruno sees none");
-    assert_eq!(app.get("/api/search?q=alice&limit=100", &leader).await.expect(200)["items"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        app.get("/api/search?q=alice&limit=100", &leader).await.expect(200)["items"].as_array().unwrap().len(),
+        5
+    );
     let reply = app
         .post(&format!("/api/accounts/{alice_account}/dialogs/{peer}/messages"), &alice, json!({"text": "Hi Carol!"}))
         .await

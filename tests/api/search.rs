@@ -28,7 +28,10 @@ async fn hits(app: &TestApp, token: &str, query: &str, expected: usize) -> Vec<V
 }
 
 fn texts(items: &[Value]) -> Vec<String> {
-    items.iter().map(|h| h["snippet"].as_array().unwrap().iter().map(|f| f["text"].as_str().unwrap()).collect()).collect()
+    items
+        .iter()
+        .map(|h| h["snippet"].as_array().unwrap().iter().map(|f| f["text"].as_str().unwrap()).collect())
+        .collect()
 }
 
 async fn ingest(app: &TestApp, account: &str, peer: i64, id: i64, text: &str) {
@@ -55,8 +58,13 @@ async fn hits_follow_what_the_caller_sees_in_every_language() {
     assert_eq!(found.len(), 1, "alice finds her account's message only: {found:?}");
     assert_eq!((found[0]["account_id"].as_str(), found[0]["peer"].as_i64()), (Some(mine.as_str()), Some(501)));
     assert_eq!(found[0]["account_label"], "+15550700001");
-    let marked: Vec<&str> =
-        found[0]["snippet"].as_array().unwrap().iter().filter(|f| f["hit"] == true).map(|f| f["text"].as_str().unwrap()).collect();
+    let marked: Vec<&str> = found[0]["snippet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["hit"] == true)
+        .map(|f| f["text"].as_str().unwrap())
+        .collect();
     assert_eq!(marked, ["Доставка"]);
     assert_eq!(hits(&app, &alice, "q=%E9%80%80%E6%AC%BE", 1).await[0]["id"], 2, "退款 inside a Chinese sentence");
     assert_eq!(hits(&app, &alice, "q=refund", 1).await[0]["id"], 3, "refund finds refunds");
@@ -138,7 +146,8 @@ async fn a_tagged_message_is_pushed_and_found_by_its_tag() {
     let tag_id = tag["id"].as_str().unwrap().to_owned();
     let mut socket = ws(&app, &alice).await;
 
-    let tagged = app.put(&format!("/api/messages/{account}/801/1/tags"), &alice, json!({"tags": [tag_id]})).await.expect(200);
+    let tagged =
+        app.put(&format!("/api/messages/{account}/801/1/tags"), &alice, json!({"tags": [tag_id]})).await.expect(200);
     assert_eq!(tagged["tags"], json!([tag_id]));
     let pushed = events(&mut socket, "message.tags", 1).await;
     assert_eq!(pushed[0], json!({"account_id": account, "peer": 801, "id": 1, "tags": [tag_id]}));
@@ -149,9 +158,13 @@ async fn a_tagged_message_is_pushed_and_found_by_its_tag() {
     assert_eq!(hits(&app, &alice, &format!("q=call&tags={tag_id}"), 1).await.len(), 1);
     app.put(&format!("/api/messages/{account}/801/1/tags"), &alice, json!({"tags": []})).await.expect(200);
     assert!(hits(&app, &alice, &format!("tags={tag_id}"), 0).await.is_empty(), "untagged: no longer found by the tag");
-    app.put(&format!("/api/messages/{account}/801/1/tags"), &alice, json!({"tags": ["tag_01aaaaaaaaaaaaaaaaaaaaaaaa"]}))
-        .await
-        .expect(400);
+    app.put(
+        &format!("/api/messages/{account}/801/1/tags"),
+        &alice,
+        json!({"tags": ["tag_01aaaaaaaaaaaaaaaaaaaaaaaa"]}),
+    )
+    .await
+    .expect(400);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,4 +195,54 @@ async fn bad_queries_get_a_clear_400_and_no_token_a_401() {
     }
     app.call(reqwest::Method::GET, "/api/search?q=x", None, None).await.expect(401);
     app.call(reqwest::Method::GET, "/api/search?q=x", Some("forged.token.value"), None).await.expect(401);
+}
+
+async fn indexed_since_start(app: &TestApp) -> u64 {
+    let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tgdesk_search_indexed_total "))
+        .and_then(|v| v.parse().ok())
+        .expect("the indexer's counter is exported")
+}
+
+fn without_fleet(dir: &std::path::Path) -> tgdesk::config::ServerConfig {
+    let mut config = config_for(dir);
+    config.fleet = false;
+    config
+}
+
+/// The index is committed with its feed position: a restart indexes nothing
+/// again, and `tgdesk reindex` rebuilds a lost index from the store. (The
+/// rebuild reads the local store; on AWS the stream and OpenSearch keep
+/// their own positions, so this runs on the local backend only.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_survives_a_restart_and_reindex_rebuilds_it() {
+    if crate::test_backend::on_aws() {
+        eprintln!("skipped on the AWS backend: reindex rebuilds the local store's index");
+        return;
+    }
+    let app = spawn_without_fleet().await;
+    let admin = app.admin().await;
+    let account = app.create_account(&admin, "+15550700031", None).await;
+    for id in 1..=3 {
+        ingest(&app, &account, 901, id, &format!("kept across restarts {id}")).await;
+    }
+    assert_eq!(hits(&app, &admin, "q=restarts", 3).await.len(), 3);
+    let dir = app.stop().await;
+
+    let config = without_fleet(dir.path());
+    let app = spawn_with(dir, config).await;
+    let admin = app.admin().await;
+    assert_eq!(hits(&app, &admin, "q=restarts", 3).await.len(), 3, "found at once after a restart");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(indexed_since_start(&app).await, 0, "nothing was indexed twice");
+    let dir = app.stop().await;
+
+    std::fs::remove_dir_all(dir.path().join("search")).unwrap();
+    assert_eq!(tgdesk::reindex::reindex(dir.path()).await.unwrap(), 3);
+    let config = without_fleet(dir.path());
+    let app = spawn_with(dir, config).await;
+    let admin = app.admin().await;
+    assert_eq!(hits(&app, &admin, "q=restarts", 3).await.len(), 3, "the rebuilt index finds them");
 }
