@@ -27,8 +27,10 @@ pub struct Composed {
 pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
     match config.backend {
         Backend::Local => {
-            let LocalPorts { hub, ports, store, search } =
+            let LocalPorts { hub, mut ports, store } =
                 LocalPorts::open(&config.data_dir).context("cannot open the data dir")?;
+            let search = open_index(config)?;
+            ports.search = Some(search.clone());
             let leases = Arc::new(SqliteLeases::open(config.data_dir.join("leases.db")).context("cannot open leases")?);
             let indexer = Some(Indexer::new(store, search));
             Ok(Composed { ports, hub, leases, indexer })
@@ -37,11 +39,18 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
             let ctx = AwsContext::load(config.aws.settings()).await;
             let hub = Arc::new(WsHub::default());
             let push = hub.clone();
-            let search =
-                Arc::new(TantivyIndex::open(&config.data_dir.join("search")).context("cannot open the index")?);
-            let aws = AwsPorts::open(&ctx, |_| push, search).await.context("cannot open the AWS backend")?;
+            let search = open_index(config)?;
+            let aws = AwsPorts::open(&ctx, |_| push, Some(search)).await.context("cannot open the AWS backend")?;
             tracing::info!(endpoint = ctx.endpoint_label(), prefix = %config.aws.prefix, "running on AWS");
             Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer: None })
         }
     }
+}
+
+/// Opens the search index under the data dir.
+fn open_index(config: &ServerConfig) -> anyhow::Result<Arc<TantivyIndex>> {
+    let dir = config.data_dir.join("search");
+    Ok(Arc::new(
+        TantivyIndex::open(&dir).with_context(|| format!("cannot open the search index in {}", dir.display()))?,
+    ))
 }

@@ -36,7 +36,7 @@ pub async fn aws_desk_with_hub(
 ) -> anyhow::Result<(Desk, Actor, Arc<tgdesk_local::WsHub>)> {
     let hub = Arc::new(tgdesk_local::WsHub::default());
     let push = hub.clone();
-    let ports = tgdesk_aws::AwsPorts::open(ctx, |_| push).await?.ports;
+    let ports = tgdesk_aws::AwsPorts::open(ctx, |_| push, None).await?.ports;
     let desk = Desk::new(ports, bench_tokens());
     let actor = admin_of(&desk, "bench").await?;
     Ok((desk, actor, hub))

@@ -10,6 +10,8 @@
 //!   HTTP clients posting wrong passwords, comparing push latency;
 //! - `e2e`: the whole local deployment with real parts (tg-sim, fleet on grammers,
 //!   server, 1,000 WebSocket clients) under customer traffic;
+//! - `search`: indexes realistic mixed-language messages into the tantivy
+//!   index (10 million by default), then query latency from concurrent clients;
 //! - `sessions`: many grammers sessions brought online through the fleet against
 //!   tg-sim as a child process (build it first: `cargo build --release -p tg-sim`).
 
@@ -19,6 +21,7 @@ mod import;
 mod inbox;
 mod login_flood;
 mod pipeline;
+mod search;
 mod sessions;
 mod sim_process;
 mod simctl;
@@ -37,7 +40,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// Benchmark options.
 #[derive(Parser)]
 struct Args {
-    /// Which scenario: `import`, `inbox`, `all` (both), `pipeline`, `login-flood`, `e2e` or `sessions`.
+    /// Which scenario: `import`, `inbox`, `all` (both), `pipeline`, `login-flood`, `e2e`, `search` or `sessions`.
     #[arg(default_value = "all")]
     scenario: String,
     /// Runs the pipeline scenario on the AWS backend at this endpoint (a moto
@@ -101,6 +104,12 @@ struct Args {
     /// How long customers write in the e2e scenario, seconds.
     #[arg(long, default_value_t = 25.0)]
     e2e_seconds: f64,
+    /// Messages the search scenario indexes.
+    #[arg(long, default_value_t = 10_000_000)]
+    search_messages: usize,
+    /// Concurrent query clients of the search scenario.
+    #[arg(long, default_value_t = 4)]
+    search_clients: usize,
     /// Sessions of the sessions scenario.
     #[arg(long, default_value_t = 10_000)]
     sessions: usize,
@@ -198,6 +207,21 @@ async fn main() -> anyhow::Result<()> {
             };
             write(&args.out, &name, "e2e", result)
         }
+        "search" => {
+            let shape = search::Shape {
+                messages: args.search_messages,
+                accounts: 300_000,
+                clients: args.search_clients,
+                queries_per_kind: 2_000,
+            };
+            let result = search::run(&shape).await?;
+            let name = if args.search_messages == 10_000_000 {
+                "search.json".to_owned()
+            } else {
+                format!("search-{}.json", args.search_messages)
+            };
+            write(&args.out, &name, "search", result)
+        }
         "sessions" => {
             let result = sessions::run(args.sessions).await?;
             write(&args.out, "sessions.json", "sessions", result)
@@ -218,7 +242,9 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         other => {
-            anyhow::bail!("unknown scenario {other:?}: import, inbox, all, pipeline, login-flood, e2e or sessions")
+            anyhow::bail!(
+                "unknown scenario {other:?}: import, inbox, all, pipeline, login-flood, e2e, search or sessions"
+            )
         }
     }
 }

@@ -62,7 +62,7 @@ async fn compose(args: &Args) -> anyhow::Result<(Ports, Arc<dyn Leases>)> {
     let queued = |queue: Arc<dyn Queue>| -> Arc<dyn PushHub> { Arc::new(QueuedPush::new(queue)) };
     if args.backend == "aws" {
         let ctx = AwsContext::load(AwsSettings::from_env()).await;
-        let aws = AwsPorts::open(&ctx, queued).await.context("cannot open the AWS backend")?;
+        let aws = AwsPorts::open(&ctx, queued, None).await.context("cannot open the AWS backend")?;
         return Ok((aws.ports, aws.leases));
     }
     let mut ports = LocalPorts::open(&args.data_dir).context("cannot open the data dir")?.ports;

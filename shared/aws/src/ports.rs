@@ -23,11 +23,11 @@ impl AwsPorts {
     /// `push` makes (given the queue, for a node whose sockets live in
     /// another process), and checks that the tables, queues and bucket
     /// answer (creating them where the settings allow). `search` is the
-    /// index the caller chose (OpenSearch when one is configured).
+    /// index the caller chose (`None` in a process that serves no search).
     pub async fn open(
         ctx: &AwsContext,
         push: impl FnOnce(Arc<dyn Queue>) -> Arc<dyn PushHub>,
-        search: Arc<dyn SearchIndex>,
+        search: Option<Arc<dyn SearchIndex>>,
     ) -> Result<Self, PortError> {
         let store = Arc::new(DynamoStore::new(ctx));
         let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(ctx));

@@ -34,9 +34,8 @@ pub struct LocalPorts {
     pub store: Arc<SqliteStore>,
     /// The push hub (also kept typed, for the WebSocket route).
     pub hub: Arc<WsHub>,
-    /// The search index (also kept typed, for the indexer and `reindex`).
-    pub search: Arc<TantivyIndex>,
-    /// Every port; `sessions` and `sealer` are `None` until the caller adds them.
+    /// Every port; `sessions`, `sealer` and `search` are `None` until the caller adds them
+    /// (the search index allows one writer: only the server opens it).
     pub ports: Ports,
 }
 
@@ -44,7 +43,6 @@ impl LocalPorts {
     /// Opens `tgdesk.db`, `queue.db` and `files/` under `dir`, creating what is missing.
     pub fn open(dir: &Path) -> Result<Self, PortError> {
         let store = Arc::new(SqliteStore::open(dir.join("tgdesk.db"))?);
-        let search = Arc::new(TantivyIndex::open(&dir.join("search"))?);
         let hub = Arc::new(WsHub::default());
         let ports = Ports {
             directory: store.clone(),
@@ -54,11 +52,11 @@ impl LocalPorts {
             sends: store.clone(),
             queue: Arc::new(SqliteQueue::open(dir.join("queue.db"))?),
             blobs: Arc::new(FsBlobStore::open(dir.join("files"))?),
-            search: search.clone(),
+            search: None,
             replies: store.clone(),
             sessions: None,
             sealer: None,
         };
-        Ok(Self { store, hub, search, ports })
+        Ok(Self { store, hub, ports })
     }
 }

@@ -78,8 +78,9 @@ pub struct Ports {
     pub queue: Arc<dyn Queue>,
     /// Uploaded files and media.
     pub blobs: Arc<dyn BlobStore>,
-    /// The full-text index of messages (fed by an [`Indexer`], read by `search`).
-    pub search: Arc<dyn SearchIndex>,
+    /// The full-text index of messages (fed by an [`Indexer`], read by
+    /// `search`; `None` in a process that serves no search, like the fleet).
+    pub search: Option<Arc<dyn SearchIndex>>,
     /// The fleet's replies to commands a caller waits on.
     pub replies: Arc<dyn Replies>,
     /// Turns imported session strings into sealed sessions (`None`: the

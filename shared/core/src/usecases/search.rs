@@ -129,7 +129,9 @@ impl Desk {
             after,
             limit: req.limit.unwrap_or(DEFAULT_SEARCH_PAGE).clamp(1, MAX_SEARCH_PAGE),
         };
-        let page = self.search.search(&actor.tenant, &query).await?;
+        let index =
+            self.search.as_ref().ok_or_else(|| AppError::Unavailable("this process serves no search".into()))?;
+        let page = index.search(&actor.tenant, &query).await?;
         let next_cursor =
             page.next.map(|after| cursor::encode(&actor.tenant, &SearchPos { order: query.order, after }));
         Ok(SearchResults { items: self.hit_views(actor, page.hits, &names).await?, next_cursor })
