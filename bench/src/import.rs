@@ -22,24 +22,30 @@ fn bench_tokens() -> TokenService {
     TokenService::new(b"bench-secret-bench-secret-bench!", std::time::Duration::from_secs(3600))
 }
 
-/// Like [`fresh_desk`], also returning the push hub.
-pub async fn fresh_desk_with_hub(dir: &std::path::Path) -> anyhow::Result<(Desk, Actor, Arc<tgdesk_local::WsHub>)> {
-    let tgdesk_local::LocalPorts { hub, ports, .. } = tgdesk_local::LocalPorts::open(dir)?;
+/// Like [`fresh_desk`], also returning the push hub, with the search index
+/// under `dir/search` and the indexer that feeds it from the store (the
+/// caller runs it), as the server composes them.
+pub async fn fresh_desk_with_hub(
+    dir: &std::path::Path,
+) -> anyhow::Result<(Desk, Actor, Arc<tgdesk_local::WsHub>, Option<tgdesk_core::usecases::Indexer>)> {
+    let tgdesk_local::LocalPorts { hub, mut ports, store } = tgdesk_local::LocalPorts::open(dir)?;
+    let index = Arc::new(tgdesk_local::TantivyIndex::open(&dir.join("search"))?);
+    ports.search = Some(index.clone());
     let desk = Desk::new(ports, bench_tokens());
     let actor = admin_of(&desk, "bench").await?;
-    Ok((desk, actor, hub))
+    Ok((desk, actor, hub, Some(tgdesk_core::usecases::Indexer::new(store, index))))
 }
 
 /// The same desk on the AWS adapters of `ctx`, pushing to a local hub.
 pub async fn aws_desk_with_hub(
     ctx: &tgdesk_aws::AwsContext,
-) -> anyhow::Result<(Desk, Actor, Arc<tgdesk_local::WsHub>)> {
+) -> anyhow::Result<(Desk, Actor, Arc<tgdesk_local::WsHub>, Option<tgdesk_core::usecases::Indexer>)> {
     let hub = Arc::new(tgdesk_local::WsHub::default());
     let push = hub.clone();
     let ports = tgdesk_aws::AwsPorts::open(ctx, |_| push, None).await?.ports;
     let desk = Desk::new(ports, bench_tokens());
     let actor = admin_of(&desk, "bench").await?;
-    Ok((desk, actor, hub))
+    Ok((desk, actor, hub, None))
 }
 
 /// Creates tenant `tenant` with its first admin and returns that admin.

@@ -60,7 +60,7 @@ pub async fn run_beside(
 ) -> anyhow::Result<Value> {
     let Shape { messages, accounts, peers, per_envelope, envelopes_per_body, subscribers, rate } = *shape;
     let dir = tempfile::tempdir()?;
-    let (desk, admin, hub) = match aws {
+    let (desk, admin, hub, indexer) = match aws {
         None => crate::import::fresh_desk_with_hub(dir.path()).await?,
         Some(ctx) => crate::import::aws_desk_with_hub(ctx).await?,
     };
@@ -114,7 +114,24 @@ pub async fn run_beside(
     };
     let metrics = Arc::new(tgdesk_fleet::pump::PumpMetrics::default());
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let pump = tokio::spawn(tgdesk_fleet::pump::run_ingest(desk.clone(), metrics.clone(), stopped));
+    let pump = tokio::spawn(tgdesk_fleet::pump::run_ingest(desk.clone(), metrics.clone(), stopped.clone()));
+    // The indexer beside ingest, as the server runs it; its lag sampled every 100 ms.
+    let index_stats = indexer.as_ref().map(|i| i.stats());
+    let indexing = indexer.map(|indexer| {
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move { indexer.run(async move { let _ = stopped.wait_for(|s| *s).await; }).await })
+    });
+    let lag_samples = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sampler = index_stats.clone().map(|s| {
+        let samples = lag_samples.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let lag = Duration::from_millis(s.lag_ms.load(Ordering::Relaxed));
+                samples.lock().unwrap_or_else(|p| p.into_inner()).push(lag);
+            }
+        })
+    });
     let cpu_before = stats::cpu_seconds();
     let usage_before = tgdesk_aws::usage::snapshot();
     let began = Instant::now();
@@ -155,8 +172,26 @@ pub async fn run_beside(
     while (received.load(Ordering::Relaxed) as usize) < messages && began.elapsed() < stored + Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Searchable: every message applied and committed (lag back to 0).
+    let searchable = match &index_stats {
+        Some(s) => {
+            while (s.applied.load(Ordering::Relaxed) as usize) < messages || s.lag_ms.load(Ordering::Relaxed) > 0 {
+                anyhow::ensure!(began.elapsed() < Duration::from_secs(900), "indexer stalled");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Some(began.elapsed().as_secs_f64())
+        }
+        None => None,
+    };
     let _ = stop.send(true);
     pump.await?;
+    if let Some(indexing) = indexing {
+        indexing.await?;
+    }
+    if let Some(sampler) = sampler {
+        sampler.abort();
+    }
+    let mut lags = lag_samples.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let flood = match flood {
         Some(f) => f.stop().await,
         None => Value::Null,
@@ -179,6 +214,8 @@ pub async fn run_beside(
         "cpu_us_per_message": (cpu * 1e6 / messages as f64).round(),
         "pushed_to_owner": samples.len(),
         "enqueue_to_push": stats::latency_with_p999(&mut samples),
+        "searchable_seconds": searchable,
+        "index_lag_sampled_every_100ms": stats::latency_with_p999(&mut lags),
         "dead_lettered": metrics.dead_lettered.load(Ordering::Relaxed),
         "peak_rss_mib": stats::peak_rss_mib(),
         "login_flood_clients": flood_clients,
