@@ -5,9 +5,10 @@ use crate::config::{Backend, ServerConfig};
 use anyhow::Context;
 use std::sync::Arc;
 use tgdesk_aws::{AwsContext, AwsPorts};
-use tgdesk_core::ports::Leases;
+use tgdesk_core::ports::{Leases, SearchIndex};
 use tgdesk_core::usecases::{Indexer, Ports};
 use tgdesk_local::{LocalPorts, SqliteLeases, TantivyIndex, WsHub};
+use tgdesk_opensearch::{OpenSearchConfig, OpenSearchIndex};
 
 /// The adapters a server runs on.
 pub struct Composed {
@@ -39,7 +40,14 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
             let ctx = AwsContext::load(config.aws.settings()).await;
             let hub = Arc::new(WsHub::default());
             let push = hub.clone();
-            let search = open_index(config)?;
+            let search: Arc<dyn SearchIndex> = match &config.aws.opensearch_url {
+                Some(url) => {
+                    let settings = OpenSearchConfig::new(url.clone(), config.aws.prefix.clone())
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    Arc::new(OpenSearchIndex::open(settings).await.context("cannot open the OpenSearch index")?)
+                }
+                None => open_index(config)?,
+            };
             let aws = AwsPorts::open(&ctx, |_| push, Some(search)).await.context("cannot open the AWS backend")?;
             tracing::info!(endpoint = ctx.endpoint_label(), prefix = %config.aws.prefix, "running on AWS");
             Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer: None })

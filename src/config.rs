@@ -51,6 +51,8 @@ pub enum Backend {
     /// DynamoDB, SQS and S3 (the WebSockets are still served by this process).
     Aws,
 }
+/// The OpenSearch endpoint of the AWS backend's search.
+pub const ENV_OPENSEARCH_URL: &str = "TGDESK_OPENSEARCH_URL";
 /// Comma-separated addresses of reverse proxies whose `X-Forwarded-For` is believed.
 pub const ENV_TRUSTED_PROXIES: &str = "TGDESK_TRUSTED_PROXIES";
 /// Bearer token `/metrics` asks for (open to anyone who reaches the port when unset).
@@ -201,6 +203,10 @@ pub struct AwsConfig {
     /// Days a message stays in the hot store (DynamoDB's TTL) after its date.
     #[arg(long, env = ENV_HOT_DAYS, default_value = "30")]
     pub hot_days: u32,
+    /// The OpenSearch cluster search uses on AWS (`https://…`); unset: a
+    /// tantivy index under the data dir, fed from the same DynamoDB stream.
+    #[arg(long, env = ENV_OPENSEARCH_URL)]
+    pub opensearch_url: Option<String>,
 }
 
 impl AwsConfig {
@@ -253,7 +259,13 @@ impl ServerConfig {
             fleet: true,
             fleet_timeout: tgdesk_core::usecases::FLEET_TIMEOUT,
             backend: Backend::Local,
-            aws: AwsConfig { prefix: "tgdesk".into(), create: false, endpoint: None, hot_days: 30 },
+            aws: AwsConfig {
+                prefix: "tgdesk".into(),
+                create: false,
+                endpoint: None,
+                hot_days: 30,
+                opensearch_url: None,
+            },
             web_dir: DEFAULT_WEB_DIR.into(),
             trusted_proxies: Vec::new(),
             metrics_token: None,

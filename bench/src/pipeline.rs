@@ -119,7 +119,13 @@ pub async fn run_beside(
     let index_stats = indexer.as_ref().map(|i| i.stats());
     let indexing = indexer.map(|indexer| {
         let mut stopped = stopped.clone();
-        tokio::spawn(async move { indexer.run(async move { let _ = stopped.wait_for(|s| *s).await; }).await })
+        tokio::spawn(async move {
+            indexer
+                .run(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        })
     });
     let lag_samples = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sampler = index_stats.clone().map(|s| {
