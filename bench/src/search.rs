@@ -76,6 +76,9 @@ const PHRASES: &[&str] =
     &["\"order has not arrived\"", "\"tracking number\"", "\"номер отслеживания\"", "\"付款失败\""];
 const TAGS: usize = 20;
 
+/// Makes one query of a kind from the run's accounts and tags.
+type MakeQuery = fn(&mut StdRng, &[AccountId], &[TagId]) -> SearchQuery;
+
 fn message(
     rng: &mut StdRng,
     accounts: &[AccountId],
@@ -160,7 +163,7 @@ pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
     let bytes = dir_size(dir.path());
     println!("indexed {indexed} in {index_secs:.1} s, {bytes} bytes on disk; querying");
 
-    let kinds: [(&str, fn(&mut StdRng, &[AccountId], &[TagId]) -> SearchQuery); 5] = [
+    let kinds: [(&str, MakeQuery); 5] = [
         ("word", |rng, _, _| query(WORDS[rng.gen_range(0..WORDS.len())])),
         ("phrase", |rng, _, _| query(PHRASES[rng.gen_range(0..PHRASES.len())])),
         ("tag_only", |rng, _, tags| SearchQuery {
