@@ -68,7 +68,8 @@ impl Indexer {
         self.stats.clone()
     }
 
-    /// Runs until `stop` resolves, committing what was applied before it returns.
+    /// Runs until `stop` resolves. Changes applied but not yet committed
+    /// then are read again from the feed at the next start.
     pub async fn run(&self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         let mut backoff = FIRST_BACKOFF;
