@@ -210,7 +210,12 @@ export function SearchResults({ desk, filters }: { desk: Desk; filters: SearchFi
   const count = search.hits.length;
   return (
     <section className="inbox" aria-label="Search results">
-      <div className="search-status" data-testid="search-status" data-count={search.answered ? count : undefined}>
+      <div
+        className="search-status"
+        data-testid="search-status"
+        data-count={search.answered ? count : undefined}
+        data-q={search.answeredQ ?? undefined}
+      >
         {ready && search.loading && <span className="muted">Searching…</span>}
         {ready && !search.loading && search.answered && !search.error && (
           <span className="muted">

@@ -17,9 +17,11 @@ export interface SearchView {
   error: string | null;
   /** True once an answer for the current filters arrived (so "no hits" is not said while waiting). */
   answered: boolean;
+  /** The words the shown answer is for (tests wait on it, so an earlier answer is not taken for this one). */
+  answeredQ: string | null;
 }
 
-const idle: SearchView = { hits: [], cursor: null, loading: false, error: null, answered: false };
+const idle: SearchView = { hits: [], cursor: null, loading: false, error: null, answered: false, answeredQ: null };
 
 export function useSearch(filters: SearchFilters): SearchView & { more: () => void } {
   const [view, setView] = useState<SearchView>(idle);
@@ -38,16 +40,17 @@ export function useSearch(filters: SearchFilters): SearchView & { more: () => vo
       setView(idle);
       return;
     }
-    setView((v) => ({ ...v, loading: true, error: null, answered: false }));
+    setView((v) => ({ ...v, loading: true, error: null, answered: false, answeredQ: null }));
+    const answeredQ = f.q.trim();
     const timer = setTimeout(() => {
       must(api.GET('/api/search', { params: { query: searchParams(f) } }))
         .then((page) => {
           if (round.current === mine) {
-            setView({ hits: page.items, cursor: page.next_cursor ?? null, loading: false, error: null, answered: true });
+            setView({ hits: page.items, cursor: page.next_cursor ?? null, loading: false, error: null, answered: true, answeredQ });
           }
         })
         .catch((e: Error) => {
-          if (round.current === mine) setView({ ...idle, error: e.message, answered: true });
+          if (round.current === mine) setView({ ...idle, error: e.message, answered: true, answeredQ });
         });
     }, DEBOUNCE_MS);
     return () => clearTimeout(timer);
