@@ -34,13 +34,23 @@ export async function searchTests({ test, desk, signIn, shot, amy, admin, row, m
     await searchFor(amy, 'доставки');
     const hit = hits(amy).filter({ hasText: 'задерживается' });
     await hit.locator('mark', { hasText: /^Доставка$/ }).waitFor();
-    await hit.getByText('Svetlana Search').waitFor();
+    await hit.locator('.title', { hasText: 'Svetlana Search' }).waitFor();
     await hit.getByText('via Amy Sales').waitFor();
     await shot(amy, 'search-hits');
     await hit.click();
     await amy.getByTestId('dialog-title').getByText('Svetlana Search').waitFor();
     await amy.locator(`[data-testid=message][data-id="${written.message_id}"].focused`).waitFor();
     await shot(amy, 'search-opened');
+  });
+
+  await test('a Chinese word is found inside a sentence written without spaces', async () => {
+    const zh = await desk.customerWrites(AMY_PHONE, { user_id: 7021, name: '王小明' }, '我的订单还没有到，请帮我查一下');
+    await waitFor(async () => (await found({ q: '订单' })).items.some((h) => h.id === zh.message_id && h.peer === zh.peer), {
+      what: 'the search index to have the Chinese message',
+    });
+    await searchFor(amy, '订单');
+    await hits(amy).filter({ hasText: '王小明' }).locator('mark', { hasText: '订单' }).waitFor();
+    await searchFor(amy, 'доставки');
   });
 
   await test('an agent tags a message: the chip shows, another agent sees it live, and a search by the tag finds it', async () => {
