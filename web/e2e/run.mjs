@@ -9,6 +9,7 @@ import { Server, ADMIN_PASSWORD } from './server.mjs';
 import { DeskApi } from './desk.mjs';
 import { waitFor } from './wait.mjs';
 import { CuttableProxy } from './proxy.mjs';
+import { searchTests } from './search.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const binary = process.argv[2] ?? path.resolve(root, '../target/debug/tgdesk');
@@ -379,6 +380,8 @@ try {
     );
     await shot(admin, 'audit');
   });
+
+  await searchTests({ test, desk, signIn, shot, amy, admin, row, message, AMY, BOB, AMY_PHONE });
 
   await test('keyboard: up/down move through the inbox, Esc closes the dialog', async () => {
     await amy.locator('[data-testid=inbox-list]').focus();

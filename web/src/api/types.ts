@@ -17,3 +17,5 @@ export type Tag = S['Tag'];
 export type AuditEntry = S['AuditEntry'];
 export type ImportReport = S['ImportReport'];
 export type AccountView = S['AccountView'];
+export type SearchHitView = S['SearchHitView'];
+export type SearchResults = S['SearchResults'];

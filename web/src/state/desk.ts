@@ -1,7 +1,7 @@
 // The signed-in session: who I am, the inbox, the open dialog and the push
 // connection, held in one store that React components subscribe to.
 import { api, must, setToken } from '../api/client';
-import type { AgentView, DialogView, Message, SendRecord } from '../api/types';
+import type { AgentView, DialogView, Message, SendRecord, Tag } from '../api/types';
 import {
   addMessages,
   addOlderPage,
@@ -9,11 +9,14 @@ import {
   applyDelete,
   applyEdit,
   applySendStatus,
+  applyTags,
+  hasOrExhausted,
   openDialog,
   type DeleteEvent,
   type DialogState,
   type EditEvent,
   type PendingSend,
+  type TagsEvent,
 } from './dialog';
 import { dialogKey, emptyInbox, patchDialog, upsertDialogs, type InboxState } from './inbox';
 import { LiveConnection, type LiveState } from './live';
@@ -22,6 +25,8 @@ import type { PushEvent } from './seq';
 /** Inbox pages fetched at start; the rest is fetched as the list scrolls. */
 const INBOX_PAGE = 500;
 const HISTORY_PAGE = 100;
+/** History pages loaded at most to reach a message opened from a search (older ones open the dialog only). */
+const SEEK_PAGES = 20;
 
 export interface BatchProgress {
   batch_id: string;
@@ -41,6 +46,8 @@ export interface DeskSnapshot {
   live: LiveState;
   accountStatus: Readonly<Record<string, string>>;
   batches: Readonly<Record<string, BatchProgress>>;
+  /** The tenant's tag dictionary (for message tags and search filters). */
+  tags: readonly Tag[];
   /** Bumped on every change. */
   version: number;
 }
@@ -49,7 +56,8 @@ export class Desk {
   private snap: DeskSnapshot;
   private listeners = new Set<() => void>();
   private live: LiveConnection | null = null;
-  private loadingOlder = false;
+  /** The history page being fetched for the open dialog, which later callers wait on instead of fetching twice. */
+  private older: Promise<void> | null = null;
 
   constructor(me: AgentView, private readonly token: string) {
     this.snap = {
@@ -62,6 +70,7 @@ export class Desk {
       live: 'connecting',
       accountStatus: {},
       batches: {},
+      tags: [],
       version: 0,
     };
   }
@@ -88,6 +97,13 @@ export class Desk {
     });
     this.live.start();
     this.loadInbox(true).catch(() => undefined);
+    this.loadTags().catch(() => undefined);
+  }
+
+  /** Fetches the tenant's tag dictionary again (tags are created on another screen, maybe by someone else). */
+  async loadTags() {
+    const page = await must(api.GET('/api/tags'));
+    this.set({ tags: page.items });
   }
 
   stop() {
@@ -131,6 +147,13 @@ export class Desk {
       case 'message.delete':
         if (s.dialog) this.set({ dialog: applyDelete(s.dialog, event.data as DeleteEvent) });
         break;
+      case 'message.tags': {
+        const e = event.data as TagsEvent;
+        if (s.dialog) this.set({ dialog: applyTags(s.dialog, e) });
+        // A tag made since the dictionary was loaded: fetch it, so its chip has a name.
+        if (e.tags.some((id) => !s.tags.some((t) => t.id === id))) this.loadTags().catch(() => undefined);
+        break;
+      }
       case 'send.status':
         if (s.dialog) this.set({ dialog: applySendStatus(s.dialog, event.data as SendRecord) });
         break;
@@ -181,8 +204,39 @@ export class Desk {
   /** Opens a dialog and loads its newest messages. */
   async select(account_id: string, peer: number) {
     this.set({ dialog: openDialog(account_id, peer) });
-    this.loadingOlder = false;
+    this.older = null;
     await this.loadOlder();
+  }
+
+  /**
+   * Opens a dialog at one message (a search hit): loads older pages until the
+   * message is there, at most `SEEK_PAGES`, and marks it to scroll to.
+   * Returns false when it was not reached (too far back, or another dialog
+   * was opened meanwhile); the dialog is open either way.
+   */
+  async openAt(account_id: string, peer: number, id: number): Promise<boolean> {
+    const here = (d: DialogState | null): d is DialogState => !!d && d.account_id === account_id && d.peer === peer;
+    if (here(this.snap.dialog)) this.set({ dialog: { ...this.snap.dialog, focus: null } });
+    else await this.select(account_id, peer);
+    for (let i = 0; i < SEEK_PAGES; i++) {
+      const d = this.snap.dialog;
+      if (!here(d)) return false;
+      if (hasOrExhausted(d, id)) break;
+      await this.loadOlder();
+    }
+    const d = this.snap.dialog;
+    if (!here(d) || !d.messages.some((m) => m.id === id)) return false;
+    this.set({ dialog: { ...d, focus: id } });
+    return true;
+  }
+
+  /** Replaces a message's tags; the open dialog shows them at once (others get `message.tags`). */
+  async setMessageTags(account_id: string, peer: number, id: number, tags: string[]) {
+    const tagged = await must(
+      api.PUT('/api/messages/{account}/{peer}/{id}/tags', { params: { path: { account: account_id, peer, id } }, body: { tags } }),
+    );
+    const d = this.snap.dialog;
+    if (d) this.set({ dialog: applyTags(d, { account_id, peer, id, tags: tagged.tags }) });
   }
 
   closeDialog() {
@@ -190,25 +244,29 @@ export class Desk {
   }
 
   /** Loads the page of older messages (infinite scroll back). */
-  async loadOlder() {
+  loadOlder(): Promise<void> {
     const d = this.snap.dialog;
-    if (!d || !d.hasOlder || this.loadingOlder) return;
-    this.loadingOlder = true;
-    try {
-      const page = await must(
-        api.GET('/api/accounts/{id}/dialogs/{peer}/messages', {
-          params: {
-            path: { id: d.account_id, peer: d.peer },
-            query: { limit: HISTORY_PAGE, cursor: d.olderCursor ?? undefined },
-          },
-        }),
-      );
-      const now = this.snap.dialog;
-      if (now && now.account_id === d.account_id && now.peer === d.peer) {
-        this.set({ dialog: addOlderPage(now, page.items, page.next_cursor ?? null) });
-      }
-    } finally {
-      this.loadingOlder = false;
+    if (!d || !d.hasOlder) return Promise.resolve();
+    if (this.older) return this.older;
+    const fetching = this.fetchOlder(d).finally(() => {
+      if (this.older === fetching) this.older = null;
+    });
+    this.older = fetching;
+    return fetching;
+  }
+
+  private async fetchOlder(d: DialogState) {
+    const page = await must(
+      api.GET('/api/accounts/{id}/dialogs/{peer}/messages', {
+        params: {
+          path: { id: d.account_id, peer: d.peer },
+          query: { limit: HISTORY_PAGE, cursor: d.olderCursor ?? undefined },
+        },
+      }),
+    );
+    const now = this.snap.dialog;
+    if (now && now.account_id === d.account_id && now.peer === d.peer) {
+      this.set({ dialog: addOlderPage(now, page.items, page.next_cursor ?? null) });
     }
   }
 

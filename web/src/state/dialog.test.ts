@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Message, SendRecord } from '../api/types';
-import { addMessages, addOlderPage, addPending, applyDelete, applyEdit, applySendStatus, openDialog } from './dialog';
+import { addMessages, addOlderPage, addPending, applyDelete, applyEdit, applySendStatus, applyTags, hasOrExhausted, openDialog, type DialogState } from './dialog';
 
 function msg(id: number, extra: Partial<Message> = {}): Message {
   return {
@@ -85,5 +85,38 @@ describe('an open dialog', () => {
     b = addMessages(b, [msg(5, { outgoing: true })]);
     b = applySendStatus(b, send('sent', { message_id: 5 }));
     expect(b.pending).toHaveLength(0);
+  });
+
+  it('shows the tags another agent set on a message (message.tags)', () => {
+    let d = addMessages(openDialog('acc_1', 7), [msg(1), msg(2, { tags: ['tag_old'] })]);
+    const before = d.messages[0];
+    d = applyTags(d, { account_id: 'acc_1', peer: 7, id: 2, tags: ['tag_a', 'tag_b'] });
+    expect(d.messages[1].tags).toEqual(['tag_a', 'tag_b']);
+    expect(d.messages[0]).toBe(before);
+    d = applyTags(d, { account_id: 'acc_1', peer: 7, id: 2, tags: [] });
+    expect(d.messages[1].tags).toEqual([]);
+  });
+
+  it('ignores message.tags of other dialogs and of messages not loaded', () => {
+    const d = addMessages(openDialog('acc_1', 7), [msg(1)]);
+    expect(applyTags(d, { account_id: 'acc_1', peer: 8, id: 1, tags: ['t'] })).toBe(d);
+    expect(applyTags(d, { account_id: 'acc_2', peer: 7, id: 1, tags: ['t'] })).toBe(d);
+    expect(applyTags(d, { account_id: 'acc_1', peer: 7, id: 99, tags: ['t'] })).toBe(d);
+  });
+
+  it('keeps the message to scroll to as pages and events arrive', () => {
+    let d: DialogState = { ...addOlderPage(openDialog('acc_1', 7), [msg(9), msg(8)], 'c1'), focus: 8 };
+    d = addMessages(d, [msg(10)]);
+    d = applyTags(d, { account_id: 'acc_1', peer: 7, id: 8, tags: ['t'] });
+    expect(d.focus).toBe(8);
+    expect(openDialog('acc_1', 7).focus).toBeNull();
+  });
+
+  it('says when seeking a message back through the history can stop', () => {
+    let d = addOlderPage(openDialog('acc_1', 7), [msg(9), msg(8)], 'c1');
+    expect(hasOrExhausted(d, 8)).toBe(true);
+    expect(hasOrExhausted(d, 3)).toBe(false);
+    d = addOlderPage(d, [msg(7)], null);
+    expect(hasOrExhausted(d, 3)).toBe(true);
   });
 });

@@ -21,10 +21,12 @@ export interface DialogState {
   hasOlder: boolean;
   olderCursor: string | null;
   pending: readonly PendingSend[];
+  /** The message to scroll to and highlight (opened from a search hit), if any. */
+  focus: number | null;
 }
 
 export function openDialog(account_id: string, peer: number): DialogState {
-  return { account_id, peer, messages: [], hasOlder: true, olderCursor: null, pending: [] };
+  return { account_id, peer, messages: [], hasOlder: true, olderCursor: null, pending: [], focus: null };
 }
 
 function merge(held: readonly Message[], incoming: readonly Message[]): Message[] {
@@ -64,6 +66,25 @@ export interface DeleteEvent {
   account_id: string;
   peer: number;
   ids: number[];
+}
+
+/** A `message.tags` event: a message's tags replaced (tag ids). */
+export interface TagsEvent {
+  account_id: string;
+  peer: number;
+  id: number;
+  tags: string[];
+}
+
+export function applyTags(state: DialogState, e: TagsEvent): DialogState {
+  if (e.account_id !== state.account_id || e.peer !== state.peer) return state;
+  if (!state.messages.some((m) => m.id === e.id)) return state;
+  return { ...state, messages: state.messages.map((m) => (m.id === e.id ? { ...m, tags: [...e.tags] } : m)) };
+}
+
+/** True when the message is loaded, or when nothing older is left to load (so a search for it can stop). */
+export function hasOrExhausted(state: DialogState, id: number): boolean {
+  return !state.hasOlder || state.messages.some((m) => m.id === id);
 }
 
 export function applyEdit(state: DialogState, e: EditEvent): DialogState {

@@ -1,5 +1,6 @@
-// One conversation: header, history with scroll back, pending sends, composer.
-import { Fragment, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+// One conversation: header, history with scroll back, pending sends, composer;
+// message tags, and the message a search hit opened scrolled to.
+import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { api, must, telegramReason } from '../api/client';
 import type { Message } from '../api/types';
 import type { Desk } from '../state/desk';
@@ -9,6 +10,7 @@ import { Avatar } from './Avatar';
 import { Composer, type Draft } from './Composer';
 import { clock, dayLabel } from './format';
 import { Media } from './Media';
+import { TagChip, TagPicker } from './Tags';
 
 export function DialogPane({ desk }: { desk: Desk }) {
   const snap = useDesk(desk);
@@ -19,6 +21,16 @@ export function DialogPane({ desk }: { desk: Desk }) {
   const scroller = useRef<HTMLDivElement>(null);
   const anchor = useRef<{ height: number; top: number; stick: boolean }>({ height: 0, top: 0, stick: true });
   const byId = useMemo(() => new Map(d.messages.map((m) => [m.id, m])), [d.messages]);
+  const tagById = useMemo(() => new Map(snap.tags.map((t) => [t.id, t])), [snap.tags]);
+  const [tagging, setTagging] = useState<number | null>(null);
+  const stopTagging = useCallback(() => setTagging(null), []);
+  function openTags(id: number) {
+    setTagging(id);
+    // The dictionary may have grown since it was loaded (tags are made on another screen).
+    desk.loadTags().catch(() => undefined);
+  }
+  /** The search hit already scrolled to (scrolling once, not on every new message). */
+  const focused = useRef<number | null>(null);
 
   // Keep the view where the person left it: at the bottom for new messages,
   // steady when an older page lands above.
@@ -31,6 +43,18 @@ export function DialogPane({ desk }: { desk: Desk }) {
     // A short history does not scroll: fetch older pages until it does.
     if (d.hasOlder && el.scrollHeight <= el.clientHeight + 300) desk.loadOlder().catch((e) => setError(e.message));
   }, [d.messages, d.pending, d.hasOlder, desk]);
+
+  // A message opened from a search: centred once it is loaded, and kept there (not stuck to the bottom).
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (d.focus === null) focused.current = null;
+    if (!el || d.focus === null || focused.current === d.focus) return;
+    const target = el.querySelector<HTMLElement>(`[data-testid=message][data-id="${d.focus}"]`);
+    if (!target) return;
+    target.scrollIntoView({ block: 'center' });
+    focused.current = d.focus;
+    anchor.current = { height: el.scrollHeight, top: el.scrollTop, stick: false };
+  }, [d.focus, d.messages]);
 
   function onScroll() {
     const el = scroller.current!;
@@ -105,7 +129,7 @@ export function DialogPane({ desk }: { desk: Desk }) {
             <Fragment key={m.id}>
               {showDay && <div className="day">{day}</div>}
               <div
-                className={`msg ${m.outgoing ? 'out' : ''} ${m.deleted ? 'deleted' : ''}`}
+                className={`msg ${m.outgoing ? 'out' : ''} ${m.deleted ? 'deleted' : ''} ${d.focus === m.id ? 'focused' : ''}`}
                 data-testid="message"
                 data-id={m.id}
               >
@@ -115,6 +139,13 @@ export function DialogPane({ desk }: { desk: Desk }) {
                 )}
                 {m.media && <Media message={m} />}
                 {m.text && <div className="text">{m.text}</div>}
+                {m.tags.length > 0 && (
+                  <div className="chips msg-tags">
+                    {m.tags.map((id) => (
+                      <TagChip key={id} tag={tagById.get(id) ?? { id, name: '…' }} />
+                    ))}
+                  </div>
+                )}
                 <div className="meta">
                   {m.deleted && <span>deleted</span>}
                   {m.edited_at && <span title={`edited ${new Date(m.edited_at).toLocaleString()}`}>edited</span>}
@@ -125,6 +156,9 @@ export function DialogPane({ desk }: { desk: Desk }) {
                   <div className="actions">
                     <button className="btn small" onClick={() => setDraft({ mode: 'reply', to: m })}>
                       Reply
+                    </button>
+                    <button className="btn small" onClick={() => openTags(m.id)} aria-haspopup="dialog">
+                      Tags
                     </button>
                     {m.outgoing && (
                       <>
@@ -137,6 +171,15 @@ export function DialogPane({ desk }: { desk: Desk }) {
                       </>
                     )}
                   </div>
+                )}
+                {tagging === m.id && (
+                  <TagPicker
+                    tags={snap.tags}
+                    chosen={m.tags}
+                    onSave={(tags) => desk.setMessageTags(d.account_id, d.peer, m.id, tags)}
+                    onError={setError}
+                    onClose={stopTagging}
+                  />
                 )}
               </div>
             </Fragment>

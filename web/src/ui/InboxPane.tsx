@@ -9,7 +9,7 @@ import { useDesk } from '../state/useDesk';
 import { dialogKey, visibleKeys } from '../state/inbox';
 import { Avatar } from './Avatar';
 import { shortTime } from './format';
-import { useCatalog, type Catalog } from './useAccounts';
+import type { Catalog } from './useAccounts';
 
 const ROW = 68;
 /** Fetch the next inbox page when the view comes this many rows from the end. */
@@ -22,9 +22,19 @@ interface Filters {
   unreadOnly: boolean;
 }
 
-export function InboxPane({ desk, onBatch }: { desk: Desk; onBatch: (keys: string[]) => void }) {
+export function InboxPane({
+  desk,
+  catalog,
+  hidden,
+  onBatch,
+}: {
+  desk: Desk;
+  catalog: Catalog;
+  /** Hidden while a search shows instead; kept mounted so its filters, selection and scroll stay. */
+  hidden: boolean;
+  onBatch: (keys: string[]) => void;
+}) {
   const snap = useDesk(desk);
-  const catalog = useCatalog();
   const [filters, setFilters] = useState<Filters>({ account: '', group: '', tag: '', unreadOnly: false });
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [error, setError] = useState<string | null>(null);
@@ -104,7 +114,7 @@ export function InboxPane({ desk, onBatch }: { desk: Desk; onBatch: (keys: strin
 
   const shownError = error ?? snap.inboxError;
   return (
-    <section className="inbox" aria-label="Inbox">
+    <section className="inbox" aria-label="Inbox" hidden={hidden}>
       <div className="inbox-head">
         <div className="row" style={{ justifyContent: 'space-between' }}>
           <strong style={{ fontSize: 16 }}>Inbox</strong>
