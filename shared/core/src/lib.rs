@@ -2,6 +2,7 @@
 //! implements, and the use cases that hold every business rule, including
 //! permissions. Nothing here performs I/O; adapters live in sibling crates.
 
+pub mod archive;
 pub mod auth;
 pub mod domain;
 pub mod ports;

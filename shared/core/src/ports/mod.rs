@@ -2,6 +2,7 @@
 //! error. Keys and cursors are domain values, never SQL or DynamoDB terms, so
 //! the SQLite and the DynamoDB adapters implement the same contract.
 
+mod archive;
 mod blobs;
 mod connections;
 mod error;
@@ -16,6 +17,7 @@ mod store;
 mod telegram;
 mod throttle;
 
+pub use archive::{Archive, ArchiveChange, ArchiveUsage, ArchiveWrite, MAX_ARCHIVE_BATCH, MAX_ARCHIVE_PAGE};
 pub use blobs::{
     validate_blob_key, validate_content_type, BlobMeta, BlobReader, BlobStore, BlobWriter, MemoryBlob, MAX_BLOB_CHUNK,
     MAX_BLOB_KEY, MAX_CONTENT_TYPE,

@@ -1,7 +1,7 @@
 //! [`PortHandle`]: one adapter behind one port, plus whatever must outlive it
 //! (a temp dir, a server process), for the single-port contract suites.
 
-use crate::ports::{BlobStore, Leases, Queue, SearchIndex, Throttle};
+use crate::ports::{Archive, BlobStore, Leases, Queue, SearchIndex, Throttle};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -37,3 +37,5 @@ pub type BlobHandle = PortHandle<dyn BlobStore>;
 pub type ThrottleHandle = PortHandle<dyn Throttle>;
 /// A search index adapter under test.
 pub type SearchHandle = PortHandle<dyn SearchIndex>;
+/// An archive adapter under test.
+pub type ArchiveHandle = PortHandle<dyn Archive>;

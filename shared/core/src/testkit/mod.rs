@@ -3,9 +3,10 @@
 //! ports; the `*_contract_suite!` macros expand to one `#[tokio::test]` per
 //! case. Every case works in its own random tenant (or queue name, or key
 //! prefix) and never assumes an empty backend, so cases may share one
-//! backend and run in parallel. The single-port suites (queue, leases, blobs)
+//! backend and run in parallel. The single-port suites (queue, leases, blobs, archive)
 //! take a [`PortHandle`].
 
+pub mod archive_suite;
 pub mod blob_suite;
 pub mod feed_suite;
 pub mod fixtures;
@@ -16,7 +17,7 @@ pub mod search_suite;
 pub mod store_suite;
 pub mod throttle_suite;
 
-pub use handle::{BlobHandle, LeasesHandle, PortHandle, QueueHandle, SearchHandle, ThrottleHandle};
+pub use handle::{ArchiveHandle, BlobHandle, LeasesHandle, PortHandle, QueueHandle, SearchHandle, ThrottleHandle};
 
 use crate::ports::{ChangeFeed, Directory, MessageReader, MessageWriter, Replies, SendLog};
 use std::any::Any;

@@ -1,0 +1,334 @@
+//! [`BlobArchive`]: the [`Archive`] port over any [`BlobStore`]. Parts are
+//! immutable and the manifest is the commit point: a write puts new parts,
+//! then the manifest naming them, then deletes the parts it replaced. A
+//! crash before the manifest leaves unreferenced parts (never read) and the
+//! old manifest; the caller's replay then writes again, which is idempotent.
+
+use super::format::{
+    decode_manifest, decode_overlay, decode_part, dialog_prefix, encode_manifest, encode_overlay, encode_part,
+    manifest_key, month_of, overlay_key, split_parts, usage_key, Manifest, Overlay, Part, UsageRecord, FORMAT_VERSION,
+    JSON_TYPE, OVERLAY_TYPE, PART_TYPE,
+};
+use crate::domain::{AccountId, Message, TenantId};
+use crate::ports::{
+    Archive, ArchiveChange, ArchiveUsage, ArchiveWrite, BlobStore, PortError, PortErrorKind, MAX_ARCHIVE_BATCH,
+    MAX_ARCHIVE_PAGE,
+};
+use async_trait::async_trait;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// Most changed messages one dialog's overlay holds, so reading it stays
+/// bounded; changes beyond are refused (`Conflict`) until compaction folds
+/// the overlay into the parts (ARCHIVE.md, open points).
+pub const MAX_OVERLAY_ENTRIES: usize = 20_000;
+
+/// Lock stripes: writers of one dialog (or one tenant's usage) in this
+/// process take turns; a fixed number keeps memory bounded.
+const STRIPES: usize = 64;
+
+/// How often a read starts over when a part named by the manifest it read
+/// was replaced meanwhile.
+const READ_ATTEMPTS: usize = 3;
+
+/// The archive over a blob store (files locally, S3 on AWS).
+pub struct BlobArchive {
+    blobs: Arc<dyn BlobStore>,
+    /// Serialise the read-modify-writes of one dialog's manifest or overlay.
+    dialog_locks: Vec<Mutex<()>>,
+    /// Serialise the read-modify-writes of one tenant's usage record.
+    usage_locks: Vec<Mutex<()>>,
+}
+
+impl BlobArchive {
+    /// Returns an archive keeping its objects in `blobs`, under `{tenant}/archive/`.
+    pub fn new(blobs: Arc<dyn BlobStore>) -> Self {
+        let stripes = || (0..STRIPES).map(|_| Mutex::new(())).collect();
+        Self { blobs, dialog_locks: stripes(), usage_locks: stripes() }
+    }
+
+    fn stripe<'a>(locks: &'a [Mutex<()>], key: &str) -> &'a Mutex<()> {
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        &locks[(h.finish() % locks.len() as u64) as usize]
+    }
+
+    async fn get_opt(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {
+        match self.blobs.get(key).await {
+            Ok((bytes, _)) => Ok(Some(bytes)),
+            Err(e) if e.kind == PortErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn manifest(&self, key: &str) -> Result<Manifest, PortError> {
+        match self.get_opt(key).await? {
+            Some(bytes) => decode_manifest(&bytes),
+            None => Ok(Manifest { v: FORMAT_VERSION, ..Manifest::default() }),
+        }
+    }
+
+    async fn overlay(&self, tenant: &TenantId, account: &AccountId, peer: i64) -> Result<Overlay, PortError> {
+        match self.get_opt(&overlay_key(tenant, account, peer)).await? {
+            Some(bytes) => decode_overlay(&bytes),
+            None => Ok(Overlay { v: FORMAT_VERSION, ..Overlay::default() }),
+        }
+    }
+
+    /// Reads parts chosen from the manifest by `pick`, newest range first,
+    /// until `enough` says the rest cannot change the answer; starts over
+    /// (a bounded number of times) when a writer replaced a part meanwhile.
+    async fn read_parts(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        pick: impl Fn(&Part) -> bool,
+        enough: impl Fn(&BTreeMap<i64, Message>, &Part) -> bool,
+    ) -> Result<BTreeMap<i64, Message>, PortError> {
+        let prefix = dialog_prefix(tenant, account, peer);
+        let mut attempt = 0;
+        'again: loop {
+            attempt += 1;
+            let manifest = self.manifest(&manifest_key(tenant, account, peer)).await?;
+            let mut parts: Vec<&Part> = manifest.parts.iter().filter(|p| pick(p)).collect();
+            parts.sort_by_key(|p| std::cmp::Reverse(p.max_id));
+            let mut found = BTreeMap::new();
+            for part in parts {
+                if enough(&found, part) {
+                    break;
+                }
+                let bytes = match self.get_opt(&part.key(&prefix)).await? {
+                    Some(bytes) => bytes,
+                    None if attempt < READ_ATTEMPTS => continue 'again,
+                    None => return Err(PortError::new(PortErrorKind::Unavailable, "archive parts keep changing")),
+                };
+                found.extend(decode_part(&bytes)?.into_iter().map(|m| (m.id, m)));
+            }
+            return Ok(found);
+        }
+    }
+
+    /// Replaces `touched` parts of `manifest` by `runs`, committing with the
+    /// manifest; returns the parts written and the keys now unreferenced.
+    async fn commit(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        mut manifest: Manifest,
+        touched: &BTreeSet<u64>,
+        runs: Vec<Vec<Message>>,
+    ) -> Result<(Vec<Part>, Vec<Part>), PortError> {
+        let prefix = dialog_prefix(tenant, account, peer);
+        let mut written = Vec::with_capacity(runs.len());
+        for run in runs {
+            let (first, last) = match (run.first(), run.last()) {
+                (Some(f), Some(l)) => (f, l),
+                _ => continue,
+            };
+            let bytes = encode_part(&run)?;
+            let part = Part {
+                month: month_of(first.date),
+                seq: manifest.next_seq,
+                min_id: first.id,
+                max_id: last.id,
+                count: run.len() as u64,
+                bytes: bytes.len() as u64,
+            };
+            manifest.next_seq += 1;
+            self.blobs.put(&part.key(&prefix), bytes, PART_TYPE).await?;
+            written.push(part);
+        }
+        let (gone, mut kept): (Vec<Part>, Vec<Part>) =
+            manifest.parts.into_iter().partition(|p| touched.contains(&p.seq));
+        kept.extend(written.iter().cloned());
+        kept.sort_by_key(|p| p.min_id);
+        manifest.parts = kept;
+        self.blobs.put(&manifest_key(tenant, account, peer), encode_manifest(&manifest), JSON_TYPE).await?;
+        for part in &gone {
+            // Best effort: an undeleted part is never read again, only stored.
+            if let Err(e) = self.blobs.delete(&part.key(&prefix)).await {
+                tracing::warn!(error = %e, "replaced archive part not deleted");
+            }
+        }
+        Ok((written, gone))
+    }
+
+    async fn add_usage(&self, tenant: &TenantId, written: &[Part], gone: &[Part]) -> Result<(), PortError> {
+        let key = usage_key(tenant);
+        let _turn = Self::stripe(&self.usage_locks, &key).lock().await;
+        let mut usage: UsageRecord = match self.get_opt(&key).await? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| PortError::with_source(PortErrorKind::Internal, "archive usage unreadable", e))?,
+            None => UsageRecord::default(),
+        };
+        let sum = |parts: &[Part]| parts.iter().fold((0, 0, 0), |(m, o, b), p| (m + p.count, o + 1, b + p.bytes));
+        let (plus, minus) = (sum(written), sum(gone));
+        usage.messages = (usage.messages + plus.0).saturating_sub(minus.0);
+        usage.objects = (usage.objects + plus.1).saturating_sub(minus.1);
+        usage.bytes = (usage.bytes + plus.2).saturating_sub(minus.2);
+        let json = serde_json::to_vec(&usage).unwrap_or_else(|e| unreachable!("usage always serialises: {e}"));
+        self.blobs.put(&key, json, JSON_TYPE).await
+    }
+}
+
+/// Returns the dialog of a batch, refusing an empty, oversized or mixed one.
+fn one_dialog(messages: &[Message]) -> Result<(&AccountId, i64), PortError> {
+    let invalid = |why: &str| PortError::new(PortErrorKind::Invalid, format!("archive write refused: {why}"));
+    let first = messages.first().ok_or_else(|| invalid("no messages"))?;
+    if messages.len() > MAX_ARCHIVE_BATCH {
+        return Err(invalid("more than MAX_ARCHIVE_BATCH messages"));
+    }
+    if messages.iter().any(|m| m.account_id != first.account_id || m.peer != first.peer) {
+        return Err(invalid("messages of several dialogs"));
+    }
+    Ok((&first.account_id, first.peer))
+}
+
+/// Returns the part of `parts` (one month's, by `min_id`) a message with
+/// `id` merges into: the last starting at or below it, else the first.
+fn part_for(parts: &[&Part], id: i64) -> Option<u64> {
+    parts.iter().rev().find(|p| p.min_id <= id).or(parts.first()).map(|p| p.seq)
+}
+
+#[async_trait]
+impl Archive for BlobArchive {
+    async fn write(&self, tenant: &TenantId, messages: &[Message]) -> Result<ArchiveWrite, PortError> {
+        let (account, peer) = one_dialog(messages)?;
+        let key = manifest_key(tenant, account, peer);
+        let _turn = Self::stripe(&self.dialog_locks, &key).lock().await;
+        let manifest = self.manifest(&key).await?;
+        // Each message goes to a part of its month; untouched parts stay as they are.
+        let mut by_part: BTreeMap<Option<u64>, BTreeMap<i64, Message>> = BTreeMap::new();
+        for m in messages {
+            let month = month_of(m.date);
+            let parts: Vec<&Part> = manifest.parts.iter().filter(|p| p.month == month).collect();
+            by_part.entry(part_for(&parts, m.id)).or_default().insert(m.id, m.clone());
+        }
+        let prefix = dialog_prefix(tenant, account, peer);
+        let (mut outcome, mut runs, mut touched) = (ArchiveWrite::default(), Vec::new(), BTreeSet::new());
+        for (seq, fresh) in by_part {
+            let mut merged: BTreeMap<i64, Message> = BTreeMap::new();
+            if let Some(part) = seq.and_then(|s| manifest.parts.iter().find(|p| p.seq == s)) {
+                let (bytes, _) = self.blobs.get(&part.key(&prefix)).await?;
+                merged.extend(decode_part(&bytes)?.into_iter().map(|m| (m.id, m)));
+                touched.insert(part.seq);
+            }
+            for (id, m) in fresh {
+                if merged.insert(id, m).is_some() {
+                    outcome.replaced += 1;
+                } else {
+                    outcome.added += 1;
+                }
+            }
+            // Messages of months with no part yet share the `None` group: keep months apart.
+            let mut by_month: BTreeMap<String, Vec<Message>> = BTreeMap::new();
+            for m in merged.into_values() {
+                by_month.entry(month_of(m.date)).or_default().push(m);
+            }
+            runs.extend(by_month.into_values().flat_map(split_parts));
+        }
+        let (written, gone) = self.commit(tenant, account, peer, manifest, &touched, runs).await?;
+        self.add_usage(tenant, &written, &gone).await?;
+        Ok(outcome)
+    }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Message>, PortError> {
+        let limit = limit.clamp(1, MAX_ARCHIVE_PAGE);
+        let before = before.unwrap_or(i64::MAX);
+        let below = |found: &BTreeMap<i64, Message>| found.range(..before).rev().nth(limit - 1).map(|(id, _)| *id);
+        let found = self
+            .read_parts(
+                tenant,
+                account,
+                peer,
+                |p| p.min_id < before,
+                |found, next| below(found).is_some_and(|lowest| next.max_id < lowest),
+            )
+            .await?;
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let overlay = self.overlay(tenant, account, peer).await?;
+        Ok(found.range(..before).rev().take(limit).map(|(_, m)| overlay.applied(m.clone())).collect())
+    }
+
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        id: i64,
+    ) -> Result<Option<Message>, PortError> {
+        let mut found = self
+            .read_parts(tenant, account, peer, |p| p.min_id <= id && id <= p.max_id, |f, _| f.contains_key(&id))
+            .await?;
+        match found.remove(&id) {
+            Some(m) => Ok(Some(self.overlay(tenant, account, peer).await?.applied(m))),
+            None => Ok(None),
+        }
+    }
+
+    async fn apply(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        change: &ArchiveChange,
+    ) -> Result<(), PortError> {
+        let ids: Vec<i64> = match change {
+            ArchiveChange::Edit { id, .. } | ArchiveChange::Tags { id, .. } => vec![*id],
+            ArchiveChange::Delete { ids } => ids.clone(),
+        };
+        let wanted: BTreeSet<i64> = ids.iter().copied().collect();
+        let held = self
+            .read_parts(tenant, account, peer, |p| wanted.range(p.min_id..=p.max_id).next().is_some(), |_, _| false)
+            .await?;
+        let present: Vec<i64> = wanted.into_iter().filter(|id| held.contains_key(id)).collect();
+        if present.is_empty() {
+            return match change {
+                ArchiveChange::Delete { .. } => Ok(()),
+                _ => Err(PortError::not_found("no such archived message")),
+            };
+        }
+        let key = overlay_key(tenant, account, peer);
+        let _turn = Self::stripe(&self.dialog_locks, &key).lock().await;
+        let mut overlay = self.overlay(tenant, account, peer).await?;
+        let new = present.iter().filter(|id| !overlay.entries.contains_key(id)).count();
+        if overlay.entries.len() + new > MAX_OVERLAY_ENTRIES {
+            return Err(PortError::conflict("the dialog's archive overlay is full"));
+        }
+        for id in present {
+            let entry = overlay.entries.entry(id).or_default();
+            match change {
+                ArchiveChange::Edit { text, edited_at, .. } => {
+                    if entry.edit.as_ref().is_none_or(|(_, at)| at <= edited_at) {
+                        entry.edit = Some((text.clone(), *edited_at));
+                    }
+                }
+                ArchiveChange::Delete { .. } => entry.deleted = true,
+                ArchiveChange::Tags { tags, .. } => entry.tags = Some(tags.clone()),
+            }
+        }
+        self.blobs.put(&key, encode_overlay(&overlay)?, OVERLAY_TYPE).await
+    }
+
+    async fn usage(&self, tenant: &TenantId) -> Result<ArchiveUsage, PortError> {
+        let usage: UsageRecord = match self.get_opt(&usage_key(tenant)).await? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| PortError::with_source(PortErrorKind::Internal, "archive usage unreadable", e))?,
+            None => UsageRecord::default(),
+        };
+        Ok(ArchiveUsage { messages: usage.messages, objects: usage.objects, bytes: usage.bytes })
+    }
+}
