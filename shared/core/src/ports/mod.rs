@@ -6,6 +6,7 @@ mod archive;
 mod blobs;
 mod connections;
 mod error;
+mod expiry;
 mod leases;
 mod push;
 mod queue;
@@ -24,6 +25,7 @@ pub use blobs::{
 };
 pub use connections::{ConnectionId, Connections};
 pub use error::{PortError, PortErrorKind};
+pub use expiry::{MessageExpiry, MAX_EXPIRED_BATCH};
 pub use leases::{Lease, Leases};
 pub use push::{PushEvent, PushHub, EVENT_KINDS};
 pub use queue::{

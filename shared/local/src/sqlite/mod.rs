@@ -5,6 +5,7 @@
 mod accounts;
 mod codec;
 mod directory;
+mod expiry;
 mod feed;
 mod ingest;
 mod messages;

@@ -16,6 +16,7 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(V7),
         M::up(V8),
         M::up(V9),
+        M::up(V10),
     ])
 }
 
@@ -308,6 +309,13 @@ CREATE TABLE search_feed (
 );
 INSERT INTO search_feed (op, tenant, account_id, peer, id, at_ns)
 SELECT 0, '', '', min(rowid), max(rowid), 0 FROM messages HAVING count(*) > 0;
+"#;
+
+/// The archiver's index (`expiry.rs`): messages by date, so the expired
+/// ones are a range at its start. Dates arrive in order, so ingest appends
+/// to its last page rather than writing a random one.
+const V10: &str = r#"
+CREATE INDEX messages_by_date ON messages (date_ns);
 "#;
 
 #[cfg(test)]

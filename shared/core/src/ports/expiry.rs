@@ -1,0 +1,34 @@
+//! The hot store's side of archiving, for a store that does not expire
+//! messages itself (SQLite; DynamoDB's TTL deletes items on its own and
+//! hands them to the archiver through its stream).
+
+use super::PortError;
+use crate::domain::{Message, TenantId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// Most messages one [`MessageExpiry::expired_messages`] returns.
+pub const MAX_EXPIRED_BATCH: usize = 5_000;
+
+/// Finds messages older than the hot window and removes them once archived.
+#[async_trait]
+pub trait MessageExpiry: Send + Sync {
+    /// Returns up to `limit` (clamped to [`MAX_EXPIRED_BATCH`]) messages of
+    /// any tenant dated before `before`, oldest first, with their tenant.
+    /// Never returns a message the change feed has yet to report, so search
+    /// indexes every message before it leaves the store.
+    async fn expired_messages(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, Message)>, PortError>;
+
+    /// Removes each message given that the store still holds exactly as
+    /// given (text, edit time, delete mark and tags unchanged since it was
+    /// read), and returns how many it removed; one changed since stays, to
+    /// be archived again in its new version. Writes nothing to the change
+    /// feed (search keeps archived messages) and leaves dialogs as they are
+    /// (a dialog whose every message is archived still lists with its last
+    /// message). Removing a message already gone succeeds.
+    async fn remove_archived(&self, messages: &[(TenantId, Message)]) -> Result<usize, PortError>;
+}
