@@ -6,7 +6,7 @@ use anyhow::Context;
 use std::sync::Arc;
 use tgdesk_aws::{AwsContext, AwsPorts};
 use tgdesk_core::ports::{Leases, SearchIndex};
-use tgdesk_core::usecases::{Indexer, Ports};
+use tgdesk_core::usecases::{Archiver, Indexer, Ports};
 use tgdesk_local::{LocalPorts, SqliteLeases, TantivyIndex, WsHub};
 use tgdesk_opensearch::{OpenSearchConfig, OpenSearchIndex};
 
@@ -22,6 +22,9 @@ pub struct Composed {
     /// Feeds the search index from the store's changes (`None`: something
     /// outside this process feeds it).
     pub indexer: Option<Indexer>,
+    /// Moves messages older than the hot window to the archive (`None`:
+    /// the store expires them itself, as DynamoDB's TTL does).
+    pub archiver: Option<Archiver>,
 }
 
 /// Opens the adapters `config` names.
@@ -33,11 +36,15 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
             let search = open_index(config)?;
             ports.search = Some(search.clone());
             let leases = Arc::new(SqliteLeases::open(config.data_dir.join("leases.db")).context("cannot open leases")?);
+            let archiver = ports.archive.clone().map(|archive| {
+                let window = std::time::Duration::from_secs(u64::from(config.hot_days) * 86_400);
+                Archiver::new(archive, store.clone(), window)
+            });
             let indexer = Some(Indexer::new(store, search));
-            Ok(Composed { ports, hub, leases, indexer })
+            Ok(Composed { ports, hub, leases, indexer, archiver })
         }
         Backend::Aws => {
-            let ctx = AwsContext::load(config.aws.settings()).await;
+            let ctx = AwsContext::load(config.aws.settings(config.hot_days)).await;
             let hub = Arc::new(WsHub::default());
             let push = hub.clone();
             let search: Arc<dyn SearchIndex> = match &config.aws.opensearch_url {
@@ -50,7 +57,7 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
             };
             let aws = AwsPorts::open(&ctx, |_| push, Some(search)).await.context("cannot open the AWS backend")?;
             tracing::info!(endpoint = ctx.endpoint_label(), prefix = %config.aws.prefix, "running on AWS");
-            Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer: None })
+            Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer: None, archiver: None })
         }
     }
 }

@@ -65,6 +65,8 @@ pub const ENV_WS_MAX_PER_USER: &str = "TGDESK_WS_MAX_PER_USER";
 pub const ENV_REQUEST_TIMEOUT: &str = "TGDESK_REQUEST_TIMEOUT";
 /// Longest time a client may take to send a request's headers before it is disconnected.
 pub const ENV_HEADER_READ_TIMEOUT: &str = "TGDESK_HEADER_READ_TIMEOUT";
+/// How often the local archiver moves messages older than the hot window to the archive.
+pub const ENV_ARCHIVE_EVERY: &str = "TGDESK_ARCHIVE_EVERY";
 
 /// The `tgdesk` command line.
 #[derive(Debug, Parser)]
@@ -185,6 +187,13 @@ pub struct ServerConfig {
     /// Longest a client may take to send a request's headers, e.g. `30s`.
     #[arg(long, env = ENV_HEADER_READ_TIMEOUT, default_value = "30s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
+    /// Days a message stays in the hot store after its date; older ones move
+    /// to the archive (locally the archiver moves them; on AWS DynamoDB's TTL).
+    #[arg(long, env = ENV_HOT_DAYS, default_value = "30")]
+    pub hot_days: u32,
+    /// How often the local archiver looks for expired messages, e.g. `10m`.
+    #[arg(long, env = ENV_ARCHIVE_EVERY, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub archive_every: Duration,
 }
 
 /// Settings of the AWS backend (credentials and region come from the AWS
@@ -200,9 +209,6 @@ pub struct AwsConfig {
     /// Another endpoint for every AWS service (moto, LocalStack).
     #[arg(long = "aws-endpoint", env = ENV_AWS_ENDPOINT)]
     pub endpoint: Option<String>,
-    /// Days a message stays in the hot store (DynamoDB's TTL) after its date.
-    #[arg(long, env = ENV_HOT_DAYS, default_value = "30")]
-    pub hot_days: u32,
     /// The OpenSearch cluster search uses on AWS (`https://…`); unset: a
     /// tantivy index under the data dir, fed from the same DynamoDB stream.
     #[arg(long, env = ENV_OPENSEARCH_URL)]
@@ -210,15 +216,15 @@ pub struct AwsConfig {
 }
 
 impl AwsConfig {
-    /// Returns the adapters' settings.
-    pub fn settings(&self) -> tgdesk_aws::AwsSettings {
+    /// Returns the adapters' settings, with items expiring `hot_days` after their date.
+    pub fn settings(&self, hot_days: u32) -> tgdesk_aws::AwsSettings {
         tgdesk_aws::AwsSettings {
             endpoint: self.endpoint.clone(),
             region: None,
             prefix: self.prefix.clone(),
             create_missing: self.create,
             static_credentials: None,
-            hot_window: tgdesk_aws::days(self.hot_days),
+            hot_window: tgdesk_aws::days(hot_days),
         }
     }
 }
@@ -259,13 +265,7 @@ impl ServerConfig {
             fleet: true,
             fleet_timeout: tgdesk_core::usecases::FLEET_TIMEOUT,
             backend: Backend::Local,
-            aws: AwsConfig {
-                prefix: "tgdesk".into(),
-                create: false,
-                endpoint: None,
-                hot_days: 30,
-                opensearch_url: None,
-            },
+            aws: AwsConfig { prefix: "tgdesk".into(), create: false, endpoint: None, opensearch_url: None },
             web_dir: DEFAULT_WEB_DIR.into(),
             trusted_proxies: Vec::new(),
             metrics_token: None,
@@ -273,6 +273,8 @@ impl ServerConfig {
             ws_max_per_user: 8,
             request_timeout: Duration::from_secs(120),
             header_read_timeout: Duration::from_secs(30),
+            hot_days: 30,
+            archive_every: Duration::from_secs(600),
         }
     }
 }

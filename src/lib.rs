@@ -18,7 +18,7 @@ use std::sync::Arc;
 use tgdesk_api::{ApiState, TrustedProxies};
 use tgdesk_core::auth::{PasswordPool, TokenService};
 use tgdesk_core::ports::Leases;
-use tgdesk_core::usecases::{Desk, Indexer, IndexerStats};
+use tgdesk_core::usecases::{Archiver, Desk, Indexer, IndexerStats};
 use tgdesk_fleet::{Fleet, FleetConfig};
 use tgdesk_local::WsHub;
 use tgdesk_telegram::{SessionCipher, StringSessionImporter};
@@ -41,6 +41,8 @@ pub struct App {
     leases: Arc<dyn Leases>,
     /// Feeds the search index (run by `serve`).
     indexer: Option<Arc<Indexer>>,
+    /// Moves expired messages to the archive (run by `serve`; `None` on AWS).
+    pub archiver: Option<Arc<Archiver>>,
     /// The indexer's counters (lag, for `/metrics`).
     pub index_stats: Arc<IndexerStats>,
     /// Seals stored Telegram sessions (key file in the data dir).
@@ -60,7 +62,7 @@ impl App {
         }
         secrets::prepare_data_dir(&config.data_dir)?;
         secrets::ensure_keys_private(&config.data_dir)?;
-        let backend::Composed { mut ports, hub, leases, indexer } = backend::compose(&config).await?;
+        let backend::Composed { mut ports, hub, leases, indexer, archiver } = backend::compose(&config).await?;
         let secret = match &config.jwt_secret {
             Some(s) => s.expose_secret().as_bytes().to_vec(),
             None => secrets::load_or_create(&config.data_dir.join("jwt.secret"))?,
@@ -78,7 +80,8 @@ impl App {
         desk.fleet_timeout = config.fleet_timeout;
         let index_stats = indexer.as_ref().map(Indexer::stats).unwrap_or_default();
         let indexer = indexer.map(Arc::new);
-        let app = Self { desk, hub, leases, indexer, index_stats, pump: Arc::default(), sealer, config };
+        let archiver = archiver.map(Arc::new);
+        let app = Self { desk, hub, leases, indexer, archiver, index_stats, pump: Arc::default(), sealer, config };
         app.ensure_demo_tenant().await?;
         Ok(app)
     }
@@ -135,7 +138,7 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` completes, with the session
-    /// fleet, the ingest pump and (without Telegram credentials) the
+    /// fleet, the ingest pump, the indexer, the archiver and (without Telegram credentials) the
     /// simulator running beside the API; then finishes the requests in
     /// flight and stops the fleet, which saves every session's state.
     pub async fn serve(
@@ -171,6 +174,16 @@ impl App {
                     .await
             })
         });
+        let archiver = self.archiver.clone().map(|archiver| {
+            let (mut stopped, every) = (stopped.clone(), self.config.archive_every);
+            tokio::spawn(async move {
+                archiver
+                    .run(every, async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    })
+                    .await
+            })
+        });
         let router = self.router(fleet.clone());
         let sessions = tokio::spawn(async move {
             if config_fleet {
@@ -186,6 +199,9 @@ impl App {
         relay.await?;
         if let Some(indexer) = indexer {
             indexer.await?;
+        }
+        if let Some(archiver) = archiver {
+            archiver.await?;
         }
         if let Some(sim) = side.sim {
             sim.shutdown().await;

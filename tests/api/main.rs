@@ -4,6 +4,7 @@
 mod account_login;
 mod accounts;
 mod agents;
+mod archive;
 mod auth;
 mod conversation;
 mod e2e;

@@ -5,6 +5,7 @@
 
 use crate::{AwsContext, DynamoLeases, DynamoStore, S3Blobs, SqsQueue};
 use std::sync::Arc;
+use tgdesk_core::archive::BlobArchive;
 use tgdesk_core::ports::{BlobStore, PortError, PushHub, Queue, SearchIndex};
 use tgdesk_core::usecases::{Ports, COMMANDS_QUEUE, UPDATES_QUEUE};
 
@@ -50,6 +51,8 @@ impl AwsPorts {
             push: push(queue.clone()),
             sends: store.clone(),
             queue,
+            // The same bucket as files, under `{tenant}/archive/` (ARCHIVE.md).
+            archive: Some(Arc::new(BlobArchive::new(blobs.clone()))),
             blobs: blobs as Arc<dyn BlobStore>,
             search,
             replies: store.clone(),

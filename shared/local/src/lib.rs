@@ -25,6 +25,7 @@ pub use sqlite::SqliteStore;
 
 use std::path::Path;
 use std::sync::Arc;
+use tgdesk_core::archive::BlobArchive;
 use tgdesk_core::ports::PortError;
 use tgdesk_core::usecases::Ports;
 
@@ -40,7 +41,7 @@ pub struct LocalPorts {
 }
 
 impl LocalPorts {
-    /// Opens `tgdesk.db`, `queue.db` and `files/` under `dir`, creating what is missing.
+    /// Opens `tgdesk.db`, `queue.db`, `files/` and `archive/` under `dir`, creating what is missing.
     pub fn open(dir: &Path) -> Result<Self, PortError> {
         let store = Arc::new(SqliteStore::open(dir.join("tgdesk.db"))?);
         let hub = Arc::new(WsHub::default());
@@ -52,6 +53,7 @@ impl LocalPorts {
             sends: store.clone(),
             queue: Arc::new(SqliteQueue::open(dir.join("queue.db"))?),
             blobs: Arc::new(FsBlobStore::open(dir.join("files"))?),
+            archive: Some(Arc::new(BlobArchive::new(Arc::new(FsBlobStore::open(dir.join("archive"))?)))),
             search: None,
             replies: store.clone(),
             sessions: None,

@@ -44,7 +44,8 @@ impl Desk {
         self.dialog_page(actor, &DialogScope::Account(id.clone()), raw_cursor, limit).await
     }
 
-    /// Returns a page of a dialog's messages, newest first.
+    /// Returns a page of a dialog's messages, newest first, continuing from
+    /// the hot store into the archive with the same cursor.
     pub async fn dialog_messages(
         &self,
         actor: &Actor,
@@ -56,12 +57,12 @@ impl Desk {
         self.visible_account(actor, id).await?;
         let limit = page_size(limit);
         let before = raw_cursor.map(|c| cursor::decode::<i64>(&actor.tenant, c)).transpose()?;
-        let items = self.reader.list_messages(&actor.tenant, id, peer, before, limit).await?;
+        let items = self.history(&actor.tenant, id, peer, before, limit).await?;
         let next_cursor = (items.len() == limit).then(|| cursor::encode(&actor.tenant, &items[limit - 1].id));
         Ok(Page { items, next_cursor })
     }
 
-    /// Replaces a message's tags.
+    /// Replaces a message's tags, in the store or, for an archived message, in the archive.
     pub async fn tag_message(
         &self,
         actor: &Actor,
@@ -76,10 +77,9 @@ impl Desk {
             return Err(AppError::invalid(format!("tag {bad} does not exist")));
         }
         let set: BTreeSet<TagId> = tags.iter().cloned().collect();
-        self.writer.set_message_tags(&actor.tenant, id, peer, message, &set).await?;
+        self.apply_tags(&actor.tenant, (id, peer, message), &set).await?;
         let tagged = self
-            .reader
-            .get_message(&actor.tenant, id, peer, message)
+            .find_message(&actor.tenant, id, peer, message)
             .await?
             .ok_or_else(|| AppError::not_found("no such message"))?;
         let data = serde_json::json!({"account_id": id, "peer": peer, "id": message, "tags": tagged.tags});

@@ -260,7 +260,7 @@ impl Desk {
     ) -> Result<(), AppError> {
         match update {
             AccountUpdate::Edit { peer, id, text, edited_at } => {
-                match self.writer.edit_message(tenant, &account.id, *peer, *id, text, *edited_at).await {
+                match self.apply_edit(tenant, (&account.id, *peer, *id), text, *edited_at).await {
                     Ok(()) => {}
                     // An edit of a message never stored (older than the synced history) has nothing to change.
                     Err(e) if e.kind == PortErrorKind::NotFound => return Ok(()),
@@ -271,7 +271,7 @@ impl Desk {
                 report.changes += 1;
             }
             AccountUpdate::Delete { peer, ids } => {
-                self.writer.delete_messages(tenant, &account.id, *peer, ids).await?;
+                self.apply_delete(tenant, &account.id, *peer, ids).await?;
                 let data = serde_json::json!({"account_id": account.id, "peer": peer, "ids": ids});
                 owed.push((account.id.clone(), Owed::Event(PushEvent::new("message.delete", &data)?)));
                 report.changes += 1;

@@ -103,8 +103,7 @@ impl Desk {
     ) -> Result<MediaFile, AppError> {
         let account = self.visible_account(actor, id).await?;
         let message = self
-            .reader
-            .get_message(&actor.tenant, &account.id, peer, message_id)
+            .find_message(&actor.tenant, &account.id, peer, message_id)
             .await?
             .ok_or_else(|| AppError::not_found("no such message"))?;
         let media = message.media.ok_or_else(|| AppError::not_found("the message has no file"))?;
@@ -145,8 +144,7 @@ impl Desk {
         let account = self.visible_account(actor, id).await?;
         ensure_can_send(&account)?;
         let message = self
-            .reader
-            .get_message(&actor.tenant, &account.id, peer, message_id)
+            .find_message(&actor.tenant, &account.id, peer, message_id)
             .await?
             .ok_or_else(|| AppError::not_found("no such message"))?;
         if !message.outgoing {

@@ -5,12 +5,14 @@ mod account_login;
 mod accounts;
 mod actor;
 mod agents;
+mod archiver;
 mod audit;
 mod commands;
 mod cursor;
 mod error;
 mod files;
 mod fleet;
+mod history;
 mod import;
 mod import_rows;
 mod inbox;
@@ -30,6 +32,7 @@ pub use account_login::{open_password, seal_password, LoginState};
 pub use accounts::{AccountFilter, AssignOutcome, NewAccount, UpdateAccount};
 pub use actor::Actor;
 pub use agents::{NewAgent, UpdateAgent};
+pub use archiver::{archive_messages, ArchiveRun, Archiver};
 pub use audit::AuditFilter;
 pub use commands::{
     media_key, photo_key, Call, CommandFailure, CommandReply, FleetCommand, LoginInput, COMMANDS_QUEUE, FLEET_TIMEOUT,
@@ -51,8 +54,8 @@ pub use views::{AccountView, AgentView, DialogView, Page, TagRef};
 
 use crate::auth::{LoginThrottle, PasswordPool, TokenService};
 use crate::ports::{
-    BlobStore, Directory, MessageReader, MessageWriter, PushHub, Queue, Replies, SearchIndex, SendLog, SessionImporter,
-    SessionSealer,
+    Archive, BlobStore, Directory, MessageReader, MessageWriter, PushHub, Queue, Replies, SearchIndex, SendLog,
+    SessionImporter, SessionSealer,
 };
 use std::sync::Arc;
 
@@ -78,6 +81,10 @@ pub struct Ports {
     pub queue: Arc<dyn Queue>,
     /// Uploaded files and media.
     pub blobs: Arc<dyn BlobStore>,
+    /// Messages older than the hot window: history pages continue there,
+    /// and changes to such messages land there (`None`: no archive, as in
+    /// a process that serves no history, like the fleet).
+    pub archive: Option<Arc<dyn Archive>>,
     /// The full-text index of messages (fed by an [`Indexer`], read by
     /// `search`; `None` in a process that serves no search, like the fleet).
     pub search: Option<Arc<dyn SearchIndex>>,

@@ -1,0 +1,105 @@
+//! The archiver: moves messages older than the hot window from the store to
+//! the cold archive. Write first, remove second: a crash between the two
+//! leaves the messages in both places, the next run writes them again (the
+//! archive's writes are idempotent) and then removes them, so no message
+//! is lost and none is shown twice (history reads skip archived copies of
+//! messages still hot). [`archive_messages`] takes a plain list, so the
+//! AWS archiver (fed by the TTL's stream REMOVE records) reuses it.
+
+use crate::domain::{AccountId, Message, TenantId};
+use crate::ports::{Archive, MessageExpiry, PortError, MAX_ARCHIVE_BATCH, MAX_EXPIRED_BATCH};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What one archiver run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArchiveRun {
+    /// Messages written to the archive (again, after a crash).
+    pub archived: usize,
+    /// Messages removed from the store.
+    pub removed: usize,
+}
+
+/// Writes messages of any tenants and dialogs to the archive, one write per
+/// dialog (in chunks of [`MAX_ARCHIVE_BATCH`]); returns how many it wrote.
+/// Idempotent: a redelivered list leaves one copy of each message.
+pub async fn archive_messages(archive: &dyn Archive, messages: &[(TenantId, Message)]) -> Result<usize, PortError> {
+    let mut by_dialog: BTreeMap<(&TenantId, &AccountId, i64), Vec<Message>> = BTreeMap::new();
+    for (tenant, m) in messages {
+        by_dialog.entry((tenant, &m.account_id, m.peer)).or_default().push(m.clone());
+    }
+    for ((tenant, _, _), dialog) in &by_dialog {
+        for chunk in dialog.chunks(MAX_ARCHIVE_BATCH) {
+            archive.write(tenant, chunk).await?;
+        }
+    }
+    Ok(messages.len())
+}
+
+/// Moves expired messages from a store that keeps them (SQLite) to the archive.
+pub struct Archiver {
+    /// Where archived messages go.
+    archive: Arc<dyn Archive>,
+    /// The store's expiry side.
+    expiry: Arc<dyn MessageExpiry>,
+    /// Messages dated more than this before now are moved.
+    hot_window: chrono::Duration,
+}
+
+impl Archiver {
+    /// Returns an archiver keeping `hot_window` of messages in the store.
+    pub fn new(archive: Arc<dyn Archive>, expiry: Arc<dyn MessageExpiry>, hot_window: Duration) -> Self {
+        let hot_window = chrono::Duration::from_std(hot_window).unwrap_or(chrono::Duration::MAX);
+        Self { archive, expiry, hot_window }
+    }
+
+    /// Moves one batch of at most `limit` messages dated before `now` minus
+    /// the hot window: writes them, then removes them from the store.
+    pub async fn run_batch(&self, now: DateTime<Utc>, limit: usize) -> Result<ArchiveRun, PortError> {
+        let before = now.checked_sub_signed(self.hot_window).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let expired = self.expiry.expired_messages(before, limit).await?;
+        if expired.is_empty() {
+            return Ok(ArchiveRun::default());
+        }
+        let archived = archive_messages(&*self.archive, &expired).await?;
+        let removed = self.expiry.remove_archived(&expired).await?;
+        Ok(ArchiveRun { archived, removed })
+    }
+
+    /// Moves every expired message, batch by batch, until none is left (or a
+    /// batch removes nothing: its messages changed meanwhile, and the next
+    /// run takes their new versions).
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<ArchiveRun, PortError> {
+        let mut total = ArchiveRun::default();
+        loop {
+            let run = self.run_batch(now, MAX_EXPIRED_BATCH).await?;
+            total.archived += run.archived;
+            total.removed += run.removed;
+            if run.archived < MAX_EXPIRED_BATCH || run.removed == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Runs every `every` until `shutdown` completes; a failed run is logged
+    /// and retried at the next tick.
+    pub async fn run(&self, every: Duration, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            match self.run_once(Utc::now()).await {
+                Ok(run) if run.archived > 0 => {
+                    tracing::info!(archived = run.archived, removed = run.removed, "archiver moved expired messages")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "archiver run failed; retried at the next tick"),
+            }
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+}

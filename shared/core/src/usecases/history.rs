@@ -1,0 +1,115 @@
+//! A dialog's messages across the hot store and the cold archive. Telegram
+//! numbers a dialog's messages in date order, so everything archived lies
+//! below the store's oldest message: a history page reads the store and,
+//! when the store runs out, continues in the archive below the last id it
+//! returned, with the same cursor. A message in both (written to the
+//! archive, not yet removed from the store) is read from the store only.
+//! Changes to a message no longer in the store go to the archive's overlay.
+
+use super::Desk;
+use crate::domain::{AccountId, Message, TagId, TenantId};
+use crate::ports::{ArchiveChange, PortError, PortErrorKind};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+
+impl Desk {
+    /// Returns up to `limit` messages of a dialog with ids below `before`,
+    /// newest first: the store's, then the archive's below them.
+    pub(crate) async fn history(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Message>, PortError> {
+        let mut items = self.reader.list_messages(tenant, account, peer, before, limit).await?;
+        if let (Some(archive), true) = (&self.archive, items.len() < limit) {
+            let below = items.last().map(|m| m.id).or(before);
+            items.extend(archive.list(tenant, account, peer, below, limit - items.len()).await?);
+        }
+        Ok(items)
+    }
+
+    /// Returns a message from the store, else from the archive, or `None`.
+    pub(crate) async fn find_message(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        id: i64,
+    ) -> Result<Option<Message>, PortError> {
+        if let Some(found) = self.reader.get_message(tenant, account, peer, id).await? {
+            return Ok(Some(found));
+        }
+        match &self.archive {
+            Some(archive) => archive.get(tenant, account, peer, id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Applies an edit where the message is; `NotFound` when it is in
+    /// neither the store nor the archive.
+    pub(crate) async fn apply_edit(
+        &self,
+        tenant: &TenantId,
+        (account, peer, id): (&AccountId, i64, i64),
+        text: &str,
+        edited_at: DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        match self.writer.edit_message(tenant, account, peer, id, text, edited_at).await {
+            Err(e) if e.kind == PortErrorKind::NotFound => {
+                let change = ArchiveChange::Edit { id, text: text.to_owned(), edited_at };
+                self.apply_archived(tenant, account, peer, &change, e).await
+            }
+            done => done,
+        }
+    }
+
+    /// Marks messages deleted in the store and in the archive (a delete
+    /// names no dates, and the archive ignores ids it does not hold).
+    pub(crate) async fn apply_delete(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        ids: &[i64],
+    ) -> Result<(), PortError> {
+        self.writer.delete_messages(tenant, account, peer, ids).await?;
+        match &self.archive {
+            Some(archive) => archive.apply(tenant, account, peer, &ArchiveChange::Delete { ids: ids.to_vec() }).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Replaces a message's tags where it is; `NotFound` when it is in
+    /// neither the store nor the archive.
+    pub(crate) async fn apply_tags(
+        &self,
+        tenant: &TenantId,
+        (account, peer, id): (&AccountId, i64, i64),
+        tags: &BTreeSet<TagId>,
+    ) -> Result<(), PortError> {
+        match self.writer.set_message_tags(tenant, account, peer, id, tags).await {
+            Err(e) if e.kind == PortErrorKind::NotFound => {
+                let change = ArchiveChange::Tags { id, tags: tags.clone() };
+                self.apply_archived(tenant, account, peer, &change, e).await
+            }
+            done => done,
+        }
+    }
+
+    async fn apply_archived(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        change: &ArchiveChange,
+        not_in_store: PortError,
+    ) -> Result<(), PortError> {
+        match &self.archive {
+            Some(archive) => archive.apply(tenant, account, peer, change).await,
+            None => Err(not_in_store),
+        }
+    }
+}
