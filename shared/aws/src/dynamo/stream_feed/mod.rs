@@ -22,11 +22,18 @@ use aws_sdk_dynamodbstreams::types::{Shard, ShardIteratorType};
 use chrono::{DateTime, Utc};
 use position::StreamPosition;
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
 use tgdesk_core::ports::{ChangeFeed, FeedBatch, PortError, PortErrorKind};
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
 
 /// Most records one `GetRecords` returns (the API's limit).
 const RECORDS_PER_CALL: usize = 1000;
+/// After a read that found nothing, reads from the same position within this
+/// pause answer at once without asking AWS: an indexer polls every 100 ms, and DynamoDB Streams
+/// throttles a shard read more than about five times a second.
+const IDLE_PAUSE: Duration = Duration::from_millis(500);
 
 /// The messages table's stream as a change feed.
 pub struct DynamoStreamFeed {
@@ -35,6 +42,9 @@ pub struct DynamoStreamFeed {
     ctx: AwsContext,
     /// The stream's ARN, looked up once (a table keeps its stream).
     stream: OnceCell<String>,
+    /// The position a read last found nothing after, and until when reads
+    /// from it answer so without asking (see [`IDLE_PAUSE`]).
+    idle: Mutex<Option<(String, Instant)>>,
 }
 
 /// One shard as a read needs it.
@@ -59,7 +69,13 @@ impl DynamoStreamFeed {
     /// Returns the feed of table `<prefix>-messages` (created where the
     /// settings allow, as the store does).
     pub fn new(ctx: &AwsContext) -> Self {
-        Self { dynamodb: ctx.dynamodb(), streams: ctx.dynamodb_streams(), ctx: ctx.clone(), stream: OnceCell::new() }
+        Self {
+            dynamodb: ctx.dynamodb(),
+            streams: ctx.dynamodb_streams(),
+            ctx: ctx.clone(),
+            stream: OnceCell::new(),
+            idle: Mutex::new(None),
+        }
     }
 
     async fn stream_arn(&self) -> Result<&str, PortError> {
@@ -193,6 +209,14 @@ impl DynamoStreamFeed {
     }
 }
 
+impl DynamoStreamFeed {
+    /// True when a read from `after` found nothing less than [`IDLE_PAUSE`] ago.
+    fn is_idle(&self, after: Option<&str>) -> bool {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.as_ref().is_some_and(|(at, until)| Some(at.as_str()) == after && Instant::now() < *until)
+    }
+}
+
 /// Orders shards so that each comes after its parent (when listed).
 fn parents_first(shards: Vec<ShardInfo>) -> Vec<ShardInfo> {
     let depths: Vec<usize> = {
@@ -231,9 +255,12 @@ impl ChangeFeed for DynamoStreamFeed {
                 return Err(PortError::new(PortErrorKind::Invalid, message));
             }
         };
+        if self.is_idle(after) {
+            return Ok(FeedBatch { position: after.map(str::to_owned), ..FeedBatch::default() });
+        }
         let shards = self.shards(arn).await?;
-        position.keep_only(&shards.iter().map(|s| s.id.as_str()).collect::<HashSet<_>>());
         let listed: HashSet<&str> = shards.iter().map(|s| s.id.as_str()).collect();
+        position.keep_only(&listed);
         let mut out = Gathered { batch: FeedBatch::default(), limit: limit.max(1) };
         for shard in &shards {
             if out.full() {
@@ -245,7 +272,11 @@ impl ChangeFeed for DynamoStreamFeed {
                 self.read_shard(arn, &shard.id, &mut position, &mut out).await?;
             }
         }
-        out.batch.position = Some(position.encode());
+        let reached = position.encode();
+        let found_nothing = out.batch.changes.is_empty() && Some(reached.as_str()) == after;
+        *self.idle.lock().unwrap_or_else(|p| p.into_inner()) =
+            found_nothing.then(|| (reached.clone(), Instant::now() + IDLE_PAUSE));
+        out.batch.position = Some(reached);
         Ok(out.batch)
     }
 
