@@ -4,7 +4,7 @@
 use crate::config::{Backend, ServerConfig};
 use anyhow::Context;
 use std::sync::Arc;
-use tgdesk_aws::{AwsContext, AwsPorts};
+use tgdesk_aws::{AwsContext, AwsPorts, DynamoStreamFeed};
 use tgdesk_core::ports::Leases;
 use tgdesk_core::usecases::{Indexer, Ports};
 use tgdesk_local::{LocalPorts, SqliteLeases, TantivyIndex, WsHub};
@@ -39,9 +39,11 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
             let push = hub.clone();
             let search =
                 Arc::new(TantivyIndex::open(&config.data_dir.join("search")).context("cannot open the index")?);
-            let aws = AwsPorts::open(&ctx, |_| push, search).await.context("cannot open the AWS backend")?;
+            let aws = AwsPorts::open(&ctx, |_| push, search.clone()).await.context("cannot open the AWS backend")?;
             tracing::info!(endpoint = ctx.endpoint_label(), prefix = %config.aws.prefix, "running on AWS");
-            Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer: None })
+            // The index under the data dir, fed from the messages table's stream.
+            let indexer = Some(Indexer::new(Arc::new(DynamoStreamFeed::new(&ctx)), search));
+            Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer })
         }
     }
 }

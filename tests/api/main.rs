@@ -13,6 +13,7 @@ mod inbox;
 mod permissions;
 mod pipeline;
 mod push;
+mod search;
 mod security_limits;
 mod security_login;
 mod security_ws;
