@@ -21,18 +21,7 @@ async fn fresh_leases() -> LeasesHandle {
 // condition and writes atomically. That case would test moto, not
 // `DynamoLeases`; it runs on `SqliteLeases`, and the sequential race below
 // runs here.
-tgdesk_core::lease_contract_suite!(@cases fresh_leases;
-    acquire_takes_a_free_lease_for_its_ttl,
-    acquire_conflicts_while_another_node_holds_it,
-    acquire_by_the_holder_again_gets_a_larger_fencing,
-    an_expired_lease_is_taken_over_and_the_old_holder_is_fenced,
-    renew_extends_the_expiry_keeping_the_fencing,
-    renew_after_expiry_succeeds_when_nobody_took_it,
-    renew_many_renews_the_held_and_names_the_lost,
-    release_frees_the_lease_for_another_node_at_once,
-    list_returns_current_leases_including_expired_ones,
-    leases_of_other_accounts_and_tenants_are_independent,
-);
+tgdesk_core::lease_contract_suite!(fresh_leases, without_concurrent_races);
 
 #[tokio::test]
 async fn two_nodes_with_their_own_clients_never_both_hold_an_account() {
