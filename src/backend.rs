@@ -4,7 +4,7 @@
 use crate::config::{Backend, ServerConfig};
 use anyhow::Context;
 use std::sync::Arc;
-use tgdesk_aws::{AwsContext, AwsPorts};
+use tgdesk_aws::{AwsContext, AwsPorts, DynamoStreamFeed};
 use tgdesk_core::ports::{Leases, SearchIndex};
 use tgdesk_core::usecases::{Archiver, Indexer, Ports};
 use tgdesk_local::{LocalPorts, SqliteLeases, TantivyIndex, WsHub};
@@ -33,7 +33,7 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
         Backend::Local => {
             let LocalPorts { hub, mut ports, store } =
                 LocalPorts::open(&config.data_dir).context("cannot open the data dir")?;
-            let search = open_index(config)?;
+            let search = open_index(config, "search")?;
             ports.search = Some(search.clone());
             let leases = Arc::new(SqliteLeases::open(config.data_dir.join("leases.db")).context("cannot open leases")?);
             let archiver = ports.archive.clone().map(|archive| {
@@ -53,18 +53,22 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     Arc::new(OpenSearchIndex::open(settings).await.context("cannot open the OpenSearch index")?)
                 }
-                None => open_index(config)?,
+                // Its own directory: a local data dir's index holds the SQLite feed's position.
+                None => open_index(config, &format!("search-aws-{}", config.aws.prefix))?,
             };
-            let aws = AwsPorts::open(&ctx, |_| push, Some(search)).await.context("cannot open the AWS backend")?;
+            let aws =
+                AwsPorts::open(&ctx, |_| push, Some(search.clone())).await.context("cannot open the AWS backend")?;
             tracing::info!(endpoint = ctx.endpoint_label(), prefix = %config.aws.prefix, "running on AWS");
-            Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer: None, archiver: None })
+            // OpenSearch or the tantivy index, fed from the messages table's stream.
+            let indexer = Some(Indexer::new(Arc::new(DynamoStreamFeed::new(&ctx)), search));
+            Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer, archiver: None })
         }
     }
 }
 
-/// Opens the search index under the data dir.
-fn open_index(config: &ServerConfig) -> anyhow::Result<Arc<TantivyIndex>> {
-    let dir = config.data_dir.join("search");
+/// Opens the search index in directory `name` of the data dir.
+fn open_index(config: &ServerConfig, name: &str) -> anyhow::Result<Arc<TantivyIndex>> {
+    let dir = config.data_dir.join(name);
     Ok(Arc::new(
         TantivyIndex::open(&dir).with_context(|| format!("cannot open the search index in {}", dir.display()))?,
     ))

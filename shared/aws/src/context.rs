@@ -126,6 +126,13 @@ impl AwsContext {
         aws_sdk_dynamodb::Client::from_conf(config)
     }
 
+    /// Returns a DynamoDB Streams client that counts what it asks.
+    pub fn dynamodb_streams(&self) -> aws_sdk_dynamodbstreams::Client {
+        let config =
+            aws_sdk_dynamodbstreams::config::Builder::from(&self.sdk).interceptor(crate::usage::CountUsage).build();
+        aws_sdk_dynamodbstreams::Client::from_conf(config)
+    }
+
     /// Returns an SQS client that counts what it asks.
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
         let config = aws_sdk_sqs::config::Builder::from(&self.sdk).interceptor(crate::usage::CountUsage).build();

@@ -1,6 +1,7 @@
 //! tgdesk AWS adapters: each one a translation of a core port onto an AWS
 //! service, with no rules of its own. [`SqsQueue`] (queue port),
-//! [`S3Blobs`] (blob store port) and [`DynamoLeases`] (leases port) pass the
+//! [`S3Blobs`] (blob store port), [`DynamoLeases`] (leases port),
+//! [`DynamoStore`] (store ports) and [`DynamoStreamFeed`] (change feed) pass the
 //! same contract suites in `tgdesk_core::testkit` as their local twins; the
 //! tests run them through the real AWS SDK against a moto server.
 //!
@@ -16,7 +17,7 @@ mod sqs;
 pub mod usage;
 
 pub use context::{days, env, AwsContext, AwsSettings, DEFAULT_HOT_DAYS, DEFAULT_PREFIX, DEFAULT_REGION};
-pub use dynamo::{DynamoLeases, DynamoStore, DynamoThrottle};
+pub use dynamo::{DynamoLeases, DynamoStore, DynamoStreamFeed, DynamoThrottle};
 pub use error::{THROTTLED, UNAVAILABLE};
 pub use ports::AwsPorts;
 pub use s3::S3Blobs;

@@ -14,7 +14,14 @@ async fn fresh_leases() -> LeasesHandle {
     LeasesHandle::new(Arc::new(DynamoLeases::new(&moto::context().await)))
 }
 
-tgdesk_core::lease_contract_suite!(fresh_leases);
+// Every case but `concurrent_acquires_grant_the_lease_to_one_node`: moto
+// checks a condition and writes the item in two steps without a lock, so
+// concurrent conditional updates of one new item may all succeed there
+// (about one run in two on this machine), where DynamoDB evaluates the
+// condition and writes atomically. That case would test moto, not
+// `DynamoLeases`; it runs on `SqliteLeases`, and the sequential race below
+// runs here.
+tgdesk_core::lease_contract_suite!(fresh_leases, without_concurrent_races);
 
 #[tokio::test]
 async fn two_nodes_with_their_own_clients_never_both_hold_an_account() {

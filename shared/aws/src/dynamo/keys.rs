@@ -47,6 +47,17 @@ pub fn messages_part(tenant: &TenantId, account: &AccountId, peer: i64) -> Strin
     format!("{}#{}#{peer}", tenant.as_str(), account.as_str())
 }
 
+/// Decodes [`messages_part`] into its tenant, account and peer (`None`: not
+/// a key this module built).
+pub fn dialog_of_messages_part(part: &str) -> Option<(TenantId, AccountId, i64)> {
+    let mut pieces = part.split('#');
+    let (tenant, account, peer) = (pieces.next()?, pieces.next()?, pieces.next()?);
+    if pieces.next().is_some() {
+        return None;
+    }
+    Some((TenantId::parse(tenant).ok()?, AccountId::parse(account).ok()?, peer.parse().ok()?))
+}
+
 /// Partition of a tenant's users (`sk` = user id).
 pub fn users(tenant: &TenantId) -> String {
     part(tenant, "USER")
@@ -163,6 +174,17 @@ mod tests {
         sorted.sort();
         assert_eq!(keys, sorted);
         assert!(peers.iter().all(|p| peer_of_key(&peer_key(*p)) == Some(*p)));
+    }
+
+    #[test]
+    fn a_messages_partition_decodes_into_the_dialog_it_was_built_from() {
+        let (t, a) = (TenantId::parse("acme-1").unwrap(), AccountId::parse("acc_a-b").unwrap());
+        for peer in [-1_000_000_000_123, -1, 0, 42] {
+            assert_eq!(dialog_of_messages_part(&messages_part(&t, &a, peer)), Some((t.clone(), a.clone(), peer)));
+        }
+        for bad in ["acme#acc_a", "acme#acc_a#x", "acme#acc_a#1#2", "ACME#acc_a#1"] {
+            assert_eq!(dialog_of_messages_part(bad), None, "{bad}");
+        }
     }
 
     #[test]

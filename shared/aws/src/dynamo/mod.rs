@@ -1,13 +1,16 @@
 //! DynamoDB adapters and the helpers they share: attribute reading and
-//! writing, and the table definitions created where the settings allow.
+//! writing, and the table definitions created where the settings allow; the
+//! messages table's stream as a change feed.
 
 mod attrs;
 pub mod keys;
 mod leases;
 mod store;
+pub mod stream_feed;
 pub mod tables;
 mod throttle;
 
 pub use leases::DynamoLeases;
 pub use store::DynamoStore;
+pub use stream_feed::DynamoStreamFeed;
 pub use throttle::{DynamoThrottle, THROTTLE};

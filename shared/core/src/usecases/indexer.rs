@@ -51,6 +51,10 @@ struct Run {
     position: Option<String>,
     /// Changes applied and not yet committed.
     dirty: usize,
+    /// The position moved past records that changed nothing (a stream's
+    /// TTL deletes) since the last commit: worth committing, or they are
+    /// read again after every restart.
+    moved: bool,
     /// When the oldest change not yet committed was stored.
     oldest_pending: Option<DateTime<Utc>>,
     /// When the last commit happened.
@@ -109,7 +113,13 @@ impl Indexer {
     }
 
     async fn start(&self) -> Result<Run, PortError> {
-        Ok(Run { position: self.index.position().await?, dirty: 0, oldest_pending: None, committed_at: Instant::now() })
+        Ok(Run {
+            position: self.index.position().await?,
+            dirty: 0,
+            moved: false,
+            oldest_pending: None,
+            committed_at: Instant::now(),
+        })
     }
 
     async fn run_from_committed(&self) -> Result<(), PortError> {
@@ -117,7 +127,7 @@ impl Indexer {
         loop {
             let n = self.step(&mut run).await?;
             let due = run.dirty >= COMMIT_EVERY || run.committed_at.elapsed() >= COMMIT_INTERVAL || n == 0;
-            if run.dirty > 0 && due {
+            if (run.dirty > 0 || run.moved) && due {
                 self.commit(&mut run).await?;
             }
             if n == 0 {
@@ -134,6 +144,12 @@ impl Indexer {
         }
         self.record_lag(run.oldest_pending);
         if batch.changes.is_empty() {
+            // A feed may pass over records that change nothing: keep its
+            // position, or the next read returns to them.
+            if batch.position.is_some() && batch.position != run.position {
+                run.position = batch.position;
+                run.moved = true;
+            }
             return Ok(0);
         }
         self.index.apply(&batch.changes).await?;
@@ -147,6 +163,7 @@ impl Indexer {
         self.index.commit(run.position.as_deref()).await?;
         self.stats.commits.fetch_add(1, Ordering::Relaxed);
         run.dirty = 0;
+        run.moved = false;
         run.oldest_pending = None;
         run.committed_at = Instant::now();
         self.record_lag(None);
@@ -162,5 +179,56 @@ impl Indexer {
     fn record_lag(&self, oldest_pending: Option<DateTime<Utc>>) {
         let lag = oldest_pending.map_or(0, |t| (Utc::now() - t).num_milliseconds().max(0) as u64);
         self.stats.lag_ms.store(lag, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::TenantId;
+    use crate::ports::{FeedBatch, MessageChange, SearchPage, SearchQuery};
+    use async_trait::async_trait;
+    use std::sync::Mutex;
+
+    /// A feed whose every record changes nothing (a stream's TTL deletes):
+    /// from any position it moves to "past-the-skipped" with no change.
+    struct SkippingFeed;
+
+    #[async_trait]
+    impl ChangeFeed for SkippingFeed {
+        async fn read(&self, _after: Option<&str>, _limit: usize) -> Result<FeedBatch, PortError> {
+            Ok(FeedBatch { changes: Vec::new(), position: Some("past-the-skipped".into()), oldest: None })
+        }
+        async fn trim(&self, _upto: &str) -> Result<(), PortError> {
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct Positions(Mutex<Option<String>>);
+
+    #[async_trait]
+    impl SearchIndex for Positions {
+        async fn apply(&self, _changes: &[MessageChange]) -> Result<(), PortError> {
+            Ok(())
+        }
+        async fn commit(&self, position: Option<&str>) -> Result<(), PortError> {
+            *self.0.lock().unwrap() = position.map(str::to_owned);
+            Ok(())
+        }
+        async fn position(&self) -> Result<Option<String>, PortError> {
+            Ok(self.0.lock().unwrap().clone())
+        }
+        async fn search(&self, _tenant: &TenantId, _query: &SearchQuery) -> Result<SearchPage, PortError> {
+            Ok(SearchPage::default())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_position_moved_past_records_that_change_nothing_is_committed() {
+        let index = Arc::new(Positions::default());
+        let indexer = Indexer::new(Arc::new(SkippingFeed), index.clone());
+        indexer.run(tokio::time::sleep(Duration::from_millis(300))).await;
+        assert_eq!(index.position().await.unwrap().as_deref(), Some("past-the-skipped"));
     }
 }

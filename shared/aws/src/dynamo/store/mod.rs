@@ -3,7 +3,7 @@
 //! `messages` (`shared/aws/DESIGN.md` has the item kinds, keys, indexes and
 //! the write units each use case costs).
 
-mod codec;
+pub(crate) mod codec;
 mod dialogs;
 mod directory;
 mod ingest;
