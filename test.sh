@@ -22,7 +22,10 @@ mkdir -p target
 source .ci/moto.sh
 cargo test --workspace --features tgdesk-core/testkit
 echo "== the black-box suites again, with the server on the AWS backend (DynamoDB, SQS, S3 on moto)"
-# The same features as above, so nothing is compiled again.
-TGDESK_TEST_BACKEND=aws cargo test -p tgdesk --features tgdesk-core/testkit --test api
-TGDESK_TEST_BACKEND=aws cargo test -p tgdesk --features tgdesk-core/testkit --test fault a_server_killed
+# The same packages and features as above (features unify across the
+# workspace), so nothing is compiled again.
+TGDESK_TEST_BACKEND=aws cargo test --workspace --features tgdesk-core/testkit --test api
+TGDESK_TEST_BACKEND=aws cargo test --workspace --features tgdesk-core/testkit --test fault a_server_killed
+echo "== the SAM template (cfn-lint, sam validate --lint; offline)"
+.ci/sam-lint.sh
 ./web/test.sh

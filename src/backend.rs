@@ -3,8 +3,10 @@
 
 use crate::config::{Backend, ServerConfig};
 use anyhow::Context;
+use std::future::Future;
 use std::sync::Arc;
-use tgdesk_aws::{AwsContext, AwsPorts, DynamoStreamFeed};
+use std::time::Duration;
+use tgdesk_aws::{AwsContext, AwsPorts, DynamoStreamFeed, StreamArchiver};
 use tgdesk_core::ports::{Leases, SearchIndex};
 use tgdesk_core::usecases::{Archiver, Indexer, Ports};
 use tgdesk_local::{LocalPorts, SqliteLeases, TantivyIndex, WsHub};
@@ -22,9 +24,34 @@ pub struct Composed {
     /// Feeds the search index from the store's changes (`None`: something
     /// outside this process feeds it).
     pub indexer: Option<Indexer>,
-    /// Moves messages older than the hot window to the archive (`None`:
-    /// the store expires them itself, as DynamoDB's TTL does).
-    pub archiver: Option<Archiver>,
+    /// Moves messages older than the hot window to the archive (`None`: no
+    /// archive).
+    pub archiver: Option<ArchiveJob>,
+}
+
+/// How often the stream archiver reads the messages table's stream.
+const STREAM_POLL: Duration = Duration::from_secs(2);
+
+/// How expired messages reach the archive on each backend.
+pub enum ArchiveJob {
+    /// The archiver reads the store for messages past the hot window and
+    /// moves them (SQLite).
+    FromStore(Archiver),
+    /// DynamoDB's TTL removes them, and the archiver writes what the table's
+    /// stream says it removed (the `archiver` Lambda's work, in this process).
+    FromStream(Box<StreamArchiver>),
+}
+
+impl ArchiveJob {
+    /// Runs until `shutdown` completes: from the store every `every`; from
+    /// the stream every [`STREAM_POLL`], since a message the TTL removed is
+    /// out of history until it is written.
+    pub async fn run(&self, every: Duration, shutdown: impl Future<Output = ()>) {
+        match self {
+            Self::FromStore(archiver) => archiver.run(every, shutdown).await,
+            Self::FromStream(archiver) => archiver.run(STREAM_POLL, shutdown).await,
+        }
+    }
 }
 
 /// Opens the adapters `config` names.
@@ -38,7 +65,7 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
             let leases = Arc::new(SqliteLeases::open(config.data_dir.join("leases.db")).context("cannot open leases")?);
             let archiver = ports.archive.clone().map(|archive| {
                 let window = std::time::Duration::from_secs(u64::from(config.hot_days) * 86_400);
-                Archiver::new(archive, store.clone(), window)
+                ArchiveJob::FromStore(Archiver::new(archive, store.clone(), window))
             });
             let indexer = Some(Indexer::new(store, search));
             Ok(Composed { ports, hub, leases, indexer, archiver })
@@ -61,7 +88,12 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
             tracing::info!(endpoint = ctx.endpoint_label(), prefix = %config.aws.prefix, "running on AWS");
             // OpenSearch or the tantivy index, fed from the messages table's stream.
             let indexer = Some(Indexer::new(Arc::new(DynamoStreamFeed::new(&ctx)), search));
-            Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer, archiver: None })
+            let archiver = aws
+                .ports
+                .archive
+                .clone()
+                .map(|archive| ArchiveJob::FromStream(Box::new(StreamArchiver::new(&ctx, archive))));
+            Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer, archiver })
         }
     }
 }

@@ -52,7 +52,7 @@ pub enum Backend {
     Aws,
 }
 /// The OpenSearch endpoint of the AWS backend's search.
-pub const ENV_OPENSEARCH_URL: &str = "TGDESK_OPENSEARCH_URL";
+pub const ENV_OPENSEARCH_URL: &str = tgdesk_opensearch::ENV_URL;
 /// Comma-separated addresses of reverse proxies whose `X-Forwarded-For` is believed.
 pub const ENV_TRUSTED_PROXIES: &str = "TGDESK_TRUSTED_PROXIES";
 /// Bearer token `/metrics` asks for (open to anyone who reaches the port when unset).
@@ -67,6 +67,8 @@ pub const ENV_REQUEST_TIMEOUT: &str = "TGDESK_REQUEST_TIMEOUT";
 pub const ENV_HEADER_READ_TIMEOUT: &str = "TGDESK_HEADER_READ_TIMEOUT";
 /// How often the local archiver moves messages older than the hot window to the archive.
 pub const ENV_ARCHIVE_EVERY: &str = "TGDESK_ARCHIVE_EVERY";
+/// Days after its date a message is deleted from the archive (unset: never).
+pub const ENV_RETENTION_DAYS: &str = "TGDESK_RETENTION_DAYS";
 
 /// The `tgdesk` command line.
 #[derive(Debug, Parser)]
@@ -194,6 +196,10 @@ pub struct ServerConfig {
     /// How often the local archiver looks for expired messages, e.g. `10m`.
     #[arg(long, env = ENV_ARCHIVE_EVERY, default_value = "10m", value_parser = humantime::parse_duration)]
     pub archive_every: Duration,
+    /// Days after its date a message is deleted from the archive, a whole
+    /// month at a time (unset: kept for ever); more than the hot window.
+    #[arg(long, env = ENV_RETENTION_DAYS)]
+    pub retention_days: Option<u32>,
 }
 
 /// Settings of the AWS backend (credentials and region come from the AWS
@@ -241,6 +247,20 @@ fn parse_flag(raw: &str) -> Result<bool, String> {
 }
 
 impl ServerConfig {
+    /// Returns the hot window and retention, refusing a hot window of no
+    /// days or a retention that would delete messages not yet archived.
+    pub fn archive_policy(&self) -> anyhow::Result<tgdesk_core::usecases::ArchivePolicy> {
+        anyhow::ensure!(self.hot_days > 0, "{ENV_HOT_DAYS} must be at least 1");
+        if let Some(days) = self.retention_days {
+            anyhow::ensure!(
+                days > self.hot_days,
+                "{ENV_RETENTION_DAYS} ({days}) must be more than {ENV_HOT_DAYS} ({})",
+                self.hot_days
+            );
+        }
+        Ok(tgdesk_core::usecases::ArchivePolicy { hot_days: self.hot_days, retention_days: self.retention_days })
+    }
+
     /// True when sessions run against the simulator: no Telegram API id and hash.
     pub fn uses_simulator(&self) -> bool {
         self.tg_api_id.is_none() || self.tg_api_hash.is_none()
@@ -275,6 +295,7 @@ impl ServerConfig {
             header_read_timeout: Duration::from_secs(30),
             hot_days: 30,
             archive_every: Duration::from_secs(600),
+            retention_days: None,
         }
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use tgdesk_api::{ApiState, TrustedProxies};
 use tgdesk_core::auth::{PasswordPool, TokenService};
 use tgdesk_core::ports::Leases;
-use tgdesk_core::usecases::{Archiver, Desk, Indexer, IndexerStats};
+use tgdesk_core::usecases::{purge_archive, Desk, Indexer, IndexerStats};
 use tgdesk_fleet::{Fleet, FleetConfig};
 use tgdesk_local::WsHub;
 use tgdesk_telegram::{SessionCipher, StringSessionImporter};
@@ -41,8 +41,8 @@ pub struct App {
     leases: Arc<dyn Leases>,
     /// Feeds the search index (run by `serve`).
     indexer: Option<Arc<Indexer>>,
-    /// Moves expired messages to the archive (run by `serve`; `None` on AWS).
-    pub archiver: Option<Arc<Archiver>>,
+    /// Moves expired messages to the archive (run by `serve`).
+    archiver: Option<Arc<backend::ArchiveJob>>,
     /// The indexer's counters (lag, for `/metrics`).
     pub index_stats: Arc<IndexerStats>,
     /// Seals stored Telegram sessions (key file in the data dir).
@@ -78,12 +78,41 @@ impl App {
         let mut desk = Desk::new(ports, tokens);
         desk.passwords = password_pool();
         desk.fleet_timeout = config.fleet_timeout;
+        desk.archive_policy = config.archive_policy()?;
         let index_stats = indexer.as_ref().map(Indexer::stats).unwrap_or_default();
         let indexer = indexer.map(Arc::new);
         let archiver = archiver.map(Arc::new);
         let app = Self { desk, hub, leases, indexer, archiver, index_stats, pump: Arc::default(), sealer, config };
         app.ensure_demo_tenant().await?;
         Ok(app)
+    }
+
+    /// Starts deleting archived messages past the retention period, every
+    /// `archive_every`, when a retention is set and there is an archive.
+    fn retention_job(&self, mut stopped: tokio::sync::watch::Receiver<bool>) -> Option<tokio::task::JoinHandle<()>> {
+        let days = self.desk.archive_policy.retention_days?;
+        let archive = self.desk.archive.clone()?;
+        let (directory, every) = (self.desk.directory.clone(), self.config.archive_every);
+        let keep = tgdesk_aws::days(days);
+        Some(tokio::spawn(async move {
+            loop {
+                match purge_archive(&*directory, &*archive, keep, chrono::Utc::now()).await {
+                    Ok(gone) if gone.messages > 0 => {
+                        tracing::info!(
+                            messages = gone.messages,
+                            bytes = gone.bytes,
+                            "retention deleted archived months"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "retention run failed; retried at the next tick"),
+                }
+                tokio::select! {
+                    _ = stopped.wait_for(|stop| *stop) => return,
+                    _ = tokio::time::sleep(every) => {}
+                }
+            }
+        }))
     }
 
     async fn ensure_demo_tenant(&self) -> anyhow::Result<()> {
@@ -184,6 +213,7 @@ impl App {
                     .await
             })
         });
+        let retention = self.retention_job(stopped.clone());
         let router = self.router(fleet.clone());
         let sessions = tokio::spawn(async move {
             if config_fleet {
@@ -202,6 +232,9 @@ impl App {
         }
         if let Some(archiver) = archiver {
             archiver.await?;
+        }
+        if let Some(retention) = retention {
+            retention.await?;
         }
         if let Some(sim) = side.sim {
             sim.shutdown().await;

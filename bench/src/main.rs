@@ -12,9 +12,13 @@
 //!   server, 1,000 WebSocket clients) under customer traffic;
 //! - `search`: indexes realistic mixed-language messages into the tantivy
 //!   index (10 million by default), then query latency from concurrent clients;
+//! - `archive`: the archiver moving 10 million messages from SQLite to the
+//!   cold archive (throughput, bytes per message), then cold history pages
+//!   from concurrent clients (p50/p99);
 //! - `sessions`: many grammers sessions brought online through the fleet against
 //!   tg-sim as a child process (build it first: `cargo build --release -p tg-sim`).
 
+mod archive;
 mod aws_usage;
 mod e2e;
 mod import;
@@ -40,7 +44,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// Benchmark options.
 #[derive(Parser)]
 struct Args {
-    /// Which scenario: `import`, `inbox`, `all` (both), `pipeline`, `login-flood`, `e2e`, `search` or `sessions`.
+    /// Which scenario: `import`, `inbox`, `all` (both), `pipeline`, `login-flood`, `e2e`, `search`, `archive`
+    /// or `sessions`.
     #[arg(default_value = "all")]
     scenario: String,
     /// Runs the pipeline scenario on the AWS backend at this endpoint (a moto
@@ -110,6 +115,12 @@ struct Args {
     /// Concurrent query clients of the search scenario.
     #[arg(long, default_value_t = 4)]
     search_clients: usize,
+    /// Messages the archive scenario archives.
+    #[arg(long, default_value_t = 10_000_000)]
+    archive_messages: usize,
+    /// Dialogs they belong to.
+    #[arg(long, default_value_t = 50_000)]
+    archive_dialogs: usize,
     /// Sessions of the sessions scenario.
     #[arg(long, default_value_t = 10_000)]
     sessions: usize,
@@ -206,6 +217,21 @@ async fn main() -> anyhow::Result<()> {
                 format!("{base}-{}.json", args.e2e_rate)
             };
             write(&args.out, &name, "e2e", result)
+        }
+        "archive" => {
+            let shape = archive::Shape {
+                messages: args.archive_messages,
+                dialogs: args.archive_dialogs,
+                clients: 4,
+                pages_per_client: 2_000,
+            };
+            let result = archive::run(&shape).await?;
+            let name = if args.archive_messages == 10_000_000 {
+                "archive.json".to_owned()
+            } else {
+                format!("archive-{}.json", args.archive_messages)
+            };
+            write(&args.out, &name, "archive", result)
         }
         "search" => {
             let shape = search::Shape {

@@ -79,6 +79,17 @@ const TAGS: usize = 20;
 /// Makes one query of a kind from the run's accounts and tags.
 type MakeQuery = fn(&mut StdRng, &[AccountId], &[TagId]) -> SearchQuery;
 
+/// A customer's message: English, Russian, Chinese or the three mixed.
+pub fn sample_text(rng: &mut StdRng) -> String {
+    let pick = |rng: &mut StdRng, set: &[&str]| set[rng.gen_range(0..set.len())].to_owned();
+    match rng.gen_range(0..10) {
+        0..=3 => format!("{} #{}", pick(rng, ENGLISH), rng.gen_range(10_000..99_999)),
+        4..=6 => format!("{} {}", pick(rng, RUSSIAN), rng.gen_range(10_000..99_999)),
+        7..=8 => format!("{}{}", pick(rng, CHINESE), rng.gen_range(10_000..99_999)),
+        _ => format!("{} {} {}", pick(rng, CHINESE), pick(rng, ENGLISH), pick(rng, RUSSIAN)),
+    }
+}
+
 fn message(
     rng: &mut StdRng,
     accounts: &[AccountId],
@@ -86,13 +97,7 @@ fn message(
     id: i64,
     start: chrono::DateTime<chrono::Utc>,
 ) -> Message {
-    let pick = |rng: &mut StdRng, set: &[&str]| set[rng.gen_range(0..set.len())].to_owned();
-    let text = match rng.gen_range(0..10) {
-        0..=3 => format!("{} #{}", pick(rng, ENGLISH), rng.gen_range(10_000..99_999)),
-        4..=6 => format!("{} {}", pick(rng, RUSSIAN), rng.gen_range(10_000..99_999)),
-        7..=8 => format!("{}{}", pick(rng, CHINESE), rng.gen_range(10_000..99_999)),
-        _ => format!("{} {} {}", pick(rng, CHINESE), pick(rng, ENGLISH), pick(rng, RUSSIAN)),
-    };
+    let text = sample_text(rng);
     let peer = 100_000 + rng.gen_range(0..50);
     let tagged: BTreeSet<TagId> =
         if rng.gen_range(0..20) == 0 { [tags[rng.gen_range(0..tags.len())].clone()].into() } else { BTreeSet::new() };
@@ -114,7 +119,8 @@ fn message(
     }
 }
 
-fn dir_size(path: &std::path::Path) -> u64 {
+/// Bytes of every file under `path`.
+pub fn dir_size(path: &std::path::Path) -> u64 {
     std::fs::read_dir(path)
         .map(|entries| {
             entries

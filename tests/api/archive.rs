@@ -104,3 +104,61 @@ async fn an_archived_dialog_still_lists_in_the_inbox_and_its_messages_take_tags(
     let missing = app.put(&format!("/api/messages/{account}/88/99/tags"), &admin, json!({"tags": []})).await;
     assert_eq!(missing.status.as_u16(), 404);
 }
+
+/// Waits (10 s at most) until the admin's archive view shows `messages`.
+async fn wait_for_archived(app: &TestApp, admin: &str, messages: u64) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let view = app.get("/api/admin/archive", admin).await.expect(200);
+        if view["messages"].as_u64() == Some(messages) {
+            return view;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the archive shows {view}, not {messages} messages");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn admins_see_the_archive_and_retention_deletes_whole_months_past_it() {
+    if crate::test_backend::on_aws() {
+        return; // On AWS DynamoDB's TTL expires messages; moto keeps TTL as a setting only.
+    }
+    // Arrange: 120 messages 20 hours apart, up to 10 hours ago (about 100
+    // days); 30 days hot, deleted from the archive 60 days after their date.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config_for(dir.path());
+    config.archive_every = std::time::Duration::from_millis(100);
+    config.retention_days = Some(60);
+    let app = spawn_with(dir, config).await;
+    let admin = app.admin().await;
+    let account = app.create_account(&admin, "+15550001003", None).await;
+    let end = Utc::now() - Duration::hours(10);
+    seed(&app, &account, 77, 120, Duration::hours(20), end).await;
+    let date = |id: i64| end - Duration::hours(20) * (120 - id) as i32;
+    let first_kept = tgdesk_core::usecases::first_kept_month(Utc::now(), std::time::Duration::from_secs(60 * 86_400));
+    let kept: Vec<i64> = (1..=120).filter(|id| date(*id).format("%Y-%m").to_string() >= first_kept).collect();
+    wait_until_hot(&app, &account, 77, 36).await;
+
+    // Act + assert: the archive keeps the cold messages of the months retention keeps.
+    let cold = kept.iter().filter(|id| **id <= 84).count() as u64;
+    let view = wait_for_archived(&app, &admin, cold).await;
+    assert_eq!(view["policy"], json!({"hot_days": 30, "retention_days": 60}));
+    assert!(view["objects"].as_u64().unwrap() >= 1 && view["bytes"].as_u64().unwrap() > 0, "{view}");
+    let mut seen = Vec::new();
+    let mut path = format!("/api/accounts/{account}/dialogs/77/messages?limit=50");
+    for _ in 0..10 {
+        let page = app.get(&path, &admin).await.expect(200);
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/accounts/{account}/dialogs/77/messages?limit=50&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, kept.iter().rev().copied().collect::<Vec<_>>(), "history ends where retention cut");
+
+    // Only admins see the archive; a forged token is refused.
+    app.create_user(&admin, "archivist", "leader", None).await;
+    let leader = app.login("demo", "archivist", crate::helpers::PASSWORD).await;
+    app.get("/api/admin/archive", &leader).await.expect(403);
+    app.call(reqwest::Method::GET, "/api/admin/archive", Some("forged.token.here"), None).await.expect(401);
+}

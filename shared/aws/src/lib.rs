@@ -14,11 +14,13 @@ mod error;
 mod ports;
 mod s3;
 mod sqs;
+mod stream_archiver;
 pub mod usage;
 
 pub use context::{days, env, AwsContext, AwsSettings, DEFAULT_HOT_DAYS, DEFAULT_PREFIX, DEFAULT_REGION};
-pub use dynamo::{DynamoLeases, DynamoStore, DynamoStreamFeed, DynamoThrottle};
+pub use dynamo::{DynamoLeases, DynamoStore, DynamoStreamFeed, DynamoThrottle, ExpiredBatch};
 pub use error::{THROTTLED, UNAVAILABLE};
 pub use ports::AwsPorts;
 pub use s3::S3Blobs;
 pub use sqs::SqsQueue;
+pub use stream_archiver::StreamArchiver;

@@ -11,7 +11,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use tgdesk_core::ports::{
     validate_blob_key, validate_content_type, BlobMeta, BlobReader, BlobStore, BlobWriter, PortError, PortErrorKind,
-    MAX_BLOB_CHUNK,
+    MAX_BLOB_CHUNK, MAX_BLOB_LIST,
 };
 use tokio::sync::OnceCell;
 
@@ -151,6 +151,32 @@ impl BlobStore for S3Blobs {
     async fn open(&self, key: &str) -> Result<Box<dyn BlobReader>, PortError> {
         let (body, meta) = self.get_object(key).await?;
         Ok(Box::new(S3Reader { body, meta, pending: Vec::new() }))
+    }
+
+    async fn list(&self, folder: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>, PortError> {
+        self.prepare(folder).await?;
+        let limit = limit.clamp(1, MAX_BLOB_LIST);
+        let prefix = format!("{folder}/");
+        let mut keys: Vec<String> = Vec::new();
+        let mut start = after.map(str::to_owned);
+        loop {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .set_start_after(start.take())
+                .max_keys(i32::try_from(limit - keys.len()).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(|e| error::sdk("s3 list_objects_v2", e))?;
+            keys.extend(out.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+            if keys.len() >= limit || !out.is_truncated().unwrap_or(false) {
+                keys.truncate(limit);
+                return Ok(keys);
+            }
+            start = keys.last().cloned();
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tgdesk_core::ports::{
     validate_blob_key, validate_content_type, BlobMeta, BlobReader, BlobStore, BlobWriter, PortError, PortErrorKind,
-    MAX_BLOB_CHUNK,
+    MAX_BLOB_CHUNK, MAX_BLOB_LIST,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -92,6 +92,27 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| PortError::with_source(PortErrorKind::Internal, "blob task failed", e))?
+}
+
+/// Adds the keys of the blob files under `dir` (the folder `key`) to `out`,
+/// depth first; skips temporary files. A missing `dir` holds nothing.
+fn collect_keys(dir: &Path, key: &str, out: &mut Vec<String>) -> Result<(), PortError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(map_io(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(map_io)?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str().filter(|n| !n.starts_with('.')) else { continue };
+        if entry.file_type().map_err(map_io)?.is_dir() {
+            collect_keys(&entry.path(), &format!("{key}/{name}"), out)?;
+        } else if let Some(blob) = name.strip_suffix(SUFFIX) {
+            out.push(format!("{key}/{blob}"));
+        }
+    }
+    Ok(())
 }
 
 /// Returns the header a blob file starts with.
@@ -241,6 +262,23 @@ impl BlobStore for FsBlobStore {
             return Err(PortError::new(PortErrorKind::Internal, format!("blob {key} changed while read")));
         }
         Ok((bytes, reader.meta))
+    }
+
+    async fn list(&self, folder: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>, PortError> {
+        validate_blob_key(folder)?;
+        let mut dir = self.inner.root.clone();
+        dir.extend(folder.split('/'));
+        let (folder, after) = (folder.to_owned(), after.map(str::to_owned));
+        let limit = limit.clamp(1, MAX_BLOB_LIST);
+        blocking(move || {
+            let mut keys = Vec::new();
+            collect_keys(&dir, &folder, &mut keys)?;
+            keys.retain(|k| after.as_ref().is_none_or(|a| k > a));
+            keys.sort_unstable();
+            keys.truncate(limit);
+            Ok(keys)
+        })
+        .await
     }
 
     async fn delete(&self, key: &str) -> Result<(), PortError> {

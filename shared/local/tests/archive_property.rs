@@ -56,6 +56,9 @@ impl BlobStore for FlakyBlobs {
     async fn open(&self, key: &str) -> Result<Box<dyn BlobReader>, PortError> {
         self.inner.open(key).await
     }
+    async fn list(&self, folder: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>, PortError> {
+        self.inner.list(folder, after, limit).await
+    }
 }
 
 /// What a message should read back as.

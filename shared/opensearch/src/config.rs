@@ -93,6 +93,10 @@ pub struct OpenSearchConfig {
     pub timeout: Duration,
 }
 
+/// The environment variable naming the OpenSearch endpoint (the server's
+/// AWS mode and the `indexer` function).
+pub const ENV_URL: &str = "TGDESK_OPENSEARCH_URL";
+
 impl OpenSearchConfig {
     /// Returns the configuration for `url` with names under `prefix` and the
     /// defaults for the rest; refuses a prefix OpenSearch would refuse as an

@@ -35,7 +35,7 @@ mod hits;
 mod mapping;
 mod query;
 
-pub use config::{BasicAuth, BulkLimits, OpenSearchConfig, RetryPolicy};
+pub use config::{BasicAuth, BulkLimits, OpenSearchConfig, RetryPolicy, ENV_URL};
 
 use async_trait::async_trait;
 use bulk::Action;

@@ -1,4 +1,5 @@
-//! Reading conversations, dialog pins, message tags and the audit log.
+//! Reading conversations, dialog pins, message tags, the audit log and the
+//! archive's size.
 
 use super::{Done, DONE};
 use crate::extract::{Authed, Json, Path, Query};
@@ -6,7 +7,7 @@ use crate::{ApiError, ApiState};
 use axum::extract::State;
 use serde::Deserialize;
 use tgdesk_core::domain::{AccountId, AuditEntry, Message, TagId};
-use tgdesk_core::usecases::{AuditFilter, DialogView, Page};
+use tgdesk_core::usecases::{ArchiveView, AuditFilter, DialogView, Page};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
@@ -17,6 +18,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(pin_dialog, unpin_dialog))
         .routes(routes!(tag_message))
         .routes(routes!(read_audit))
+        .routes(routes!(archive_view))
 }
 
 /// Paging parameters.
@@ -116,4 +118,11 @@ async fn read_audit(
     Query(f): Query<AuditFilter>,
 ) -> Result<Json<Page<AuditEntry>>, ApiError> {
     Ok(Json(s.desk.read_audit(&actor, &f).await?))
+}
+
+/// The size of the tenant's cold archive and the windows in force: days in
+/// the store, days until deletion (admins).
+#[utoipa::path(get, path = "/api/admin/archive", tag = "audit", responses((status = 200, body = ArchiveView)))]
+async fn archive_view(State(s): State<ApiState>, Authed(actor): Authed) -> Result<Json<ArchiveView>, ApiError> {
+    Ok(Json(s.desk.archive_view(&actor).await?))
 }

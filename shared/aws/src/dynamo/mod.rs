@@ -12,5 +12,5 @@ mod throttle;
 
 pub use leases::DynamoLeases;
 pub use store::DynamoStore;
-pub use stream_feed::DynamoStreamFeed;
+pub use stream_feed::{DynamoStreamFeed, ExpiredBatch};
 pub use throttle::{DynamoThrottle, THROTTLE};

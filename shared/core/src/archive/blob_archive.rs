@@ -6,13 +6,13 @@
 
 use super::format::{
     decode_manifest, decode_overlay, decode_part, dialog_prefix, encode_manifest, encode_overlay, encode_part,
-    manifest_key, month_of, overlay_key, split_parts, usage_key, Manifest, Overlay, Part, UsageRecord, FORMAT_VERSION,
-    JSON_TYPE, OVERLAY_TYPE, PART_TYPE,
+    manifest_key, month_mark_key, month_of, months_folder, overlay_key, parse_month_mark, split_parts, usage_key,
+    Manifest, Overlay, Part, UsageRecord, FORMAT_VERSION, JSON_TYPE, OVERLAY_TYPE, PART_TYPE,
 };
 use crate::domain::{AccountId, Message, TenantId};
 use crate::ports::{
-    Archive, ArchiveChange, ArchiveUsage, ArchiveWrite, BlobStore, PortError, PortErrorKind, MAX_ARCHIVE_BATCH,
-    MAX_ARCHIVE_PAGE,
+    validate_month, Archive, ArchiveChange, ArchiveUsage, ArchiveWrite, BlobStore, PortError, PortErrorKind,
+    MAX_ARCHIVE_BATCH, MAX_ARCHIVE_PAGE, MAX_BLOB_LIST,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
@@ -142,6 +142,14 @@ impl BlobArchive {
             self.blobs.put(&part.key(&prefix), bytes, PART_TYPE).await?;
             written.push(part);
         }
+        // The month ledger learns a new month before the manifest names it,
+        // so retention never misses a committed part.
+        let held: BTreeSet<&str> = manifest.parts.iter().map(|p| p.month.as_str()).collect();
+        let new_months: BTreeSet<&str> =
+            written.iter().map(|p| p.month.as_str()).filter(|m| !held.contains(m)).collect();
+        for month in new_months {
+            self.blobs.put(&month_mark_key(tenant, month, account, peer), Vec::new(), JSON_TYPE).await?;
+        }
         let (gone, mut kept): (Vec<Part>, Vec<Part>) =
             manifest.parts.into_iter().partition(|p| touched.contains(&p.seq));
         kept.extend(written.iter().cloned());
@@ -155,6 +163,34 @@ impl BlobArchive {
             }
         }
         Ok((written, gone))
+    }
+
+    /// Drops a dialog's parts of `month` (manifest first, then the parts,
+    /// then the ledger's mark, all in the dialog's turn so no write of that
+    /// month slips between); returns them. A crash on the way leaves the mark,
+    /// and the next run finishes.
+    async fn drop_month(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        month: &str,
+        mark: &str,
+    ) -> Result<Vec<Part>, PortError> {
+        let key = manifest_key(tenant, account, peer);
+        let _turn = Self::stripe(&self.dialog_locks, &key).lock().await;
+        let mut manifest = self.manifest(&key).await?;
+        let (gone, kept): (Vec<Part>, Vec<Part>) = manifest.parts.into_iter().partition(|p| p.month == month);
+        if !gone.is_empty() {
+            manifest.parts = kept;
+            self.blobs.put(&key, encode_manifest(&manifest), JSON_TYPE).await?;
+            let prefix = dialog_prefix(tenant, account, peer);
+            for part in &gone {
+                self.blobs.delete(&part.key(&prefix)).await?;
+            }
+        }
+        self.blobs.delete(mark).await?;
+        Ok(gone)
     }
 
     async fn add_usage(&self, tenant: &TenantId, written: &[Part], gone: &[Part]) -> Result<(), PortError> {
@@ -330,5 +366,34 @@ impl Archive for BlobArchive {
             None => UsageRecord::default(),
         };
         Ok(ArchiveUsage { messages: usage.messages, objects: usage.objects, bytes: usage.bytes })
+    }
+
+    async fn purge_before(&self, tenant: &TenantId, month: &str) -> Result<ArchiveUsage, PortError> {
+        validate_month(month)?;
+        let folder = months_folder(tenant);
+        let mut purged = ArchiveUsage::default();
+        let mut after: Option<String> = None;
+        loop {
+            let marks = self.blobs.list(&folder, after.as_deref(), MAX_BLOB_LIST).await?;
+            let Some(last) = marks.last().cloned() else { return Ok(purged) };
+            for mark in marks {
+                let Some((marked, account, peer)) = parse_month_mark(&folder, &mark) else {
+                    tracing::warn!(key = %mark, "foreign key in the archive's month ledger left alone");
+                    continue;
+                };
+                // Listed in month order: the rest is kept.
+                if marked.as_str() >= month {
+                    return Ok(purged);
+                }
+                let gone = self.drop_month(tenant, &account, peer, &marked, &mark).await?;
+                self.add_usage(tenant, &[], &gone).await?;
+                for part in &gone {
+                    purged.messages += part.count;
+                    purged.objects += 1;
+                    purged.bytes += part.bytes;
+                }
+            }
+            after = Some(last);
+        }
     }
 }

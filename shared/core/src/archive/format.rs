@@ -47,6 +47,28 @@ pub fn usage_key(tenant: &TenantId) -> String {
     format!("{tenant}/archive/usage.json")
 }
 
+/// Returns the folder of a tenant's month ledger: one empty object
+/// `{folder}/{YYYY-MM}/{account}/{peer}` per dialog with parts of that
+/// month, listed in month order by retention.
+pub fn months_folder(tenant: &TenantId) -> String {
+    format!("{tenant}/archive/months")
+}
+
+/// Returns the ledger key saying a dialog has parts of `month`.
+pub fn month_mark_key(tenant: &TenantId, month: &str, account: &AccountId, peer: i64) -> String {
+    format!("{}/{month}/{account}/{peer}", months_folder(tenant))
+}
+
+/// Returns the month and dialog of a ledger key listed under `folder`.
+pub fn parse_month_mark(folder: &str, key: &str) -> Option<(String, AccountId, i64)> {
+    let mut rest = key.strip_prefix(folder)?.strip_prefix('/')?.split('/');
+    let (month, account, peer) = (rest.next()?, rest.next()?, rest.next()?);
+    if rest.next().is_some() {
+        return None;
+    }
+    Some((month.to_owned(), AccountId::parse(account).ok()?, peer.parse().ok()?))
+}
+
 /// Returns the month (`YYYY-MM`) a message is filed under, by its date.
 pub fn month_of(date: DateTime<Utc>) -> String {
     format!("{:04}-{:02}", date.year(), date.month())

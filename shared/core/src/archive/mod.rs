@@ -12,6 +12,8 @@
 //! - `{tenant}/archive/{account}/{peer}/overlay.json.zst`: edits, delete
 //!   marks and tags that arrived after archiving, applied on read.
 //! - `{tenant}/archive/usage.json`: the tenant's totals.
+//! - `{tenant}/archive/months/{YYYY-MM}/{account}/{peer}`: the month ledger
+//!   (empty objects), which retention lists in month order.
 //!
 //! JSON Lines of the API's own `Message` shape: readable with `zstdcat`,
 //! no schema to keep in step, and zstd takes most of JSON's redundancy away

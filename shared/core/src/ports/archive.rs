@@ -4,7 +4,7 @@
 //! One adapter, [`crate::archive::BlobArchive`], runs over any `BlobStore`
 //! (files locally, S3 on AWS); the object layout is in `ARCHIVE.md`.
 
-use super::PortError;
+use super::{PortError, PortErrorKind};
 use crate::domain::{AccountId, Message, TagId, TenantId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -115,4 +115,27 @@ pub trait Archive: Send + Sync {
 
     /// Returns how much the tenant keeps in the archive.
     async fn usage(&self, tenant: &TenantId) -> Result<ArchiveUsage, PortError>;
+
+    /// Deletes every archived message of the tenant dated in a month before
+    /// `month` (`YYYY-MM`, UTC; months are the unit of retention), with the
+    /// changes applied to them; returns what went. Idempotent, and safe to
+    /// run beside writes: a month written again after its purge is purged
+    /// by the next run. A malformed `month` is `Invalid`.
+    async fn purge_before(&self, tenant: &TenantId, month: &str) -> Result<ArchiveUsage, PortError>;
+}
+
+/// Returns `Invalid` unless `month` is `YYYY-MM` with a month from 01 to 12.
+pub fn validate_month(month: &str) -> Result<(), PortError> {
+    let ok = match month.split_once('-') {
+        Some((year, m)) if year.len() == 4 && m.len() == 2 => {
+            (year.bytes().chain(m.bytes())).all(|c| c.is_ascii_digit())
+                && m.parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(PortError::new(PortErrorKind::Invalid, format!("month {month:?} is not YYYY-MM")))
+    }
 }

@@ -122,4 +122,11 @@ pub trait BlobStore: Send + Sync {
     async fn create(&self, key: &str, content_type: &str) -> Result<Box<dyn BlobWriter>, PortError>;
     /// Opens a blob to read in pieces; `NotFound` when the key is unknown.
     async fn open(&self, key: &str) -> Result<Box<dyn BlobReader>, PortError>;
+    /// Returns the keys under `folder` (keys starting `folder/`; `folder`
+    /// itself is a valid key, else `Invalid`), in byte order, after `after`
+    /// (from the first when `None`), at most `limit` (1 to [`MAX_BLOB_LIST`]).
+    async fn list(&self, folder: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>, PortError>;
 }
+
+/// Most keys one [`BlobStore::list`] returns (S3's own page size).
+pub const MAX_BLOB_LIST: usize = 1_000;

@@ -14,9 +14,12 @@ pub const MAX_EXPIRED_BATCH: usize = 5_000;
 #[async_trait]
 pub trait MessageExpiry: Send + Sync {
     /// Returns up to `limit` (clamped to [`MAX_EXPIRED_BATCH`]) messages of
-    /// any tenant dated before `before`, oldest first, with their tenant.
-    /// Never returns a message the change feed has yet to report, so search
-    /// indexes every message before it leaves the store.
+    /// any tenant dated before `before`, with their tenant, a dialog at a
+    /// time: the dialogs of the oldest such messages, each with all of its
+    /// own (in id order) while the limit allows, so the archive writes a
+    /// dialog once per batch. Never returns a message the change feed has
+    /// yet to report, so search indexes every message before it leaves the
+    /// store.
     async fn expired_messages(
         &self,
         before: DateTime<Utc>,

@@ -18,10 +18,12 @@ mod store;
 mod telegram;
 mod throttle;
 
-pub use archive::{Archive, ArchiveChange, ArchiveUsage, ArchiveWrite, MAX_ARCHIVE_BATCH, MAX_ARCHIVE_PAGE};
+pub use archive::{
+    validate_month, Archive, ArchiveChange, ArchiveUsage, ArchiveWrite, MAX_ARCHIVE_BATCH, MAX_ARCHIVE_PAGE,
+};
 pub use blobs::{
     validate_blob_key, validate_content_type, BlobMeta, BlobReader, BlobStore, BlobWriter, MemoryBlob, MAX_BLOB_CHUNK,
-    MAX_BLOB_KEY, MAX_CONTENT_TYPE,
+    MAX_BLOB_KEY, MAX_BLOB_LIST, MAX_CONTENT_TYPE,
 };
 pub use connections::{ConnectionId, Connections};
 pub use error::{PortError, PortErrorKind};

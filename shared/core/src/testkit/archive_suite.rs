@@ -5,7 +5,7 @@
 
 use super::fixtures::{assert_kind, at, message, tenant, MAX_PAGES};
 use crate::domain::{AccountId, Message, TagId, TenantId};
-use crate::ports::{Archive, ArchiveChange, ArchiveWrite, PortErrorKind, MAX_ARCHIVE_BATCH};
+use crate::ports::{Archive, ArchiveChange, ArchiveUsage, ArchiveWrite, PortErrorKind, MAX_ARCHIVE_BATCH};
 use std::collections::BTreeSet;
 
 /// Returns message `id` of dialog (`account`, `peer`) sent `day` days after 2026-01-01.
@@ -208,6 +208,48 @@ pub async fn usage_counts_the_tenants_messages_objects_and_bytes(archive: &dyn A
 }
 
 /// One tenant never reads another's archive, with the same account and peer.
+/// Retention: purging before a month deletes the tenant's earlier months in
+/// every dialog, with their usage, and nothing later or of another tenant;
+/// a second run finds nothing; a month written again after its purge goes
+/// at the next one; a malformed month is `Invalid`.
+pub async fn purging_before_a_month_deletes_the_earlier_months_only(archive: &dyn Archive) {
+    let (t, other, a, b) = (tenant(), tenant(), AccountId::generate(), AccountId::generate());
+    let of_a: Vec<Message> = [(1, 5), (2, 20), (3, 40), (4, 70)].map(|(id, d)| on_day(&a, 9, id, d)).into();
+    let of_b = vec![on_day(&b, -5, 1, 10), on_day(&b, -5, 2, 11)];
+    for batch in [&of_a[0..2], &of_a[2..3], &of_a[3..4], &of_b[..]] {
+        archive.write(&t, batch).await.expect("write");
+    }
+    archive.write(&other, &of_b).await.expect("write");
+    let before = archive.usage(&t).await.unwrap();
+
+    let purged = archive.purge_before(&t, "2026-03").await.unwrap();
+
+    assert_eq!(purged.messages, 5, "January and February of both dialogs");
+    assert_eq!(all_ids(archive, &t, &a, 9, 10).await, vec![4]);
+    assert!(all_ids(archive, &t, &b, -5, 10).await.is_empty());
+    assert_eq!(all_ids(archive, &other, &b, -5, 10).await, vec![2, 1], "another tenant keeps its months");
+    let after = archive.usage(&t).await.unwrap();
+    let left = ArchiveUsage {
+        messages: before.messages - purged.messages,
+        objects: before.objects - purged.objects,
+        bytes: before.bytes - purged.bytes,
+    };
+    assert_eq!((after, after_one(&purged)), (left, true));
+    assert_eq!(archive.purge_before(&t, "2026-03").await.unwrap(), ArchiveUsage::default());
+
+    archive.write(&t, &of_a[0..1]).await.expect("write");
+    assert_eq!(archive.purge_before(&t, "2026-03").await.unwrap().messages, 1);
+    assert_eq!(all_ids(archive, &t, &a, 9, 10).await, vec![4]);
+    for bad in ["2026-13", "2026-3", "26-03", "", "2026-03-01", "+026-03"] {
+        assert_kind(archive.purge_before(&t, bad).await, PortErrorKind::Invalid);
+    }
+}
+
+/// True when a purge report counts objects and bytes for what it removed.
+fn after_one(purged: &ArchiveUsage) -> bool {
+    purged.objects >= 3 && purged.bytes > 0
+}
+
 pub async fn tenant_b_sees_nothing_of_tenant_a(archive: &dyn Archive) {
     let (ta, tb, a) = (tenant(), tenant(), AccountId::generate());
     archive.write(&ta, &history(&a, 1, 3, 1_000)).await.unwrap();
@@ -250,6 +292,7 @@ macro_rules! archive_contract_suite {
             an_older_edit_does_not_replace_a_newer_one,
             changing_an_unknown_message_is_not_found,
             usage_counts_the_tenants_messages_objects_and_bytes,
+            purging_before_a_month_deletes_the_earlier_months_only,
             tenant_b_sees_nothing_of_tenant_a,
             concurrent_writes_of_one_dialog_keep_every_message,
         );

@@ -79,6 +79,31 @@ pub async fn a_key_and_keys_under_it_are_distinct(b: &dyn BlobStore) {
     assert_eq!(b.get(&inner).await.unwrap().0, b"inner");
 }
 
+/// `list` returns the keys under a folder in byte order, page by page, and
+/// nothing outside it (a sibling sharing its name's start, the folder's own
+/// blob); a bad folder is `Invalid`.
+pub async fn list_returns_the_keys_under_a_folder_in_order(b: &dyn BlobStore) {
+    let p = prefix();
+    let under =
+        [format!("{p}/d/a"), format!("{p}/d/b"), format!("{p}/d/b/c"), format!("{p}/d/b2"), format!("{p}/d/z/y/x")];
+    for key in under.iter().rev().chain([&format!("{p}/d"), &format!("{p}/d2/a"), &format!("{p}/e")]) {
+        b.put(key, b"x".to_vec(), "text/plain").await.unwrap();
+    }
+    let folder = format!("{p}/d");
+
+    assert_eq!(b.list(&folder, None, 100).await.unwrap(), under.to_vec());
+    let first = b.list(&folder, None, 2).await.unwrap();
+    assert_eq!(first, under[..2].to_vec());
+    assert_eq!(b.list(&folder, Some(&first[1]), 2).await.unwrap(), under[2..4].to_vec());
+    assert_eq!(b.list(&folder, Some(&under[4]), 2).await.unwrap(), Vec::<String>::new());
+    assert_eq!(b.list(&format!("{p}/none"), None, 10).await.unwrap(), Vec::<String>::new());
+    b.delete(&under[1]).await.unwrap();
+    assert_eq!(b.list(&folder, None, 100).await.unwrap().len(), 4, "a deleted key is not listed");
+    for bad in [String::new(), format!("{p}/d/"), format!("{p}/../x"), "/".to_owned()] {
+        assert_kind(b.list(&bad, None, 10).await, PortErrorKind::Invalid);
+    }
+}
+
 /// Keys outside the key grammar and bad content types are `Invalid` for
 /// every method, and nothing is written.
 pub async fn invalid_keys_and_content_types_are_refused(b: &dyn BlobStore) {
@@ -224,6 +249,7 @@ macro_rules! blob_contract_suite {
             get_of_an_unknown_key_is_not_found,
             delete_removes_and_deleting_a_missing_blob_succeeds,
             a_key_and_keys_under_it_are_distinct,
+            list_returns_the_keys_under_a_folder_in_order,
             invalid_keys_and_content_types_are_refused,
             readers_see_the_old_or_the_new_blob_never_a_mix,
             a_blob_written_in_pieces_reads_back_in_bounded_chunks,

@@ -5,7 +5,7 @@
 //! failure anywhere starts over from the committed position: changes are
 //! replayed, never skipped, and replaying is harmless.
 
-use crate::ports::{ChangeFeed, PortError, SearchIndex};
+use crate::ports::{ChangeFeed, MessageChange, PortError, SearchIndex};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -36,6 +36,17 @@ pub struct IndexerStats {
     pub commits: AtomicU64,
     /// Failures since start (each one retried).
     pub failures: AtomicU64,
+}
+
+/// Applies changes delivered from outside (the `indexer` Lambda's stream
+/// batches, whose position the event source mapping keeps) and makes them
+/// searchable: one commit per batch, with no position of its own.
+pub async fn index_changes(index: &dyn SearchIndex, changes: &[MessageChange]) -> Result<(), PortError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    index.apply(changes).await?;
+    index.commit(None).await
 }
 
 /// Moves changes from a feed into an index.

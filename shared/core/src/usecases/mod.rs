@@ -21,6 +21,7 @@ mod ingest;
 mod message_actions;
 mod organise;
 mod profiles;
+mod retention;
 mod revocation;
 mod search;
 mod sending;
@@ -40,12 +41,13 @@ pub use commands::{
 pub use error::AppError;
 pub use files::{UploadBody, MAX_FILE_BYTES};
 pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine, MAX_IMPORT_LINES, MAX_REPORTED_REJECTIONS};
-pub use indexer::{Indexer, IndexerStats, COMMIT_EVERY, COMMIT_INTERVAL, FEED_BATCH};
+pub use indexer::{index_changes, Indexer, IndexerStats, COMMIT_EVERY, COMMIT_INTERVAL, FEED_BATCH};
 pub use ingest::{
     decode_batch, encode_batch, AccountUpdate, Announcements, BatchIngest, IngestReport, UpdateEnvelope, UPDATES_QUEUE,
 };
 pub use message_actions::{EditMessage, MediaFile};
 pub use profiles::{ProfileView, MAX_HISTORY_SYNC};
+pub use retention::{first_kept_month, purge_archive, ArchivePolicy, ArchiveView};
 pub use revocation::{ROSTER_TTL, SESSION_REVOKED};
 pub use search::{SearchHitView, SearchRequest, SearchResults, DEFAULT_SEARCH_PAGE, MAX_SEARCH_PAGE};
 pub use sending::{BatchTarget, BatchView, NewBatch, NewMessage, SendOutcome, MAX_BATCH_TARGETS};
@@ -115,6 +117,8 @@ pub struct Desk {
     roster: Arc<revocation::RosterCache>,
     /// How long a caller waits for the fleet's reply ([`FLEET_TIMEOUT`] unless changed).
     pub fleet_timeout: std::time::Duration,
+    /// The hot window and retention, as the composition root configured them.
+    pub archive_policy: ArchivePolicy,
 }
 
 impl Desk {
@@ -127,6 +131,7 @@ impl Desk {
             passwords: PasswordPool::default(),
             roster: Arc::default(),
             fleet_timeout: FLEET_TIMEOUT,
+            archive_policy: ArchivePolicy::default(),
         }
     }
 }

@@ -11,11 +11,18 @@ use std::sync::LazyLock;
 use tgdesk_core::domain::{Message, TenantId};
 use tgdesk_core::ports::{MessageExpiry, PortError, PortErrorKind, MAX_EXPIRED_BATCH};
 
-/// Messages dated before ?1, oldest first, at most ?3, among rowids below ?2
-/// (the first one the change feed has yet to report).
-static EXPIRED: LazyLock<String> = LazyLock::new(|| {
+/// The dialogs of the messages dated before ?1, oldest first, at most ?3
+/// rows, among rowids below ?2 (the first one the change feed has yet to
+/// report).
+const EXPIRED_DIALOGS: &str = "SELECT tenant, account_id, peer FROM messages \
+     WHERE date_ns < ?1 AND rowid < ?2 ORDER BY date_ns LIMIT ?3";
+
+/// One dialog's messages dated before ?4, in id order, at most ?6, among
+/// rowids below ?5.
+static EXPIRED_OF_DIALOG: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT tenant, {} FROM messages WHERE date_ns < ?1 AND rowid < ?2 ORDER BY date_ns LIMIT ?3",
+        "SELECT tenant, {} FROM messages WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 \
+         AND date_ns < ?4 AND rowid < ?5 ORDER BY id LIMIT ?6",
         codec::MESSAGE_COLS
     )
 });
@@ -28,20 +35,42 @@ const FIRST_UNREPORTED: &str = "SELECT min(peer) FROM search_feed WHERE op = 0";
 const REMOVE: &str = "DELETE FROM messages WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4 \
      AND text = ?5 AND edited_ns IS ?6 AND deleted = ?7 AND tags = ?8";
 
+/// Reads whole dialogs' worth of expired messages: the dialogs of the
+/// oldest expired messages, each with every expired message it has (while
+/// the limit allows), so the archive writes each dialog once per run rather
+/// than once per message.
 fn expired(tx: &Transaction<'_>, before: i64, limit: usize) -> Result<Vec<(TenantId, Message)>, PortError> {
-    let first: Option<i64> = tx.query_row(FIRST_UNREPORTED, [], |r| r.get(0)).map_err(map_err)?;
-    let mut stmt = tx.prepare_cached(&EXPIRED).map_err(map_err)?;
-    let rows = stmt
-        .query_map(params![before, first.unwrap_or(i64::MAX), limit as i64], |r| {
-            Ok((r.get::<_, String>(0)?, codec::message_at(r, 1)?))
-        })
-        .map_err(map_err)?;
+    let first = tx.query_row(FIRST_UNREPORTED, [], |r| r.get::<_, Option<i64>>(0)).map_err(map_err)?;
+    let first = first.unwrap_or(i64::MAX);
+    let mut dialogs: Vec<(String, String, i64)> = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached(EXPIRED_DIALOGS).map_err(map_err)?;
+        let rows = stmt
+            .query_map(params![before, first, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(map_err)?;
+        let mut seen = std::collections::HashSet::new();
+        for row in rows {
+            let dialog: (String, String, i64) = row.map_err(map_err)?;
+            if seen.insert(dialog.clone()) {
+                dialogs.push(dialog);
+            }
+        }
+    }
+    let mut stmt = tx.prepare_cached(&EXPIRED_OF_DIALOG).map_err(map_err)?;
     let mut out = Vec::new();
-    for row in rows {
-        let (tenant, message) = row.map_err(map_err)?;
-        let tenant = TenantId::parse(&tenant)
+    for (tenant, account, peer) in dialogs {
+        let left = limit - out.len();
+        if left == 0 {
+            break;
+        }
+        let tenant_id = TenantId::parse(&tenant)
             .map_err(|e| PortError::new(PortErrorKind::Internal, format!("stored tenant unreadable: {e}")))?;
-        out.push((tenant, message));
+        let rows = stmt
+            .query_map(params![tenant, account, peer, before, first, left as i64], |r| codec::message_at(r, 1))
+            .map_err(map_err)?;
+        for row in rows {
+            out.push((tenant_id.clone(), row.map_err(map_err)?));
+        }
     }
     Ok(out)
 }
@@ -91,10 +120,41 @@ mod tests {
     use crate::sqlite::query_plan;
 
     #[test]
-    fn expired_messages_are_a_range_of_the_date_index_without_a_sort() {
-        let plan = query_plan(&EXPIRED);
+    fn expired_dialogs_are_a_range_of_the_date_index_and_their_messages_a_range_of_the_key() {
+        let plan = query_plan(EXPIRED_DIALOGS);
         assert!(plan.contains("USING INDEX messages_by_date (date_ns<?)"), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        let plan = query_plan(&EXPIRED_OF_DIALOG);
+        assert!(plan.contains("USING INDEX messages_key (tenant=? AND account_id=? AND peer=?"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[tokio::test]
+    async fn expired_messages_come_a_dialog_at_a_time_with_all_of_its_own() {
+        use tgdesk_core::ports::{ChangeFeed, Directory, MessageWriter};
+        use tgdesk_core::testkit::fixtures::{account, at, message, tenant};
+        crate::page_cache::install();
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("t.db")).unwrap();
+        let t = tenant();
+        let acc = account(&t);
+        store.put_accounts(&t, std::slice::from_ref(&acc)).await.unwrap();
+        let acc = acc.id;
+        // Three dialogs writing in turns, a message a minute each; the last
+        // two minutes are not expired yet.
+        let messages: Vec<Message> = (0..30).map(|i| message(&acc, i % 3, i / 3 + 1, i * 60_000, false)).collect();
+        store.ingest_messages(&t, &messages).await.unwrap();
+        store.trim(&store.feed_head().await.unwrap()).await.unwrap();
+
+        let before = at(28 * 60_000);
+        let batch = store.expired_messages(before, 12).await.unwrap();
+        let dialogs: Vec<(i64, i64)> = batch.iter().map(|(_, m)| (m.peer, m.id)).collect();
+        let expected: Vec<(i64, i64)> = (1..=10).map(|id| (0, id)).chain((1..=2).map(|id| (1, id))).collect();
+        assert_eq!(dialogs, expected, "dialog 0 whole, then dialog 1 as far as the limit allows");
+
+        let all = store.expired_messages(before, 100).await.unwrap();
+        assert_eq!(all.len(), 28);
+        assert!(all.iter().all(|(tt, m)| tt == &t && m.date < before));
     }
 
     #[test]

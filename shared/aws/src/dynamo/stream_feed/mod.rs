@@ -1,7 +1,9 @@
 //! [`DynamoStreamFeed`]: the `ChangeFeed` port over the messages table's
 //! DynamoDB stream, for an indexer that polls (the one-process AWS mode; a
 //! Lambda indexer gets the same records from its event source mapping and
-//! converts them with [`change_of_record`]).
+//! converts them with [`change_of_record`]). [`DynamoStreamFeed::read_expired`]
+//! reads the same stream for the messages DynamoDB's TTL took out of the
+//! table, which the archiver writes to the archive ([`expired_message`]).
 //!
 //! Each read lists the stream's shards, takes those whose parent is read to
 //! its end (a child holds later writes of the same keys), and reads each
@@ -12,7 +14,7 @@
 mod position;
 mod record;
 
-pub use record::{change_of_record, MessageRecord, TTL_IDENTITY};
+pub use record::{change_of_record, expired_message, is_expiry, MessageRecord, TTL_IDENTITY};
 
 use super::tables::{self, MESSAGES};
 use crate::context::AwsContext;
@@ -24,7 +26,8 @@ use position::StreamPosition;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
-use tgdesk_core::ports::{ChangeFeed, FeedBatch, PortError, PortErrorKind};
+use tgdesk_core::domain::{Message, TenantId};
+use tgdesk_core::ports::{ChangeFeed, FeedBatch, MessageChange, PortError, PortErrorKind};
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
@@ -53,16 +56,30 @@ struct ShardInfo {
     parent: Option<String>,
 }
 
-/// What one read gathers.
-struct Gathered {
-    batch: FeedBatch,
+/// What one read gathers: the items its rule made of the records, and when
+/// the oldest of those records was written.
+struct Gathered<T> {
+    items: Vec<T>,
+    oldest: Option<DateTime<Utc>>,
     limit: usize,
 }
 
-impl Gathered {
+impl<T> Gathered<T> {
     fn full(&self) -> bool {
-        self.batch.changes.len() >= self.limit
+        self.items.len() >= self.limit
     }
+}
+
+/// What a record of the stream becomes for one reader (`None`: nothing).
+type Rule<T> = fn(&aws_sdk_dynamodbstreams::types::Record) -> Result<Option<T>, PortError>;
+
+/// Messages DynamoDB's TTL took out of the table, and the position after them.
+#[derive(Debug, Default)]
+pub struct ExpiredBatch {
+    /// The expired messages, with their tenants.
+    pub messages: Vec<(TenantId, Message)>,
+    /// Where the next read starts.
+    pub position: Option<String>,
 }
 
 impl DynamoStreamFeed {
@@ -129,16 +146,17 @@ impl DynamoStreamFeed {
 
     /// Reads `shard` from `position` into `out` until it has nothing more
     /// now, `out` is full, or (closed) it ends.
-    async fn read_shard(
+    async fn read_shard<T>(
         &self,
         arn: &str,
         shard: &str,
         position: &mut StreamPosition,
-        out: &mut Gathered,
+        out: &mut Gathered<T>,
+        rule: Rule<T>,
     ) -> Result<(), PortError> {
         let mut iterator = self.iterator(arn, shard, position.after.get(shard).map(String::as_str)).await?;
         while !out.full() {
-            let wanted = (out.limit - out.batch.changes.len()).min(RECORDS_PER_CALL);
+            let wanted = (out.limit - out.items.len()).min(RECORDS_PER_CALL);
             let page = self
                 .streams
                 .get_records()
@@ -149,14 +167,14 @@ impl DynamoStreamFeed {
                 .map_err(|e| error::sdk("dynamodb get_records", e))?;
             for r in page.records() {
                 let data = r.dynamodb();
-                if let Some(change) = record::change_of_stream_record(r)? {
+                if let Some(item) = rule(r)? {
                     let written = data
                         .and_then(|d| d.approximate_creation_date_time())
                         .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()));
                     if let Some(at) = written {
-                        out.batch.oldest = Some(out.batch.oldest.map_or(at, |o| o.min(at)));
+                        out.oldest = Some(out.oldest.map_or(at, |o| o.min(at)));
                     }
-                    out.batch.changes.push(change);
+                    out.items.push(item);
                 }
                 if let Some(seq) = data.and_then(|d| d.sequence_number()) {
                     position.advance(shard, seq);
@@ -241,9 +259,15 @@ fn parents_first(shards: Vec<ShardInfo>) -> Vec<ShardInfo> {
     ordered.into_iter().map(|(_, s)| s).collect()
 }
 
-#[async_trait]
-impl ChangeFeed for DynamoStreamFeed {
-    async fn read(&self, after: Option<&str>, limit: usize) -> Result<FeedBatch, PortError> {
+impl DynamoStreamFeed {
+    /// Reads the records after `after` (`None`: the oldest kept) into at most
+    /// `limit` items of `rule`; returns them and the position after them.
+    async fn read_with<T>(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        rule: Rule<T>,
+    ) -> Result<(Gathered<T>, String), PortError> {
         let given = after.map(StreamPosition::decode).transpose()?;
         let arn = self.stream_arn().await?;
         let label = arn.rsplit('/').next().unwrap_or(arn);
@@ -255,13 +279,13 @@ impl ChangeFeed for DynamoStreamFeed {
                 return Err(PortError::new(PortErrorKind::Invalid, message));
             }
         };
+        let mut out = Gathered { items: Vec::new(), oldest: None, limit: limit.max(1) };
         if self.is_idle(after) {
-            return Ok(FeedBatch { position: after.map(str::to_owned), ..FeedBatch::default() });
+            return Ok((out, after.unwrap_or_default().to_owned()));
         }
         let shards = self.shards(arn).await?;
         let listed: HashSet<&str> = shards.iter().map(|s| s.id.as_str()).collect();
         position.keep_only(&listed);
-        let mut out = Gathered { batch: FeedBatch::default(), limit: limit.max(1) };
         for shard in &shards {
             if out.full() {
                 break;
@@ -269,15 +293,31 @@ impl ChangeFeed for DynamoStreamFeed {
             let parent_done =
                 shard.parent.as_deref().is_none_or(|parent| !listed.contains(parent) || position.done.contains(parent));
             if parent_done && !position.done.contains(&shard.id) {
-                self.read_shard(arn, &shard.id, &mut position, &mut out).await?;
+                self.read_shard(arn, &shard.id, &mut position, &mut out, rule).await?;
             }
         }
         let reached = position.encode();
-        let found_nothing = out.batch.changes.is_empty() && Some(reached.as_str()) == after;
+        let found_nothing = out.items.is_empty() && Some(reached.as_str()) == after;
         *self.idle.lock().unwrap_or_else(|p| p.into_inner()) =
             found_nothing.then(|| (reached.clone(), Instant::now() + IDLE_PAUSE));
-        out.batch.position = Some(reached);
-        Ok(out.batch)
+        Ok((out, reached))
+    }
+
+    /// Reads at most `limit` messages that DynamoDB's TTL took out of the
+    /// table after `after` (`None`: from the oldest record the stream keeps,
+    /// 24 hours). Reading them again is harmless: archive writes are idempotent.
+    pub async fn read_expired(&self, after: Option<&str>, limit: usize) -> Result<ExpiredBatch, PortError> {
+        let (out, reached) = self.read_with(after, limit, record::expired_of_stream_record).await?;
+        Ok(ExpiredBatch { messages: out.items, position: Some(reached) })
+    }
+}
+
+#[async_trait]
+impl ChangeFeed for DynamoStreamFeed {
+    async fn read(&self, after: Option<&str>, limit: usize) -> Result<FeedBatch, PortError> {
+        let rule: Rule<MessageChange> = record::change_of_stream_record;
+        let (out, reached) = self.read_with(after, limit, rule).await?;
+        Ok(FeedBatch { changes: out.items, position: Some(reached), oldest: out.oldest })
     }
 
     /// Does nothing: a stream drops its records after 24 hours by itself.

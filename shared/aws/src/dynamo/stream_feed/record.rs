@@ -10,6 +10,7 @@ use crate::dynamo::store::codec;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, Record};
 use std::collections::HashMap;
+use tgdesk_core::domain::{Message, TenantId};
 use tgdesk_core::ports::{MessageChange, PortError, PortErrorKind};
 
 /// The `userIdentity` (type, principal) of the deletes DynamoDB's TTL makes.
@@ -24,6 +25,8 @@ pub struct MessageRecord<'a> {
     pub keys: &'a HashMap<String, AttributeValue>,
     /// `NewImage`, which inserts and modifications carry.
     pub new_image: Option<&'a HashMap<String, AttributeValue>>,
+    /// `OldImage`, which modifications and deletes carry.
+    pub old_image: Option<&'a HashMap<String, AttributeValue>>,
     /// `userIdentity` as (type, principal), which only deletes made by a
     /// service carry.
     pub identity: Option<(&'a str, &'a str)>,
@@ -47,21 +50,63 @@ pub fn change_of_record(record: &MessageRecord<'_>) -> Result<Option<MessageChan
             let image = record.new_image.ok_or_else(|| bad(format!("{} of {pk} without a new image", record.event)))?;
             Ok(Some(MessageChange::Upsert { tenant, message: codec::message(image)? }))
         }
-        "REMOVE" if record.identity == Some(TTL_IDENTITY) => Ok(None),
+        "REMOVE" if is_expiry(record.event, record.identity) => Ok(None),
         "REMOVE" => Ok(Some(MessageChange::Remove { tenant, account, peer, id: get_n(record.keys, "sk")? })),
         other => Err(bad(format!("unknown event {other:?}"))),
     }
 }
 
+/// True for a delete DynamoDB's TTL made: the message left the hot window.
+pub fn is_expiry(event: &str, identity: Option<(&str, &str)>) -> bool {
+    event == "REMOVE" && identity == Some(TTL_IDENTITY)
+}
+
+/// Returns the message a delete of DynamoDB's TTL took out of the table (its
+/// old image: it goes to the archive), `None` for any other record.
+/// `Internal` for an expiry without its old image (a stream that does not
+/// keep old images, which the store never creates).
+pub fn expired_message(record: &MessageRecord<'_>) -> Result<Option<(TenantId, Message)>, PortError> {
+    if !is_expiry(record.event, record.identity) {
+        return Ok(None);
+    }
+    let pk = get_s(record.keys, "pk")?;
+    let (tenant, _, _) =
+        dialog_of_messages_part(pk).ok_or_else(|| bad(format!("{pk:?} is not a message partition")))?;
+    let old = record.old_image.ok_or_else(|| bad(format!("an expiry of {pk} without its old image")))?;
+    Ok(Some((tenant, codec::message(old)?)))
+}
+
 /// Returns the change of a record read through the DynamoDB Streams API.
 pub(crate) fn change_of_stream_record(record: &Record) -> Result<Option<MessageChange>, PortError> {
+    with_stream_record(record, change_of_record)
+}
+
+/// Returns the message an expiry read through the DynamoDB Streams API took
+/// out of the table (`None` for every other record, without converting it).
+pub(crate) fn expired_of_stream_record(record: &Record) -> Result<Option<(TenantId, Message)>, PortError> {
+    let event = record.event_name().map(|e| e.as_str()).unwrap_or_default();
+    if !is_expiry(event, identity_of(record)) {
+        return Ok(None);
+    }
+    with_stream_record(record, expired_message)
+}
+
+fn identity_of(record: &Record) -> Option<(&str, &str)> {
+    record.user_identity().map(|i| (i.r#type().unwrap_or_default(), i.principal_id().unwrap_or_default()))
+}
+
+/// Converts a record of the Streams API and hands it to `rule`.
+fn with_stream_record<T>(
+    record: &Record,
+    rule: impl FnOnce(&MessageRecord<'_>) -> Result<T, PortError>,
+) -> Result<T, PortError> {
     let data = record.dynamodb().ok_or_else(|| bad("a record without its data".to_owned()))?;
     let keys = image_of(data.keys().ok_or_else(|| bad("a record without keys".to_owned()))?)?;
     let new_image = data.new_image().map(image_of).transpose()?;
+    let old_image = data.old_image().map(image_of).transpose()?;
     let event = record.event_name().map(|e| e.as_str()).unwrap_or_default();
-    let identity =
-        record.user_identity().map(|i| (i.r#type().unwrap_or_default(), i.principal_id().unwrap_or_default()));
-    change_of_record(&MessageRecord { event, keys: &keys, new_image: new_image.as_ref(), identity })
+    let identity = identity_of(record);
+    rule(&MessageRecord { event, keys: &keys, new_image: new_image.as_ref(), old_image: old_image.as_ref(), identity })
 }
 
 /// Converts an image of the Streams SDK into one of the DynamoDB SDK (two
@@ -102,7 +147,7 @@ mod tests {
         keys: &'a HashMap<String, AttributeValue>,
         new_image: Option<&'a HashMap<String, AttributeValue>>,
     ) -> MessageRecord<'a> {
-        MessageRecord { event, keys, new_image, identity: None }
+        MessageRecord { event, keys, new_image, old_image: None, identity: None }
     }
 
     #[test]
@@ -141,6 +186,23 @@ mod tests {
     }
 
     #[test]
+    fn an_expiry_is_the_message_its_old_image_holds_and_nothing_else_is() {
+        let (t, acc) = (tenant(), AccountId::generate());
+        let m = message(&acc, 5, 9, 10, false);
+        let (keys, item) = (message_key(&t, &acc, 5, 9), message_item(&t, &m, HOT).unwrap());
+        let expired =
+            MessageRecord { identity: Some(TTL_IDENTITY), old_image: Some(&item), ..record("REMOVE", &keys, None) };
+        assert_eq!(expired_message(&expired).unwrap(), Some((t, m)));
+        let by_a_user = MessageRecord { identity: None, ..expired };
+        let inserted = record("INSERT", &keys, Some(&item));
+        for other in [by_a_user, inserted] {
+            assert_eq!(expired_message(&other).unwrap(), None, "{other:?}");
+        }
+        let without_image = MessageRecord { old_image: None, ..expired };
+        assert_eq!(expired_message(&without_image).unwrap_err().kind, PortErrorKind::Internal);
+    }
+
+    #[test]
     fn records_the_store_could_not_have_written_are_internal_errors() {
         let (t, acc) = (tenant(), AccountId::generate());
         let keys = message_key(&t, &acc, 5, 9);
@@ -172,10 +234,18 @@ mod tests {
             .set_new_image(Some(to_stream(message_item(&t, &m, HOT).unwrap())))
             .build();
         let insert = Record::builder().event_name(OperationType::Insert).dynamodb(data.clone()).build();
-        assert_eq!(change_of_stream_record(&insert).unwrap(), Some(MessageChange::Upsert { tenant: t, message: m }));
+        assert_eq!(
+            change_of_stream_record(&insert).unwrap(),
+            Some(MessageChange::Upsert { tenant: t.clone(), message: m.clone() })
+        );
+
+        assert_eq!(expired_of_stream_record(&insert).unwrap(), None);
 
         let ttl = Identity::builder().r#type(TTL_IDENTITY.0).principal_id(TTL_IDENTITY.1).build();
-        let expired = Record::builder().event_name(OperationType::Remove).dynamodb(data).user_identity(ttl).build();
+        let old =
+            StreamRecord::builder().set_keys(data.keys().cloned()).set_old_image(data.new_image().cloned()).build();
+        let expired = Record::builder().event_name(OperationType::Remove).dynamodb(old).user_identity(ttl).build();
         assert_eq!(change_of_stream_record(&expired).unwrap(), None);
+        assert_eq!(expired_of_stream_record(&expired).unwrap(), Some((t, m)));
     }
 }

@@ -1,0 +1,48 @@
+//! The `archiver` function: the messages table's stream, filtered by the
+//! event source mapping to the deletes DynamoDB's TTL makes, into the
+//! archive. It reads every record anyway (a record the filter let through
+//! by mistake is skipped, never archived).
+//!
+//! Exactly-once effect from at-least-once delivery: archive writes are
+//! idempotent, so a batch delivered again (after a timeout, a crash, a
+//! failed write) leaves one copy of each message.
+
+use crate::stream::{retry_from, with_record};
+use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use tgdesk_aws::dynamo::stream_feed::expired_message;
+use tgdesk_core::domain::{Message, TenantId};
+use tgdesk_core::ports::Archive;
+use tgdesk_core::usecases::archive_messages;
+
+/// Writes the messages the batch's TTL deletes removed; answers which
+/// record Lambda must deliver again, if any. A record that cannot be read
+/// stops the batch there (what came before it is written): it is retried,
+/// and after the mapping's retries it goes to the on-failure destination
+/// with its shard position, while the shard goes on.
+pub async fn handle(event: &Event, archive: &dyn Archive) -> DynamoDbEventResponse {
+    let mut expired: Vec<(TenantId, Message)> = Vec::new();
+    let mut failed = None;
+    for record in &event.records {
+        match with_record(record, expired_message) {
+            Ok(Some(message)) => expired.push(message),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(record = %record.event_id, error = %e, "unreadable stream record; delivered again");
+                failed = Some(record);
+                break;
+            }
+        }
+    }
+    match archive_messages(archive, &expired).await {
+        Ok(written) => {
+            tracing::info!(records = event.records.len(), archived = written, "archived expired messages");
+            retry_from(failed)
+        }
+        Err(e) => {
+            // Nothing is lost: the whole batch comes again, and what was written stays one copy.
+            tracing::warn!(error = %e, records = event.records.len(), "archive write failed; batch delivered again");
+            retry_from(event.records.first())
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! tgdesk's Lambda functions: each `src/bin/*.rs` wires the AWS adapters
+//! from the environment (`tgdesk_aws::env`) to one handler here, and each
+//! handler turns the event Lambda delivers into a use case call of
+//! `tgdesk_core`. The handlers take their ports as arguments, so the tests
+//! run them on recorded events against moto and the embedded adapters.
+
+pub mod archiver;
+pub mod indexer;
+pub mod stream;
+
+use tgdesk_aws::{AwsContext, AwsSettings};
+
+/// Days after its date a message is deleted from the archive (the
+/// `retention` function; the server reads the same variable).
+pub const RETENTION_DAYS: &str = "TGDESK_RETENTION_DAYS";
+
+/// Logs as JSON lines (CloudWatch keeps them whole), at `RUST_LOG` or `info`.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false).without_time().init();
+}
+
+/// The AWS context from the function's environment (the template sets it).
+pub async fn context() -> AwsContext {
+    AwsContext::load(AwsSettings::from_env()).await
+}
