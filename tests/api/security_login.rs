@@ -84,13 +84,13 @@ async fn an_unknown_username_costs_as_much_as_a_wrong_password() {
     // Arrange
     let app = spawn_app().await;
     let admin = app.admin().await;
-    for i in 0..4 {
+    for i in 0..8 {
         app.create_user(&admin, &format!("known{i}"), "agent", None).await;
     }
 
     // Act: alternate known users with a wrong password and unknown users.
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    for i in 0..4 {
+    for i in 0..8 {
         let start = Instant::now();
         attempt(&app, &format!("known{i}"), "wrong-password").await.expect(401);
         known.push(start.elapsed());
@@ -99,10 +99,11 @@ async fn an_unknown_username_costs_as_much_as_a_wrong_password() {
         unknown.push(start.elapsed());
     }
 
-    // Assert: medians within a factor of three (an argon2 check against none is ~30x).
-    known.sort();
-    unknown.sort();
-    let (k, u) = (known[2].as_secs_f64(), unknown[2].as_secs_f64());
+    // Assert: the fastest of each within a factor of three (an argon2 check
+    // against none is ~30x). The fastest, not the median: a known user's
+    // failure also writes the audit log, whose latency under the other tests'
+    // load is noise, not a tell.
+    let (k, u) = (known.iter().min().unwrap().as_secs_f64(), unknown.iter().min().unwrap().as_secs_f64());
     assert!(u * 3.0 >= k, "unknown {u:.4} s against known {k:.4} s");
 }
 

@@ -355,7 +355,7 @@ try {
     await admin.getByText(`${TWO_FA_PHONE} logged out.`).waitFor();
   });
 
-  await test('admin lists: agents, groups, tags and the audit log with a filter', async () => {
+  await test('admin lists: agents, groups, tags, the audit log with a filter and the archive', async () => {
     await admin.goto(server.base + '/agents');
     await admin.locator('[data-testid=agents-table]').getByRole('cell', { name: 'amy' }).first().waitFor();
     await shot(admin, 'agents');
@@ -379,6 +379,9 @@ try {
       { what: 'the audit log to list only account.assign entries' },
     );
     await shot(admin, 'audit');
+    await admin.getByRole('link', { name: /Archive/ }).click();
+    await admin.getByTestId('archive-hot-days').getByText(/^30 days/).waitFor();
+    await admin.getByTestId('archive-retention').getByText('kept for ever').waitFor();
   });
 
   await searchTests({ test, desk, signIn, shot, amy, admin, row, message, AMY, BOB, AMY_PHONE });

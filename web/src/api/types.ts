@@ -15,6 +15,7 @@ export type BatchView = S['BatchView'];
 export type Group = S['Group'];
 export type Tag = S['Tag'];
 export type AuditEntry = S['AuditEntry'];
+export type ArchiveView = S['ArchiveView'];
 export type ImportReport = S['ImportReport'];
 export type AccountView = S['AccountView'];
 export type SearchHitView = S['SearchHitView'];

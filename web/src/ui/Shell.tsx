@@ -9,6 +9,7 @@ import { AgentsPage } from '../admin/AgentsPage';
 import { GroupsPage } from '../admin/GroupsPage';
 import { TagsPage } from '../admin/TagsPage';
 import { AuditPage } from '../admin/AuditPage';
+import { ArchivePage } from '../admin/ArchivePage';
 import { Icon } from './Icon';
 
 interface Item {
@@ -16,6 +17,7 @@ interface Item {
   icon: string;
   label: string;
   manager?: boolean;
+  admin?: boolean;
 }
 
 const ITEMS: Item[] = [
@@ -25,13 +27,15 @@ const ITEMS: Item[] = [
   { path: '/groups', icon: 'folder', label: 'Groups' },
   { path: '/tags', icon: 'tag', label: 'Tags', manager: true },
   { path: '/audit', icon: 'log', label: 'Audit', manager: true },
+  { path: '/archive', icon: 'box', label: 'Archive', manager: true, admin: true },
 ];
 
 export function Shell({ desk, onSignOut }: { desk: Desk; onSignOut: () => void }) {
   const snap = useDesk(desk);
   const path = usePath();
   const manager = snap.me.role !== 'agent';
-  const items = ITEMS.filter((i) => manager || !i.manager);
+  const admin = snap.me.role === 'admin';
+  const items = ITEMS.filter((i) => (manager || !i.manager) && (admin || !i.admin));
   const current = items.find((i) => i.path !== '/' && path.startsWith(i.path))?.path ?? '/';
 
   return (
@@ -75,6 +79,7 @@ export function Shell({ desk, onSignOut }: { desk: Desk; onSignOut: () => void }
         {current === '/groups' && <GroupsPage />}
         {current === '/tags' && <TagsPage />}
         {current === '/audit' && <AuditPage />}
+        {current === '/archive' && <ArchivePage />}
       </main>
     </div>
   );

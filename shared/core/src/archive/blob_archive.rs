@@ -15,7 +15,7 @@ use crate::ports::{
     MAX_ARCHIVE_BATCH, MAX_ARCHIVE_PAGE, MAX_BLOB_LIST,
 };
 use async_trait::async_trait;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -40,13 +40,16 @@ pub struct BlobArchive {
     dialog_locks: Vec<Mutex<()>>,
     /// Serialise the read-modify-writes of one tenant's usage record.
     usage_locks: Vec<Mutex<()>>,
+    /// Usage changes waiting for the next record write, by tenant (bounded
+    /// by the writers in flight: each write takes them all).
+    pending_usage: std::sync::Mutex<HashMap<TenantId, UsageDelta>>,
 }
 
 impl BlobArchive {
     /// Returns an archive keeping its objects in `blobs`, under `{tenant}/archive/`.
     pub fn new(blobs: Arc<dyn BlobStore>) -> Self {
         let stripes = || (0..STRIPES).map(|_| Mutex::new(())).collect();
-        Self { blobs, dialog_locks: stripes(), usage_locks: stripes() }
+        Self { blobs, dialog_locks: stripes(), usage_locks: stripes(), pending_usage: Default::default() }
     }
 
     fn stripe<'a>(locks: &'a [Mutex<()>], key: &str) -> &'a Mutex<()> {
@@ -193,21 +196,61 @@ impl BlobArchive {
         Ok(gone)
     }
 
+    /// Adds the parts written and removes the parts gone from the tenant's
+    /// usage record. Group commit: the change joins the tenant's pending
+    /// total, and whoever takes the tenant's turn next writes every pending
+    /// change in one put, so concurrent dialog writes share one record write.
     async fn add_usage(&self, tenant: &TenantId, written: &[Part], gone: &[Part]) -> Result<(), PortError> {
+        let sum = |parts: &[Part]| parts.iter().fold((0, 0, 0), |(m, o, b), p| (m + p.count, o + 1, b + p.bytes));
+        let (plus, minus) = (sum(written), sum(gone));
+        {
+            let mut pending = self.pending_usage.lock().unwrap_or_else(|p| p.into_inner());
+            let delta = pending.entry(tenant.clone()).or_default();
+            delta.add(plus, minus);
+        }
         let key = usage_key(tenant);
         let _turn = Self::stripe(&self.usage_locks, &key).lock().await;
-        let mut usage: UsageRecord = match self.get_opt(&key).await? {
+        let taken = self.pending_usage.lock().unwrap_or_else(|p| p.into_inner()).remove(tenant);
+        let Some(delta) = taken else { return Ok(()) }; // another writer wrote ours
+        let written = self.write_usage(&key, &delta).await;
+        if written.is_err() {
+            // Back to pending: the next writer of this tenant writes it.
+            let mut pending = self.pending_usage.lock().unwrap_or_else(|p| p.into_inner());
+            pending.entry(tenant.clone()).or_default().merge(&delta);
+        }
+        written
+    }
+
+    async fn write_usage(&self, key: &str, delta: &UsageDelta) -> Result<(), PortError> {
+        let mut usage: UsageRecord = match self.get_opt(key).await? {
             Some(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|e| PortError::with_source(PortErrorKind::Internal, "archive usage unreadable", e))?,
             None => UsageRecord::default(),
         };
-        let sum = |parts: &[Part]| parts.iter().fold((0, 0, 0), |(m, o, b), p| (m + p.count, o + 1, b + p.bytes));
-        let (plus, minus) = (sum(written), sum(gone));
-        usage.messages = (usage.messages + plus.0).saturating_sub(minus.0);
-        usage.objects = (usage.objects + plus.1).saturating_sub(minus.1);
-        usage.bytes = (usage.bytes + plus.2).saturating_sub(minus.2);
+        usage.messages = (usage.messages + delta.plus.0).saturating_sub(delta.minus.0);
+        usage.objects = (usage.objects + delta.plus.1).saturating_sub(delta.minus.1);
+        usage.bytes = (usage.bytes + delta.plus.2).saturating_sub(delta.minus.2);
         let json = serde_json::to_vec(&usage).unwrap_or_else(|e| unreachable!("usage always serialises: {e}"));
-        self.blobs.put(&key, json, JSON_TYPE).await
+        self.blobs.put(key, json, JSON_TYPE).await
+    }
+}
+
+/// A change of a tenant's usage not yet written: messages, objects and
+/// bytes added, and removed.
+#[derive(Clone, Debug, Default)]
+struct UsageDelta {
+    plus: (u64, u64, u64),
+    minus: (u64, u64, u64),
+}
+
+impl UsageDelta {
+    fn add(&mut self, plus: (u64, u64, u64), minus: (u64, u64, u64)) {
+        self.plus = (self.plus.0 + plus.0, self.plus.1 + plus.1, self.plus.2 + plus.2);
+        self.minus = (self.minus.0 + minus.0, self.minus.1 + minus.1, self.minus.2 + minus.2);
+    }
+
+    fn merge(&mut self, other: &UsageDelta) {
+        self.add(other.plus, other.minus);
     }
 }
 

@@ -23,17 +23,32 @@ pub struct ArchiveRun {
     pub removed: usize,
 }
 
+/// Dialogs written at once: an archive write is a few object-store round
+/// trips (S3: tens of milliseconds each), and a stream batch spans up to a
+/// thousand dialogs.
+pub const ARCHIVE_WRITES_IN_FLIGHT: usize = 16;
+
 /// Writes messages of any tenants and dialogs to the archive, one write per
-/// dialog (in chunks of [`MAX_ARCHIVE_BATCH`]); returns how many it wrote.
-/// Idempotent: a redelivered list leaves one copy of each message.
+/// dialog (in chunks of [`MAX_ARCHIVE_BATCH`]), several dialogs at once;
+/// returns how many it wrote. Idempotent: a redelivered list leaves one copy
+/// of each message. On a failure the other writes finish or fail too, and
+/// the first error is returned: the caller writes the whole list again.
 pub async fn archive_messages(archive: &dyn Archive, messages: &[(TenantId, Message)]) -> Result<usize, PortError> {
     let mut by_dialog: BTreeMap<(&TenantId, &AccountId, i64), Vec<Message>> = BTreeMap::new();
     for (tenant, m) in messages {
         by_dialog.entry((tenant, &m.account_id, m.peer)).or_default().push(m.clone());
     }
+    let mut writes: Vec<(&TenantId, &[Message])> = Vec::new();
     for ((tenant, _, _), dialog) in &by_dialog {
-        for chunk in dialog.chunks(MAX_ARCHIVE_BATCH) {
-            archive.write(tenant, chunk).await?;
+        writes.extend(dialog.chunks(MAX_ARCHIVE_BATCH).map(|chunk| (*tenant, chunk)));
+    }
+    for group in writes.chunks(ARCHIVE_WRITES_IN_FLIGHT) {
+        let mut in_flight = Vec::with_capacity(group.len());
+        for (tenant, chunk) in group {
+            in_flight.push(archive.write(tenant, chunk));
+        }
+        for written in futures::future::join_all(in_flight).await {
+            written?;
         }
     }
     Ok(messages.len())

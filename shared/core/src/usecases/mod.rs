@@ -33,7 +33,7 @@ pub use account_login::{open_password, seal_password, LoginState};
 pub use accounts::{AccountFilter, AssignOutcome, NewAccount, UpdateAccount};
 pub use actor::Actor;
 pub use agents::{NewAgent, UpdateAgent};
-pub use archiver::{archive_messages, ArchiveRun, Archiver};
+pub use archiver::{archive_messages, ArchiveRun, Archiver, ARCHIVE_WRITES_IN_FLIGHT};
 pub use audit::AuditFilter;
 pub use commands::{
     media_key, photo_key, Call, CommandFailure, CommandReply, FleetCommand, LoginInput, COMMANDS_QUEUE, FLEET_TIMEOUT,
