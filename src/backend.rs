@@ -29,9 +29,6 @@ pub struct Composed {
     pub archiver: Option<ArchiveJob>,
 }
 
-/// How often the stream archiver reads the messages table's stream.
-const STREAM_POLL: Duration = Duration::from_secs(2);
-
 /// How expired messages reach the archive on each backend.
 pub enum ArchiveJob {
     /// The archiver reads the store for messages past the hot window and
@@ -43,13 +40,15 @@ pub enum ArchiveJob {
 }
 
 impl ArchiveJob {
-    /// Runs until `shutdown` completes: from the store every `every`; from
-    /// the stream every [`STREAM_POLL`], since a message the TTL removed is
-    /// out of history until it is written.
+    /// Runs every `every` until `shutdown` completes. From the stream too:
+    /// each run reads every shard of the messages stream, which is the
+    /// indexer's to poll often; a message the TTL removed is out of history
+    /// until the next run writes it (the `archiver` Lambda, not this, is the
+    /// deployment's path).
     pub async fn run(&self, every: Duration, shutdown: impl Future<Output = ()>) {
         match self {
             Self::FromStore(archiver) => archiver.run(every, shutdown).await,
-            Self::FromStream(archiver) => archiver.run(STREAM_POLL, shutdown).await,
+            Self::FromStream(archiver) => archiver.run(every, shutdown).await,
         }
     }
 }
