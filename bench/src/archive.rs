@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use tgdesk_core::archive::BlobArchive;
 use tgdesk_core::domain::{Account, AccountId, AccountStatus, Message, Phone, TenantId};
 use tgdesk_core::ports::{Archive, ChangeFeed, Directory, MessageWriter, MAX_EXPIRED_BATCH};
-use tgdesk_core::usecases::Archiver;
+use tgdesk_core::usecases::{ArchiveRun, Archiver};
 use tgdesk_local::{FsBlobStore, SqliteStore};
 
 /// The shape of a run.
@@ -131,15 +131,21 @@ pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
     let moving = bar(total as u64, "archive");
     let (started, cpu_before) = (Instant::now(), stats::cpu_seconds());
     let now = chrono::Utc::now();
-    let mut archived = 0usize;
+    let mut total_run = ArchiveRun::default();
     loop {
         let run = archiver.run_batch(now, MAX_EXPIRED_BATCH).await?;
-        archived += run.removed;
         moving.inc(run.removed as u64);
-        if run.archived == 0 {
+        let done = run.archived == 0;
+        total_run.archived += run.archived;
+        total_run.removed += run.removed;
+        total_run.reading += run.reading;
+        total_run.writing += run.writing;
+        total_run.removing += run.removing;
+        if done {
             break;
         }
     }
+    let archived = total_run.removed;
     moving.finish();
     let archive_seconds = started.elapsed().as_secs_f64();
     let archive_cpu = stats::cpu_seconds() - cpu_before;
@@ -192,6 +198,11 @@ pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
         "archive_seconds": archive_seconds,
         "archive_messages_per_second": total as f64 / archive_seconds,
         "archive_cpu_us_per_message": archive_cpu * 1e6 / total as f64,
+        "archive_phase_seconds": {
+            "read_store": total_run.reading.as_secs_f64(),
+            "write_archive": total_run.writing.as_secs_f64(),
+            "remove_from_store": total_run.removing.as_secs_f64(),
+        },
         "store_bytes_per_message": store_bytes as f64 / total as f64,
         "archive_bytes_per_message": usage.bytes as f64 / total as f64,
         "archive_disk_bytes_per_message": archive_disk as f64 / total as f64,

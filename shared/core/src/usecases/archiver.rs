@@ -12,15 +12,31 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// What one archiver run did.
+/// What one archiver run did, and where its time went.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ArchiveRun {
     /// Messages written to the archive (again, after a crash).
     pub archived: usize,
     /// Messages removed from the store.
     pub removed: usize,
+    /// Reading expired messages from the store.
+    pub reading: Duration,
+    /// Writing them to the archive.
+    pub writing: Duration,
+    /// Removing them from the store.
+    pub removing: Duration,
+}
+
+impl ArchiveRun {
+    fn add(&mut self, other: &ArchiveRun) {
+        self.archived += other.archived;
+        self.removed += other.removed;
+        self.reading += other.reading;
+        self.writing += other.writing;
+        self.removing += other.removing;
+    }
 }
 
 /// Dialogs written at once: an archive write is a few object-store round
@@ -75,13 +91,18 @@ impl Archiver {
     /// the hot window: writes them, then removes them from the store.
     pub async fn run_batch(&self, now: DateTime<Utc>, limit: usize) -> Result<ArchiveRun, PortError> {
         let before = now.checked_sub_signed(self.hot_window).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let started = Instant::now();
         let expired = self.expiry.expired_messages(before, limit).await?;
+        let reading = started.elapsed();
         if expired.is_empty() {
-            return Ok(ArchiveRun::default());
+            return Ok(ArchiveRun { reading, ..ArchiveRun::default() });
         }
+        let started = Instant::now();
         let archived = archive_messages(&*self.archive, &expired).await?;
+        let writing = started.elapsed();
+        let started = Instant::now();
         let removed = self.expiry.remove_archived(&expired).await?;
-        Ok(ArchiveRun { archived, removed })
+        Ok(ArchiveRun { archived, removed, reading, writing, removing: started.elapsed() })
     }
 
     /// Moves every expired message, batch by batch, until none is left (or a
@@ -91,8 +112,7 @@ impl Archiver {
         let mut total = ArchiveRun::default();
         loop {
             let run = self.run_batch(now, MAX_EXPIRED_BATCH).await?;
-            total.archived += run.archived;
-            total.removed += run.removed;
+            total.add(&run);
             if run.archived < MAX_EXPIRED_BATCH || run.removed == 0 {
                 return Ok(total);
             }
