@@ -135,13 +135,8 @@ pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
     loop {
         let run = archiver.run_batch(now, MAX_EXPIRED_BATCH).await?;
         moving.inc(run.removed as u64);
-        let done = run.archived == 0;
-        total_run.archived += run.archived;
-        total_run.removed += run.removed;
-        total_run.reading += run.reading;
-        total_run.writing += run.writing;
-        total_run.removing += run.removing;
-        if done {
+        total_run.add(&run);
+        if run.archived == 0 {
             break;
         }
     }

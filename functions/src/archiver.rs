@@ -7,11 +7,10 @@
 //! idempotent, so a batch delivered again (after a timeout, a crash, a
 //! failed write) leaves one copy of each message.
 
-use crate::stream::{retry_from, with_record};
+use crate::stream::{read_records, retry_from};
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use tgdesk_aws::dynamo::stream_feed::expired_message;
-use tgdesk_core::domain::{Message, TenantId};
 use tgdesk_core::ports::Archive;
 use tgdesk_core::usecases::archive_messages;
 
@@ -21,19 +20,7 @@ use tgdesk_core::usecases::archive_messages;
 /// and after the mapping's retries it goes to the on-failure destination
 /// with its shard position, while the shard goes on.
 pub async fn handle(event: &Event, archive: &dyn Archive) -> DynamoDbEventResponse {
-    let mut expired: Vec<(TenantId, Message)> = Vec::new();
-    let mut failed = None;
-    for record in &event.records {
-        match with_record(record, expired_message) {
-            Ok(Some(message)) => expired.push(message),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(record = %record.event_id, error = %e, "unreadable stream record; delivered again");
-                failed = Some(record);
-                break;
-            }
-        }
-    }
+    let (expired, failed) = read_records(&event.records, expired_message);
     match archive_messages(archive, &expired).await {
         Ok(written) => {
             tracing::info!(records = event.records.len(), archived = written, "archived expired messages");

@@ -4,30 +4,18 @@
 //! since it moves to the archive). Changes are keyed, so a batch delivered
 //! again writes the same documents again.
 
-use crate::stream::{retry_from, with_record};
+use crate::stream::{read_records, retry_from};
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use tgdesk_aws::dynamo::stream_feed::change_of_record;
-use tgdesk_core::ports::{MessageChange, SearchIndex};
+use tgdesk_core::ports::SearchIndex;
 use tgdesk_core::usecases::index_changes;
 
 /// Applies the batch's changes to `index`; answers which record Lambda must
 /// deliver again, if any (as the archiver does: an unreadable record stops
 /// the batch there, a failed write has the whole batch come again).
 pub async fn handle(event: &Event, index: &dyn SearchIndex) -> DynamoDbEventResponse {
-    let mut changes: Vec<MessageChange> = Vec::new();
-    let mut failed = None;
-    for record in &event.records {
-        match with_record(record, change_of_record) {
-            Ok(Some(change)) => changes.push(change),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(record = %record.event_id, error = %e, "unreadable stream record; delivered again");
-                failed = Some(record);
-                break;
-            }
-        }
-    }
+    let (changes, failed) = read_records(&event.records, change_of_record);
     match index_changes(index, &changes).await {
         Ok(()) => {
             tracing::info!(records = event.records.len(), changes = changes.len(), "indexed");

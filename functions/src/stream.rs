@@ -64,6 +64,27 @@ fn value_of(value: EventValue) -> AttributeValue {
     }
 }
 
+/// Applies `rule` to the records in order, keeping what it makes of them,
+/// up to the first it cannot read; returns the items and that record (it
+/// and every record after it are delivered again: see [`retry_from`]).
+pub fn read_records<T>(
+    records: &[EventRecord],
+    rule: impl Fn(&MessageRecord<'_>) -> Result<Option<T>, PortError>,
+) -> (Vec<T>, Option<&EventRecord>) {
+    let mut items = Vec::new();
+    for record in records {
+        match with_record(record, &rule) {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(record = %record.event_id, error = %e, "unreadable stream record; delivered again");
+                return (items, Some(record));
+            }
+        }
+    }
+    (items, None)
+}
+
 /// The answer that has Lambda deliver the shard again from `failed` (its
 /// sequence number; `None`: every record was handled). The event source
 /// mapping retries from there, halves the batch on repeated failures and at

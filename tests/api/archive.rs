@@ -43,6 +43,22 @@ async fn wait_until_hot(app: &TestApp, account: &str, peer: i64, hot: usize) {
     }
 }
 
+/// Pages back through a dialog's whole history, `page` at a time; returns
+/// every id in the order served. Panics if the cursor never runs out.
+async fn whole_history(app: &TestApp, token: &str, account: &str, peer: i64, page: usize) -> Vec<i64> {
+    let first = format!("/api/accounts/{account}/dialogs/{peer}/messages?limit={page}");
+    let (mut seen, mut path) = (Vec::new(), first.clone());
+    for _ in 0..100 {
+        let reply = app.get(&path, token).await.expect(200);
+        seen.extend(ids(&reply));
+        match reply["next_cursor"].as_str() {
+            Some(c) => path = format!("{first}&cursor={c}"),
+            None => return seen,
+        }
+    }
+    panic!("the history of {account}/{peer} never ends: {} ids so far", seen.len());
+}
+
 fn ids(page: &Value) -> Vec<i64> {
     page["items"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect()
 }
@@ -60,16 +76,7 @@ async fn a_dialog_spanning_three_months_pages_back_from_hot_into_the_archive() {
     wait_until_hot(&app, &account, 77, 36).await;
 
     // Act: page back through the whole history, 25 at a time.
-    let mut seen = Vec::new();
-    let mut path = format!("/api/accounts/{account}/dialogs/77/messages?limit=25");
-    for _ in 0..20 {
-        let page = app.get(&path, &admin).await.expect(200);
-        seen.extend(ids(&page));
-        match page["next_cursor"].as_str() {
-            Some(c) => path = format!("/api/accounts/{account}/dialogs/77/messages?limit=25&cursor={c}"),
-            None => break,
-        }
-    }
+    let seen = whole_history(&app, &admin, &account, 77, 25).await;
 
     // Assert: every message once, newest first, across the hot/cold boundary.
     assert_eq!(seen, (1..=120).rev().collect::<Vec<_>>());
@@ -144,16 +151,7 @@ async fn admins_see_the_archive_and_retention_deletes_whole_months_past_it() {
     let view = wait_for_archived(&app, &admin, cold).await;
     assert_eq!(view["policy"], json!({"hot_days": 30, "retention_days": 60}));
     assert!(view["objects"].as_u64().unwrap() >= 1 && view["bytes"].as_u64().unwrap() > 0, "{view}");
-    let mut seen = Vec::new();
-    let mut path = format!("/api/accounts/{account}/dialogs/77/messages?limit=50");
-    for _ in 0..10 {
-        let page = app.get(&path, &admin).await.expect(200);
-        seen.extend(ids(&page));
-        match page["next_cursor"].as_str() {
-            Some(c) => path = format!("/api/accounts/{account}/dialogs/77/messages?limit=50&cursor={c}"),
-            None => break,
-        }
-    }
+    let seen = whole_history(&app, &admin, &account, 77, 50).await;
     assert_eq!(seen, kept.iter().rev().copied().collect::<Vec<_>>(), "history ends where retention cut");
 
     // Only admins see the archive; a forged token is refused.

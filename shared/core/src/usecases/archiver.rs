@@ -30,7 +30,8 @@ pub struct ArchiveRun {
 }
 
 impl ArchiveRun {
-    fn add(&mut self, other: &ArchiveRun) {
+    /// Adds another run's counts and times to these.
+    pub fn add(&mut self, other: &ArchiveRun) {
         self.archived += other.archived;
         self.removed += other.removed;
         self.reading += other.reading;
