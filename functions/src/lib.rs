@@ -6,9 +6,12 @@
 
 pub mod archiver;
 pub mod indexer;
+pub mod ingest;
 pub mod stream;
 
 use tgdesk_aws::{AwsContext, AwsSettings};
+use tgdesk_core::auth::TokenService;
+use tgdesk_core::usecases::{Desk, Ports};
 
 /// Days after its date a message is deleted from the archive (the
 /// `retention` function; the server reads the same variable).
@@ -24,4 +27,13 @@ pub fn init_tracing() {
 /// The AWS context from the function's environment (the template sets it).
 pub async fn context() -> AwsContext {
     AwsContext::load(AwsSettings::from_env()).await
+}
+
+/// The desk of a function that issues and checks no tokens (`ingest`): its
+/// token service signs with a random key nobody else holds.
+pub fn desk_issuing_no_tokens(ports: Ports) -> Desk {
+    use rand::RngCore;
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut secret);
+    Desk::new(ports, TokenService::new(&secret, std::time::Duration::from_secs(60)))
 }

@@ -19,9 +19,10 @@ use std::time::Duration;
 use tgdesk_aws::{AwsContext, AwsPorts, AwsSettings};
 use tgdesk_core::auth::TokenService;
 use tgdesk_core::ports::{Leases, PushHub, Queue};
+use tgdesk_core::push_queue::QueuedPush;
 use tgdesk_core::usecases::{Desk, Ports};
 use tgdesk_fleet::{Fleet, FleetConfig};
-use tgdesk_local::{LocalPorts, QueuedPush, SqliteLeases};
+use tgdesk_local::{LocalPorts, SqliteLeases};
 use tgdesk_telegram::{GrammersConfig, GrammersConnector, SessionCipher};
 use tracing_subscriber::EnvFilter;
 

@@ -22,5 +22,5 @@ pub use dynamo::{DynamoLeases, DynamoStore, DynamoStreamFeed, DynamoThrottle, Ex
 pub use error::{THROTTLED, UNAVAILABLE};
 pub use ports::AwsPorts;
 pub use s3::S3Blobs;
-pub use sqs::SqsQueue;
+pub use sqs::{decode_body as sqs_body, SqsQueue};
 pub use stream_archiver::StreamArchiver;

@@ -171,7 +171,7 @@ fn ceil_secs(d: Duration, cap: i32) -> i32 {
 
 /// Decodes a body; one not written by this adapter is handed over as its raw
 /// text, so the consumer sees it and dead-letters it instead of looping.
-fn decode_body(text: &str) -> Vec<u8> {
+pub fn decode_body(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_else(|_| text.as_bytes().to_vec())
 }
 

@@ -6,6 +6,7 @@ pub mod archive;
 pub mod auth;
 pub mod domain;
 pub mod ports;
+pub mod push_queue;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod usecases;

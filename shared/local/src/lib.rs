@@ -2,7 +2,7 @@
 //! SQLite store ([`SqliteStore`], implementing `Directory`, `MessageWriter`
 //! and `MessageReader`), the WebSocket push hub ([`WsHub`]), the durable
 //! queue ([`SqliteQueue`]), fleet leases ([`SqliteLeases`]), blobs as
-//! files ([`FsBlobStore`]) and push across processes ([`QueuedPush`]).
+//! files ([`FsBlobStore`]) and push across processes ([`relay_push`]).
 
 mod blobs;
 mod db;
@@ -18,7 +18,7 @@ mod sqlite;
 pub use blobs::FsBlobStore;
 pub use leases::SqliteLeases;
 pub use push::WsHub;
-pub use push_relay::{relay as relay_push, QueuedPush, PUSH_QUEUE};
+pub use push_relay::relay as relay_push;
 pub use queue::SqliteQueue;
 pub use search::TantivyIndex;
 pub use sqlite::SqliteStore;

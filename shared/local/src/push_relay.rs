@@ -1,68 +1,20 @@
 //! Push across processes on one data dir. A fleet node in its own process
 //! (`tgdesk-fleet`) raises `account.status`, `send.status` and
 //! `batch.progress`, but the agents' WebSockets are held by the server.
-//! [`QueuedPush`] is that process's push port: it puts each event on the
-//! durable `push` queue, and the server's [`relay`] publishes them to its
-//! hub in order. (On AWS every process posts to API Gateway directly.)
+//! That process's push port puts each event on the durable `push` queue
+//! (`tgdesk_core::push_queue::QueuedPush`), and the server's [`relay`]
+//! publishes them to its hub in order.
 
-use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use std::sync::Arc;
 use std::time::Duration;
-use tgdesk_core::domain::{TenantId, UserId};
-use tgdesk_core::ports::{PortError, PortErrorKind, PushEvent, PushHub, Queue};
+use tgdesk_core::ports::{PushHub, Queue};
+use tgdesk_core::push_queue::{decode_events, PUSH_QUEUE};
 use tokio::sync::watch;
 
-/// The queue events travel on.
-pub const PUSH_QUEUE: &str = "push";
-/// Events relayed per receive.
+/// Bodies relayed per receive.
 const BATCH: usize = 100;
 /// How long a relayed batch stays claimed.
 const VISIBILITY: Duration = Duration::from_secs(30);
-
-/// One event on the queue.
-#[derive(Serialize, Deserialize)]
-struct Relayed {
-    tenant: TenantId,
-    audience: Vec<UserId>,
-    kind: String,
-    data: Box<RawValue>,
-}
-
-/// The push port of a process without the WebSockets: events go on the `push` queue.
-pub struct QueuedPush {
-    queue: Arc<dyn Queue>,
-}
-
-impl QueuedPush {
-    /// Sends events through `queue`.
-    pub fn new(queue: Arc<dyn Queue>) -> Self {
-        Self { queue }
-    }
-}
-
-#[async_trait]
-impl PushHub for QueuedPush {
-    async fn publish(&self, tenant: &TenantId, audience: &[UserId], event: PushEvent) -> Result<(), PortError> {
-        let relayed = Relayed {
-            tenant: tenant.clone(),
-            audience: audience.to_vec(),
-            kind: event.kind.to_owned(),
-            data: event.data,
-        };
-        let body = serde_json::to_vec(&relayed)
-            .map_err(|e| PortError::with_source(PortErrorKind::Internal, "push event does not serialise", e))?;
-        self.queue.send_batch(PUSH_QUEUE, vec![body]).await
-    }
-}
-
-/// Reads a relayed event; `Err` says why it is unusable.
-fn decode(body: &[u8]) -> Result<(TenantId, Vec<UserId>, PushEvent), String> {
-    let relayed: Relayed = serde_json::from_slice(body).map_err(|e| format!("not a relayed push event: {e}"))?;
-    let kind = PushEvent::known_kind(&relayed.kind).ok_or_else(|| format!("unknown event type {:?}", relayed.kind))?;
-    Ok((relayed.tenant, relayed.audience, PushEvent { kind, data: relayed.data }))
-}
 
 /// Publishes the events on the `push` queue to `hub`, in order, until
 /// `shutdown`. An unreadable event is dead-lettered with its reason; a
@@ -82,13 +34,15 @@ pub async fn relay(queue: Arc<dyn Queue>, hub: Arc<dyn PushHub>, mut shutdown: w
             }
         };
         let mut done = Vec::with_capacity(deliveries.len());
-        for delivery in &deliveries {
-            match decode(&delivery.body) {
-                Ok((tenant, audience, event)) => {
-                    if let Err(e) = hub.publish(&tenant, &audience, event).await {
-                        // The rest of the batch comes back after its visibility timeout, in order.
-                        tracing::warn!(error = %e, "relayed push failed; retried");
-                        break;
+        'bodies: for delivery in &deliveries {
+            match decode_events(&delivery.body) {
+                Ok(events) => {
+                    for queued in events {
+                        if let Err(e) = hub.publish(&queued.tenant, &queued.audience, queued.event).await {
+                            // The rest of the batch comes back after its visibility timeout, in order.
+                            tracing::warn!(error = %e, "relayed push failed; retried");
+                            break 'bodies;
+                        }
                     }
                     done.push(delivery.receipt.clone());
                 }
@@ -113,6 +67,9 @@ mod tests {
     use crate::push::WsHub;
     use crate::SqliteQueue;
     use serde_json::json;
+    use tgdesk_core::domain::{TenantId, UserId};
+    use tgdesk_core::ports::PushEvent;
+    use tgdesk_core::push_queue::QueuedPush;
 
     #[tokio::test]
     async fn events_raised_in_another_process_reach_the_hubs_subscribers_in_order() {
@@ -159,7 +116,7 @@ mod tests {
             }
         }
         assert_eq!(dead.len(), 1, "the unreadable event is dead-lettered");
-        assert!(dead[0].reason.as_deref().unwrap_or_default().contains("not a relayed push event"));
+        assert!(dead[0].reason.as_deref().unwrap_or_default().contains("not a list of push events"));
         stop.send(true).unwrap();
         relaying.await.unwrap();
         assert!(alices.events.try_recv().is_err() && bobs.events.try_recv().is_err(), "nothing twice");

@@ -1,0 +1,33 @@
+//! The `ingest` Lambda: update batches from the updates queue into DynamoDB,
+//! their pushes onto the push queue (`tgdesk_functions::ingest`).
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use std::sync::Arc;
+use tgdesk_aws::AwsPorts;
+use tgdesk_core::push_queue::BufferedPush;
+use tgdesk_functions::{context, desk_issuing_no_tokens, ingest, init_tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let ctx = context().await;
+    let mut buffer = None;
+    let aws = AwsPorts::open(
+        &ctx,
+        |queue| {
+            let push = Arc::new(BufferedPush::new(queue));
+            buffer = Some(push.clone());
+            push
+        },
+        None,
+    )
+    .await?;
+    let push = buffer.ok_or("the push port was not made")?;
+    let desk = desk_issuing_no_tokens(aws.ports);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let (desk, push) = (desk.clone(), push.clone());
+        async move { Ok::<_, Error>(ingest::handle(&desk, &push, &event.payload).await.0) }
+    }))
+    .await
+}
