@@ -25,5 +25,6 @@ samlocal build
 samlocal deploy --stack-name "$PREFIX" --resolve-s3 --capabilities CAPABILITY_IAM \
     --no-confirm-changeset --no-fail-on-empty-changeset \
     --parameter-overrides "Prefix=$PREFIX" "JwtSecret=localstack-only-jwt-secret-0123456789" \
+    "SessionSealKey=${SESSION_SEAL_KEY:-$(openssl rand -base64 32)}" \
     "FleetImage=${FLEET_IMAGE:-tgdesk-fleet:latest}" "VpcId=$VPC" "SubnetIds=$SUBNETS"
 awslocal cloudformation describe-stacks --stack-name "$PREFIX" --query 'Stacks[0].Outputs' --output table

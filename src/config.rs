@@ -14,11 +14,11 @@ pub const ENV_DATA_DIR: &str = "TGDESK_DATA_DIR";
 /// Password of the demo tenant's first admin (generated and printed when unset).
 pub const ENV_ADMIN_PASSWORD: &str = "TGDESK_ADMIN_PASSWORD";
 /// Secret signing the JWTs (generated and kept in the data dir when unset).
-pub const ENV_JWT_SECRET: &str = "TGDESK_JWT_SECRET";
+pub use tgdesk_core::auth::ENV_JWT_SECRET;
 /// Lifetime of issued tokens, e.g. `12h`.
 pub const ENV_TOKEN_TTL: &str = "TGDESK_TOKEN_TTL";
 /// Bearer token of the operator API (off when unset).
-pub const ENV_OPERATOR_TOKEN: &str = "TGDESK_OPERATOR_TOKEN";
+pub use tgdesk_core::auth::ENV_OPERATOR_TOKEN;
 /// `json` for JSON logs, anything else for text.
 pub const ENV_LOG_FORMAT: &str = "TGDESK_LOG_FORMAT";
 /// Control address of the embedded Telegram simulator.

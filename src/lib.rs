@@ -68,7 +68,7 @@ impl App {
             None => secrets::load_or_create(&config.data_dir.join("jwt.secret"))?,
         };
         let tokens = TokenService::new(&secret, config.token_ttl);
-        let sealer = Arc::new(SessionCipher::load_or_create(&config.data_dir.join("session.key"))?);
+        let sealer = Arc::new(SessionCipher::from_env_or_file(&config.data_dir.join("session.key"))?);
         ports.sessions = Some(Arc::new(if config.uses_simulator() {
             StringSessionImporter::for_simulator(sealer.clone())
         } else {

@@ -9,10 +9,7 @@ use rand::{Rng, RngCore};
 use std::io::Write;
 use std::path::Path;
 
-/// Shortest `TGDESK_JWT_SECRET`: HS256 keys shorter than its 256-bit hash are guessable offline.
-pub const MIN_JWT_SECRET: usize = 32;
-/// Shortest `TGDESK_OPERATOR_TOKEN`: 24 random characters are beyond guessing online.
-pub const MIN_OPERATOR_TOKEN: usize = 24;
+pub use tgdesk_core::auth::{MIN_JWT_SECRET, MIN_OPERATOR_TOKEN};
 /// Length of the generated key file's text: 32 random bytes in hex.
 const KEY_FILE_HEX: usize = 64;
 
@@ -46,15 +43,9 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(hex.into_bytes())
 }
 
-/// Fails when a configured secret is shorter than `min` bytes (empty included).
+/// Refuses a configured secret shorter than `min` (the core's rule).
 pub fn ensure_min_len(name: &str, secret: &str, min: usize) -> anyhow::Result<()> {
-    if secret.len() < min {
-        bail!(
-            "{name} must be at least {min} characters (it has {}); generate one with `openssl rand -hex 32`",
-            secret.len()
-        );
-    }
-    Ok(())
+    tgdesk_core::auth::ensure_min_len(name, secret, min).map_err(anyhow::Error::msg)
 }
 
 /// Returns a fresh 20-character alphanumeric password.

@@ -4,6 +4,7 @@
 //! `tgdesk_core`. The handlers take their ports as arguments, so the tests
 //! run them on recorded events against moto and the embedded adapters.
 
+pub mod api;
 pub mod archiver;
 pub mod indexer;
 pub mod ingest;

@@ -80,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
     let (mut ports, leases) = compose(&args).await?;
-    let sealer = Arc::new(SessionCipher::load_or_create(&args.data_dir.join("session.key"))?);
+    let sealer = Arc::new(SessionCipher::from_env_or_file(&args.data_dir.join("session.key"))?);
     ports.sealer = Some(sealer.clone());
     // This process issues no tokens; the desk only needs a token service to exist.
     let tokens = TokenService::new(&rand_secret(), Duration::from_secs(60));

@@ -12,6 +12,10 @@ const FORMAT: u8 = 1;
 /// XChaCha20 nonces are 24 bytes: random ones never collide in practice.
 const NONCE_LEN: usize = 24;
 
+/// Variable holding the session key as base64 (32 bytes), for deployments
+/// whose processes share no disk.
+pub const ENV_SESSION_KEY: &str = "TGDESK_SESSION_KEY";
+
 /// Why a key could not be loaded or a blob could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum CipherError {
@@ -26,6 +30,9 @@ pub enum CipherError {
     /// The key file does not hold exactly 32 bytes.
     #[error("session key file {0} must hold exactly 32 bytes")]
     KeyLength(String),
+    /// The key variable is not base64 of exactly 32 bytes.
+    #[error("{0} must hold base64 of exactly 32 bytes (openssl rand -base64 32)")]
+    KeyText(&'static str),
     /// The blob was tampered with, truncated, or sealed with another key or context.
     #[error("the sealed session cannot be opened (wrong key, context or tampered)")]
     Open,
@@ -46,6 +53,25 @@ impl SessionCipher {
     /// Returns a cipher over a 32-byte key.
     pub fn from_key(key: &[u8; 32]) -> Self {
         Self { aead: XChaCha20Poly1305::new(Key::from_slice(key)) }
+    }
+
+    /// The key in variable [`ENV_SESSION_KEY`] when it is set (every process
+    /// of a deployment shares it: API functions and fleet tasks have no
+    /// common disk), else the key file at `path`, created when missing.
+    pub fn from_env_or_file(path: &Path) -> Result<Self, CipherError> {
+        match std::env::var(ENV_SESSION_KEY) {
+            Ok(text) => Self::from_base64(&text, ENV_SESSION_KEY),
+            Err(_) => Self::load_or_create(path),
+        }
+    }
+
+    /// Returns a cipher over a key given as base64 text (named `source` in errors).
+    pub fn from_base64(text: &str, source: &'static str) -> Result<Self, CipherError> {
+        use base64::Engine;
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|_| CipherError::KeyText(source))?;
+        let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| CipherError::KeyText(source))?;
+        Ok(Self::from_key(&key))
     }
 
     /// Loads the key file, creating it (mode 0600, random key) when missing.
@@ -129,6 +155,20 @@ impl tgdesk_core::ports::SessionSealer for SessionCipher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_given_as_base64_opens_what_the_same_key_sealed_and_bad_text_is_named() {
+        use base64::Engine;
+        let text = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let blob = SessionCipher::from_key(&[7; 32]).seal(b"auth key", b"a");
+        let cipher = SessionCipher::from_base64(&format!("{text}\n"), ENV_SESSION_KEY).expect("a key");
+        assert_eq!(cipher.open(&blob, b"a").expect("opens"), b"auth key");
+        let short = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
+        for bad in ["not base64!", short.as_str()] {
+            let err = SessionCipher::from_base64(bad, ENV_SESSION_KEY).unwrap_err();
+            assert!(err.to_string().contains(ENV_SESSION_KEY), "{err}");
+        }
+    }
 
     #[test]
     fn sealed_sessions_open_with_the_same_key_and_context() {

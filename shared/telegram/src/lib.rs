@@ -20,7 +20,7 @@ mod updates;
 mod upload;
 mod vault;
 
-pub use cipher::{CipherError, SessionCipher};
+pub use cipher::{CipherError, SessionCipher, ENV_SESSION_KEY};
 pub use connector::{GrammersConfig, GrammersConnector};
 pub use import::StringSessionImporter;
 pub use limits::raise_nofile_limit;
