@@ -18,7 +18,7 @@ mod stream_archiver;
 pub mod usage;
 
 pub use context::{days, env, AwsContext, AwsSettings, DEFAULT_HOT_DAYS, DEFAULT_PREFIX, DEFAULT_REGION};
-pub use dynamo::{DynamoLeases, DynamoStore, DynamoStreamFeed, DynamoThrottle, ExpiredBatch};
+pub use dynamo::{DynamoConnections, DynamoLeases, DynamoStore, DynamoStreamFeed, DynamoThrottle, ExpiredBatch};
 pub use error::{THROTTLED, UNAVAILABLE};
 pub use ports::AwsPorts;
 pub use s3::S3Blobs;

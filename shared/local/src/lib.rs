@@ -5,6 +5,7 @@
 //! files ([`FsBlobStore`]) and push across processes ([`relay_push`]).
 
 mod blobs;
+mod connections;
 mod db;
 mod leases;
 pub mod page_cache;
@@ -16,6 +17,7 @@ pub mod search;
 mod sqlite;
 
 pub use blobs::FsBlobStore;
+pub use connections::MemoryConnections;
 pub use leases::SqliteLeases;
 pub use push::WsHub;
 pub use push_relay::relay as relay_push;

@@ -3,6 +3,7 @@
 //! messages table's stream as a change feed.
 
 mod attrs;
+mod connections;
 pub mod keys;
 mod leases;
 mod store;
@@ -10,6 +11,7 @@ pub mod stream_feed;
 pub mod tables;
 mod throttle;
 
+pub use connections::{DynamoConnections, CONNECTIONS};
 pub use leases::DynamoLeases;
 pub use store::DynamoStore;
 pub use stream_feed::{DynamoStreamFeed, ExpiredBatch};

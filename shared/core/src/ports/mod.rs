@@ -25,7 +25,9 @@ pub use blobs::{
     validate_blob_key, validate_content_type, BlobMeta, BlobReader, BlobStore, BlobWriter, MemoryBlob, MAX_BLOB_CHUNK,
     MAX_BLOB_KEY, MAX_BLOB_LIST, MAX_CONTENT_TYPE,
 };
-pub use connections::{ConnectionId, Connections};
+pub use connections::{
+    validate_connection_id, Connection, ConnectionId, Connections, MAX_CONNECTIONS_PER_USER, MAX_CONNECTION_ID,
+};
 pub use error::{PortError, PortErrorKind};
 pub use expiry::{MessageExpiry, MAX_EXPIRED_BATCH};
 pub use leases::{Lease, Leases};

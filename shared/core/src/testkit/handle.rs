@@ -1,7 +1,7 @@
 //! [`PortHandle`]: one adapter behind one port, plus whatever must outlive it
 //! (a temp dir, a server process), for the single-port contract suites.
 
-use crate::ports::{Archive, BlobStore, Leases, Queue, SearchIndex, Throttle};
+use crate::ports::{Archive, BlobStore, Connections, Leases, Queue, SearchIndex, Throttle};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -33,6 +33,8 @@ pub type QueueHandle = PortHandle<dyn Queue>;
 pub type LeasesHandle = PortHandle<dyn Leases>;
 /// A blob store adapter under test.
 pub type BlobHandle = PortHandle<dyn BlobStore>;
+/// A connections adapter under test.
+pub type ConnectionsHandle = PortHandle<dyn Connections>;
 /// A throttle adapter under test.
 pub type ThrottleHandle = PortHandle<dyn Throttle>;
 /// A search index adapter under test.

@@ -8,6 +8,7 @@
 
 pub mod archive_suite;
 pub mod blob_suite;
+pub mod connections_suite;
 pub mod feed_suite;
 pub mod fixtures;
 mod handle;
@@ -17,7 +18,9 @@ pub mod search_suite;
 pub mod store_suite;
 pub mod throttle_suite;
 
-pub use handle::{ArchiveHandle, BlobHandle, LeasesHandle, PortHandle, QueueHandle, SearchHandle, ThrottleHandle};
+pub use handle::{
+    ArchiveHandle, BlobHandle, ConnectionsHandle, LeasesHandle, PortHandle, QueueHandle, SearchHandle, ThrottleHandle,
+};
 
 use crate::ports::{ChangeFeed, Directory, MessageReader, MessageWriter, Replies, SendLog};
 use std::any::Any;
