@@ -7,16 +7,19 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tgdesk_core::domain::{TenantId, UserId};
-use tgdesk_core::ports::{validate_connection_id, Connection, Connections, PortError};
+use tgdesk_core::ports::{validate_connection_id, Advance, Connection, Connections, PortError};
 
 /// Connections and their frame numbers, in memory.
 #[derive(Default)]
 pub struct MemoryConnections {
-    open: Mutex<HashMap<String, (Connection, u64)>>,
+    open: Mutex<HashMap<String, Numbered>>,
 }
 
+/// A connection, its last frame number, and whether it owes a `resync`.
+type Numbered = (Connection, u64, bool);
+
 impl MemoryConnections {
-    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Connection, u64)>> {
+    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<String, Numbered>> {
         self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
@@ -25,7 +28,8 @@ impl MemoryConnections {
 impl Connections for MemoryConnections {
     async fn register(&self, connection: &Connection) -> Result<(), PortError> {
         validate_connection_id(&connection.id)?;
-        self.open().insert(connection.id.clone(), (connection.clone(), 0));
+        let numbered = (connection.clone(), connection.resumed_after.unwrap_or(0), connection.resumed_after.is_some());
+        self.open().insert(connection.id.clone(), numbered);
         Ok(())
     }
 
@@ -42,14 +46,18 @@ impl Connections for MemoryConnections {
     ) -> Result<Vec<Connection>, PortError> {
         let mut open = self.open();
         // Expired ones go, as DynamoDB's TTL takes them.
-        open.retain(|_, (c, _)| c.expires_at > now);
-        Ok(open.values().filter(|(c, _)| &c.tenant == tenant && &c.user == user).map(|(c, _)| c.clone()).collect())
+        open.retain(|_, (c, _, _)| c.expires_at > now);
+        Ok(open
+            .values()
+            .filter(|(c, _, _)| &c.tenant == tenant && &c.user == user)
+            .map(|(c, _, _)| c.clone())
+            .collect())
     }
 
-    async fn advance(&self, connection: &Connection, count: u64) -> Result<Option<u64>, PortError> {
-        Ok(self.open().get_mut(&connection.id).map(|(_, seq)| {
+    async fn advance(&self, connection: &Connection, count: u64) -> Result<Option<Advance>, PortError> {
+        Ok(self.open().get_mut(&connection.id).map(|(_, seq, resync)| {
             *seq += count;
-            *seq
+            Advance { last: *seq, resync_first: std::mem::take(resync) }
         }))
     }
 }

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Utc};
 use tgdesk_core::domain::{TenantId, UserId};
-use tgdesk_core::ports::{validate_connection_id, Connection, Connections, PortError, PortErrorKind};
+use tgdesk_core::ports::{validate_connection_id, Advance, Connection, Connections, PortError, PortErrorKind};
 use tokio::sync::OnceCell;
 
 /// Open WebSocket connections: see the module's text for the keys.
@@ -59,6 +59,7 @@ impl DynamoConnections {
             user: parsed(item, "user", UserId::parse)?,
             token_version: get_n(item, "tv")?,
             expires_at: get_time(item, "expires_at")?,
+            resumed_after: item.get("resumed_after").map(|_| get_n(item, "resumed_after")).transpose()?,
         })
     }
 }
@@ -78,6 +79,11 @@ impl Connections for DynamoConnections {
         item.insert("tv".into(), n(c.token_version));
         item.insert("expires_at".into(), time(c.expires_at));
         item.insert("expires".into(), n(c.expires_at.timestamp()));
+        if let Some(since) = c.resumed_after {
+            item.insert("resumed_after".into(), n(since));
+            item.insert("seq".into(), n(since));
+            item.insert("resync".into(), aws_sdk_dynamodb::types::AttributeValue::Bool(true));
+        }
         self.client
             .put_item()
             .table_name(table)
@@ -144,23 +150,27 @@ impl Connections for DynamoConnections {
         Ok(open)
     }
 
-    async fn advance(&self, c: &Connection, count: u64) -> Result<Option<u64>, PortError> {
+    async fn advance(&self, c: &Connection, count: u64) -> Result<Option<Advance>, PortError> {
         let table = self.table().await?;
         let updated = self
             .client
             .update_item()
             .table_name(table)
             .set_key(Some(Self::key(&c.tenant, &c.user, &c.id)))
-            .update_expression("ADD seq :n")
+            // The old image says both where numbering stood and whether a
+            // resync was owed, which this same write settles.
+            .update_expression("ADD seq :n REMOVE resync")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":n", n(count))
-            .return_values(ReturnValue::UpdatedNew)
+            .return_values(ReturnValue::AllOld)
             .send()
             .await;
         match updated {
             Ok(out) => {
-                let item = out.attributes().cloned().unwrap_or_default();
-                Ok(Some(get_n(&item, "seq")?))
+                let old = out.attributes().cloned().unwrap_or_default();
+                let before: u64 = if old.contains_key("seq") { get_n(&old, "seq")? } else { 0 };
+                let resync_first = old.get("resync").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
+                Ok(Some(Advance { last: before + count, resync_first }))
             }
             Err(e) => {
                 let e = error::sdk("dynamodb update_item", e);

@@ -29,6 +29,21 @@ pub struct Connection {
     pub token_version: u32,
     /// When its token expires: it is closed then, and forgotten.
     pub expires_at: DateTime<Utc>,
+    /// The `since=` it was opened with: a client resuming after the last
+    /// frame it applied. Its numbering goes on from there, and its first
+    /// frames start with a `resync` (a gateway keeps no backlog to replay).
+    pub resumed_after: Option<u64>,
+}
+
+/// Frame numbers taken by [`Connections::advance`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Advance {
+    /// The last number taken.
+    pub last: u64,
+    /// The first taken by anyone since a resumed connection registered:
+    /// the caller owes it a `resync` first (numbered `last - count`, the
+    /// `since=` itself, which the client reads as "refetch, then go on").
+    pub resync_first: bool,
 }
 
 /// Open connections per user, each with the numbering of the frames sent to it.
@@ -43,9 +58,9 @@ pub trait Connections: Send + Sync {
     async fn of_user(&self, tenant: &TenantId, user: &UserId, now: DateTime<Utc>)
         -> Result<Vec<Connection>, PortError>;
     /// Takes the next `count` frame numbers of `connection` (numbers start
-    /// at 1 and never repeat, however many callers take at once); returns
-    /// the last one taken, or `None` when the connection is gone.
-    async fn advance(&self, connection: &Connection, count: u64) -> Result<Option<u64>, PortError>;
+    /// after `resumed_after`, else at 1, and never repeat, however many
+    /// callers take at once); `None` when the connection is gone.
+    async fn advance(&self, connection: &Connection, count: u64) -> Result<Option<Advance>, PortError>;
 }
 
 /// Returns `Invalid` for an id no gateway gives.

@@ -26,7 +26,7 @@ pub use blobs::{
     MAX_BLOB_KEY, MAX_BLOB_LIST, MAX_CONTENT_TYPE,
 };
 pub use connections::{
-    validate_connection_id, Connection, ConnectionId, Connections, MAX_CONNECTIONS_PER_USER, MAX_CONNECTION_ID,
+    validate_connection_id, Advance, Connection, ConnectionId, Connections, MAX_CONNECTIONS_PER_USER, MAX_CONNECTION_ID,
 };
 pub use error::{PortError, PortErrorKind};
 pub use expiry::{MessageExpiry, MAX_EXPIRED_BATCH};

@@ -2,7 +2,7 @@
 //! case uses a tenant and users of its own, so cases share one backend.
 
 use crate::domain::{TenantId, UserId};
-use crate::ports::{Connection, Connections, PortErrorKind, MAX_CONNECTION_ID};
+use crate::ports::{Advance, Connection, Connections, PortErrorKind, MAX_CONNECTION_ID};
 use crate::testkit::fixtures::{assert_kind, tenant};
 use chrono::{DateTime, Duration, Utc};
 
@@ -17,6 +17,7 @@ fn connection(tenant: &TenantId, user: &UserId) -> Connection {
         user: user.clone(),
         token_version: 1,
         expires_at: now() + Duration::hours(1),
+        resumed_after: None,
     }
 }
 
@@ -80,15 +81,28 @@ pub async fn frame_numbers_follow_on_and_never_repeat(c: &dyn Connections) {
     let conn = connection(&t, &user);
     c.register(&conn).await.unwrap();
 
-    assert_eq!(c.advance(&conn, 1).await.unwrap(), Some(1));
-    assert_eq!(c.advance(&conn, 3).await.unwrap(), Some(4), "took 2, 3 and 4");
+    let plain = |last| Some(Advance { last, resync_first: false });
+    assert_eq!(c.advance(&conn, 1).await.unwrap(), plain(1));
+    assert_eq!(c.advance(&conn, 3).await.unwrap(), plain(4), "took 2, 3 and 4");
     let taken = futures::future::join_all((0..8).map(|_| c.advance(&conn, 2))).await;
-    let mut lasts: Vec<u64> = taken.into_iter().map(|r| r.unwrap().unwrap()).collect();
+    let mut lasts: Vec<u64> = taken.into_iter().map(|r| r.unwrap().unwrap().last).collect();
     lasts.sort_unstable();
     assert_eq!(lasts, (1..=8).map(|n| 4 + 2 * n).collect::<Vec<u64>>(), "eight disjoint pairs");
 
     c.register(&conn).await.unwrap();
-    assert_eq!(c.advance(&conn, 1).await.unwrap(), Some(1), "a new registration starts over");
+    assert_eq!(c.advance(&conn, 1).await.unwrap(), plain(1), "a new registration starts over");
+}
+
+/// A connection resumed after frame N numbers on from N, and the first
+/// taker alone learns it owes a resync.
+pub async fn a_resumed_connection_numbers_on_and_owes_one_resync(c: &dyn Connections) {
+    let (t, user) = (tenant(), UserId::generate());
+    let resumed = Connection { resumed_after: Some(41), ..connection(&t, &user) };
+    c.register(&resumed).await.unwrap();
+    assert_eq!(c.of_user(&t, &user, now()).await.unwrap(), vec![resumed.clone()]);
+
+    assert_eq!(c.advance(&resumed, 2).await.unwrap(), Some(Advance { last: 43, resync_first: true }));
+    assert_eq!(c.advance(&resumed, 1).await.unwrap(), Some(Advance { last: 44, resync_first: false }));
 }
 
 /// Ids no gateway gives are refused.
@@ -111,6 +125,7 @@ macro_rules! connections_contract_suite {
             unregistered_connections_are_gone_and_missing_ones_are_no_error,
             connections_past_their_token_are_not_listed,
             frame_numbers_follow_on_and_never_repeat,
+            a_resumed_connection_numbers_on_and_owes_one_resync,
             ids_no_gateway_gives_are_invalid,
         );
     };
