@@ -56,6 +56,14 @@ pub struct ApiSettings {
 }
 
 impl ApiSettings {
+    /// The token service of a function that only checks tokens
+    /// (`ws-connect`): [`ENV_JWT_SECRET`] and [`ENV_TOKEN_TTL`].
+    pub fn token_service_from_env() -> Result<TokenService, String> {
+        let secret = std::env::var(ENV_JWT_SECRET).map_err(|_| format!("{ENV_JWT_SECRET} is not set"))?;
+        ensure_min_len(ENV_JWT_SECRET, &secret, MIN_JWT_SECRET)?;
+        Ok(TokenService::new(secret.as_bytes(), token_ttl_from_env()?))
+    }
+
     /// Reads the settings from the function's environment; the error names
     /// the variable that is missing or wrong.
     pub fn from_env() -> Result<Self, String> {
@@ -69,10 +77,7 @@ impl ApiSettings {
         if let Some(token) = &operator_token {
             ensure_min_len(ENV_OPERATOR_TOKEN, token, MIN_OPERATOR_TOKEN)?;
         }
-        let token_ttl = match var(ENV_TOKEN_TTL) {
-            Some(text) => humantime::parse_duration(&text).map_err(|e| format!("{ENV_TOKEN_TTL}: {e}"))?,
-            None => Duration::from_secs(12 * 3600),
-        };
+        let token_ttl = token_ttl_from_env()?;
         let key = var(ENV_SESSION_KEY).ok_or_else(|| format!("{ENV_SESSION_KEY} is not set"))?;
         let sealer = Arc::new(SessionCipher::from_base64(&key, ENV_SESSION_KEY).map_err(|e| e.to_string())?);
         let tenant = var(ENV_TENANT).unwrap_or_else(|| "demo".to_owned());
@@ -83,6 +88,14 @@ impl ApiSettings {
             sealer,
             first_admin: var(ENV_ADMIN_PASSWORD).map(|p| (tenant, p.into())),
         })
+    }
+}
+
+/// [`ENV_TOKEN_TTL`], 12 hours when unset.
+fn token_ttl_from_env() -> Result<Duration, String> {
+    match std::env::var(ENV_TOKEN_TTL).ok().filter(|v| !v.is_empty()) {
+        Some(text) => humantime::parse_duration(&text).map_err(|e| format!("{ENV_TOKEN_TTL}: {e}")),
+        None => Ok(Duration::from_secs(12 * 3600)),
     }
 }
 

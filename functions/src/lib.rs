@@ -8,11 +8,17 @@ pub mod api;
 pub mod archiver;
 pub mod indexer;
 pub mod ingest;
+pub mod push;
 pub mod stream;
+pub mod websocket;
 
 use tgdesk_aws::{AwsContext, AwsSettings};
 use tgdesk_core::auth::TokenService;
 use tgdesk_core::usecases::{Desk, Ports};
+
+/// The WebSocket API's management endpoint the `push` function posts to
+/// (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`).
+pub const ENV_WS_ENDPOINT: &str = "TGDESK_WS_ENDPOINT";
 
 /// Days after its date a message is deleted from the archive (the
 /// `retention` function; the server reads the same variable).

@@ -30,20 +30,32 @@ impl AwsPorts {
         push: impl FnOnce(Arc<dyn Queue>) -> Arc<dyn PushHub>,
         search: Option<Arc<dyn SearchIndex>>,
     ) -> Result<Self, PortError> {
-        let store = Arc::new(DynamoStore::new(ctx));
-        let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(ctx));
-        let blobs = Arc::new(S3Blobs::new(ctx));
-        let leases = Arc::new(DynamoLeases::new(ctx));
+        let aws = Self::unchecked(ctx, push, search);
         let unreachable = |e: PortError| {
             let message = format!("AWS at {} does not answer as expected: {e}", ctx.endpoint_label());
             PortError { message, ..e }
         };
-        store.tables().await.map_err(unreachable)?;
+        aws.store.tables().await.map_err(unreachable)?;
         for name in [UPDATES_QUEUE, COMMANDS_QUEUE] {
-            queue.depth(name).await.map_err(unreachable)?;
+            aws.ports.queue.depth(name).await.map_err(unreachable)?;
         }
-        blobs.check().await.map_err(unreachable)?;
-        leases.check().await.map_err(unreachable)?;
+        S3Blobs::new(ctx).check().await.map_err(unreachable)?;
+        aws.leases.check().await.map_err(unreachable)?;
+        Ok(aws)
+    }
+
+    /// The adapters on `ctx` without a call to AWS: for a function that
+    /// uses few of them (`ws-connect` reads users only) and whose role may
+    /// reach no more; the first use of a missing resource fails then.
+    pub fn unchecked(
+        ctx: &AwsContext,
+        push: impl FnOnce(Arc<dyn Queue>) -> Arc<dyn PushHub>,
+        search: Option<Arc<dyn SearchIndex>>,
+    ) -> Self {
+        let store = Arc::new(DynamoStore::new(ctx));
+        let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(ctx));
+        let blobs = Arc::new(S3Blobs::new(ctx));
+        let leases = Arc::new(DynamoLeases::new(ctx));
         let ports = Ports {
             directory: store.clone(),
             writer: store.clone(),
@@ -59,6 +71,6 @@ impl AwsPorts {
             sessions: None,
             sealer: None,
         };
-        Ok(Self { store, leases, ports })
+        Self { store, leases, ports }
     }
 }

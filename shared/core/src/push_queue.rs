@@ -11,6 +11,7 @@
 
 use crate::domain::{TenantId, UserId};
 use crate::ports::{PortError, PortErrorKind, PushEvent, PushHub, Queue, MAX_BODY_BYTES};
+use crate::usecases::SESSION_REVOKED;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -81,7 +82,9 @@ pub fn decode_events(body: &[u8]) -> Result<Vec<QueuedEvent>, String> {
     relayed
         .into_iter()
         .map(|r| {
-            let kind = PushEvent::known_kind(&r.kind).ok_or_else(|| format!("unknown event type {:?}", r.kind))?;
+            let kind = PushEvent::known_kind(&r.kind)
+                .or_else(|| (r.kind == SESSION_REVOKED).then_some(SESSION_REVOKED))
+                .ok_or_else(|| format!("unknown event type {:?}", r.kind))?;
             Ok(QueuedEvent { tenant: r.tenant, audience: r.audience, event: PushEvent { kind, data: r.data } })
         })
         .collect()
@@ -186,6 +189,14 @@ mod tests {
         let err = pack(vec![event(1, MAX_BODY_BYTES)]).unwrap_err();
         assert_eq!(err.kind, PortErrorKind::Invalid);
         assert!(pack(Vec::new()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn revocations_travel_like_every_other_event() {
+        let event = PushEvent::new(SESSION_REVOKED, &json!({ "valid_from": 3 })).unwrap();
+        let body =
+            pack(vec![encode(&TenantId::parse("acme").unwrap(), &[UserId::generate()], event).unwrap()]).unwrap();
+        assert_eq!(decode_events(&body[0]).unwrap()[0].event.kind, SESSION_REVOKED);
     }
 
     #[test]

@@ -20,6 +20,26 @@ export function backoffMs(n: number, random = Math.random): number {
   return Math.round(base * (0.75 + random() * 0.5));
 }
 
+/**
+ * The events of one WebSocket message: the server's `/ws` sends one event
+ * per message, API Gateway's push function an array of them (one message
+ * per invocation and connection), in seq order either way. Anything else
+ * is ignored.
+ */
+export function eventsOf(text: string): PushEvent[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const items = Array.isArray(parsed) ? parsed : [parsed];
+  return items.filter(
+    (e): e is PushEvent =>
+      typeof e === 'object' && e !== null && typeof e.type === 'string' && typeof e.seq === 'number',
+  );
+}
+
 /** The WebSocket URL for `token`, resuming after `since` when given. */
 export function wsUrl(origin: string, token: string, since: number | null): string {
   const base = origin.replace(/^http/, 'ws');
@@ -63,15 +83,11 @@ export class LiveConnection {
       this.everOpen = true;
     };
     socket.onmessage = (m) => {
-      let event: PushEvent;
-      try {
-        event = JSON.parse(String(m.data));
-      } catch {
-        return;
+      for (const event of eventsOf(String(m.data))) {
+        const verdict = this.seq.accept(event);
+        if (verdict === 'resync') this.handlers.onResync();
+        else if (verdict === 'apply') this.handlers.onEvent(event);
       }
-      const verdict = this.seq.accept(event);
-      if (verdict === 'resync') this.handlers.onResync();
-      else if (verdict === 'apply') this.handlers.onEvent(event);
     };
     socket.onclose = () => {
       if (this.socket !== socket || this.closed) return;
