@@ -18,7 +18,7 @@ pub async fn fresh_desk(dir: &std::path::Path) -> anyhow::Result<(Desk, Arc<Sqli
     Ok((desk, store, actor))
 }
 
-fn bench_tokens() -> TokenService {
+pub(crate) fn bench_tokens() -> TokenService {
     TokenService::new(b"bench-secret-bench-secret-bench!", std::time::Duration::from_secs(3600))
 }
 

@@ -20,6 +20,7 @@
 
 mod archive;
 mod aws_usage;
+mod cost;
 mod e2e;
 mod import;
 mod inbox;
@@ -45,7 +46,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[derive(Parser)]
 struct Args {
     /// Which scenario: `import`, `inbox`, `all` (both), `pipeline`, `login-flood`, `e2e`, `search`, `archive`
-    /// or `sessions`.
+    /// `sessions` or `cost` (on a moto server, `--aws-endpoint`).
     #[arg(default_value = "all")]
     scenario: String,
     /// Runs the pipeline scenario on the AWS backend at this endpoint (a moto
@@ -121,6 +122,9 @@ struct Args {
     /// Dialogs they belong to.
     #[arg(long, default_value_t = 50_000)]
     archive_dialogs: usize,
+    /// Messages the cost scenario sends through the ingest and push functions.
+    #[arg(long, default_value_t = 5_000)]
+    cost_messages: usize,
     /// Sessions of the sessions scenario.
     #[arg(long, default_value_t = 10_000)]
     sessions: usize,
@@ -169,6 +173,28 @@ async fn main() -> anyhow::Result<()> {
                 format!("pipeline-{}x{}-{}peers.json", shape.per_envelope, shape.envelopes_per_body, shape.peers)
             };
             write(&args.out, &name, "pipeline", result)
+        }
+        "cost" => {
+            let endpoint = args.aws_endpoint.as_deref().ok_or_else(|| {
+                anyhow::anyhow!("the cost scenario runs on a moto server: pass --aws-endpoint (see README)")
+            })?;
+            let prefix = format!("cost{}", std::process::id());
+            let ctx = tgdesk_aws::AwsContext::load(tgdesk_aws::AwsSettings::for_endpoint(endpoint, &prefix)).await;
+            let shape = cost::Shape {
+                messages: args.cost_messages,
+                accounts: 500,
+                agents: 20,
+                per_body: 10,
+                ingest_batch: 100,
+                hot_days: 30.0,
+                function_mb: 512.0,
+                sessions: 300_000.0,
+                session_kib: 57.0,
+                idle_cores_per_10k: 0.05,
+                deployment_agents: 1_000.0,
+            };
+            let result = cost::run(&ctx, &shape).await?;
+            write(&args.out, "cost.json", "cost", result)
         }
         "login-flood" => {
             let shape = pipeline::Shape {

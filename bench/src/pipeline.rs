@@ -236,7 +236,7 @@ fn sent_at(event: &str) -> Option<u64> {
     (v["type"] == "message.new").then(|| v["data"]["sender_id"].as_u64()).flatten()
 }
 
-fn message(account: &AccountId, peer: i64, id: i64, stamp_us: u64) -> Message {
+pub(crate) fn message(account: &AccountId, peer: i64, id: i64, stamp_us: u64) -> Message {
     Message {
         account_id: account.clone(),
         peer,

@@ -38,9 +38,11 @@ struct Args {
     /// The data dir shared with the server.
     #[arg(long, env = "TGDESK_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
-    /// This node's name in leases (unique per running node).
+    /// This node's name in leases (unique per running node); unset: the
+    /// host's name and a random suffix, so every task of an ECS service,
+    /// started from one task definition, gets its own.
     #[arg(long, env = "TGDESK_NODE_ID")]
-    node_id: String,
+    node_id: Option<String>,
     /// Telegram API id; without it (and the hash) sessions go to the simulator their keys name.
     #[arg(long, env = "TGDESK_TG_API_ID")]
     tg_api_id: Option<i32>,
@@ -90,17 +92,30 @@ async fn main() -> anyhow::Result<()> {
     if let Err(e) = tgdesk_telegram::raise_nofile_limit() {
         tracing::warn!(error = %e, "cannot raise the open-files limit");
     }
-    let mut config = FleetConfig::new(args.node_id.clone());
+    let node_id = args.node_id.clone().unwrap_or_else(generated_node_id);
+    let mut config = FleetConfig::new(node_id.clone());
     config.scan_every = args.scan_every;
     let fleet = Fleet::new(desk, leases, connector, sealer, config);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let node = tokio::spawn(fleet.run(stopped));
-    tracing::info!(node = %args.node_id, dir = %args.data_dir.display(), "fleet node running");
+    tracing::info!(node = %node_id, dir = %args.data_dir.display(), "fleet node running");
     shutdown_signal().await;
     let _ = stop.send(true);
     node.await?;
     tracing::info!("fleet node stopped; sessions saved");
     Ok(())
+}
+
+/// `{host}-{6 random hex digits}`: unique per start, readable in leases.
+fn generated_node_id() -> String {
+    use rand::Rng;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(40).collect::<String>())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned());
+    format!("{host}-{:06x}", rand::thread_rng().gen_range(0..0x100_0000u32))
 }
 
 fn rand_secret() -> Vec<u8> {
