@@ -10,7 +10,7 @@ use tgdesk_aws::{AwsContext, AwsPorts, DynamoStreamFeed, StreamArchiver};
 use tgdesk_core::ports::{Leases, SearchIndex};
 use tgdesk_core::usecases::{Archiver, Indexer, Ports};
 use tgdesk_local::{LocalPorts, SqliteLeases, TantivyIndex, WsHub};
-use tgdesk_opensearch::{OpenSearchConfig, OpenSearchIndex};
+use tgdesk_opensearch::{OpenSearchConfig, OpenSearchIndex, SigV4};
 
 /// The adapters a server runs on.
 pub struct Composed {
@@ -75,8 +75,11 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
             let push = hub.clone();
             let search: Arc<dyn SearchIndex> = match &config.aws.opensearch_url {
                 Some(url) => {
-                    let settings = OpenSearchConfig::new(url.clone(), config.aws.prefix.clone())
+                    let mut settings = OpenSearchConfig::new(url.clone(), config.aws.prefix.clone())
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let region = ctx.sdk.region().map(ToString::to_string);
+                    settings.sigv4 =
+                        SigV4::from_env(ctx.sdk.credentials_provider(), region).map_err(|e| anyhow::anyhow!("{e}"))?;
                     Arc::new(OpenSearchIndex::open(settings).await.context("cannot open the OpenSearch index")?)
                 }
                 // Its own directory: a local data dir's index holds the SQLite feed's position.

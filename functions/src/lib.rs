@@ -31,6 +31,16 @@ pub fn init_tracing() {
     tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false).without_time().init();
 }
 
+/// The OpenSearch settings of a function: the cluster at `url`, names under
+/// the deployment's prefix, requests signed as `TGDESK_OPENSEARCH_SIGV4`
+/// says with the function's role.
+pub fn opensearch_config(ctx: &AwsContext, url: String) -> Result<tgdesk_opensearch::OpenSearchConfig, String> {
+    let mut config = tgdesk_opensearch::OpenSearchConfig::new(url, ctx.settings.prefix.clone())?;
+    let region = ctx.sdk.region().map(ToString::to_string);
+    config.sigv4 = tgdesk_opensearch::SigV4::from_env(ctx.sdk.credentials_provider(), region)?;
+    Ok(config)
+}
+
 /// The AWS context from the function's environment (the template sets it).
 pub async fn context() -> AwsContext {
     AwsContext::load(AwsSettings::from_env()).await

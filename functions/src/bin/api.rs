@@ -4,8 +4,8 @@ use lambda_http::Error;
 use std::sync::Arc;
 use tgdesk_core::ports::SearchIndex;
 use tgdesk_functions::api::{app, open_desk, ApiSettings};
-use tgdesk_functions::{context, init_tracing};
-use tgdesk_opensearch::{OpenSearchConfig, OpenSearchIndex, ENV_URL};
+use tgdesk_functions::{context, init_tracing, opensearch_config};
+use tgdesk_opensearch::{OpenSearchIndex, ENV_URL};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -14,9 +14,7 @@ async fn main() -> Result<(), Error> {
     let ctx = context().await;
     // Search answers from OpenSearch when the deployment has a domain.
     let search: Option<Arc<dyn SearchIndex>> = match std::env::var(ENV_URL).ok().filter(|u| !u.is_empty()) {
-        Some(url) => {
-            Some(Arc::new(OpenSearchIndex::open(OpenSearchConfig::new(url, ctx.settings.prefix.clone())?).await?))
-        }
+        Some(url) => Some(Arc::new(OpenSearchIndex::open(opensearch_config(&ctx, url)?).await?)),
         None => None,
     };
     let desk = open_desk(&ctx, &settings, search).await?;

@@ -4,16 +4,15 @@
 use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
-use tgdesk_aws::env::PREFIX;
-use tgdesk_functions::{indexer, init_tracing};
-use tgdesk_opensearch::{OpenSearchConfig, OpenSearchIndex, ENV_URL};
+use tgdesk_functions::{context, indexer, init_tracing, opensearch_config};
+use tgdesk_opensearch::{OpenSearchIndex, ENV_URL};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
     let url = std::env::var(ENV_URL).map_err(|_| format!("{ENV_URL} is not set"))?;
-    let prefix = std::env::var(PREFIX).unwrap_or_else(|_| tgdesk_aws::DEFAULT_PREFIX.to_owned());
-    let index = Arc::new(OpenSearchIndex::open(OpenSearchConfig::new(url, prefix)?).await?);
+    let ctx = context().await;
+    let index = Arc::new(OpenSearchIndex::open(opensearch_config(&ctx, url)?).await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| {
         let index = index.clone();
         async move { Ok::<_, Error>(indexer::handle(&event.payload, &*index).await) }

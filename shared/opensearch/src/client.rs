@@ -4,6 +4,7 @@
 //! kinds.
 
 use crate::config::{OpenSearchConfig, RetryPolicy};
+use crate::sigv4::SigV4;
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -59,6 +60,14 @@ pub(crate) fn kind_of_status(status: u16) -> PortErrorKind {
     }
 }
 
+/// Why one try got no reply.
+enum Failure {
+    /// The request did not reach the cluster, or its answer was cut.
+    Http(reqwest::Error),
+    /// The request could not be signed (no credentials): not retried here.
+    Signing(PortError),
+}
+
 /// True for the statuses that mean "try again later".
 fn is_retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 502 | 503 | 504)
@@ -72,6 +81,8 @@ pub(crate) struct Client {
     base: String,
     /// Basic authentication, when configured.
     auth: Option<(String, secrecy::SecretString)>,
+    /// SigV4 signing, for a domain that authorises by IAM.
+    sigv4: Option<SigV4>,
     /// Retries of whole requests.
     retry: RetryPolicy,
 }
@@ -83,7 +94,7 @@ impl Client {
             PortError::with_source(PortErrorKind::Internal, "opensearch: cannot build the http client", e)
         })?;
         let auth = config.auth.as_ref().map(|a| (a.user.clone(), a.password.clone()));
-        Ok(Self { http, base: config.url.clone(), auth, retry: config.retry.clone() })
+        Ok(Self { http, base: config.url.clone(), auth, sigv4: config.sigv4.clone(), retry: config.retry.clone() })
     }
 
     /// The retry policy, for retries of bulk items.
@@ -103,7 +114,11 @@ impl Client {
     ) -> Result<Reply, PortError> {
         let mut attempt = 1;
         loop {
-            let outcome = self.send_once(method.clone(), path, query, &body).await;
+            let outcome = match self.send_once(method.clone(), path, query, &body).await {
+                Ok(reply) => Ok(reply),
+                Err(Failure::Http(e)) => Err(e),
+                Err(Failure::Signing(e)) => return Err(e),
+            };
             let last = attempt >= self.retry.attempts;
             match outcome {
                 Ok(reply) if last || !is_retryable(reply.status) => return Ok(reply),
@@ -127,7 +142,7 @@ impl Client {
         path: &str,
         query: &[(&str, &str)],
         body: &Body,
-    ) -> Result<Reply, reqwest::Error> {
+    ) -> Result<Reply, Failure> {
         let mut request = self.http.request(method, format!("{}{path}", self.base)).query(query);
         if let Some((user, password)) = &self.auth {
             request = request.basic_auth(user, Some(password.expose_secret()));
@@ -137,9 +152,13 @@ impl Client {
             Body::Json(json) => request.json(json),
             Body::NdJson(text) => request.header("content-type", "application/x-ndjson").body(text.clone()),
         };
-        let response = request.send().await?;
+        let mut request = request.build().map_err(Failure::Http)?;
+        if let Some(sigv4) = &self.sigv4 {
+            sigv4.sign(&mut request).await.map_err(Failure::Signing)?;
+        }
+        let response = self.http.execute(request).await.map_err(Failure::Http)?;
         let status = response.status();
-        let bytes = response.bytes().await?;
+        let bytes = response.bytes().await.map_err(Failure::Http)?;
         Ok(Reply { status, json: serde_json::from_slice(&bytes).unwrap_or(Value::Null) })
     }
 }

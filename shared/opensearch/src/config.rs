@@ -84,6 +84,8 @@ pub struct OpenSearchConfig {
     pub refresh_interval: String,
     /// Basic authentication, when the cluster asks for it.
     pub auth: Option<BasicAuth>,
+    /// SigV4 signing for a domain that authorises by IAM (`None`: unsigned).
+    pub sigv4: Option<crate::sigv4::SigV4>,
     /// Retries of requests and of rejected bulk items.
     pub retry: RetryPolicy,
     /// Size of one `_bulk` request.
@@ -121,6 +123,7 @@ impl OpenSearchConfig {
             replicas: 1,
             refresh_interval: "30s".into(),
             auth: None,
+            sigv4: None,
             retry: RetryPolicy::indexing(),
             bulk: BulkLimits::default(),
             timeout: Duration::from_secs(60),

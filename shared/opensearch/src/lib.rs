@@ -34,8 +34,10 @@ mod config;
 mod hits;
 mod mapping;
 mod query;
+mod sigv4;
 
 pub use config::{BasicAuth, BulkLimits, OpenSearchConfig, RetryPolicy, ENV_URL};
+pub use sigv4::{SigV4, ENV_SIGV4};
 
 use async_trait::async_trait;
 use bulk::Action;

@@ -532,3 +532,70 @@ async fn a_search_before_the_first_month_exists_finds_nothing() {
 
     assert!(page.hits.is_empty() && page.next.is_none());
 }
+
+/// Signs the recorded request again from what arrived (its signed headers,
+/// path, query, body and time) and returns the `Authorization` that gives.
+fn signature_of_what_arrived(r: &support::Recorded, url: &str, secret: &str, region: &str) -> String {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    let auth = r.header("authorization");
+    let signed: Vec<&str> =
+        auth.split("SignedHeaders=").nth(1).unwrap().split(',').next().unwrap().split(';').collect();
+    let headers: Vec<(&str, &str)> = signed.iter().map(|name| (*name, r.header(name))).collect();
+    let time = chrono::NaiveDateTime::parse_from_str(r.header("x-amz-date"), "%Y%m%dT%H%M%SZ").unwrap().and_utc();
+    let identity = aws_credential_types::Credentials::new("AKIDEXAMPLE", secret, None, None, "test").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("es")
+        .time(time.into())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let uri = match r.query.as_str() {
+        "" => format!("{url}{}", r.path),
+        q => format!("{url}{}?{q}", r.path),
+    };
+    let request = SignableRequest::new(&r.method, uri, headers.into_iter(), SignableBody::Bytes(r.body.as_bytes()));
+    let (instructions, _) = sign(request.unwrap(), &params).unwrap().into_parts();
+    let authorization =
+        instructions.headers().find(|(n, _)| n.eq_ignore_ascii_case("authorization")).map(|(_, v)| v.to_owned());
+    authorization.expect("an authorization header")
+}
+
+#[tokio::test]
+async fn requests_to_an_iam_domain_carry_a_sigv4_signature_of_exactly_what_is_sent() {
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let cluster = Cluster::start().await;
+    let mut config = cluster.config();
+    let credentials = aws_credential_types::Credentials::new("AKIDEXAMPLE", "the-secret", None, None, "test");
+    config.sigv4 = Some(tgdesk_opensearch::SigV4 {
+        credentials: SharedCredentialsProvider::new(credentials),
+        region: "eu-west-1".into(),
+        service: "es".into(),
+    });
+    cluster.reply(200, "template_acknowledged.json").reply(200, "meta_index_created.json");
+    let index = OpenSearchIndex::open(config).await.unwrap();
+    cluster.reply(200, "bulk_three_indexed.json");
+    index.apply(&three_upserts()).await.unwrap();
+
+    let sent = cluster.take();
+    assert!(sent.len() >= 3, "{:?}", lines(&sent));
+    for r in &sent {
+        let auth = r.header("authorization");
+        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), "{} {auth:?}", r.line());
+        assert!(auth.contains("/eu-west-1/es/aws4_request"), "{auth}");
+        assert_eq!(auth, signature_of_what_arrived(r, &cluster.url, "the-secret", "eu-west-1"), "{}", r.line());
+        assert_ne!(auth, signature_of_what_arrived(r, &cluster.url, "another-secret", "eu-west-1"));
+    }
+}
+
+#[tokio::test]
+async fn without_sigv4_requests_go_unsigned() {
+    let cluster = Cluster::start().await;
+    cluster.reply(200, "template_acknowledged.json").reply(200, "meta_index_created.json");
+    OpenSearchIndex::open(cluster.config()).await.unwrap();
+    let sent = cluster.take();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|r| r.header("authorization").is_empty() && r.header("x-amz-date").is_empty()));
+}

@@ -1,5 +1,5 @@
 //! A stand-in cluster for request tests: an HTTP server on loopback that
-//! records every request (method, path, query, body) and answers each with
+//! records every request (method, path, query, headers, body) and answers each with
 //! the next scripted reply, a recorded OpenSearch response from
 //! `tests/fixtures/`. A request nobody scripted gets a 599, so a test that
 //! sends more than it expects fails on the reply, and `requests()` shows
@@ -7,7 +7,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -34,6 +34,8 @@ pub struct Recorded {
     /// The query string, `""` when none.
     pub query: String,
     pub body: String,
+    /// Headers as received, names in lower case.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Recorded {
@@ -47,6 +49,11 @@ impl Recorded {
     pub fn ndjson(&self) -> Vec<Value> {
         assert!(self.body.ends_with('\n'), "NDJSON ends with a newline");
         self.body.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect()
+    }
+
+    /// The value of header `name` (lower case), `""` when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str())
     }
 
     /// `METHOD /path?query`, for comparing the sequence of requests.
@@ -72,8 +79,17 @@ pub struct Cluster {
     pub url: String,
 }
 
-async fn answer(State(script): State<Arc<Script>>, method: Method, uri: Uri, body: Bytes) -> (StatusCode, String) {
+async fn answer(
+    State(script): State<Arc<Script>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
+    let headers =
+        headers.iter().map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect();
     script.requests.lock().unwrap().push(Recorded {
+        headers,
         method: method.to_string(),
         path: uri.path().to_owned(),
         query: uri.query().unwrap_or_default().to_owned(),

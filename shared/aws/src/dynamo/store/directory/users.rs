@@ -9,7 +9,7 @@ use crate::dynamo::keys;
 use crate::dynamo::store::DynamoStore;
 use aws_sdk_dynamodb::types::AttributeValue;
 use tgdesk_core::domain::{Role, TenantId, User, UserId, Username};
-use tgdesk_core::ports::{PortError, UserQuery};
+use tgdesk_core::ports::{PortError, PortErrorKind, UserQuery};
 
 fn item(user: &User) -> Item {
     let mut item = key(keys::users(&user.tenant), user.id.as_str());
@@ -98,6 +98,11 @@ impl DynamoStore {
     /// `find_user`: the claim, then the user it names.
     pub(super) async fn user_by_name(&self, tenant: &TenantId, name: &Username) -> Result<Option<User>, PortError> {
         let Some(claim) = self.get(keys::usernames(tenant), name.as_str().to_owned()).await? else {
+            // As many reads for an unknown name as for a known one, so a
+            // failed login's timing does not tell whether the user exists.
+            let nobody =
+                UserId::parse("usr_nobody").map_err(|e| PortError::new(PortErrorKind::Internal, e.to_string()))?;
+            self.user_item(tenant, &nobody).await?;
             return Ok(None);
         };
         let id = parsed(&claim, "user", UserId::parse)?;
