@@ -170,18 +170,8 @@ async fn delete_done(sqs: &aws_sdk_sqs::Client, url: &str, event: &SqsEvent) -> 
 /// Runs the shape through `ingest` and `push` on `ctx`; returns counts per
 /// message and the cost model.
 pub async fn run(ctx: &AwsContext, shape: &Shape) -> anyhow::Result<Value> {
-    let mut buffer = None;
-    let aws = AwsPorts::open(
-        ctx,
-        |queue| {
-            let push = Arc::new(BufferedPush::new(queue));
-            buffer = Some(push.clone());
-            push
-        },
-        None,
-    )
-    .await?;
-    let push = buffer.ok_or_else(|| anyhow::anyhow!("no push port"))?;
+    let push = Arc::new(BufferedPush::new(Arc::new(SqsQueue::new(ctx))));
+    let aws = AwsPorts::open(ctx, |_| push.clone(), None).await?;
     let desk = Desk::new(aws.ports, crate::import::bench_tokens());
     let admin = crate::import::admin_of(&desk, "bench").await?;
     let owners = crate::import::agents(&desk, &admin, shape.agents).await?;

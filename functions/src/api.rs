@@ -26,8 +26,9 @@ use tgdesk_core::usecases::Desk;
 use tgdesk_telegram::{SessionCipher, StringSessionImporter, ENV_SESSION_KEY};
 
 /// How long a request waits for the fleet (a login code, a send): under
-/// API Gateway's 29 s integration limit, so a slow fleet answers 504 from
-/// the use case, not a gateway timeout that hides what happened.
+/// API Gateway's 29 s integration limit, so a slow fleet gets the use
+/// case's 504 `fleet_timeout`, not a gateway timeout that hides what
+/// happened.
 pub const FLEET_WAIT: Duration = Duration::from_secs(25);
 /// Variable `lambda_http` reads: when set, a request's path is the one the
 /// client asked for (`/api/me`), not prefixed with the stage (`/prod/api/me`),
@@ -134,7 +135,7 @@ pub fn app(desk: Desk, operator_token: Option<SecretString>) -> axum::Router {
 
 /// Gives the request the caller's address API Gateway saw (its
 /// `sourceIp`, which the caller cannot set), where the server has the
-/// socket's peer: the login throttle and the audit log key on it.
+/// socket's peer: the login throttle keys on it.
 async fn caller_address(mut request: Request, next: Next) -> Response {
     let source = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV1(context)) => context.identity.source_ip.as_deref(),

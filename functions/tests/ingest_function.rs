@@ -41,21 +41,11 @@ async fn function() -> Function {
 /// A desk whose ports `edit` changed after they were opened.
 async fn function_with(edit: impl FnOnce(&mut Ports)) -> Function {
     let ctx = moto::context_of_its_own().await;
-    let mut buffer = None;
-    let aws = AwsPorts::open(
-        &ctx,
-        |queue| {
-            let push = Arc::new(BufferedPush::new(queue));
-            buffer = Some(push.clone());
-            push
-        },
-        None,
-    )
-    .await
-    .expect("open the AWS ports");
+    let push = Arc::new(BufferedPush::new(Arc::new(SqsQueue::new(&ctx))));
+    let aws = AwsPorts::open(&ctx, |_| push.clone(), None).await.expect("open the AWS ports");
     let mut ports = aws.ports;
     edit(&mut ports);
-    Function { ctx, desk: desk_issuing_no_tokens(ports), push: buffer.expect("push port") }
+    Function { ctx, desk: desk_issuing_no_tokens(ports), push }
 }
 
 impl Function {

@@ -11,7 +11,6 @@ mod moto;
 use async_trait::async_trait;
 use aws_lambda_events::event::apigw::ApiGatewayWebsocketProxyRequest;
 use aws_lambda_events::event::sqs::SqsEvent;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chrono::Utc;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -44,25 +43,15 @@ struct Side {
 
 async fn side() -> Side {
     let ctx = moto::context_of_its_own().await;
-    let mut buffer = None;
-    let aws = AwsPorts::open(
-        &ctx,
-        |queue| {
-            let push = Arc::new(BufferedPush::new(queue));
-            buffer = Some(push.clone());
-            push
-        },
-        None,
-    )
-    .await
-    .expect("open the AWS ports");
+    let push = Arc::new(BufferedPush::new(Arc::new(SqsQueue::new(&ctx))));
+    let aws = AwsPorts::open(&ctx, |_| push.clone(), None).await.expect("open the AWS ports");
     let tokens = TokenService::new(b"a-test-secret-of-at-least-32-characters", std::time::Duration::from_secs(600));
     let desk = Desk::new(aws.ports, tokens);
     let tenant = fixtures::tenant();
     desk.ensure_tenant(tenant.as_str(), "admin", PASSWORD).await.expect("tenant");
     let token = desk.login(tenant.as_str(), "admin", PASSWORD, "203.0.113.9").await.expect("login").token;
     let connections = Arc::new(DynamoConnections::new(&ctx));
-    Side { ctx, desk, push: buffer.expect("push port"), connections, tenant, token }
+    Side { ctx, desk, push, connections, tenant, token }
 }
 
 /// The recorded `$connect` with `query` in place of its query string.
@@ -88,28 +77,7 @@ impl Side {
 
     /// The push queue's bodies as the event source hands them to `push`.
     async fn push_event(&self) -> SqsEvent {
-        let sqs = self.ctx.sqs();
-        let url = sqs.get_queue_url().queue_name(self.ctx.name(PUSH_QUEUE)).send().await.unwrap();
-        let received = sqs
-            .receive_message()
-            .queue_url(url.queue_url().unwrap())
-            .max_number_of_messages(10)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        let records: Vec<Value> = received
-            .messages()
-            .iter()
-            .map(|m| {
-                json!({
-                    "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
-                    "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1",
-                })
-            })
-            .collect();
-        serde_json::from_value(json!({ "Records": records })).unwrap()
+        queue_event(&self.ctx, PUSH_QUEUE).await
     }
 }
 
@@ -192,7 +160,7 @@ async fn stored_messages_reach_every_connection_numbered_in_one_frame_and_a_resu
     let body = encode_batch(&[UpdateEnvelope { tenant: s.tenant.clone(), account_id: account.id.clone(), updates }]);
     let queue = SqsQueue::new(&s.ctx);
     queue.send_batch(UPDATES_QUEUE, vec![body]).await.unwrap();
-    let updates_event = updates_event(&s.ctx).await;
+    let updates_event = queue_event(&s.ctx, UPDATES_QUEUE).await;
     let (_, stored) = ingest::handle(&s.desk, &s.push, &updates_event).await;
     assert_eq!(stored.new_messages, 3);
 
@@ -254,10 +222,10 @@ async fn an_unreadable_push_body_is_dead_lettered_with_its_reason() {
     assert!(dead[0].reason.as_deref().unwrap_or_default().contains("not a list of push events"));
 }
 
-/// The updates queue's bodies as an SQS event.
-async fn updates_event(ctx: &AwsContext) -> SqsEvent {
+/// The bodies on queue `name` as the SQS event source hands them over.
+async fn queue_event(ctx: &AwsContext, name: &str) -> SqsEvent {
     let sqs = ctx.sqs();
-    let url = sqs.get_queue_url().queue_name(ctx.name(UPDATES_QUEUE)).send().await.unwrap();
+    let url = sqs.get_queue_url().queue_name(ctx.name(name)).send().await.unwrap();
     let received = sqs
         .receive_message()
         .queue_url(url.queue_url().unwrap())
@@ -269,7 +237,12 @@ async fn updates_event(ctx: &AwsContext) -> SqsEvent {
     let records: Vec<Value> = received
         .messages()
         .iter()
-        .map(|m| json!({ "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body() }))
+        .map(|m| {
+            json!({
+                "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
+                "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+            })
+        })
         .collect();
     serde_json::from_value(json!({ "Records": records })).unwrap()
 }

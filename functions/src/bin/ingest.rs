@@ -4,7 +4,7 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
-use tgdesk_aws::AwsPorts;
+use tgdesk_aws::{AwsPorts, SqsQueue};
 use tgdesk_core::push_queue::BufferedPush;
 use tgdesk_functions::{context, desk_issuing_no_tokens, ingest, init_tracing};
 
@@ -12,19 +12,10 @@ use tgdesk_functions::{context, desk_issuing_no_tokens, ingest, init_tracing};
 async fn main() -> Result<(), Error> {
     init_tracing();
     let ctx = context().await;
-    let mut buffer = None;
     // Unchecked: its role reaches the store and two queues only, and a
     // record that meets a missing resource is delivered again.
-    let aws = AwsPorts::unchecked(
-        &ctx,
-        |queue| {
-            let push = Arc::new(BufferedPush::new(queue));
-            buffer = Some(push.clone());
-            push
-        },
-        None,
-    );
-    let push = buffer.ok_or("the push port was not made")?;
+    let push = Arc::new(BufferedPush::new(Arc::new(SqsQueue::new(&ctx))));
+    let aws = AwsPorts::unchecked(&ctx, |_| push.clone(), None);
     let desk = desk_issuing_no_tokens(aws.ports);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let (desk, push) = (desk.clone(), push.clone());
