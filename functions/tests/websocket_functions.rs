@@ -1,9 +1,10 @@
 //! The WebSocket side on AWS: `ws-connect`, `ws-disconnect` and
 //! `ws-default` on recorded API Gateway events (tests/events/ws-*.json),
 //! and the `push` function on what the `ingest` function put on the push
-//! queue, with connections in DynamoDB on moto. API Gateway's
-//! `@connections` API cannot run here, so posts go to a recording poster
-//! that stands in for it (`GatewayPoster` is the deployed one).
+//! queue, with connections in DynamoDB on moto. moto's `@connections` API
+//! takes posts but cannot show them or answer "gone", so the frames are
+//! checked on a recording poster, and the deployed `GatewayPoster` is
+//! checked against moto for the SDK path.
 
 #[path = "../../shared/aws/tests/moto.rs"]
 mod moto;
@@ -245,4 +246,25 @@ async fn queue_event(ctx: &AwsContext, name: &str) -> SqsEvent {
         })
         .collect();
     serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+#[tokio::test]
+async fn the_deployed_poster_posts_and_closes_through_the_management_api_sdk() {
+    // moto serves API Gateway's @connections API (it keeps what is posted
+    // and never answers "gone"), so this proves the SDK path, not the frames.
+    let s = side().await;
+    assert_eq!(s.connect("through-sdk=", &[("token", &s.token)]).await, 200);
+    let admin = s.desk.authenticate(&s.token).await.unwrap().user_id;
+    let queued = QueuedPush::new(Arc::new(SqsQueue::new(&s.ctx)));
+    let status = PushEvent::new("account.status", &json!({ "status": "online" })).unwrap();
+    queued.publish(&s.tenant, std::slice::from_ref(&admin), status).await.unwrap();
+    let endpoint = std::env::var(moto::ENDPOINT_VAR).unwrap();
+    let poster = push::GatewayPoster::new(&s.ctx, &endpoint);
+
+    let event = s.push_event().await;
+    let (answer, outcome) = push::handle(&*s.connections, &poster, &SqsQueue::new(&s.ctx), &event, Utc::now()).await;
+
+    assert!(answer.batch_item_failures.is_empty());
+    assert_eq!((outcome.frames, outcome.failed_posts), (1, 0), "{outcome:?}");
+    poster.close("through-sdk=").await.expect("closed");
 }
