@@ -261,7 +261,45 @@ pub async fn run(ctx: &AwsContext, shape: &Shape) -> anyhow::Result<Value> {
     }
     anyhow::ensure!(stored == shape.messages, "stored {stored} of {}", shape.messages);
     let after = usage::snapshot();
-    Ok(model(shape, &before, &after_fleet, &after, &ingest, &pushing, &poster))
+    let item_bytes = message_item_bytes(ctx).await?;
+    Ok(model(shape, &before, &after_fleet, &after, &Measured { ingest, pushing, poster, item_bytes }))
+}
+
+/// DynamoDB's size of an attribute value: strings and binaries by length,
+/// numbers about one byte per two digits, one byte of overhead per element
+/// of a list or map (its documented rules, rounded).
+fn value_size(v: &aws_sdk_dynamodb::types::AttributeValue) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    match v {
+        V::S(s) => s.len(),
+        V::N(n) => n.len().div_ceil(2) + 1,
+        V::B(b) => b.as_ref().len(),
+        V::Ss(items) => items.iter().map(String::len).sum(),
+        V::Ns(items) => items.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+        V::L(items) => 3 + items.iter().map(|i| 1 + value_size(i)).sum::<usize>(),
+        V::M(map) => 3 + map.iter().map(|(k, v)| 1 + k.len() + value_size(v)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+/// Average stored size of a message item, with DynamoDB's 100 bytes of
+/// overhead per item: what the hot window keeps per message.
+async fn message_item_bytes(ctx: &AwsContext) -> anyhow::Result<f64> {
+    let client = ctx.dynamodb();
+    let (mut items, mut bytes, mut start) = (0usize, 0usize, None);
+    loop {
+        let page = client.scan().table_name(ctx.name("messages")).set_exclusive_start_key(start).send().await?;
+        for item in page.items() {
+            items += 1;
+            bytes += 100 + item.iter().map(|(k, v)| k.len() + value_size(v)).sum::<usize>();
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    anyhow::ensure!(items > 0, "no message items to measure");
+    Ok(bytes as f64 / items as f64)
 }
 
 /// Sums one service's counts between two snapshots.
@@ -304,16 +342,24 @@ fn read_units(
         .sum()
 }
 
+/// What the run measured besides AWS requests.
+struct Measured {
+    ingest: Invocations,
+    pushing: Invocations,
+    poster: CountingPoster,
+    /// Average stored bytes of a message item.
+    item_bytes: f64,
+}
+
 fn model(
     shape: &Shape,
     before: &BTreeMap<(String, String), OperationUsage>,
     after_fleet: &BTreeMap<(String, String), OperationUsage>,
     after: &BTreeMap<(String, String), OperationUsage>,
-    ingest: &Invocations,
-    pushing: &Invocations,
-    poster: &CountingPoster,
+    measured: &Measured,
 ) -> Value {
     use prices::*;
+    let Measured { ingest, pushing, poster, item_bytes } = measured;
     let m = shape.messages as f64;
     let per_m = |x: f64| x / m * 1e6;
     let dynamo = service(before, after, "DynamoDB");
@@ -338,10 +384,9 @@ fn model(
         + lambda_gb_s * LAMBDA_ARM_GB_SECOND
         + ws_units * WS_MESSAGES_PER_M / 1e6;
     let round = |x: f64| (x * 10_000.0).round() / 10_000.0;
-    // Held for the hot window, bounded above by the bytes written per message
-    // (the message item, and its dialog's rewrite, which replaces bytes
-    // rather than adding them).
-    let stored_gb = per_m(dynamo.request_bytes as f64) / 1e9;
+    // The message items held for the hot window. Dialog items are per
+    // conversation, not per message: a rewrite replaces their bytes.
+    let stored_gb = item_bytes * 1e6 / 1e9;
     let storage = stored_gb * DYNAMO_STORAGE_GB_MONTH * shape.hot_days / 30.0;
     // Fixed monthly: the fleet's memory and CPU for its sessions, and the agents' sockets.
     let fleet_gb = shape.sessions * shape.session_kib / 1024.0 / 1024.0 * 1.5;
@@ -366,7 +411,8 @@ fn model(
             "sqs_requests_64k": round(sqs_units), "sqs_requests_of_the_fleet": round(per_m(fleet_sqs.units as f64)),
             "lambda_invocations": round(invocations), "lambda_gb_seconds": round(lambda_gb_s),
             "websocket_messages_32k": round(ws_units),
-            "dynamodb_bytes_written_gb": round(stored_gb),
+            "dynamodb_bytes_written_gb": round(per_m(dynamo.request_bytes as f64) / 1e9),
+            "message_item_bytes_stored": round(*item_bytes),
         },
         "cost_per_million_messages_usd": {
             "dynamodb_on_demand": round(on_demand),
@@ -374,7 +420,7 @@ fn model(
             "sqs": round(sqs_units * SQS_PER_M / 1e6),
             "lambda": round(invocations * LAMBDA_PER_M_INVOCATIONS / 1e6 + lambda_gb_s * LAMBDA_ARM_GB_SECOND),
             "websocket_messages": round(ws_units * WS_MESSAGES_PER_M / 1e6),
-            "dynamodb_storage_upper_bound": round(storage),
+            "dynamodb_storage_of_message_items": round(storage),
             "total_on_demand": round(on_demand + shared + storage),
             "total_provisioned": round(provisioned + shared + storage),
             "required": 2.0, "aim": 0.8,
