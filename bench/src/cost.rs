@@ -14,7 +14,6 @@
 
 use crate::stats;
 use async_trait::async_trait;
-use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +25,7 @@ use tgdesk_core::domain::{AccountId, TenantId, UserId};
 use tgdesk_core::ports::{Connection, Connections, PortError, Queue};
 use tgdesk_core::push_queue::{BufferedPush, PUSH_QUEUE};
 use tgdesk_core::usecases::{encode_batch, AccountUpdate, Desk, UpdateEnvelope, UPDATES_QUEUE};
+use tgdesk_functions::event_source::EventSource;
 use tgdesk_functions::push::Poster;
 
 /// List prices, us-east-1, as published on 2026-12-01 (USD).
@@ -135,38 +135,6 @@ fn requests(snapshot: &BTreeMap<(String, String), OperationUsage>) -> u64 {
     snapshot.values().map(|u| u.requests).sum()
 }
 
-/// Receives up to `max` records of `queue` as an SQS event (several
-/// receives of 10, as the event source's pollers make).
-async fn receive_event(sqs: &aws_sdk_sqs::Client, url: &str, max: usize) -> anyhow::Result<SqsEvent> {
-    let mut records = Vec::new();
-    while records.len() < max {
-        let got = sqs.receive_message().queue_url(url).max_number_of_messages(10).wait_time_seconds(0).send().await?;
-        if got.messages().is_empty() {
-            break;
-        }
-        for m in got.messages() {
-            records.push(json!({ "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body() }));
-        }
-    }
-    Ok(serde_json::from_value(json!({ "Records": records }))?)
-}
-
-/// Deletes the records the handler did not name as failures, as the event source does.
-async fn delete_done(sqs: &aws_sdk_sqs::Client, url: &str, event: &SqsEvent) -> anyhow::Result<()> {
-    for chunk in event.records.chunks(10) {
-        let mut batch = sqs.delete_message_batch().queue_url(url);
-        for (i, r) in chunk.iter().enumerate() {
-            let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
-                .id(i.to_string())
-                .receipt_handle(r.receipt_handle.clone().unwrap_or_default())
-                .build()?;
-            batch = batch.entries(entry);
-        }
-        batch.send().await?;
-    }
-    Ok(())
-}
-
 /// Runs the shape through `ingest` and `push` on `ctx`; returns counts per
 /// message and the cost model.
 pub async fn run(ctx: &AwsContext, shape: &Shape) -> anyhow::Result<Value> {
@@ -217,14 +185,12 @@ pub async fn run(ctx: &AwsContext, shape: &Shape) -> anyhow::Result<Value> {
     let after_fleet = usage::snapshot();
 
     let (mut ingest, mut pushing, mut stored) = (Invocations::default(), Invocations::default(), 0usize);
-    let sqs = ctx.sqs();
-    let url_of = |name: &str| sqs.get_queue_url().queue_name(ctx.name(name)).send();
-    let updates_url = url_of(UPDATES_QUEUE).await?.queue_url().unwrap_or_default().to_owned();
-    // The push queue exists once the first ingest invocation has sent to it.
-    let mut push_url = None;
     let poster = CountingPoster::default();
+    let updates = EventSource::of(ctx, UPDATES_QUEUE).await.map_err(anyhow::Error::msg)?;
+    // The push queue exists once the first ingest invocation has sent to it.
+    let mut pushes = None;
     loop {
-        let event = receive_event(&sqs, &updates_url, shape.ingest_batch).await?;
+        let event = updates.receive(shape.ingest_batch).await.map_err(anyhow::Error::msg)?;
         if event.records.is_empty() {
             break;
         }
@@ -236,14 +202,14 @@ pub async fn run(ctx: &AwsContext, shape: &Shape) -> anyhow::Result<Value> {
         ingest.count += 1;
         anyhow::ensure!(answer.batch_item_failures.is_empty(), "ingest failed records: {outcome:?}");
         stored += outcome.new_messages;
-        delete_done(&sqs, &updates_url, &event).await?;
+        updates.delete_done(&event, &answer).await.map_err(anyhow::Error::msg)?;
         // The push function takes the bodies this invocation queued (batch size 10).
-        if push_url.is_none() {
-            push_url = Some(url_of(PUSH_QUEUE).await?.queue_url().unwrap_or_default().to_owned());
+        if pushes.is_none() {
+            pushes = Some(EventSource::of(ctx, PUSH_QUEUE).await.map_err(anyhow::Error::msg)?);
         }
-        let push_url = push_url.as_deref().unwrap_or_default();
+        let pushes = pushes.as_ref().ok_or_else(|| anyhow::anyhow!("no push queue"))?;
         loop {
-            let event = receive_event(&sqs, push_url, 10).await?;
+            let event = pushes.receive(10).await.map_err(anyhow::Error::msg)?;
             if event.records.is_empty() {
                 break;
             }
@@ -255,7 +221,7 @@ pub async fn run(ctx: &AwsContext, shape: &Shape) -> anyhow::Result<Value> {
             pushing.requests += requests(&usage::snapshot()) - req;
             pushing.count += 1;
             anyhow::ensure!(answer.batch_item_failures.is_empty(), "push failed records");
-            delete_done(&sqs, push_url, &event).await?;
+            pushes.delete_done(&event, &answer).await.map_err(anyhow::Error::msg)?;
         }
         eprintln!("cost: {stored}/{} messages through ingest and push", shape.messages);
     }

@@ -7,8 +7,6 @@
 mod moto;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_aws::{AwsContext, AwsPorts, AwsSettings, DynamoStore, SqsQueue};
@@ -18,6 +16,7 @@ use tgdesk_core::push_queue::{decode_events, BufferedPush, PUSH_QUEUE};
 use tgdesk_core::testkit::fixtures::{self, message};
 use tgdesk_core::usecases::{encode_batch, AccountUpdate, Desk, Ports, UpdateEnvelope, UPDATES_QUEUE};
 use tgdesk_functions::desk_issuing_no_tokens;
+use tgdesk_functions::event_source::EventSource;
 use tgdesk_functions::ingest::{handle, IngestOutcome};
 
 /// The recorded event: a batch of three messages for the fixture account,
@@ -66,42 +65,8 @@ impl Function {
     /// The updates queue's bodies as the event source mapping hands them to
     /// Lambda: every visible one, with real receipts.
     async fn receive_event(&self) -> SqsEvent {
-        let sqs = self.ctx.sqs();
-        let url = sqs.get_queue_url().queue_name(self.ctx.name(UPDATES_QUEUE)).send().await.unwrap();
-        let url = url.queue_url().unwrap().to_owned();
-        let attributes = sqs.get_queue_attributes().queue_url(&url).attribute_names(QueueAttributeName::QueueArn);
-        let arn = attributes.send().await.unwrap().attributes().unwrap()[&QueueAttributeName::QueueArn].clone();
-        let received = sqs
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        let records: Vec<Value> = received
-            .messages()
-            .iter()
-            .map(|m| {
-                let attributes: serde_json::Map<String, Value> = m
-                    .attributes()
-                    .map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), json!(v))).collect())
-                    .unwrap_or_default();
-                json!({
-                    "messageId": m.message_id(),
-                    "receiptHandle": m.receipt_handle(),
-                    "body": m.body(),
-                    "attributes": attributes,
-                    "messageAttributes": {},
-                    "md5OfBody": m.md5_of_body(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": arn,
-                    "awsRegion": "us-east-1",
-                })
-            })
-            .collect();
-        serde_json::from_value(json!({ "Records": records })).expect("an SQS event")
+        let source = EventSource::of(&self.ctx, UPDATES_QUEUE).await.expect("the updates queue");
+        source.receive(10).await.expect("an event")
     }
 
     /// The bodies on queue `name` now (receipts dropped: only what they say).

@@ -23,6 +23,7 @@ use tgdesk_core::ports::{Connection, Connections, PortError, PushEvent, PushHub,
 use tgdesk_core::push_queue::{BufferedPush, QueuedPush, PUSH_QUEUE};
 use tgdesk_core::testkit::fixtures::{self, message};
 use tgdesk_core::usecases::{encode_batch, AccountUpdate, Desk, UpdateEnvelope, SESSION_REVOKED, UPDATES_QUEUE};
+use tgdesk_functions::event_source::EventSource;
 use tgdesk_functions::push::{self, Poster};
 use tgdesk_functions::{ingest, websocket};
 
@@ -225,27 +226,7 @@ async fn an_unreadable_push_body_is_dead_lettered_with_its_reason() {
 
 /// The bodies on queue `name` as the SQS event source hands them over.
 async fn queue_event(ctx: &AwsContext, name: &str) -> SqsEvent {
-    let sqs = ctx.sqs();
-    let url = sqs.get_queue_url().queue_name(ctx.name(name)).send().await.unwrap();
-    let received = sqs
-        .receive_message()
-        .queue_url(url.queue_url().unwrap())
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap();
-    let records: Vec<Value> = received
-        .messages()
-        .iter()
-        .map(|m| {
-            json!({
-                "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
-                "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1",
-            })
-        })
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).unwrap()
+    EventSource::of(ctx, name).await.expect("the queue").receive(10).await.expect("an event")
 }
 
 #[tokio::test]
