@@ -47,11 +47,7 @@ pub async fn context() -> AwsContext {
     AwsContext::load(AwsSettings::from_env()).await
 }
 
-/// The desk of a function that issues and checks no tokens (`ingest`): its
-/// token service signs with a random key nobody else holds.
+/// The desk of a function that issues and checks no tokens (`ingest`).
 pub fn desk_issuing_no_tokens(ports: Ports) -> Desk {
-    use rand::RngCore;
-    let mut secret = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut secret);
-    Desk::new(ports, TokenService::new(&secret, std::time::Duration::from_secs(60)))
+    Desk::new(ports, TokenService::issuing_none())
 }

@@ -84,9 +84,7 @@ async fn main() -> anyhow::Result<()> {
     let (mut ports, leases) = compose(&args).await?;
     let sealer = Arc::new(SessionCipher::from_env_or_file(&args.data_dir.join("session.key"))?);
     ports.sealer = Some(sealer.clone());
-    // This process issues no tokens; the desk only needs a token service to exist.
-    let tokens = TokenService::new(&rand_secret(), Duration::from_secs(60));
-    let desk = Desk::new(ports, tokens);
+    let desk = Desk::new(ports, TokenService::issuing_none());
     let (api_id, api_hash) = args.tg_api_id.zip(args.tg_api_hash).unwrap_or((1, SecretString::from("tg-sim")));
     let connector = Arc::new(GrammersConnector::new(GrammersConfig::new(api_id, api_hash)));
     if let Err(e) = tgdesk_telegram::raise_nofile_limit() {
@@ -116,13 +114,6 @@ fn generated_node_id() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "node".to_owned());
     format!("{host}-{:06x}", rand::thread_rng().gen_range(0..0x100_0000u32))
-}
-
-fn rand_secret() -> Vec<u8> {
-    use rand::RngCore;
-    let mut bytes = vec![0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    bytes
 }
 
 /// Completes on Ctrl-C or SIGTERM.
