@@ -11,7 +11,6 @@
 
 use crate::domain::{TenantId, UserId};
 use crate::ports::{PortError, PortErrorKind, PushEvent, PushHub, Queue, MAX_BODY_BYTES};
-use crate::usecases::SESSION_REVOKED;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -82,9 +81,7 @@ pub fn decode_events(body: &[u8]) -> Result<Vec<QueuedEvent>, String> {
     relayed
         .into_iter()
         .map(|r| {
-            let kind = PushEvent::known_kind(&r.kind)
-                .or_else(|| (r.kind == SESSION_REVOKED).then_some(SESSION_REVOKED))
-                .ok_or_else(|| format!("unknown event type {:?}", r.kind))?;
+            let kind = PushEvent::known_kind(&r.kind).ok_or_else(|| format!("unknown event type {:?}", r.kind))?;
             Ok(QueuedEvent { tenant: r.tenant, audience: r.audience, event: PushEvent { kind, data: r.data } })
         })
         .collect()
@@ -160,6 +157,7 @@ impl PushHub for BufferedPush {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::usecases::SESSION_REVOKED;
     use serde_json::json;
 
     fn event(n: usize, pad: usize) -> Vec<u8> {

@@ -18,7 +18,7 @@ pub struct PushEvent {
 }
 
 /// Every event type the desk pushes (the hub adds `resync` itself).
-pub const EVENT_KINDS: [&str; 8] = [
+pub const EVENT_KINDS: [&str; 9] = [
     "message.new",
     "message.edit",
     "message.delete",
@@ -27,6 +27,8 @@ pub const EVENT_KINDS: [&str; 8] = [
     "account.status",
     "send.status",
     "batch.progress",
+    // Tells sockets of older token versions to close (usecases::revocation).
+    "session.revoked",
 ];
 
 impl PushEvent {
