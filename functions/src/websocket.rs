@@ -8,7 +8,9 @@
 
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
+use tgdesk_api::ApiError;
 use tgdesk_core::ports::{Connection, Connections, MAX_CONNECTIONS_PER_USER};
 use tgdesk_core::usecases::{AppError, Desk};
 
@@ -18,29 +20,18 @@ pub const MAX_CONNECTION_LIFE: Duration = Duration::hours(2);
 /// Longest client message `$default` takes (the server's `/ws` cap).
 pub const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
-/// An answer with `status` and a JSON error body (`code`, `message`), as
-/// the REST API words its errors.
-fn answer(status: u16, code: &str, message: &str) -> ApiGatewayProxyResponse {
+/// API Gateway's answer to a route: 200, or the REST API's error with its
+/// status and `{"error":{"code","message"}}` body.
+fn answer(result: Result<(), ApiError>) -> ApiGatewayProxyResponse {
     let mut response = ApiGatewayProxyResponse::default();
-    response.status_code = i64::from(status);
-    if status >= 400 {
-        let body = serde_json::json!({ "error": { "code": code, "message": message } });
-        response.body = Some(Body::Text(body.to_string()));
-    }
-    response
-}
-
-fn refused(e: &AppError) -> ApiGatewayProxyResponse {
-    match e {
-        AppError::Unauthorized(m) => answer(401, "unauthorized", m),
-        AppError::Forbidden(m) => answer(403, "forbidden", m),
-        AppError::Invalid(m) => answer(400, "invalid", m),
-        AppError::Unavailable(m) => answer(503, "unavailable", m),
-        other => {
-            tracing::error!(error = %other, "connect failed");
-            answer(500, "internal", "the connection could not be recorded")
+    match result {
+        Ok(()) => response.status_code = 200,
+        Err(e) => {
+            response.status_code = i64::from(e.status().as_u16());
+            response.body = Some(Body::Text(e.body().to_string()));
         }
     }
+    response
 }
 
 /// The token a connect request carries, from the query or the header.
@@ -62,31 +53,33 @@ pub async fn connect(
     event: &ApiGatewayWebsocketProxyRequest,
     now: DateTime<Utc>,
 ) -> ApiGatewayProxyResponse {
-    let Some(id) = event.request_context.connection_id.clone() else {
-        return answer(400, "invalid", "the event names no connection");
-    };
-    let Some(token) = token_of(event) else {
-        return answer(401, "unauthorized", "pass the token as ?token= or Authorization: Bearer");
-    };
+    answer(record(desk, connections, event, now).await)
+}
+
+async fn record(
+    desk: &Desk,
+    connections: &dyn Connections,
+    event: &ApiGatewayWebsocketProxyRequest,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let id = event
+        .request_context
+        .connection_id
+        .clone()
+        .ok_or_else(|| ApiError::invalid("the event names no connection"))?;
+    let token =
+        token_of(event).ok_or_else(|| ApiError::unauthorized("pass the token as ?token= or Authorization: Bearer"))?;
     let since = match event.query_string_parameters.first("since").map(str::parse::<u64>) {
         None => None,
         Some(Ok(since)) => Some(since),
-        Some(Err(_)) => return answer(400, "invalid", "since= must be the last seq applied"),
+        Some(Err(_)) => return Err(ApiError::invalid("since= must be the last seq applied")),
     };
-    let actor = match desk.authenticate(token).await {
-        Ok(actor) => actor,
-        Err(e) => return refused(&e),
-    };
-    let Ok(claims) = desk.tokens.verify(token) else {
-        return answer(401, "unauthorized", "the token is invalid");
-    };
-    match connections.of_user(&actor.tenant, &actor.user_id, now).await {
-        Ok(open) if open.len() >= MAX_CONNECTIONS_PER_USER => {
-            let message = format!("at most {MAX_CONNECTIONS_PER_USER} open sockets per user; close one first");
-            return answer(429, "too_many_sockets", &message);
-        }
-        Ok(_) => {}
-        Err(e) => return refused(&e.into()),
+    let actor = desk.authenticate(token).await?;
+    let claims = desk.tokens.verify(token).map_err(|_| ApiError::unauthorized("the token is invalid"))?;
+    let open = connections.of_user(&actor.tenant, &actor.user_id, now).await.map_err(AppError::from)?;
+    if open.len() >= MAX_CONNECTIONS_PER_USER {
+        let message = format!("at most {MAX_CONNECTIONS_PER_USER} open sockets per user; close one first");
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_sockets", message));
     }
     let token_end = DateTime::from_timestamp(claims.exp, 0).unwrap_or(now);
     let connection = Connection {
@@ -97,13 +90,9 @@ pub async fn connect(
         expires_at: token_end.min(now + MAX_CONNECTION_LIFE),
         resumed_after: since,
     };
-    match connections.register(&connection).await {
-        Ok(()) => {
-            tracing::info!(connection = %connection.id, user = %connection.user, "connected");
-            answer(200, "", "")
-        }
-        Err(e) => refused(&e.into()),
-    }
+    connections.register(&connection).await.map_err(AppError::from)?;
+    tracing::info!(connection = %connection.id, user = %connection.user, "connected");
+    Ok(())
 }
 
 /// `$disconnect`: forgets the connection (API Gateway ignores the answer;
@@ -113,15 +102,13 @@ pub async fn disconnect(
     event: &ApiGatewayWebsocketProxyRequest,
 ) -> ApiGatewayProxyResponse {
     let Some(id) = event.request_context.connection_id.as_deref() else {
-        return answer(400, "invalid", "the event names no connection");
+        return answer(Err(ApiError::invalid("the event names no connection")));
     };
-    match connections.unregister(id).await {
-        Ok(()) => answer(200, "", ""),
-        Err(e) => {
-            tracing::warn!(connection = id, error = %e, "cannot forget a connection; its TTL will");
-            answer(500, "internal", "the connection could not be forgotten")
-        }
+    if let Err(e) = connections.unregister(id).await {
+        tracing::warn!(connection = id, error = %e, "cannot forget a connection; its TTL will");
+        return answer(Err(AppError::from(e).into()));
     }
+    answer(Ok(()))
 }
 
 /// `$default`: clients send nothing the desk acts on (replies and reads go
@@ -129,7 +116,8 @@ pub async fn disconnect(
 pub async fn default(event: &ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
     let size = event.body.as_deref().map_or(0, str::len);
     if size > MAX_CLIENT_MESSAGE {
-        return answer(413, "too_large", "client messages are at most 16 KiB");
+        let message = "client messages are at most 16 KiB";
+        return answer(Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)));
     }
-    answer(200, "", "")
+    answer(Ok(()))
 }

@@ -35,6 +35,20 @@ impl ApiError {
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The body: `{"error":{"code","message"}}`, with `retry_after_s` when set.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        if let Some(secs) = self.retry_after {
+            body["error"]["retry_after_s"] = secs.into();
+        }
+        body
+    }
 }
 
 impl From<AppError> for ApiError {
@@ -96,11 +110,7 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::warn!(status = %self.status, code = self.code, "request failed");
         }
-        let mut body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
-        if let Some(secs) = self.retry_after {
-            body["error"]["retry_after_s"] = secs.into();
-        }
-        let mut response = (self.status, axum::Json(body)).into_response();
+        let mut response = (self.status, axum::Json(self.body())).into_response();
         if let Some(secs) = self.retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
