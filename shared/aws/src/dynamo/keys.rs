@@ -42,6 +42,29 @@ pub fn inbox_key(at_ms: i64, account: &AccountId, peer: i64) -> String {
     format!("{:015}#{}#{}", at_ms.max(0), account.as_str(), peer_key(peer))
 }
 
+/// The inbox a dialog is listed in: `O#owner` for an owned account's
+/// dialogs, `U#team` (`U#-` without a team) for an unowned one's.
+pub fn inbox_slot(owner: Option<&UserId>, team: Option<&UserId>) -> String {
+    match owner {
+        Some(o) => format!("O#{}", o.as_str()),
+        None => format!("U#{}", owner_slot(team)),
+    }
+}
+
+/// `g1` partition of the dialogs of one inbox slot ([`inbox_slot`]).
+pub fn inbox(tenant: &TenantId, slot: &str) -> String {
+    part_of(tenant, "INBOX", slot)
+}
+
+/// Partition of a tenant's inbox rosters: which inbox slots hold dialogs
+/// of the tenant ([`ALL_INBOXES`]) and of each team (`sk` = the leader).
+pub fn inbox_rosters(tenant: &TenantId) -> String {
+    part(tenant, "INBOXES")
+}
+
+/// Sort key of the roster of every inbox slot of a tenant (user ids never start with `*`).
+pub const ALL_INBOXES: &str = "*";
+
 /// Returns the partition of one dialog's messages.
 pub fn messages_part(tenant: &TenantId, account: &AccountId, peer: i64) -> String {
     format!("{}#{}#{peer}", tenant.as_str(), account.as_str())
@@ -213,6 +236,23 @@ mod tests {
         assert_ne!(pins(&t, &u), account_pins(&t, &a));
         assert_eq!(owner_accounts(&t, None), "acme#OWN#-");
         assert_ne!(pin(&PinTarget::Account(a.clone())), pin(&PinTarget::Dialog(a.clone(), 0)));
+    }
+
+    #[test]
+    fn owned_and_unowned_dialogs_have_distinct_inbox_slots() {
+        let (t, u, l) =
+            (TenantId::parse("acme").unwrap(), UserId::parse("usr_1").unwrap(), UserId::parse("usr_2").unwrap());
+        let slots = [
+            inbox_slot(Some(&u), Some(&l)),
+            inbox_slot(None, Some(&l)),
+            inbox_slot(None, None),
+            inbox_slot(Some(&l), None),
+        ];
+        assert_eq!(slots, ["O#usr_1", "U#usr_2", "U#-", "O#usr_2"]);
+        // An owned account's inbox does not depend on its team.
+        assert_eq!(inbox_slot(Some(&u), None), slots[0]);
+        assert_eq!(inbox(&t, &slots[1]), "acme#INBOX#U#usr_2");
+        assert!(!ALL_INBOXES.starts_with("usr_"));
     }
 
     #[test]

@@ -3,21 +3,18 @@
 //! A message item keeps the message as ingested in a JSON `doc` and the
 //! fields that change later (`text` with `edited_ns`, `deleted`, `tags`) as
 //! attributes that override it, so an edit is one small `UpdateItem`.
-//! A dialog item holds its fields plus its three inbox index keys and a
-//! version `ver` every change compares and bumps.
+//! A dialog item holds its fields, its inbox index key (`g1`: one per owner,
+//! or per team for unowned accounts, so an ingested message moves one index
+//! entry) and a version `ver` every change compares and bumps.
 
 use super::super::attrs::{get_n, get_s, n, s, Item};
-use super::super::keys::{self, inbox_key, owner_slot, part_of, peer_key};
+use super::super::keys::{self, inbox_key, inbox_slot, owner_slot, part_of, peer_key};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tgdesk_core::domain::{AccountId, Dialog, Message, PeerKind, TagId, TenantId, UserId};
 use tgdesk_core::ports::{PortError, PortErrorKind};
-
-/// Shards of the tenant-wide inbox index, so no index partition takes every
-/// dialog write of a tenant.
-pub(crate) const INBOX_SHARDS: u32 = 16;
 
 fn internal(what: &str) -> PortError {
     PortError::new(PortErrorKind::Internal, format!("stored item has an invalid {what}"))
@@ -82,28 +79,6 @@ pub(crate) fn dialog_key(tenant: &TenantId, account: &AccountId, peer: i64) -> I
     [("pk".to_owned(), s(part_of(tenant, "DLG", account.as_str()))), ("sk".to_owned(), s(peer_key(peer)))].into()
 }
 
-/// Returns the tenant-wide inbox shard of an account.
-pub(crate) fn inbox_shard(account: &AccountId) -> u32 {
-    // FNV-1a: stable across processes and releases, unlike the std hasher.
-    let hash = account.as_str().bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
-    hash % INBOX_SHARDS
-}
-
-/// Returns the partition keys of the three inbox indexes of a dialog of
-/// `account` owned by `owner` in `team`: by owner, by team, by tenant shard.
-pub(crate) fn inbox_parts(
-    tenant: &TenantId,
-    account: &AccountId,
-    owner: Option<&UserId>,
-    team: Option<&UserId>,
-) -> [String; 3] {
-    [
-        part_of(tenant, "INBOX#O", owner_slot(owner)),
-        part_of(tenant, "INBOX#T", owner_slot(team)),
-        part_of(tenant, "INBOX#S", &inbox_shard(account).to_string()),
-    ]
-}
-
 /// Returns the whole item of `dialog` at version `ver`, in the inboxes of
 /// `owner` and `team`.
 pub(crate) fn dialog_item(
@@ -127,11 +102,8 @@ pub(crate) fn dialog_item(
         item.insert("last_ns".into(), n(ns(at)));
         item.insert("last_id".into(), n(id));
     }
-    let sort = s(inbox_key(d.inbox_ms(), &d.account_id, d.peer));
-    for (index, part) in ["g1", "g2", "g3"].into_iter().zip(inbox_parts(tenant, &d.account_id, owner, team)) {
-        item.insert(format!("{index}pk"), s(part));
-        item.insert(format!("{index}sk"), sort.clone());
-    }
+    item.insert("g1pk".into(), s(keys::inbox(tenant, &inbox_slot(owner, team))));
+    item.insert("g1sk".into(), s(inbox_key(d.inbox_ms(), &d.account_id, d.peer)));
     item
 }
 
@@ -141,9 +113,9 @@ pub(crate) struct StoredDialog {
     pub dialog: Dialog,
     /// Its version, compared and bumped by every change.
     pub ver: u64,
-    /// The owner its inbox keys name.
+    /// The owner whose inbox lists it.
     pub owner: Option<UserId>,
-    /// The team its inbox keys name.
+    /// The team whose inbox lists it.
     pub team: Option<UserId>,
 }
 

@@ -1,22 +1,43 @@
 //! Dialogs: the inbox reads, upserts, read marks, and following an account
-//! to its new owner. The inbox of an owner and of a team is one index
-//! partition each, read backwards from the cursor; the tenant-wide inbox is
-//! the merge of [`INBOX_SHARDS`] shard partitions, so no partition takes
-//! every dialog write of a tenant.
+//! to its new owner.
+//!
+//! A dialog is listed in one inbox partition (`g1`): its owner's, or for an
+//! unowned account its team's unowned slot, so an ingested message moves one
+//! index entry. A leader's and an admin's inboxes are the merge of the slots
+//! their roster names (`rosters.rs`), read lazily newest first: a slot is read
+//! again only once its buffered dialogs have all been taken, so a page costs
+//! about one small query per slot plus the dialogs it returns.
 
-use super::codec::{self, dialog_key, StoredDialog, INBOX_SHARDS};
+use super::codec::{self, dialog_key, StoredDialog};
 use super::io;
 use super::DynamoStore;
-use crate::dynamo::attrs::s;
-use crate::dynamo::keys::{inbox_key, part_of};
+use crate::dynamo::attrs::{s, Item};
+use crate::dynamo::keys::{self, inbox_key, part_of};
 use crate::error;
+use futures::{StreamExt, TryStreamExt};
+use std::collections::VecDeque;
 use tgdesk_core::domain::{AccountId, Dialog, TenantId, UserId};
 use tgdesk_core::ports::{DialogCursor, DialogScope, PortError};
+
+/// Inbox partitions read at once while merging.
+const MERGE_CONCURRENCY: usize = 32;
 
 /// Returns the sort key of a dialog in the inbox order.
 fn order(d: &Dialog) -> (i64, &str, i64) {
     (d.inbox_ms(), d.account_id.as_str(), d.peer)
 }
+
+/// One inbox partition being read newest first.
+struct Lane {
+    part: String,
+    buffered: VecDeque<Dialog>,
+    /// Where the next page starts (`None` before the first page and after the last).
+    next: Option<Item>,
+    done: bool,
+}
+
+/// One page of one inbox partition and where the next one starts.
+type InboxPage = (Vec<Dialog>, Option<Item>);
 
 impl DynamoStore {
     /// Returns every dialog of one account (an account has few), unordered.
@@ -38,33 +59,88 @@ impl DynamoStore {
         items.iter().map(codec::dialog).collect()
     }
 
-    /// Reads up to `limit` dialogs of one inbox index partition, newest first, after `after`.
+    /// Reads one page of up to `limit` index entries of inbox partition
+    /// `part`, newest first, after `after`, from `start` on, keeping the
+    /// dialogs of `team` only when it is given.
     async fn inbox_page(
         &self,
-        index: &str,
-        part: String,
+        part: &str,
         after: Option<&DialogCursor>,
+        start: Option<Item>,
+        team: Option<&UserId>,
         limit: usize,
-    ) -> Result<Vec<Dialog>, PortError> {
+    ) -> Result<InboxPage, PortError> {
         let main = &self.tables().await?.main;
         let mut request = self
             .client
             .query()
             .table_name(main)
-            .index_name(crate::dynamo::tables::index_name(index))
+            .index_name(crate::dynamo::tables::index_name("g1"))
             .scan_index_forward(false)
-            .expression_attribute_names("#pk", format!("{index}pk"))
+            .expression_attribute_names("#pk", "g1pk")
             .expression_attribute_values(":pk", s(part))
+            .set_exclusive_start_key(start)
             .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX));
         request = match after {
             Some(c) => request
                 .key_condition_expression("#pk = :pk AND #sk < :after")
-                .expression_attribute_names("#sk", format!("{index}sk"))
+                .expression_attribute_names("#sk", "g1sk")
                 .expression_attribute_values(":after", s(inbox_key(c.at_ms, &c.account_id, c.peer))),
             None => request.key_condition_expression("#pk = :pk"),
         };
+        if let Some(team) = team {
+            request = request
+                .filter_expression("#team = :team")
+                .expression_attribute_names("#team", "team")
+                .expression_attribute_values(":team", s(team.as_str()));
+        }
         let out = request.send().await.map_err(|e| error::sdk("dynamodb query inbox", e))?;
-        out.items().iter().map(|item| codec::dialog(item).map(|d| d.dialog)).collect()
+        let dialogs = out.items().iter().map(|item| codec::dialog(item).map(|d| d.dialog)).collect::<Result<_, _>>()?;
+        Ok((dialogs, out.last_evaluated_key))
+    }
+
+    /// Merges inbox partitions `parts` newest first into one page of up to
+    /// `limit` dialogs after `after` (only those of `team` when given).
+    async fn merge_inboxes(
+        &self,
+        parts: Vec<String>,
+        team: Option<&UserId>,
+        after: Option<&DialogCursor>,
+        limit: usize,
+    ) -> Result<Vec<Dialog>, PortError> {
+        // The first read of each partition is small when there are many: most
+        // give a dialog or two to a page; one that gives more is read again.
+        let mut want = (2 * limit).div_ceil(parts.len().max(1)).clamp(1, limit.max(1));
+        let mut lanes: Vec<Lane> =
+            parts.into_iter().map(|part| Lane { part, buffered: VecDeque::new(), next: None, done: false }).collect();
+        let mut out = Vec::with_capacity(limit);
+        while out.len() < limit {
+            // A partition with nothing buffered may hold the next dialog: read it first.
+            let empty: Vec<usize> =
+                (0..lanes.len()).filter(|&i| lanes[i].buffered.is_empty() && !lanes[i].done).collect();
+            if !empty.is_empty() {
+                let reads: Vec<_> = empty
+                    .iter()
+                    .map(|&i| self.inbox_page(&lanes[i].part, after, lanes[i].next.clone(), team, want))
+                    .collect();
+                let pages: Vec<InboxPage> =
+                    futures::stream::iter(reads).buffered(MERGE_CONCURRENCY).try_collect().await?;
+                for (&i, (dialogs, next)) in empty.iter().zip(pages) {
+                    lanes[i].done = next.is_none();
+                    lanes[i].buffered.extend(dialogs);
+                    lanes[i].next = next;
+                }
+                continue;
+            }
+            let newest = lanes
+                .iter_mut()
+                .filter(|l| !l.buffered.is_empty())
+                .max_by(|a, b| order(&a.buffered[0]).cmp(&order(&b.buffered[0])));
+            let Some(lane) = newest else { break };
+            out.extend(lane.buffered.pop_front());
+            want = limit - out.len();
+        }
+        Ok(out)
     }
 
     /// The body of `MessageReader::list_dialogs`.
@@ -75,31 +151,26 @@ impl DynamoStore {
         after: Option<&DialogCursor>,
         limit: usize,
     ) -> Result<Vec<Dialog>, PortError> {
-        let mut dialogs = match scope {
-            DialogScope::Owner(owner) => {
-                return self.inbox_page("g1", part_of(tenant, "INBOX#O", owner.as_str()), after, limit).await
-            }
-            DialogScope::Team(team) => {
-                return self.inbox_page("g2", part_of(tenant, "INBOX#T", team.as_str()), after, limit).await
-            }
-            DialogScope::Account(account) => self.account_dialogs(tenant, account).await?,
-            DialogScope::Tenant => {
-                let pages = (0..INBOX_SHARDS)
-                    .map(|shard| self.inbox_page("g3", part_of(tenant, "INBOX#S", &shard.to_string()), after, limit));
-                let mut all = Vec::new();
-                for page in futures::future::join_all(pages).await {
-                    all.extend(page?);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (parts, team) = match scope {
+            DialogScope::Owner(owner) => (vec![keys::inbox_slot(Some(owner), None)], None),
+            DialogScope::Team(leader) => (self.inbox_roster(tenant, Some(leader)).await?, Some(leader)),
+            DialogScope::Tenant => (self.inbox_roster(tenant, None).await?, None),
+            DialogScope::Account(account) => {
+                let mut dialogs = self.account_dialogs(tenant, account).await?;
+                dialogs.sort_by(|a, b| order(b).cmp(&order(a)));
+                if let Some(c) = after {
+                    let cursor = (c.at_ms, c.account_id.as_str(), c.peer);
+                    dialogs.retain(|d| order(d) < cursor);
                 }
-                all
+                dialogs.truncate(limit);
+                return Ok(dialogs);
             }
         };
-        dialogs.sort_by(|a, b| order(b).cmp(&order(a)));
-        if let Some(c) = after {
-            let cursor = (c.at_ms, c.account_id.as_str(), c.peer);
-            dialogs.retain(|d| order(d) < cursor);
-        }
-        dialogs.truncate(limit);
-        Ok(dialogs)
+        let parts = parts.into_iter().map(|slot| keys::inbox(tenant, &slot)).collect();
+        self.merge_inboxes(parts, team, after, limit).await
     }
 
     /// The body of `MessageReader::get_dialogs`.

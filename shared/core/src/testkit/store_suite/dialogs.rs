@@ -142,6 +142,65 @@ pub async fn list_dialogs_pages_without_gaps_or_duplicates(h: &StoreHandles) {
     }
 }
 
+/// A leader's and an admin's inbox span many owners, unowned accounts and
+/// accounts without a team; their pages interleave them in one order, ties
+/// included, and an agent who moves to another team takes their dialogs along.
+pub async fn team_and_tenant_inboxes_page_across_owners_without_gaps(h: &StoreHandles) {
+    let t = tenant();
+    let (leader, other_leader) = (UserId::generate(), UserId::generate());
+    let agents: Vec<UserId> = (0..3).map(|_| UserId::generate()).collect();
+    let admin = UserId::generate();
+    // (owner, team) of each account: the leader's own, three agents (one in
+    // the other team), unowned in the team, unowned without a team, the admin's.
+    let shapes = [
+        (Some(leader.clone()), Some(leader.clone())),
+        (Some(agents[0].clone()), Some(leader.clone())),
+        (Some(agents[1].clone()), Some(leader.clone())),
+        (Some(agents[2].clone()), Some(other_leader.clone())),
+        (None, Some(leader.clone())),
+        (None, None),
+        (Some(admin.clone()), None),
+    ];
+    let mut accounts = Vec::new();
+    let mut messages = Vec::new();
+    for (i, (owner, team)) in shapes.iter().enumerate() {
+        let a = seed_account(h, &t, |a| {
+            a.owner_id = owner.clone();
+            a.team_id = team.clone();
+        })
+        .await;
+        let i = i64::try_from(i).unwrap();
+        // Times interleave across accounts, and some are shared.
+        messages.extend((1..=4).map(|peer| message(&a.id, peer, 1, ((peer * 7 + i * 3) % 10) * 1_000, false)));
+        accounts.push(a);
+    }
+    h.writer.ingest_messages(&t, &messages).await.unwrap();
+    let expected = |keep: &dyn Fn(usize) -> bool| {
+        let mut want: Vec<(i64, AccountId, i64)> = messages
+            .iter()
+            .filter(|m| keep(accounts.iter().position(|a| a.id == m.account_id).unwrap()))
+            .map(|m| (m.date.timestamp_millis(), m.account_id.clone(), m.peer))
+            .collect();
+        want.sort_by(|x, y| y.cmp(x));
+        want.into_iter().map(|(_, a, p)| (a, p)).collect::<Vec<_>>()
+    };
+    let in_team = |i: usize| shapes[i].1.as_ref() == Some(&leader);
+    for size in [1, 3, 100] {
+        let team = keys(&all_pages(h, &t, &DialogScope::Team(leader.clone()), size).await);
+        assert_eq!(team, expected(&in_team), "team, page size {size}");
+        assert_eq!(keys(&all_pages(h, &t, &DialogScope::Tenant, size).await), expected(&|_| true), "page size {size}");
+    }
+
+    // Agent 1 moves to the other team: their account's team changes, the owner stays.
+    let mut moved = accounts[2].clone();
+    moved.team_id = Some(other_leader.clone());
+    h.directory.put_accounts(&t, std::slice::from_ref(&moved)).await.unwrap();
+    let team = keys(&all_pages(h, &t, &DialogScope::Team(leader.clone()), 3).await);
+    assert_eq!(team, expected(&|i| in_team(i) && i != 2));
+    let other = keys(&all_pages(h, &t, &DialogScope::Team(other_leader.clone()), 3).await);
+    assert_eq!(other, expected(&|i| i == 2 || i == 3));
+}
+
 /// Scopes: the tenant, a leader's team, an owner, one account.
 pub async fn list_dialogs_scopes_by_tenant_team_owner_and_account(h: &StoreHandles) {
     let t = tenant();

@@ -151,6 +151,7 @@ impl DynamoStore {
         let held = self.check_phones(tenant, &records).await?;
         let fresh: Vec<&Account> = records.iter().copied().filter(|a| !held.contains(a.phone.as_str())).collect();
         self.claim_phones(tenant, &fresh).await?;
+        self.register_inboxes(tenant, &records).await?;
         let mut items = Vec::with_capacity(records.len() * 2);
         let mut no_session = Vec::new();
         for a in &records {
@@ -173,7 +174,7 @@ impl DynamoStore {
                     other => other?,
                 }
             }
-            // The inbox is keyed by owner and team: move the dialogs along.
+            // The inbox follows owner and team: move the dialogs along.
             let moved = opt_s(before, "own")? != a.owner_id.as_ref().map(UserId::as_str)
                 || opt_s(before, "team")? != a.team_id.as_ref().map(UserId::as_str);
             if moved {

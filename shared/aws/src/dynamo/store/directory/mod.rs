@@ -7,6 +7,7 @@ mod account_queries;
 mod accounts;
 mod audit;
 mod fleet;
+mod inbox_rosters;
 mod io;
 mod organise;
 mod pins;
