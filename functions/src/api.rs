@@ -108,9 +108,21 @@ pub async fn open_desk(
     settings: &ApiSettings,
     search: Option<Arc<dyn SearchIndex>>,
 ) -> Result<Desk, String> {
+    let importer = StringSessionImporter::new(settings.sealer.clone());
+    open_desk_importing(ctx, settings, search, importer).await
+}
+
+/// [`open_desk`] with the session strings imports take checked by
+/// `importer` (the local gateway's, against the simulator, takes its addresses).
+pub async fn open_desk_importing(
+    ctx: &AwsContext,
+    settings: &ApiSettings,
+    search: Option<Arc<dyn SearchIndex>>,
+    importer: StringSessionImporter,
+) -> Result<Desk, String> {
     let aws = AwsPorts::open(ctx, |queue| Arc::new(QueuedPush::new(queue)), search).await.map_err(|e| e.to_string())?;
     let mut ports = aws.ports;
-    ports.sessions = Some(Arc::new(StringSessionImporter::new(settings.sealer.clone())));
+    ports.sessions = Some(Arc::new(importer));
     ports.sealer = Some(settings.sealer.clone());
     let tokens = TokenService::new(settings.jwt_secret.expose_secret().as_bytes(), settings.token_ttl);
     let mut desk = Desk::new(ports, tokens);

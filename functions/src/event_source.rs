@@ -13,6 +13,8 @@ pub struct EventSource {
     sqs: aws_sdk_sqs::Client,
     url: String,
     arn: String,
+    /// How long received messages stay invisible (`None`: the queue's setting, as Lambda uses).
+    visibility: Option<i32>,
 }
 
 impl EventSource {
@@ -25,15 +27,27 @@ impl EventSource {
         let attributes = sqs.get_queue_attributes().queue_url(&url).attribute_names(QueueAttributeName::QueueArn);
         let attributes = attributes.send().await.map_err(|e| format!("queue {name}: {e:?}"))?;
         let arn = attributes.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).cloned();
-        Ok(Self { sqs, url, arn: arn.unwrap_or_default() })
+        Ok(Self { sqs, url, arn: arn.unwrap_or_default(), visibility: None })
+    }
+
+    /// Keeps received messages invisible for `visibility` instead of the
+    /// queue's setting (a test that kills its consumer gets them back sooner).
+    pub fn with_visibility(mut self, visibility: std::time::Duration) -> Self {
+        self.visibility = Some(i32::try_from(visibility.as_secs()).unwrap_or(i32::MAX));
+        self
     }
 
     /// Receives up to `max` messages (in receives of 10, waiting at most a
     /// second for the first) as one event, with the fields Lambda fills.
     pub async fn receive(&self, max: usize) -> Result<SqsEvent, String> {
+        self.receive_waiting(max, 1).await
+    }
+
+    /// Receives as [`Self::receive`] does, waiting at most `wait_seconds` for the first.
+    pub async fn receive_waiting(&self, max: usize, wait_seconds: i32) -> Result<SqsEvent, String> {
         let mut records = Vec::new();
         while records.len() < max {
-            let wait = if records.is_empty() { 1 } else { 0 };
+            let wait = if records.is_empty() { wait_seconds } else { 0 };
             let received = self
                 .sqs
                 .receive_message()
@@ -41,6 +55,7 @@ impl EventSource {
                 .max_number_of_messages((max - records.len()).min(10) as i32)
                 .message_system_attribute_names(MessageSystemAttributeName::All)
                 .wait_time_seconds(wait)
+                .set_visibility_timeout(self.visibility)
                 .send()
                 .await
                 .map_err(|e| format!("receive: {e:?}"))?;

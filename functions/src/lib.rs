@@ -7,6 +7,7 @@
 pub mod api;
 pub mod archiver;
 pub mod event_source;
+pub mod gateway;
 pub mod indexer;
 pub mod ingest;
 pub mod push;

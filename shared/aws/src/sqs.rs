@@ -94,6 +94,12 @@ impl SqsQueue {
         Ok(Some(url))
     }
 
+    /// Makes sure queue `name` exists, creating it where the settings allow
+    /// (the template creates them on AWS).
+    pub async fn ensure(&self, name: &str) -> Result<(), PortError> {
+        self.url_or_create(name).await.map(drop)
+    }
+
     /// Returns the URL of `name`, creating the queue where allowed.
     async fn url_or_create(&self, name: &str) -> Result<String, PortError> {
         self.url(name, true).await?.ok_or_else(|| PortError::not_found(format!("queue {name} does not exist")))
