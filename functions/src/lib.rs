@@ -35,9 +35,13 @@ pub fn init_tracing() {
 
 /// The OpenSearch settings of a function: the cluster at `url`, names under
 /// the deployment's prefix, requests signed as `TGDESK_OPENSEARCH_SIGV4`
-/// says with the function's role.
+/// says with the function's role. The cluster refreshes every second
+/// instead of once per `indexer` invocation (many run at once at peak):
+/// a message is searchable about a second after its batch is indexed.
 pub fn opensearch_config(ctx: &AwsContext, url: String) -> Result<tgdesk_opensearch::OpenSearchConfig, String> {
     let mut config = tgdesk_opensearch::OpenSearchConfig::new(url, ctx.settings.prefix.clone())?;
+    config.refresh_interval = "1s".into();
+    config.refresh_on_commit = false;
     let region = ctx.sdk.region().map(ToString::to_string);
     config.sigv4 = tgdesk_opensearch::SigV4::from_env(ctx.sdk.credentials_provider(), region)?;
     Ok(config)

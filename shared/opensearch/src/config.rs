@@ -79,9 +79,14 @@ pub struct OpenSearchConfig {
     pub shards: u32,
     /// Replicas of each shard.
     pub replicas: u32,
-    /// How often the cluster refreshes on its own; `commit` refreshes
-    /// anyway, so a long interval only saves work.
+    /// How often the cluster refreshes on its own.
     pub refresh_interval: String,
+    /// True when `commit` refreshes, so what it applied is searchable when
+    /// it returns (one indexer, as the server runs it). False where many
+    /// writers commit at once (the `indexer` function's concurrent
+    /// invocations): a refresh each would cost the cluster more than
+    /// `refresh_interval`, which then bounds the index lag.
+    pub refresh_on_commit: bool,
     /// Basic authentication, when the cluster asks for it.
     pub auth: Option<BasicAuth>,
     /// SigV4 signing for a domain that authorises by IAM (`None`: unsigned).
@@ -122,6 +127,7 @@ impl OpenSearchConfig {
             shards: 1,
             replicas: 1,
             refresh_interval: "30s".into(),
+            refresh_on_commit: true,
             auth: None,
             sigv4: None,
             retry: RetryPolicy::indexing(),

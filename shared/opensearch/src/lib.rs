@@ -21,12 +21,13 @@
 //! follows writes not yet refreshed refreshes first; changes still apply in
 //! the order given.
 //!
-//! `commit` refreshes the alias and stores the feed position as the
-//! document `position` of `<prefix>-meta`. A `commit(None)` (Lambda's event
-//! source mapping keeps its own position) leaves the stored position alone.
+//! `commit` refreshes the alias (unless the configuration leaves that to the
+//! cluster's refresh interval) and stores the feed position as the document
+//! `position` of `<prefix>-meta`. A `commit(None)` (Lambda's event source
+//! mapping keeps its own position) leaves the stored position alone.
 //!
-//! Not done here: AWS SigV4 request signing (an IAM-authenticated domain
-//! needs it; basic auth with fine-grained access control works now).
+//! Requests are signed with SigV4 for an IAM-authorised domain
+//! (`TGDESK_OPENSEARCH_SIGV4`), or carry basic auth.
 
 mod bulk;
 mod client;
@@ -67,6 +68,8 @@ pub struct OpenSearchIndex {
     /// True when documents were written since the last refresh, so a delete
     /// by query must refresh first to see them.
     unrefreshed: AtomicBool,
+    /// Whether `commit` refreshes ([`OpenSearchConfig::refresh_on_commit`]).
+    refresh_on_commit: bool,
 }
 
 /// One request's worth of consecutive changes of one kind.
@@ -92,7 +95,8 @@ impl OpenSearchIndex {
         if reply.error_type() != Some("resource_already_exists_exception") {
             reply.ok("meta index")?;
         }
-        Ok(Self { client, names, bulk: config.bulk, unrefreshed: AtomicBool::new(false) })
+        let refresh_on_commit = config.refresh_on_commit;
+        Ok(Self { client, names, bulk: config.bulk, unrefreshed: AtomicBool::new(false), refresh_on_commit })
     }
 
     fn steps<'a>(&self, changes: &'a [MessageChange]) -> Result<Vec<Step<'a>>, PortError> {
@@ -174,7 +178,9 @@ impl SearchIndex for OpenSearchIndex {
     }
 
     async fn commit(&self, position: Option<&str>) -> Result<(), PortError> {
-        self.refresh().await?;
+        if self.refresh_on_commit {
+            self.refresh().await?;
+        }
         if let Some(position) = position {
             let path = format!("/{}/_doc/position", self.names.meta());
             let body = Body::Json(json!({ "position": position }));

@@ -354,6 +354,24 @@ async fn commit_refreshes_the_alias_and_stores_the_position_it_is_given() {
 }
 
 #[tokio::test]
+async fn commit_leaves_the_refresh_to_the_cluster_when_configured_so() {
+    let cluster = Cluster::start().await;
+    let mut config = cluster.config();
+    config.refresh_on_commit = false;
+    config.refresh_interval = "1s".into();
+    cluster.reply(200, "template_acknowledged.json").reply(200, "meta_index_created.json");
+    let index = OpenSearchIndex::open(config).await.expect("open");
+    let template = cluster.take();
+    assert_eq!(template[0].json()["template"]["settings"]["refresh_interval"], "1s", "{:?}", template[0].json());
+    cluster.reply(200, "position_indexed.json");
+
+    index.commit(None).await.unwrap();
+    index.commit(Some("position-43")).await.unwrap();
+
+    assert_eq!(lines(&cluster.take()), ["PUT /tgdesk-meta/_doc/position"], "no refresh, the position stored");
+}
+
+#[tokio::test]
 async fn the_position_is_read_back_or_none_before_the_first() {
     let cluster = Cluster::start().await;
     let index = cluster.open().await;

@@ -234,6 +234,26 @@ pub async fn newest_first_pages_without_gaps_or_duplicates(index: &dyn SearchInd
     assert!(hits.windows(2).all(|w| w[0].date >= w[1].date), "newest first");
 }
 
+/// Newest first reaches back across months to sparse hits, under newer
+/// messages that do not match, and keeps to the dates asked for.
+pub async fn newest_first_reaches_back_across_months(index: &dyn SearchIndex) {
+    let t = tenant();
+    let a = AccountId::generate();
+    let day = 86_400_000;
+    // A melon every ten days for 200 days, and a busy last day of apples.
+    let mut ms: Vec<Message> = (0..20).map(|i| text_message(&a, 7, i + 1, i * 10 * day, "melon")).collect();
+    ms.extend((0..30).map(|i| text_message(&a, 8, 100 + i, 199 * day + i * 1_000, "apple")));
+    store(index, &t, &ms).await;
+    let mut q = query("melon");
+    q.limit = 3;
+    let ids: Vec<i64> = all_pages(index, &t, q.clone()).await.iter().map(|h| h.id).collect();
+    assert_eq!(ids, (1..=20).rev().collect::<Vec<i64>>(), "every melon, newest first");
+    q.from = Some(at(45 * day));
+    q.to = Some(at(120 * day));
+    let ids: Vec<i64> = all_pages(index, &t, q).await.iter().map(|h| h.id).collect();
+    assert_eq!(ids, (6..=12).rev().collect::<Vec<i64>>(), "only days 45 to 120, the end excluded");
+}
+
 /// Relevance order puts the better match first and pages too.
 pub async fn relevance_order_ranks_and_pages(index: &dyn SearchIndex) {
     let t = tenant();
@@ -285,6 +305,7 @@ macro_rules! search_contract_suite {
             words_phrases_and_exclusions_match_as_written,
             chinese_russian_and_english_are_found_by_words,
             newest_first_pages_without_gaps_or_duplicates,
+            newest_first_reaches_back_across_months,
             relevance_order_ranks_and_pages,
             the_committed_position_is_read_back,
             a_forged_page_position_is_invalid,

@@ -5,6 +5,7 @@
 //! writes and searches run on the blocking pool.
 
 mod query;
+mod terms;
 mod tokenizer;
 
 pub use tokenizer::{tokens, warm_up, MixedTokenizer, MIXED};
@@ -83,6 +84,28 @@ fn key_of(tenant: &TenantId, account: &AccountId, peer: i64, id: i64) -> String 
 /// one instant, so newest-first pages are exact (FNV-1a; never changes).
 fn tiebreak(key: &str) -> u64 {
     key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// One page of hits (score, address) and the position after it.
+type ScoredPage = (Vec<(f32, DocAddress)>, Option<String>);
+
+/// The first date window of a newest-first search: a day.
+const FIRST_WINDOW_NS: i64 = 86_400 * 1_000_000_000;
+/// How much each next window is wider than the one before.
+const WINDOW_GROWTH: i64 = 8;
+
+/// The oldest and newest message date in the index (`None`: it is empty).
+fn date_span(searcher: &tantivy::Searcher) -> Option<(i64, i64)> {
+    let mut span: Option<(i64, i64)> = None;
+    for segment in searcher.segment_readers() {
+        if segment.num_docs() == 0 {
+            continue;
+        }
+        let Ok(dates) = segment.fast_fields().i64("date") else { continue };
+        let (low, high) = (dates.min_value(), dates.max_value());
+        span = Some(span.map_or((low, high), |(l, h)| (l.min(low), h.max(high))));
+    }
+    span
 }
 
 fn nanos(t: DateTime<Utc>) -> i64 {
@@ -215,7 +238,7 @@ impl Inner {
         let searcher = self.reader.searcher();
         let built = query::build(&self.fields, tenant, q)?;
         let Some(built) = built else { return Ok(SearchPage::default()) };
-        let (addresses, next): (Vec<(f32, DocAddress)>, Option<String>) = match q.order {
+        let (addresses, next): ScoredPage = match q.order {
             SearchOrder::Relevance => {
                 let offset = match q.after.as_deref() {
                     Some(raw) => query::relevance_offset(raw)?,
@@ -231,29 +254,7 @@ impl Inner {
                 let next = more.then(|| query::relevance_position(offset + q.limit));
                 (found, next)
             }
-            SearchOrder::Newest => {
-                let after = built.newest_after;
-                let by_date = move |segment: &tantivy::SegmentReader| {
-                    let dates = segment.fast_fields().i64("date").expect("date is a fast field");
-                    let ties = segment.fast_fields().u64("tiebreak").expect("tiebreak is a fast field");
-                    move |doc: tantivy::DocId| {
-                        let key = (dates.first(doc).unwrap_or(i64::MIN), ties.first(doc).unwrap_or(0));
-                        // Hits of the cursor's instant already shown sort below every other hit and are dropped.
-                        match after {
-                            Some(cursor) if key >= cursor => (i64::MIN, 0),
-                            _ => key,
-                        }
-                    }
-                };
-                let top = TopDocs::with_limit(q.limit + 1).order_by(by_date);
-                let mut found: Vec<((i64, u64), DocAddress)> =
-                    searcher.search(&*built.query, &top).map_err(|e| internal("cannot search", e))?;
-                found.retain(|(key, _)| *key != (i64::MIN, 0));
-                let more = found.len() > q.limit;
-                found.truncate(q.limit);
-                let next = more.then(|| found.last().map(|(key, _)| query::newest_position(*key))).flatten();
-                (found.into_iter().map(|(_, addr)| (0.0, addr)).collect(), next)
-            }
+            SearchOrder::Newest => self.newest_first(&searcher, &built, q)?,
         };
         let snippets = if built.has_text {
             let mut g = SnippetGenerator::create(&searcher, &*built.query, self.fields.text)
@@ -269,6 +270,59 @@ impl Inner {
             hits.push(self.hit(&doc, score, snippets.as_ref())?);
         }
         Ok(SearchPage { hits, next })
+    }
+
+    /// A newest-first page, searched in date windows that widen back from
+    /// the newest end (a day, then 8, 64, … times that) until one holds more
+    /// than a page, so a common word stops at its newest hits instead of
+    /// sorting every match. Exact: whatever a window leaves out is older
+    /// than all it holds.
+    fn newest_first(
+        &self,
+        searcher: &tantivy::Searcher,
+        built: &query::Built,
+        q: &SearchQuery,
+    ) -> Result<ScoredPage, PortError> {
+        let Some((oldest, newest)) = date_span(searcher) else { return Ok((Vec::new(), None)) };
+        let after = built.newest_after;
+        let mut top_end = newest;
+        if let Some((cursor, _)) = after {
+            top_end = top_end.min(cursor);
+        }
+        if let Some(to) = q.to {
+            top_end = top_end.min(nanos(to));
+        }
+        let floor = q.from.map_or(oldest, |from| nanos(from).max(oldest));
+        let by_date = move |segment: &tantivy::SegmentReader| {
+            let dates = segment.fast_fields().i64("date").expect("date is a fast field");
+            let ties = segment.fast_fields().u64("tiebreak").expect("tiebreak is a fast field");
+            move |doc: tantivy::DocId| {
+                let key = (dates.first(doc).unwrap_or(i64::MIN), ties.first(doc).unwrap_or(0));
+                // Hits of the cursor's instant already shown sort below every other hit and are dropped.
+                match after {
+                    Some(cursor) if key >= cursor => (i64::MIN, 0),
+                    _ => key,
+                }
+            }
+        };
+        let mut span = FIRST_WINDOW_NS;
+        loop {
+            let start = top_end.saturating_sub(span);
+            let whole = start <= floor;
+            let windowed = if whole { None } else { Some(query::since(&self.fields, &*built.query, start)) };
+            let top = TopDocs::with_limit(q.limit + 1).order_by(by_date);
+            let mut found: Vec<((i64, u64), DocAddress)> = searcher
+                .search(windowed.as_deref().unwrap_or(&*built.query), &top)
+                .map_err(|e| internal("cannot search", e))?;
+            found.retain(|(key, _)| *key != (i64::MIN, 0));
+            if found.len() > q.limit || whole {
+                let more = found.len() > q.limit;
+                found.truncate(q.limit);
+                let next = more.then(|| found.last().map(|(key, _)| query::newest_position(*key))).flatten();
+                return Ok((found.into_iter().map(|(_, addr)| (0.0, addr)).collect(), next));
+            }
+            span = span.saturating_mul(WINDOW_GROWTH);
+        }
     }
 
     fn hit(

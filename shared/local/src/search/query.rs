@@ -2,9 +2,10 @@
 //! tokenizer as the documents, every filter a constant-score clause (so
 //! filters never change relevance), and the page position decoded.
 
+use super::terms::TermsQuery;
 use super::{tokenizer, Fields};
 use std::ops::Bound;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 use tgdesk_core::domain::TenantId;
@@ -69,6 +70,12 @@ fn clause_query(fields: &Fields, clause: &Clause) -> Option<Box<dyn Query>> {
     }
 }
 
+/// `query` restricted to messages dated `start` (nanoseconds) or later.
+pub(super) fn since(fields: &Fields, query: &dyn Query, start: i64) -> Box<dyn Query> {
+    let window = RangeQuery::new(Bound::Included(Term::from_field_i64(fields.date, start)), Bound::Unbounded);
+    Box::new(BooleanQuery::new(vec![(Occur::Must, query.box_clone()), filter(window)]))
+}
+
 /// Builds the query; `Ok(None)` when it can match nothing (a word made only
 /// of what the index drops).
 pub(super) fn build(fields: &Fields, tenant: &TenantId, q: &SearchQuery) -> Result<Option<Built>, PortError> {
@@ -88,7 +95,7 @@ pub(super) fn build(fields: &Fields, tenant: &TenantId, q: &SearchQuery) -> Resu
     }
     if let Some(accounts) = &q.accounts {
         let terms = accounts.iter().map(|a| Term::from_field_text(fields.account, a.as_str()));
-        clauses.push(filter(TermSetQuery::new(terms)));
+        clauses.push(filter(TermsQuery::new(fields.account, terms)));
     }
     for tag in &q.tags {
         clauses.push(filter(term(Term::from_field_text(fields.tags, tag.as_str()))));
