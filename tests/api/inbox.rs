@@ -113,3 +113,53 @@ async fn a_message_can_be_tagged_with_existing_tags_only() {
     d.app.put(&path, &d.agent, json!({"tags": ["tag_nope"]})).await.expect(400);
     d.app.put(&format!("/api/messages/{}/101/99/tags", d.acc_agent), &d.agent, json!({"tags": []})).await.expect(404);
 }
+
+#[tokio::test]
+async fn filters_narrow_the_inbox_by_unread_account_group_and_tag_and_page() {
+    let d = desk().await;
+    let app = &d.app;
+    let agent_id = app.get("/api/me", &d.agent).await.expect(200)["id"].as_str().unwrap().to_owned();
+    let acc_two = app.create_account(&d.admin, "+15557770003", Some(&agent_id)).await;
+    let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    seed_dialog(app, "demo", &acc_two, 301, 1, t0 + Duration::hours(4)).await;
+    // Dialog 103 read up to its last message.
+    let tenant = tgdesk_core::domain::TenantId::parse("demo").unwrap();
+    let acc = tgdesk_core::domain::AccountId::parse(&d.acc_agent).unwrap();
+    app.desk.writer.mark_read(&tenant, &acc, 103, 2).await.unwrap();
+    let group = app.post("/api/groups", &d.agent, json!({"name": "Second line"})).await.expect(201);
+    let group = group["id"].as_str().unwrap().to_owned();
+    app.put(&format!("/api/groups/{group}/accounts"), &d.agent, json!({"account_ids": [acc_two]})).await.expect(200);
+    let tag = app.post("/api/tags", &d.admin, json!({"name": "Refunds"})).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.patch(&format!("/api/accounts/{}", d.acc_agent), &d.admin, json!({"tags": [tag]})).await.expect(200);
+
+    let inbox = |query: String, token: String| async move {
+        peers(&app.get(&format!("/api/inbox?{query}"), &token).await.expect(200))
+    };
+    assert_eq!(inbox(String::new(), d.agent.clone()).await, vec![301, 102, 103, 101]);
+    assert_eq!(inbox("unread=true".into(), d.agent.clone()).await, vec![301, 102, 101]);
+    assert_eq!(inbox(format!("account={acc_two}"), d.agent.clone()).await, vec![301]);
+    assert_eq!(inbox(format!("group={group}"), d.agent.clone()).await, vec![301]);
+    assert_eq!(inbox(format!("tag={tag}"), d.agent.clone()).await, vec![102, 103, 101]);
+    assert_eq!(inbox(format!("tag={tag}&unread=true"), d.agent.clone()).await, vec![102, 101]);
+    assert_eq!(inbox(format!("tag={tag}&account={acc_two}"), d.agent.clone()).await, Vec::<i64>::new());
+    assert_eq!(inbox(format!("account={}&unread=true", d.acc_other), d.admin.clone()).await, vec![201, -1002]);
+    // Another agent's account is not the agent's to filter by.
+    app.get(&format!("/api/inbox?account={}", d.acc_other), &d.agent).await.expect(404);
+    app.get("/api/inbox?unread=maybe", &d.agent).await.expect(400);
+
+    // Pages of a filter visit each dialog once, pinned ones first.
+    app.put(&format!("/api/accounts/{}/dialogs/101/pin", d.acc_agent), &d.agent, json!({})).await.expect(200);
+    let (mut seen, mut path) = (Vec::new(), "/api/inbox?unread=true&limit=1".to_owned());
+    for _ in 0..10 {
+        let page = app.get(&path, &d.agent).await.expect(200);
+        seen.extend(peers(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/inbox?unread=true&limit=1&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![101, 301, 102]);
+}

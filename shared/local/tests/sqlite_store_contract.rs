@@ -2,7 +2,7 @@
 //! and the reader pool included), plus what only a file-backed store promises.
 
 use std::sync::Arc;
-use tgdesk_core::ports::{DialogScope, Directory, MessageReader, MessageWriter};
+use tgdesk_core::ports::{DialogFilter, DialogScope, Directory, MessageReader, MessageWriter};
 use tgdesk_core::testkit::{fixtures, StoreHandles};
 use tgdesk_local::SqliteStore;
 
@@ -34,7 +34,10 @@ async fn data_survives_closing_and_reopening_the_file() {
     // Assert
     assert_eq!(reopened.get_account(&t, &account.id).await.unwrap(), Some(account.clone()));
     assert_eq!(reopened.get_message(&t, &account.id, 5, 1).await.unwrap(), Some(message));
-    let dialogs = reopened.list_dialogs(&t, &DialogScope::Account(account.id.clone()), None, 10).await.unwrap();
+    let dialogs = reopened
+        .list_dialogs(&t, &DialogScope::Account(account.id.clone()), &DialogFilter::default(), None, 10)
+        .await
+        .unwrap();
     assert_eq!(dialogs.len(), 1);
     assert_eq!(dialogs[0].unread_count, 1);
 }

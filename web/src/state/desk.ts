@@ -52,8 +52,29 @@ export interface DeskSnapshot {
   version: number;
 }
 
+/** What the server narrows the inbox listing to (`GET /api/inbox` filters). */
+export interface InboxListing {
+  account?: string;
+  group?: string;
+  tag?: string;
+  unread?: boolean;
+}
+
+/** One string per distinct listing ('' for the whole inbox). */
+export function listingKey(q: InboxListing): string {
+  const parts = [q.account && `account=${q.account}`, q.group && `group=${q.group}`, q.tag && `tag=${q.tag}`, q.unread && 'unread'];
+  return parts.filter(Boolean).join('&');
+}
+
 export class Desk {
   private snap: DeskSnapshot;
+  /** The inbox listing pages come from; its filters are the server's, so a
+   * filter shows every matching dialog, not only those loaded so far. */
+  private listing: { key: string; query: InboxListing } = { key: '', query: {} };
+  /** Next cursors of listings left for another (null: read to the end). */
+  private cursors = new Map<string, string | null>();
+  /** Listings whose first page was read since the last reset. */
+  private started = new Set<string>();
   private listeners = new Set<() => void>();
   private live: LiveConnection | null = null;
   /** The history page being fetched for the open dialog, which later callers wait on instead of fetching twice. */
@@ -111,24 +132,44 @@ export class Desk {
     setToken(null);
   }
 
-  /** Loads the first inbox page (reset) or the next one. */
+  /** Loads the first page of the current listing (reset: dropping every
+   * dialog held) or its next one; the dialogs join those held. */
   async loadInbox(reset = false) {
-    if (!reset && (this.snap.inboxCursor === null || this.snap.inboxLoading)) return;
-    const cursor = reset ? undefined : (this.snap.inboxCursor ?? undefined);
+    const { key, query } = this.listing;
+    const first = reset || !this.started.has(key);
+    if (!first && (this.snap.inboxCursor === null || this.snap.inboxLoading)) return;
+    const cursor = first ? undefined : (this.snap.inboxCursor ?? undefined);
     this.set({ inboxLoading: true });
     try {
-      const page = await must(api.GET('/api/inbox', { params: { query: { limit: INBOX_PAGE, cursor } } }));
+      const page = await must(api.GET('/api/inbox', { params: { query: { limit: INBOX_PAGE, cursor, ...query } } }));
+      if (reset) {
+        this.started.clear();
+        this.cursors.clear();
+      }
       const base = reset ? emptyInbox : this.snap.inbox;
-      this.set({
-        inbox: upsertDialogs(base, page.items, 'page'),
-        inboxCursor: page.next_cursor ?? null,
-        inboxLoading: false,
-        inboxError: null,
-      });
+      const inbox = upsertDialogs(base, page.items, 'page');
+      if (this.listing.key !== key) {
+        // The filter changed meanwhile: keep the dialogs, not the cursor.
+        this.set({ inbox });
+        return;
+      }
+      this.started.add(key);
+      this.set({ inbox, inboxCursor: page.next_cursor ?? null, inboxLoading: false, inboxError: null });
     } catch (e) {
-      this.set({ inboxLoading: false, inboxError: (e as Error).message });
+      if (this.listing.key === key) this.set({ inboxLoading: false, inboxError: (e as Error).message });
       throw e;
     }
+  }
+
+  /** Lists the inbox through `query` from now on: its first page is read
+   * unless it was already, and paging goes on where it stopped. */
+  setInboxFilter(query: InboxListing) {
+    const key = listingKey(query);
+    if (key === this.listing.key) return;
+    this.cursors.set(this.listing.key, this.snap.inboxCursor);
+    this.listing = { key, query };
+    this.set({ inboxCursor: this.cursors.get(key) ?? null, inboxLoading: false });
+    if (!this.started.has(key)) this.loadInbox().catch(() => undefined);
   }
 
   /** Applies one push event. */

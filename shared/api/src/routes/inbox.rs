@@ -6,8 +6,8 @@ use crate::extract::{Authed, Json, Path, Query};
 use crate::{ApiError, ApiState};
 use axum::extract::State;
 use serde::Deserialize;
-use tgdesk_core::domain::{AccountId, AuditEntry, Message, TagId};
-use tgdesk_core::usecases::{ArchiveView, AuditFilter, DialogView, Page};
+use tgdesk_core::domain::{AccountId, AuditEntry, GroupId, Message, TagId};
+use tgdesk_core::usecases::{ArchiveView, AuditFilter, DialogView, InboxQuery, Page};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
@@ -31,14 +31,34 @@ pub struct PageParams {
     limit: Option<usize>,
 }
 
-/// Every dialog the caller may see: their pinned dialogs first, then newest message first.
-#[utoipa::path(get, path = "/api/inbox", tag = "inbox", params(PageParams), responses((status = 200, body = Page<DialogView>)))]
+/// The inbox's filters and paging; every filter that is set must match.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InboxParams {
+    /// `next_cursor` of the previous page (of the same filters).
+    cursor: Option<String>,
+    /// Page size (1 to 500, default 50).
+    limit: Option<usize>,
+    /// Only this account's dialogs.
+    account: Option<AccountId>,
+    /// Only dialogs of accounts in this group.
+    group: Option<GroupId>,
+    /// Only dialogs of accounts with this tag.
+    tag: Option<TagId>,
+    /// Only dialogs with unread messages.
+    unread: Option<bool>,
+}
+
+/// Every dialog the caller may see, or those the filters keep: their pinned
+/// dialogs first, then newest message first.
+#[utoipa::path(get, path = "/api/inbox", tag = "inbox", params(InboxParams), responses((status = 200, body = Page<DialogView>)))]
 async fn inbox(
     State(s): State<ApiState>,
     Authed(actor): Authed,
-    Query(p): Query<PageParams>,
+    Query(p): Query<InboxParams>,
 ) -> Result<Json<Page<DialogView>>, ApiError> {
-    Ok(Json(s.desk.inbox(&actor, p.cursor.as_deref(), p.limit).await?))
+    let query = InboxQuery { account: p.account, group: p.group, tag: p.tag, unread_only: p.unread.unwrap_or(false) };
+    Ok(Json(s.desk.filtered_inbox(&actor, &query, p.cursor.as_deref(), p.limit).await?))
 }
 
 /// One account's dialogs, pinned first, then newest first.

@@ -41,6 +41,29 @@ pub enum DialogScope {
     Account(AccountId),
 }
 
+/// What an inbox lists within its scope: every part that is set must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DialogFilter {
+    /// Only dialogs with unread messages.
+    pub unread_only: bool,
+    /// Only dialogs of these accounts (`None`: every account of the scope;
+    /// an empty set: none).
+    pub accounts: Option<BTreeSet<AccountId>>,
+}
+
+impl DialogFilter {
+    /// True when `dialog` passes.
+    pub fn keeps(&self, dialog: &Dialog) -> bool {
+        (!self.unread_only || dialog.unread_count > 0)
+            && self.accounts.as_ref().is_none_or(|only| only.contains(&dialog.account_id))
+    }
+
+    /// True when it keeps every dialog.
+    pub fn is_empty(&self) -> bool {
+        !self.unread_only && self.accounts.is_none()
+    }
+}
+
 /// Filters for [`Directory::list_accounts`]; results are ordered by id.
 #[derive(Clone, Debug)]
 pub struct AccountQuery {
@@ -345,12 +368,14 @@ pub trait MessageWriter: Send + Sync {
 /// The read side of dialogs and messages.
 #[async_trait]
 pub trait MessageReader: Send + Sync {
-    /// Returns dialogs in `scope`, newest message first (dialogs without
-    /// messages last), starting after `after`.
+    /// Returns dialogs in `scope` that pass `filter`, newest message first
+    /// (dialogs without messages last), starting after `after`: `limit` of
+    /// them unless fewer remain.
     async fn list_dialogs(
         &self,
         tenant: &TenantId,
         scope: &DialogScope,
+        filter: &DialogFilter,
         after: Option<&DialogCursor>,
         limit: usize,
     ) -> Result<Vec<Dialog>, PortError>;

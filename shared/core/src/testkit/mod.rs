@@ -134,6 +134,7 @@ macro_rules! store_contract_suite {
             a_newer_message_of_the_same_instant_updates_the_dialog_in_place,
             list_dialogs_pages_without_gaps_or_duplicates,
             team_and_tenant_inboxes_page_across_owners_without_gaps,
+            list_dialogs_filters_by_unread_and_accounts,
             list_dialogs_scopes_by_tenant_team_owner_and_account,
             list_dialogs_follow_account_reassignment,
             tenant_b_sees_nothing_of_tenant_a_directory,

@@ -3,13 +3,34 @@
 //! a dialog's messages, and tags on messages.
 
 use super::{cursor, page_size, Actor, AppError, Desk, DialogView, Page};
-use crate::domain::{Account, AccountId, Dialog, Message, TagId};
-use crate::ports::{DialogCursor, DialogScope, PinTarget, PushEvent};
+use crate::domain::{Account, AccountId, Dialog, GroupId, Message, TagId};
+use crate::ports::{AccountQuery, DialogCursor, DialogFilter, DialogScope, PinTarget, PushEvent};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Most pins one user may hold (accounts and dialogs together).
 pub const MAX_PINS: usize = 200;
+
+/// Most accounts a group or tag filter of the inbox may stand for: the
+/// filter travels to the store as a set.
+pub const MAX_FILTER_ACCOUNTS: usize = 10_000;
+
+/// Up to this many accounts, a filtered inbox page merges the accounts'
+/// own dialog lists; past it, the store filters the scope's inbox.
+const MERGED_ACCOUNTS: usize = 20;
+
+/// What an agent narrows their inbox to; every part that is set must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InboxQuery {
+    /// Only this account's dialogs.
+    pub account: Option<AccountId>,
+    /// Only dialogs of accounts in this group.
+    pub group: Option<GroupId>,
+    /// Only dialogs of accounts with this tag.
+    pub tag: Option<TagId>,
+    /// Only dialogs with unread messages.
+    pub unread_only: bool,
+}
 
 /// Where an inbox page starts: within the pinned list, or in the newest-first list.
 #[derive(Serialize, Deserialize)]
@@ -28,8 +49,55 @@ impl Desk {
         raw_cursor: Option<&str>,
         limit: Option<usize>,
     ) -> Result<Page<DialogView>, AppError> {
-        let scope = actor.scope();
-        self.dialog_page(actor, &scope, raw_cursor, limit).await
+        self.filtered_inbox(actor, &InboxQuery::default(), raw_cursor, limit).await
+    }
+
+    /// [`Self::inbox`] narrowed by `query`, in the same order; the cursor
+    /// of a page belongs with the query it was made for.
+    pub async fn filtered_inbox(
+        &self,
+        actor: &Actor,
+        query: &InboxQuery,
+        raw_cursor: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Page<DialogView>, AppError> {
+        let filter =
+            DialogFilter { unread_only: query.unread_only, accounts: self.filter_accounts(actor, query).await? };
+        self.dialog_page(actor, &actor.scope(), &filter, raw_cursor, limit).await
+    }
+
+    /// The accounts an inbox query stands for, among those the actor may see
+    /// (`None`: no account filter).
+    async fn filter_accounts(
+        &self,
+        actor: &Actor,
+        query: &InboxQuery,
+    ) -> Result<Option<BTreeSet<AccountId>>, AppError> {
+        if query.group.is_none() && query.tag.is_none() {
+            return match &query.account {
+                Some(id) => Ok(Some([self.visible_account(actor, id).await?.id].into())),
+                None => Ok(None),
+            };
+        }
+        let mut listing = AccountQuery::scoped(actor.scope(), 1_000);
+        listing.group = query.group.clone();
+        listing.tag = query.tag.clone();
+        let mut found = BTreeSet::new();
+        loop {
+            let page = self.directory.list_accounts(&actor.tenant, &listing).await?;
+            let last = page.last().map(|a| a.id.clone());
+            found.extend(
+                page.into_iter().map(|a| a.id).filter(|id| query.account.as_ref().is_none_or(|only| only == id)),
+            );
+            if found.len() > MAX_FILTER_ACCOUNTS {
+                let message = format!("the filter stands for more than {MAX_FILTER_ACCOUNTS} accounts; narrow it");
+                return Err(AppError::invalid(message));
+            }
+            match last {
+                Some(last) => listing.after = Some(last),
+                None => return Ok(Some(found)),
+            }
+        }
     }
 
     /// Returns a page of one account's dialogs, with the same order as the inbox.
@@ -41,7 +109,7 @@ impl Desk {
         limit: Option<usize>,
     ) -> Result<Page<DialogView>, AppError> {
         self.visible_account(actor, id).await?;
-        self.dialog_page(actor, &DialogScope::Account(id.clone()), raw_cursor, limit).await
+        self.dialog_page(actor, &DialogScope::Account(id.clone()), &DialogFilter::default(), raw_cursor, limit).await
     }
 
     /// Returns a page of a dialog's messages, newest first, continuing from
@@ -92,6 +160,7 @@ impl Desk {
         &self,
         actor: &Actor,
         scope: &DialogScope,
+        filter: &DialogFilter,
         raw_cursor: Option<&str>,
         limit: Option<usize>,
     ) -> Result<Page<DialogView>, AppError> {
@@ -100,7 +169,8 @@ impl Desk {
             Some(c) => cursor::decode::<InboxPos>(&actor.tenant, c)?,
             None => InboxPos::Pinned(0),
         };
-        let pinned = self.pinned_dialogs(actor, scope).await?;
+        let mut pinned = self.pinned_dialogs(actor, scope).await?;
+        pinned.retain(|d| filter.keeps(d));
         let pinned_keys: HashSet<(AccountId, i64)> = pinned.iter().map(|d| (d.account_id.clone(), d.peer)).collect();
         let mut page: Vec<(Dialog, bool)> = Vec::with_capacity(limit);
         let mut after = match pos {
@@ -119,7 +189,7 @@ impl Desk {
         // Pinned dialogs were listed already; skip them, fetching more until the page is full.
         while page.len() < limit {
             let want = limit - page.len();
-            let batch = self.reader.list_dialogs(&actor.tenant, scope, after.as_ref(), want).await?;
+            let batch = self.list_filtered(&actor.tenant, scope, filter, after.as_ref(), want).await?;
             let exhausted = batch.len() < want;
             if let Some(last) = batch.last() {
                 after = Some(DialogCursor::after(last));
@@ -136,6 +206,33 @@ impl Desk {
         }
         let next = InboxPos::Rest(after.map(|c| (c.at_ms, c.account_id.to_string(), c.peer)));
         self.views(actor, page, Some(next)).await
+    }
+
+    /// One page of `scope`'s dialogs passing `filter`. A few accounts are
+    /// read as their own lists and merged (each is short and indexed);
+    /// more go to the store as a filter on the scope's inbox.
+    async fn list_filtered(
+        &self,
+        tenant: &crate::domain::TenantId,
+        scope: &DialogScope,
+        filter: &DialogFilter,
+        after: Option<&DialogCursor>,
+        limit: usize,
+    ) -> Result<Vec<Dialog>, AppError> {
+        let few = filter.accounts.as_ref().filter(|only| only.len() <= MERGED_ACCOUNTS);
+        let Some(accounts) = few else {
+            return Ok(self.reader.list_dialogs(tenant, scope, filter, after, limit).await?);
+        };
+        let unread = DialogFilter { unread_only: filter.unread_only, accounts: None };
+        let mut merged = Vec::new();
+        for account in accounts {
+            let own = DialogScope::Account(account.clone());
+            merged.extend(self.reader.list_dialogs(tenant, &own, &unread, after, limit).await?);
+        }
+        let key = |d: &Dialog| (d.inbox_ms(), d.account_id.clone(), d.peer);
+        merged.sort_by_key(|d| std::cmp::Reverse(key(d)));
+        merged.truncate(limit);
+        Ok(merged)
     }
 
     /// Returns the actor's pinned dialogs within `scope` that still exist and are visible, newest first.

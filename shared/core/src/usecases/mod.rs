@@ -41,6 +41,7 @@ pub use commands::{
 pub use error::AppError;
 pub use files::{UploadBody, MAX_FILE_BYTES};
 pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine, MAX_IMPORT_LINES, MAX_REPORTED_REJECTIONS};
+pub use inbox::{InboxQuery, MAX_FILTER_ACCOUNTS};
 pub use indexer::{index_changes, Indexer, IndexerStats, COMMIT_EVERY, COMMIT_INTERVAL, FEED_BATCH};
 pub use ingest::{
     decode_batch, encode_batch, AccountUpdate, Announcements, BatchIngest, IngestReport, UpdateEnvelope, UPDATES_QUEUE,

@@ -7,11 +7,14 @@ use super::users::limit;
 use super::{ingest, map_err, profiles, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Transaction};
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 use tgdesk_core::domain::{AccountId, Dialog, Message, PeerProfile, TagId, TenantId};
-use tgdesk_core::ports::{DialogCursor, DialogScope, IngestOutcome, MessageReader, MessageWriter, PortError};
+use tgdesk_core::ports::{
+    DialogCursor, DialogFilter, DialogScope, IngestOutcome, MessageReader, MessageWriter, PortError,
+};
 
 #[async_trait]
 impl MessageWriter for SqliteStore {
@@ -103,11 +106,12 @@ impl MessageReader for SqliteStore {
         &self,
         tenant: &TenantId,
         scope: &DialogScope,
+        filter: &DialogFilter,
         after: Option<&DialogCursor>,
         limit: usize,
     ) -> Result<Vec<Dialog>, PortError> {
-        let (tenant, scope, after) = (tenant.clone(), scope.clone(), after.cloned());
-        self.db.read(move |tx| list_dialogs(tx, &tenant, &scope, after.as_ref(), limit)).await
+        let (tenant, scope, filter, after) = (tenant.clone(), scope.clone(), filter.clone(), after.cloned());
+        self.db.read(move |tx| list_dialogs(tx, &tenant, &scope, &filter, after.as_ref(), limit)).await
     }
 
     async fn get_dialogs(&self, tenant: &TenantId, keys: &[(AccountId, i64)]) -> Result<Vec<Dialog>, PortError> {
@@ -187,35 +191,45 @@ fn list_dialogs(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     scope: &DialogScope,
+    filter: &DialogFilter,
     after: Option<&DialogCursor>,
     n: usize,
 ) -> Result<Vec<Dialog>, PortError> {
-    let (sql, key) = list_dialogs_sql(scope);
+    let (sql, key) = list_dialogs_sql(scope, filter);
     // Without a cursor, start above every real key.
     let (at_ms, account, peer) = after.map_or((i64::MAX, "~", i64::MAX), |c| (c.at_ms, c.account_id.as_str(), c.peer));
-    let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
-    let rows = match key {
-        Some(k) => stmt.query_map(params![tenant.as_str(), at_ms, account, peer, limit(n), k], codec::dialog),
-        None => stmt.query_map(params![tenant.as_str(), at_ms, account, peer, limit(n)], codec::dialog),
+    let mut values: Vec<Value> =
+        vec![tenant.as_str().to_owned().into(), at_ms.into(), account.to_owned().into(), peer.into(), limit(n).into()];
+    // ?6 is the scope's key, ?7 the accounts (JSON): bound up to the last one the query uses.
+    if key.is_some() || filter.accounts.is_some() {
+        values.push(key.map_or(Value::Null, |k| Value::Text(k.to_owned())));
     }
-    .map_err(map_err)?;
+    if let Some(accounts) = &filter.accounts {
+        let list: Vec<&str> = accounts.iter().map(AccountId::as_str).collect();
+        values.push(Value::Text(serde_json::to_string(&list).unwrap_or_else(|_| "[]".to_owned())));
+    }
+    let mut stmt = tx.prepare_cached(&sql).map_err(map_err)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(values), codec::dialog).map_err(map_err)?;
     rows.collect::<Result<_, _>>().map_err(map_err)
 }
 
-/// The query of one page of a scope's inbox, and the scope's key (`?6`).
-/// The row-value comparison lets SQLite range-scan the scope's index from
-/// the cursor. One account's dialogs have no inbox index (ingest would keep
-/// it up per message): they are read from the primary key's range of the
+/// The query of one page of a scope's inbox passing `filter`, and the
+/// scope's key (`?6`; the filter's accounts are `?7`, a JSON list). The
+/// row-value comparison lets SQLite range-scan the scope's index from the
+/// cursor. One account's dialogs have no inbox index (ingest would keep it
+/// up per message): they are read from the primary key's range of the
 /// account and sorted, which SQLite must be told, or it walks the tenant's inbox.
-fn list_dialogs_sql(scope: &DialogScope) -> (String, Option<&str>) {
-    let (table, filter, key) = match scope {
+fn list_dialogs_sql<'a>(scope: &'a DialogScope, filter: &DialogFilter) -> (String, Option<&'a str>) {
+    let (table, scoped, key) = match scope {
         DialogScope::Tenant => ("dialogs", "", None),
         DialogScope::Team(u) => ("dialogs", " AND team_id = ?6", Some(u.as_str())),
         DialogScope::Owner(u) => ("dialogs", " AND owner_id = ?6", Some(u.as_str())),
         DialogScope::Account(a) => (DIALOGS_BY_KEY, " AND account_id = ?6", Some(a.as_str())),
     };
+    let unread = if filter.unread_only { " AND unread > 0" } else { "" };
+    let accounts = if filter.accounts.is_some() { " AND account_id IN (SELECT value FROM json_each(?7))" } else { "" };
     let sql = format!(
-        "SELECT {} FROM {table} WHERE tenant = ?1{filter} AND (at_ms, account_id, peer) < (?2, ?3, ?4) \
+        "SELECT {} FROM {table} WHERE tenant = ?1{scoped}{unread}{accounts} AND (at_ms, account_id, peer) < (?2, ?3, ?4) \
          ORDER BY at_ms DESC, account_id DESC, peer DESC LIMIT ?5",
         codec::DIALOG_COLS
     );
@@ -301,7 +315,10 @@ mod tests {
             (DialogScope::Account(account), "USING INDEX sqlite_autoindex_dialogs_1 (tenant=? AND account_id=?)"),
         ];
         for (scope, index) in cases {
-            let plan = query_plan(&list_dialogs_sql(&scope).0);
+            let plan = query_plan(&list_dialogs_sql(&scope, &DialogFilter::default()).0);
+            let unread = DialogFilter { unread_only: true, accounts: None };
+            let unread_plan = query_plan(&list_dialogs_sql(&scope, &unread).0);
+            assert!(unread_plan.contains(index), "unread, {scope:?}: {unread_plan}");
             assert!(plan.contains(index), "{scope:?}: {plan}");
             assert!(!plan.contains("SCAN"), "{scope:?}: {plan}");
             let sorted = plan.contains("TEMP B-TREE");

@@ -17,10 +17,24 @@ use crate::error;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::VecDeque;
 use tgdesk_core::domain::{AccountId, Dialog, TenantId, UserId};
-use tgdesk_core::ports::{DialogCursor, DialogScope, PortError};
+use tgdesk_core::ports::{DialogCursor, DialogFilter, DialogScope, PortError};
 
 /// Inbox partitions read at once while merging.
 const MERGE_CONCURRENCY: usize = 32;
+/// Most accounts a filter names in one query's `IN` (DynamoDB takes 100
+/// operands); a larger set is applied to what the query returns.
+const ACCOUNTS_IN_QUERY: usize = 100;
+/// Index entries a filtered read evaluates at least: a selective filter
+/// keeps few of them, and each read is a round trip.
+const FILTERED_READ: usize = 200;
+
+/// What one inbox read keeps: the team's dialogs only (a leader's merge)
+/// and the caller's filter.
+#[derive(Clone, Copy)]
+struct Keep<'a> {
+    team: Option<&'a UserId>,
+    filter: &'a DialogFilter,
+}
 
 /// Returns the sort key of a dialog in the inbox order.
 fn order(d: &Dialog) -> (i64, &str, i64) {
@@ -60,16 +74,17 @@ impl DynamoStore {
     }
 
     /// Reads one page of up to `limit` index entries of inbox partition
-    /// `part`, newest first, after `after`, from `start` on, keeping the
-    /// dialogs of `team` only when it is given.
+    /// `part`, newest first, after `after`, from `start` on, keeping what
+    /// `keep` keeps.
     async fn inbox_page(
         &self,
         part: &str,
         after: Option<&DialogCursor>,
         start: Option<Item>,
-        team: Option<&UserId>,
+        keep: Keep<'_>,
         limit: usize,
     ) -> Result<InboxPage, PortError> {
+        let limit = if keep.team.is_some() || !keep.filter.is_empty() { limit.max(FILTERED_READ) } else { limit };
         let main = &self.tables().await?.main;
         let mut request = self
             .client
@@ -88,14 +103,37 @@ impl DynamoStore {
                 .expression_attribute_values(":after", s(inbox_key(c.at_ms, &c.account_id, c.peer))),
             None => request.key_condition_expression("#pk = :pk"),
         };
-        if let Some(team) = team {
+        let mut clauses = Vec::new();
+        if let Some(team) = keep.team {
+            clauses.push("#team = :team".to_owned());
             request = request
-                .filter_expression("#team = :team")
                 .expression_attribute_names("#team", "team")
                 .expression_attribute_values(":team", s(team.as_str()));
         }
+        if keep.filter.unread_only {
+            clauses.push("#unread > :none".to_owned());
+            request = request
+                .expression_attribute_names("#unread", "unread")
+                .expression_attribute_values(":none", crate::dynamo::attrs::n(0));
+        }
+        if let Some(accounts) = keep.filter.accounts.as_ref().filter(|a| !a.is_empty() && a.len() <= ACCOUNTS_IN_QUERY)
+        {
+            let mut names = Vec::with_capacity(accounts.len());
+            for (i, account) in accounts.iter().enumerate() {
+                names.push(format!(":a{i}"));
+                request = request.expression_attribute_values(format!(":a{i}"), s(account.as_str()));
+            }
+            clauses.push(format!("#account IN ({})", names.join(", ")));
+            request = request.expression_attribute_names("#account", "account");
+        }
+        if !clauses.is_empty() {
+            request = request.filter_expression(clauses.join(" AND "));
+        }
         let out = request.send().await.map_err(|e| error::sdk("dynamodb query inbox", e))?;
-        let dialogs = out.items().iter().map(|item| codec::dialog(item).map(|d| d.dialog)).collect::<Result<_, _>>()?;
+        let mut dialogs: Vec<Dialog> =
+            out.items().iter().map(|item| codec::dialog(item).map(|d| d.dialog)).collect::<Result<_, _>>()?;
+        // A set too large for the query's `IN`, and what the expression already kept.
+        dialogs.retain(|d| keep.filter.keeps(d));
         Ok((dialogs, out.last_evaluated_key))
     }
 
@@ -104,7 +142,7 @@ impl DynamoStore {
     async fn merge_inboxes(
         &self,
         parts: Vec<String>,
-        team: Option<&UserId>,
+        keep: Keep<'_>,
         after: Option<&DialogCursor>,
         limit: usize,
     ) -> Result<Vec<Dialog>, PortError> {
@@ -121,7 +159,7 @@ impl DynamoStore {
             if !empty.is_empty() {
                 let reads: Vec<_> = empty
                     .iter()
-                    .map(|&i| self.inbox_page(&lanes[i].part, after, lanes[i].next.clone(), team, want))
+                    .map(|&i| self.inbox_page(&lanes[i].part, after, lanes[i].next.clone(), keep, want))
                     .collect();
                 let pages: Vec<InboxPage> =
                     futures::stream::iter(reads).buffered(MERGE_CONCURRENCY).try_collect().await?;
@@ -148,10 +186,11 @@ impl DynamoStore {
         &self,
         tenant: &TenantId,
         scope: &DialogScope,
+        filter: &DialogFilter,
         after: Option<&DialogCursor>,
         limit: usize,
     ) -> Result<Vec<Dialog>, PortError> {
-        if limit == 0 {
+        if limit == 0 || filter.accounts.as_ref().is_some_and(|a| a.is_empty()) {
             return Ok(Vec::new());
         }
         let (parts, team) = match scope {
@@ -160,6 +199,7 @@ impl DynamoStore {
             DialogScope::Tenant => (self.inbox_roster(tenant, None).await?, None),
             DialogScope::Account(account) => {
                 let mut dialogs = self.account_dialogs(tenant, account).await?;
+                dialogs.retain(|d| filter.keeps(d));
                 dialogs.sort_by(|a, b| order(b).cmp(&order(a)));
                 if let Some(c) = after {
                     let cursor = (c.at_ms, c.account_id.as_str(), c.peer);
@@ -170,7 +210,7 @@ impl DynamoStore {
             }
         };
         let parts = parts.into_iter().map(|slot| keys::inbox(tenant, &slot)).collect();
-        self.merge_inboxes(parts, team, after, limit).await
+        self.merge_inboxes(parts, Keep { team, filter }, after, limit).await
     }
 
     /// The body of `MessageReader::get_dialogs`.

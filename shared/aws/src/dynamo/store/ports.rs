@@ -10,7 +10,7 @@ use tgdesk_core::domain::{
     TenantId,
 };
 use tgdesk_core::ports::{
-    DialogCursor, DialogScope, IngestOutcome, MessageReader, MessageWriter, PortError, Replies, SendLog,
+    DialogCursor, DialogFilter, DialogScope, IngestOutcome, MessageReader, MessageWriter, PortError, Replies, SendLog,
 };
 
 #[async_trait]
@@ -80,10 +80,11 @@ impl MessageReader for DynamoStore {
         &self,
         tenant: &TenantId,
         scope: &DialogScope,
+        filter: &DialogFilter,
         after: Option<&DialogCursor>,
         limit: usize,
     ) -> Result<Vec<Dialog>, PortError> {
-        self.inbox(tenant, scope, after, limit).await
+        self.inbox(tenant, scope, filter, after, limit).await
     }
 
     async fn get_dialogs(&self, tenant: &TenantId, keys: &[(AccountId, i64)]) -> Result<Vec<Dialog>, PortError> {

@@ -1,7 +1,7 @@
 //! Accounts: put, read, phone uniqueness, tag and group sets, deletion.
 
 use crate::domain::{Account, AccountId, AccountStatus, GroupId, Phone, TagId, UserId};
-use crate::ports::{AccountQuery, DialogScope, Pin, PinTarget, PortErrorKind};
+use crate::ports::{AccountQuery, DialogFilter, DialogScope, Pin, PinTarget, PortErrorKind};
 use crate::testkit::fixtures::{account, assert_kind, at, message, phone, seed_account, tenant};
 use crate::testkit::StoreHandles;
 use std::collections::BTreeSet;
@@ -168,7 +168,12 @@ pub async fn delete_account_removes_its_dialogs_messages_and_pins(h: &StoreHandl
 
     assert_eq!(h.directory.get_account(&t, &a.id).await.unwrap(), None);
     assert!(h.reader.get_dialogs(&t, &[(a.id.clone(), 7)]).await.unwrap().is_empty());
-    assert!(h.reader.list_dialogs(&t, &DialogScope::Account(a.id.clone()), None, 10).await.unwrap().is_empty());
+    assert!(h
+        .reader
+        .list_dialogs(&t, &DialogScope::Account(a.id.clone()), &DialogFilter::default(), None, 10)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(h.reader.get_message(&t, &a.id, 7, 1).await.unwrap(), None);
     assert!(h.reader.list_messages(&t, &a.id, 7, None, 10).await.unwrap().is_empty());
     let pins = h.directory.list_pins(&t, &user).await.unwrap();

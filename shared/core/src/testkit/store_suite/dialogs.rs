@@ -1,7 +1,7 @@
 //! Dialog upserts and inbox listing: order, keyset pages, scopes, reassignment.
 
 use crate::domain::{AccountId, Dialog, PeerKind, TenantId, UserId};
-use crate::ports::{DialogCursor, DialogScope, PortErrorKind};
+use crate::ports::{DialogCursor, DialogFilter, DialogScope, PortErrorKind};
 use crate::testkit::fixtures::{assert_kind, at, message, seed_account, tenant, MAX_PAGES};
 use crate::testkit::StoreHandles;
 
@@ -24,11 +24,25 @@ fn keys(v: &[Dialog]) -> Vec<(AccountId, i64)> {
 
 /// Lists every page of `scope`, checking page sizes.
 async fn all_pages(h: &StoreHandles, t: &TenantId, scope: &DialogScope, size: usize) -> Vec<Dialog> {
+    filtered_pages(h, t, scope, &DialogFilter::default(), size).await
+}
+
+/// Lists every page of `scope` that `filter` keeps; every page but the last is full.
+async fn filtered_pages(
+    h: &StoreHandles,
+    t: &TenantId,
+    scope: &DialogScope,
+    filter: &DialogFilter,
+    size: usize,
+) -> Vec<Dialog> {
     let mut out: Vec<Dialog> = Vec::new();
     let mut after: Option<DialogCursor> = None;
+    let mut short = false;
     for _ in 0..MAX_PAGES {
-        let page = h.reader.list_dialogs(t, scope, after.as_ref(), size).await.unwrap();
+        let page = h.reader.list_dialogs(t, scope, filter, after.as_ref(), size).await.unwrap();
         assert!(page.len() <= size);
+        assert!(!short || page.is_empty(), "a short page came before the end");
+        short = page.len() < size;
         let Some(last) = page.last() else { break };
         after = Some(DialogCursor::after(last));
         out.extend(page);
@@ -79,7 +93,11 @@ pub async fn list_dialogs_puts_newest_first_and_empty_dialogs_last(h: &StoreHand
     h.writer.ingest_messages(&t, &batch).await.unwrap();
     h.writer.ingest_messages(&t, &[message(&a.id, 2, 2, 400, true)]).await.unwrap();
 
-    let got = h.reader.list_dialogs(&t, &DialogScope::Account(a.id.clone()), None, 10).await.unwrap();
+    let got = h
+        .reader
+        .list_dialogs(&t, &DialogScope::Account(a.id.clone()), &DialogFilter::default(), None, 10)
+        .await
+        .unwrap();
 
     let peers: Vec<i64> = got.iter().map(|d| d.peer).collect();
     assert_eq!(peers, vec![2, 1, 3, 100]);
@@ -98,7 +116,7 @@ pub async fn a_newer_message_of_the_same_instant_updates_the_dialog_in_place(h: 
     h.writer.ingest_messages(&t, &[message(&a.id, 2, 4, 2_000, false)]).await.unwrap();
 
     for scope in [DialogScope::Tenant, DialogScope::Account(a.id.clone())] {
-        let got = h.reader.list_dialogs(&t, &scope, None, 10).await.unwrap();
+        let got = h.reader.list_dialogs(&t, &scope, &DialogFilter::default(), None, 10).await.unwrap();
         let peers: Vec<i64> = got.iter().map(|d| d.peer).collect();
         assert_eq!(peers, vec![3, 2, 1], "{scope:?}");
         let moved = &got[1];
@@ -201,6 +219,50 @@ pub async fn team_and_tenant_inboxes_page_across_owners_without_gaps(h: &StoreHa
     assert_eq!(other, expected(&|i| i == 2 || i == 3));
 }
 
+/// A filter keeps unread dialogs, or those of some accounts, or both, in
+/// inbox order, in full pages, in every scope.
+pub async fn list_dialogs_filters_by_unread_and_accounts(h: &StoreHandles) {
+    let t = tenant();
+    let (leader, agent) = (UserId::generate(), UserId::generate());
+    let mut accounts = Vec::new();
+    let mut messages = Vec::new();
+    for i in 0..4_i64 {
+        let a = seed_account(h, &t, |a| {
+            a.owner_id = Some(agent.clone());
+            a.team_id = Some(leader.clone());
+        })
+        .await;
+        // Outgoing replies leave a dialog read; every third dialog is read.
+        messages.extend((1..=6).map(|peer| message(&a.id, peer, 1, (peer * 4 + i) * 1_000, (peer + i) % 3 == 0)));
+        accounts.push(a);
+    }
+    h.writer.ingest_messages(&t, &messages).await.unwrap();
+    let chosen: std::collections::BTreeSet<AccountId> = [accounts[1].id.clone(), accounts[3].id.clone()].into();
+    let filters = [
+        DialogFilter { unread_only: true, accounts: None },
+        DialogFilter { unread_only: false, accounts: Some(chosen.clone()) },
+        DialogFilter { unread_only: true, accounts: Some(chosen) },
+        DialogFilter { unread_only: false, accounts: Some(Default::default()) },
+    ];
+    for scope in [DialogScope::Tenant, DialogScope::Team(leader.clone()), DialogScope::Owner(agent.clone())] {
+        let everything = all_pages(h, &t, &scope, 100).await;
+        assert_eq!(everything.len(), 24);
+        for filter in &filters {
+            let want: Vec<(AccountId, i64)> =
+                keys(&everything.iter().filter(|d| filter.keeps(d)).cloned().collect::<Vec<_>>());
+            for size in [1, 5, 100] {
+                let got = keys(&filtered_pages(h, &t, &scope, filter, size).await);
+                assert_eq!(got, want, "{scope:?}, {filter:?}, page size {size}");
+            }
+        }
+    }
+    assert_eq!(
+        all_pages(h, &t, &DialogScope::Tenant, 100).await.iter().filter(|d| d.unread_count > 0).count(),
+        16,
+        "the fixture has read and unread dialogs"
+    );
+}
+
 /// Scopes: the tenant, a leader's team, an owner, one account.
 pub async fn list_dialogs_scopes_by_tenant_team_owner_and_account(h: &StoreHandles) {
     let t = tenant();
@@ -220,7 +282,7 @@ pub async fn list_dialogs_scopes_by_tenant_team_owner_and_account(h: &StoreHandl
     h.writer.ingest_messages(&t, &batch).await.unwrap();
     let list = |scope: DialogScope| {
         let t = t.clone();
-        async move { keys(&h.reader.list_dialogs(&t, &scope, None, 10).await.unwrap()) }
+        async move { keys(&h.reader.list_dialogs(&t, &scope, &DialogFilter::default(), None, 10).await.unwrap()) }
     };
 
     assert_eq!(
@@ -246,7 +308,7 @@ pub async fn list_dialogs_follow_account_reassignment(h: &StoreHandles) {
     h.writer.ingest_messages(&t, &[message(&a.id, 1, 1, 10, false), message(&a.id, 2, 1, 20, false)]).await.unwrap();
     let count = |scope: DialogScope| {
         let t = t.clone();
-        async move { h.reader.list_dialogs(&t, &scope, None, 10).await.unwrap().len() }
+        async move { h.reader.list_dialogs(&t, &scope, &DialogFilter::default(), None, 10).await.unwrap().len() }
     };
     assert_eq!(count(DialogScope::Owner(old_owner.clone())).await, 2);
 

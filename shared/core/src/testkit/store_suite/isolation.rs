@@ -1,7 +1,7 @@
 //! Tenant isolation: nothing of tenant A is visible or reachable through tenant B.
 
 use crate::domain::{Group, GroupId, Role, Tag, TagId, Tenant};
-use crate::ports::{AccountQuery, AuditQuery, DialogScope, Pin, PinTarget, PortErrorKind, UserQuery};
+use crate::ports::{AccountQuery, AuditQuery, DialogFilter, DialogScope, Pin, PinTarget, PortErrorKind, UserQuery};
 use crate::testkit::fixtures::{account, assert_kind, at, message, seed_account, tenant, user};
 use crate::testkit::StoreHandles;
 
@@ -83,7 +83,7 @@ pub async fn tenant_b_sees_nothing_of_tenant_a_messages(h: &StoreHandles) {
 
     let r = &h.reader;
     for scope in [DialogScope::Tenant, DialogScope::Account(acc.id.clone())] {
-        assert!(r.list_dialogs(&b, &scope, None, 10).await.unwrap().is_empty());
+        assert!(r.list_dialogs(&b, &scope, &DialogFilter::default(), None, 10).await.unwrap().is_empty());
     }
     assert!(r.get_dialogs(&b, &[(acc.id.clone(), 1)]).await.unwrap().is_empty());
     assert!(r.list_messages(&b, &acc.id, 1, None, 10).await.unwrap().is_empty());
