@@ -131,6 +131,16 @@ for (let r = 0; r < RUNS; r++) {
 await page.screenshot({ path: path.join(outDir, 'bench-dialog.png') });
 
 // Scrolling the inbox: 100 px a frame for 8 s (more pages load on the way).
+// BENCH_TRACE=1 records a Chromium trace of the scroll (renderer, compositor,
+// raster and viz threads) to the output directory, for a slow frame's cause.
+const TRACE = process.env.BENCH_TRACE ? path.join(outDir, 'scroll-trace.json') : null;
+if (TRACE) {
+  await browser.startTracing(page, {
+    path: TRACE,
+    categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.frame',
+      'blink', 'cc', 'gpu', 'viz', 'benchmark', 'toplevel', 'v8', 'loading', 'fonts', 'skia', 'disabled-by-default-cc.debug.scheduler.frames'],
+  });
+}
 const scroll = await page.evaluate(async () => {
   const list = document.querySelector('[data-testid=inbox-list]');
   const longTasks = [];
@@ -170,6 +180,7 @@ const scroll = await page.evaluate(async () => {
     dialogs_loaded: Number(document.querySelector('[data-testid=inbox-count]').dataset.count),
   };
 });
+if (TRACE) await browser.stopTracing();
 await page.screenshot({ path: path.join(outDir, 'bench-scrolled.png') });
 await browser.close();
 await server.dispose();

@@ -49,6 +49,18 @@ export function InboxPane({
     return new Set(list.map((a) => a.id));
   }, [filters, catalog.accounts]);
 
+  // The server lists what the filters keep, so paging reaches every match
+  // (the held dialogs are narrowed the same way below, live events included).
+  useEffect(() => {
+    const { account, group, tag, unreadOnly } = filters;
+    desk.setInboxFilter({
+      account: account || undefined,
+      group: group || undefined,
+      tag: tag || undefined,
+      unread: unreadOnly || undefined,
+    });
+  }, [filters, desk]);
+
   const keys = useMemo(
     () => visibleKeys(snap.inbox, { accounts, unreadOnly: filters.unreadOnly }),
     [snap.inbox, accounts, filters.unreadOnly],

@@ -1,20 +1,36 @@
 // Small display helpers.
 
+// One Intl.DateTimeFormat per format, made once. `Date.prototype.toLocale*String`
+// with options builds a new ICU formatter on every call (about 0.1 ms) that
+// only V8's garbage collector frees, in one main-thread pass after a major GC:
+// the thousands made while rendering a long dialog and the inbox froze a frame
+// of the inbox's scroll when they were freed (bench/RESULTS.md, issue 23).
+// Same output: these options name their fields, so the toLocale*String
+// defaults never applied.
+function formatter(options: Intl.DateTimeFormatOptions): (d: Date) => string {
+  let f: Intl.DateTimeFormat | undefined;
+  return (d) => (f ??= new Intl.DateTimeFormat(undefined, options)).format(d);
+}
+const hourMinute = formatter({ hour: '2-digit', minute: '2-digit' });
+const weekdayShort = formatter({ weekday: 'short' });
+const dayMonth = formatter({ day: 'numeric', month: 'short' });
+const fullDay = formatter({ weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+
 /** Time for a list: today's time, this week's day, or the date. */
 export function shortTime(iso: string | null | undefined, now = new Date()): string {
   if (!iso) return '';
   const d = new Date(iso);
-  if (d.toDateString() === now.toDateString()) return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  if (now.getTime() - d.getTime() < 6 * 86400_000) return d.toLocaleDateString([], { weekday: 'short' });
-  return d.toLocaleDateString([], { day: 'numeric', month: 'short' });
+  if (d.toDateString() === now.toDateString()) return hourMinute(d);
+  if (now.getTime() - d.getTime() < 6 * 86400_000) return weekdayShort(d);
+  return dayMonth(d);
 }
 
 export function clock(iso: string): string {
-  return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return hourMinute(new Date(iso));
 }
 
 export function dayLabel(iso: string): string {
-  return new Date(iso).toLocaleDateString([], { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+  return fullDay(new Date(iso));
 }
 
 const COLORS = ['#e17076', '#faa774', '#a695e7', '#7bc862', '#6ec9cb', '#65aadd', '#ee7aae'];
