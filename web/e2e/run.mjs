@@ -404,6 +404,34 @@ try {
     await amy.keyboard.press('Escape');
     await amy.locator('[data-testid=history]').waitFor({ state: 'detached' });
   });
+  await test('an agent changes their password: a wrong current one is refused in words, the new one signs in', async () => {
+    const PAT = { username: 'pat', password: 'pat-password-1' };
+    await desk.createAgent(PAT.username, PAT.password);
+    const pat = await signIn(PAT.username, PAT.password);
+    await pat.getByRole('link', { name: /Password/ }).click();
+    const form = pat.locator('[data-testid=password-form]');
+    await form.locator('input[name=current]').fill('not-my-password');
+    await form.locator('input[name=new]').fill('pat-password-2');
+    await form.locator('input[name=repeat]').fill('pat-password-2');
+    await form.getByRole('button', { name: 'Change password' }).click();
+    await form.getByRole('alert').waitFor();
+    await form.locator('input[name=current]').fill(PAT.password);
+    await form.getByRole('button', { name: 'Change password' }).click();
+    await form.getByRole('status').waitFor();
+    await shot(pat, 'password-changed');
+    // Still signed in with the new token: the inbox loads.
+    await pat.getByRole('link', { name: /Inbox/ }).click();
+    await pat.locator('[data-testid=live-state]').waitFor({ state: 'detached' });
+    await desk.login(PAT.username, 'pat-password-2');
+    await desk.login(PAT.username, PAT.password).then(
+      () => {
+        throw new Error('the old password still signs in');
+      },
+      () => undefined,
+    );
+    if (pat.errors.length) throw new Error(`page errors: ${pat.errors.join('; ')}`);
+    await pat.context().close();
+  });
   await test('dark theme follows the system', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
     const page = await context.newPage();

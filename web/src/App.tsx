@@ -52,5 +52,5 @@ export function App() {
 
   if (restoring) return <div className="empty">Loading…</div>;
   if (!session || !desk) return <Login onSignedIn={signedIn} />;
-  return <Shell desk={desk} onSignOut={signOut} />;
+  return <Shell desk={desk} onSignOut={signOut} onToken={(token) => signedIn(token, session.me)} />;
 }

@@ -4,8 +4,11 @@
 //! bounded per-connection buffers: a client that cannot keep up is dropped
 //! (and resumes on reconnect) instead of slowing ingest or growing memory.
 //!
-//! Sequences live in memory: after a restart they start again, and a client
-//! whose `since` is ahead gets a `resync` (refetch over REST), never a silent gap.
+//! Sequences live in memory. Each process numbers from its own epoch (the
+//! microsecond it started: below 2^53, so a browser's number holds it), so
+//! a client's `since` from before a restart is below everything this
+//! process kept and gets a `resync` (refetch over REST), never a silent gap;
+//! one that is ahead gets a `resync` too.
 
 use async_trait::async_trait;
 use std::collections::{HashMap, VecDeque};
@@ -68,18 +71,37 @@ struct UserStream {
 }
 
 /// The in-process push hub behind `GET /ws`.
-#[derive(Default)]
 pub struct WsHub {
     config: HubConfig,
     users: Mutex<HashMap<TenantId, HashMap<UserId, UserStream>>>,
     /// Counters, read by `/metrics`.
     pub metrics: HubMetrics,
+    /// The seq every user's numbering continues from in this process.
+    epoch: u64,
+}
+
+impl Default for WsHub {
+    fn default() -> Self {
+        Self::new(HubConfig::default())
+    }
+}
+
+/// Microseconds since the Unix epoch: a later process starts higher.
+fn epoch_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 impl WsHub {
-    /// Builds a hub with these buffer sizes.
+    /// Builds a hub with these buffer sizes, numbering from now.
     pub fn new(config: HubConfig) -> Self {
-        Self { config, ..Self::default() }
+        Self::starting_at(config, epoch_now())
+    }
+
+    /// Builds a hub whose users' first events are numbered `epoch + 1`.
+    pub fn starting_at(config: HubConfig, epoch: u64) -> Self {
+        Self { config, users: Mutex::default(), metrics: HubMetrics::default(), epoch }
     }
 
     /// Subscribes a connection of `user`. With `since` (the last seq the
@@ -87,7 +109,7 @@ impl WsHub {
     /// longer kept; without it, live events only.
     pub fn subscribe(&self, tenant: &TenantId, user: &UserId, since: Option<u64>) -> Subscription {
         let mut users = self.lock();
-        self.join(stream_of(&mut users, tenant, user), since)
+        self.join(stream_of(&mut users, tenant, user, self.epoch), since)
     }
 
     /// Adds a connection to `stream` (its lock held by the caller).
@@ -116,7 +138,7 @@ impl WsHub {
         max: usize,
     ) -> Option<Subscription> {
         let mut users = self.lock();
-        let stream = stream_of(&mut users, tenant, user);
+        let stream = stream_of(&mut users, tenant, user, self.epoch);
         // A connection that ended dropped its receiver; only live ones count.
         stream.clients.retain(|c| !c.is_closed());
         if stream.clients.len() >= max {
@@ -137,13 +159,14 @@ fn stream_of<'a>(
     users: &'a mut HashMap<TenantId, HashMap<UserId, UserStream>>,
     tenant: &TenantId,
     user: &UserId,
+    epoch: u64,
 ) -> &'a mut UserStream {
     if !users.contains_key(tenant) {
         users.insert(tenant.clone(), HashMap::new());
     }
     let streams = users.get_mut(tenant).unwrap_or_else(|| unreachable!("inserted above"));
     if !streams.contains_key(user) {
-        streams.insert(user.clone(), UserStream::default());
+        streams.insert(user.clone(), UserStream { last_seq: epoch, ..UserStream::default() });
     }
     streams.get_mut(user).unwrap_or_else(|| unreachable!("inserted above"))
 }
@@ -163,7 +186,7 @@ impl PushHub for WsHub {
         let data = event.data.get();
         let mut users = self.lock();
         for user in audience {
-            let stream = stream_of(&mut users, tenant, user);
+            let stream = stream_of(&mut users, tenant, user, self.epoch);
             stream.last_seq += 1;
             let text = encode(event.kind, stream.last_seq, data);
             stream.recent.push_back((stream.last_seq, text.clone()));
@@ -201,7 +224,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_user_gets_its_own_sequence_and_only_its_events() {
-        let hub = WsHub::default();
+        let hub = WsHub::starting_at(HubConfig::default(), 0);
         let (t, alice, bob) = ids();
         let mut a = hub.subscribe(&t, &alice, None);
         let mut b = hub.subscribe(&t, &bob, None);
@@ -215,7 +238,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_resuming_from_its_last_seq_gets_exactly_what_it_missed() {
-        let hub = WsHub::default();
+        let hub = WsHub::starting_at(HubConfig::default(), 0);
         let (t, alice, _) = ids();
         for n in 1..=5 {
             hub.publish(&t, std::slice::from_ref(&alice), event(n)).await.unwrap();
@@ -228,7 +251,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_too_far_behind_or_ahead_is_told_to_resync() {
-        let hub = WsHub::new(HubConfig { history: 3, client_buffer: 8 });
+        let hub = WsHub::starting_at(HubConfig { history: 3, client_buffer: 8 }, 0);
         let (t, alice, _) = ids();
         for n in 1..=10 {
             hub.publish(&t, std::slice::from_ref(&alice), event(n)).await.unwrap();
@@ -241,8 +264,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_client_from_before_a_restart_is_told_to_resync_not_given_a_gap() {
+        let (t, alice, _) = ids();
+        let before = WsHub::new(HubConfig::default());
+        let mut client = before.subscribe(&t, &alice, None);
+        let mut seen = 0;
+        for n in 1..=5 {
+            before.publish(&t, std::slice::from_ref(&alice), event(n)).await.unwrap();
+            seen = seq_of(&client.events.recv().await.unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        // The restarted process numbers from its own, later epoch.
+        let after = WsHub::new(HubConfig::default());
+        for n in 1..=8 {
+            after.publish(&t, std::slice::from_ref(&alice), event(n)).await.unwrap();
+        }
+        let resumed = after.subscribe(&t, &alice, Some(seen)).backlog;
+        assert!(matches!(resumed, Backlog::Resync(_)), "{resumed:?}");
+        let first = after.subscribe(&t, &alice, None);
+        assert!(first.backlog == Backlog::Events(vec![]));
+        assert!(seen < after.epoch, "a later process numbers above every earlier seq");
+        assert!(after.epoch < (1 << 53), "a browser's number holds every seq");
+    }
+
+    #[tokio::test]
     async fn a_slow_client_is_dropped_without_blocking_the_publisher() {
-        let hub = WsHub::new(HubConfig { history: 100, client_buffer: 2 });
+        let hub = WsHub::starting_at(HubConfig { history: 100, client_buffer: 2 }, 0);
         let (t, alice, _) = ids();
         let mut slow = hub.subscribe(&t, &alice, None);
         for n in 1..=5 {
@@ -258,7 +305,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_capped_subscription_is_refused_while_the_user_holds_the_cap_and_not_after_one_ends() {
-        let hub = WsHub::default();
+        let hub = WsHub::starting_at(HubConfig::default(), 0);
         let (t, alice, bob) = ids();
         let first = hub.subscribe_capped(&t, &alice, None, 2).expect("first");
         let _second = hub.subscribe_capped(&t, &alice, None, 2).expect("second");

@@ -78,7 +78,7 @@ mod tests {
         // Two instances on one file: the fleet process's and the server's.
         let fleet_side = QueuedPush::new(Arc::new(SqliteQueue::open(&path).unwrap()));
         let server_queue: Arc<dyn Queue> = Arc::new(SqliteQueue::open(&path).unwrap());
-        let hub = Arc::new(WsHub::default());
+        let hub = Arc::new(WsHub::starting_at(crate::push::HubConfig::default(), 0));
         let (tenant, alice, bob) = (TenantId::parse("acme").unwrap(), UserId::generate(), UserId::generate());
         let mut alices = hub.subscribe(&tenant, &alice, None);
         let mut bobs = hub.subscribe(&tenant, &bob, None);

@@ -23,3 +23,25 @@ describe('errors shown to people', () => {
     expect(describeError(undefined, 502).message).toBe('The server answered 502.');
   });
 });
+
+describe('the session on 401', () => {
+  it('ends on a 401 for the current token, not for one already replaced', async () => {
+    const { api, setToken, setUnauthorizedHandler } = await import('./client');
+    let signedOut = 0;
+    setUnauthorizedHandler(() => signedOut++);
+    const seen: string[] = [];
+    const fetch401 = async (request: Request) => {
+      seen.push(request.headers.get('authorization') ?? '');
+      return new Response('{"error":{"code":"unauthorized","message":"revoked"}}', { status: 401 });
+    };
+    setToken('old');
+    const baseUrl = 'http://desk.test';
+    const stale = api.GET('/api/me', { baseUrl, fetch: async (r) => { setToken('new'); return fetch401(r); } });
+    await stale;
+    expect(signedOut).toBe(0);
+    await api.GET('/api/me', { baseUrl, fetch: fetch401 });
+    expect(signedOut).toBe(1);
+    expect(seen).toEqual(['Bearer old', 'Bearer new']);
+    setToken(null);
+  });
+});

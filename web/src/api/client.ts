@@ -27,7 +27,10 @@ const auth: Middleware = {
     return request;
   },
   onResponse({ response, request }) {
-    if (response.status === 401 && !request.url.endsWith('/api/auth/login')) onUnauthorized?.();
+    // A 401 for a token already replaced (a request in flight across a
+    // password change) says nothing about the session now.
+    const current = request.headers.get('authorization') === `Bearer ${token}`;
+    if (response.status === 401 && current && !request.url.endsWith('/api/auth/login')) onUnauthorized?.();
     return response;
   },
 };

@@ -8,6 +8,7 @@ const PATHS: Record<string, string> = {
   log: 'M6 3h9l4 4v14H6zM9 9h7M9 13h7M9 17h4',
   box: 'M3 7h18v4H3zM5 11v9h14v-9M10 15h4',
   exit: 'M15 4h4v16h-4M10 8l-4 4 4 4M6 12h10',
+  key: 'M8 15a4 4 0 1 1 0-8 4 4 0 0 1 0 8zM12 11h9M18 11v3M21 11v4',
   clip: 'M16 7l-7.5 7.5a2 2 0 0 0 3 3L19 10a4 4 0 0 0-6-6l-7.5 7.5a6 6 0 0 0 8.5 8.5L20 14',
 };
 

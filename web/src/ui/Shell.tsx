@@ -11,6 +11,7 @@ import { TagsPage } from '../admin/TagsPage';
 import { AuditPage } from '../admin/AuditPage';
 import { ArchivePage } from '../admin/ArchivePage';
 import { Icon } from './Icon';
+import { PasswordPage } from './PasswordPage';
 
 interface Item {
   path: string;
@@ -28,9 +29,19 @@ const ITEMS: Item[] = [
   { path: '/tags', icon: 'tag', label: 'Tags', manager: true },
   { path: '/audit', icon: 'log', label: 'Audit', manager: true },
   { path: '/archive', icon: 'box', label: 'Archive', manager: true, admin: true },
+  { path: '/password', icon: 'key', label: 'Password' },
 ];
 
-export function Shell({ desk, onSignOut }: { desk: Desk; onSignOut: () => void }) {
+export function Shell({
+  desk,
+  onSignOut,
+  onToken,
+}: {
+  desk: Desk;
+  onSignOut: () => void;
+  /** Switches the session to a new token (after a password change). */
+  onToken: (token: string) => void;
+}) {
   const snap = useDesk(desk);
   const path = usePath();
   const manager = snap.me.role !== 'agent';
@@ -80,6 +91,7 @@ export function Shell({ desk, onSignOut }: { desk: Desk; onSignOut: () => void }
         {current === '/tags' && <TagsPage />}
         {current === '/audit' && <AuditPage />}
         {current === '/archive' && <ArchivePage />}
+        {current === '/password' && <PasswordPage onToken={onToken} />}
       </main>
     </div>
   );
