@@ -62,6 +62,7 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
             let search = open_index(config, "search")?;
             ports.search = Some(search.clone());
             let leases = Arc::new(SqliteLeases::open(config.data_dir.join("leases.db")).context("cannot open leases")?);
+            ports.leases = Some(leases.clone());
             let archiver = ports.archive.clone().map(|archive| {
                 let window = std::time::Duration::from_secs(u64::from(config.hot_days) * 86_400);
                 ArchiveJob::FromStore(Archiver::new(archive, store.clone(), window))

@@ -146,6 +146,13 @@ pub async fn scrape(State(s): State<MetricsState>, headers: HeaderMap) -> Respon
     sample(&mut out, "tgdesk_flood_waits_total", "counter", "FLOOD_WAITs met while sending.", read(&fleet.flood_waits));
     sample(
         &mut out,
+        "tgdesk_commands_passed_on_total",
+        "counter",
+        "Commands this node passed to the node holding their account (or to the shared queue).",
+        read(&fleet.commands_passed_on),
+    );
+    sample(
+        &mut out,
         "tgdesk_sqlite_page_cache_wrapped",
         "gauge",
         "1 when SQLite's page cache runs through tgdesk's wrapper (commits do not walk the whole cache).",

@@ -1,7 +1,10 @@
 //! The commands consumer: carries out sends, login steps, logouts, edits,
 //! deletes, read marks, media downloads and syncs for accounts running on
-//! this node. A command for an account running elsewhere (or starting) is put
-//! back for a moment; FLOOD_WAIT puts a send back for the time Telegram asks;
+//! this node. It reads this node's own queue (commands the desk routed here
+//! by the account's lease) and the shared one. A command for an account
+//! another node holds is passed to that node's queue; one for an account no
+//! node holds, read from this node's queue, goes to the shared queue; one
+//! for an account starting here is put back for a moment. FLOOD_WAIT puts a send back for the time Telegram asks;
 //! a send that cannot succeed is recorded as failed with its reason; commands
 //! a caller waits on are answered through the replies port.
 
@@ -17,7 +20,8 @@ use tgdesk_core::ports::{
     BlobStore, Delivery, OutgoingFile, OutgoingMessage, PortError, TelegramDownload, TelegramError, TelegramSession,
 };
 use tgdesk_core::usecases::{
-    media_key, photo_key, AccountUpdate, Call, CommandFailure, CommandReply, FleetCommand, SendOutcome, COMMANDS_QUEUE,
+    media_key, node_commands_queue, photo_key, AccountUpdate, Call, CommandFailure, CommandReply, FleetCommand,
+    SendOutcome, COMMANDS_QUEUE,
 };
 use tokio::sync::watch;
 
@@ -32,16 +36,16 @@ const MAX_REQUEST_WAITS: u32 = 25;
 /// login waiting on Telegram) never holds up the others.
 const IN_FLIGHT: usize = 256;
 
-/// Consumes the commands queue until `shutdown` turns true, then lets the
-/// commands in hand finish.
-pub(crate) async fn consume(fleet: Arc<Fleet>, mut shutdown: watch::Receiver<bool>) {
+/// Consumes commands queue `queue` until `shutdown` turns true, then lets
+/// the commands in hand finish.
+pub(crate) async fn consume(fleet: Arc<Fleet>, queue: String, mut shutdown: watch::Receiver<bool>) {
     let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let mut handling = tokio::task::JoinSet::new();
     while !*shutdown.borrow() {
         while handling.try_join_next().is_some() {}
         let free = slots.available_permits().clamp(1, 32);
         let received = tokio::select! {
-            r = fleet.desk.queue.receive(COMMANDS_QUEUE, free, Duration::from_secs(1), VISIBILITY) => r,
+            r = fleet.desk.queue.receive(&queue, free, Duration::from_secs(1), VISIBILITY) => r,
             _ = shutdown.changed() => break,
         };
         let deliveries = match received {
@@ -54,9 +58,9 @@ pub(crate) async fn consume(fleet: Arc<Fleet>, mut shutdown: watch::Receiver<boo
         };
         for delivery in deliveries {
             let Ok(slot) = slots.clone().acquire_owned().await else { break };
-            let fleet = fleet.clone();
+            let (fleet, queue) = (fleet.clone(), queue.clone());
             handling.spawn(async move {
-                handle(fleet, delivery).await;
+                handle(fleet, &queue, delivery).await;
                 drop(slot);
             });
         }
@@ -71,20 +75,77 @@ enum Settle {
     Poison(String),
 }
 
-async fn handle(fleet: Arc<Fleet>, delivery: Delivery) {
+async fn handle(fleet: Arc<Fleet>, from: &str, delivery: Delivery) {
     let settle = match serde_json::from_slice::<FleetCommand>(&delivery.body) {
         Err(e) => Settle::Poison(format!("not a command: {e}")),
-        Ok(command) => execute(&fleet, command, delivery.attempts).await,
+        Ok(command) => match elsewhere(&fleet, &command, from).await {
+            Some(to) => pass_on(&fleet, &to, &delivery).await,
+            None => execute(&fleet, command, delivery.attempts).await,
+        },
     };
     let queue = &fleet.desk.queue;
     let result = match settle {
-        Settle::Ack => queue.ack(COMMANDS_QUEUE, std::slice::from_ref(&delivery.receipt)).await,
-        Settle::Retry(delay) => queue.nack(COMMANDS_QUEUE, &delivery.receipt, delay).await,
-        Settle::Poison(reason) => queue.dead_letter(COMMANDS_QUEUE, &delivery, &reason).await,
+        Settle::Ack => queue.ack(from, std::slice::from_ref(&delivery.receipt)).await,
+        Settle::Retry(delay) => queue.nack(from, &delivery.receipt, delay).await,
+        Settle::Poison(reason) => queue.dead_letter(from, &delivery, &reason).await,
     };
     if let Err(e) = result {
         // The delivery comes back after its visibility timeout; sends are recorded idempotently.
         tracing::warn!(error = %e, "cannot settle a command");
+    }
+}
+
+/// The queue a command read from `from` belongs on instead, if any: the
+/// node holding its account, or the shared queue when no node holds it and
+/// it came to this node's own queue. `None`: it is this node's to carry out
+/// (its account runs or logs in here, or starts here, or no node holds it).
+async fn elsewhere(fleet: &Fleet, command: &FleetCommand, from: &str) -> Option<String> {
+    let (tenant, account) = command.account();
+    let key = (tenant.clone(), account.clone());
+    if fleet.session(tenant, account).is_some() || crate::login::pending(fleet, &key) {
+        return None;
+    }
+    match fleet.leases.holder(tenant, account).await {
+        Ok(Some(lease)) if lease.node != fleet.config.node_id => Some(node_commands_queue(&lease.node)),
+        Ok(Some(_)) => None,
+        Ok(None) if from != COMMANDS_QUEUE => Some(COMMANDS_QUEUE.to_owned()),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(%account, error = %e, "cannot read the account's lease; handling the command here");
+            None
+        }
+    }
+}
+
+/// Moves a delivery to queue `to` (acked here once it is there).
+async fn pass_on(fleet: &Fleet, to: &str, delivery: &Delivery) -> Settle {
+    match fleet.desk.queue.send_batch(to, vec![delivery.body.clone()]).await {
+        Ok(()) => {
+            fleet.metrics.commands_passed_on.fetch_add(1, Ordering::Relaxed);
+            Settle::Ack
+        }
+        Err(e) => {
+            tracing::warn!(queue = to, error = %e, "cannot pass a command on; put back");
+            Settle::Retry(Duration::from_secs(1))
+        }
+    }
+}
+
+/// Moves every command waiting in `queue` to the shared queue, where the
+/// nodes pass each to its account's holder: this node's own queue as it
+/// stops, a dead node's when its accounts were taken over. Returns how many.
+pub(crate) async fn drain(fleet: &Fleet, queue: &str) -> Result<usize, PortError> {
+    let mut moved = 0;
+    loop {
+        let batch = fleet.desk.queue.receive(queue, 10, Duration::ZERO, VISIBILITY).await?;
+        if batch.is_empty() {
+            return Ok(moved);
+        }
+        let bodies = batch.iter().map(|d| d.body.clone()).collect();
+        fleet.desk.queue.send_batch(COMMANDS_QUEUE, bodies).await?;
+        let receipts: Vec<String> = batch.iter().map(|d| d.receipt.clone()).collect();
+        fleet.desk.queue.ack(queue, &receipts).await?;
+        moved += batch.len();
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tgdesk_core::domain::{Account, AccountId, AccountStatus, TenantId};
 use tgdesk_core::ports::{Lease, Leases, PortErrorKind, SessionSealer, TelegramConnector, TelegramSession};
-use tgdesk_core::usecases::Desk;
+use tgdesk_core::usecases::{node_commands_queue, Desk, COMMANDS_QUEUE};
 use tokio::sync::{mpsc, watch};
 
 /// How a fleet node behaves.
@@ -86,6 +86,8 @@ pub struct FleetMetrics {
     pub sends_failed: AtomicU64,
     /// FLOOD_WAITs met while sending.
     pub flood_waits: AtomicU64,
+    /// Commands passed on to the node holding their account (or to the shared queue).
+    pub commands_passed_on: AtomicU64,
 }
 
 /// Why a running session is asked to stop.
@@ -189,7 +191,9 @@ impl Fleet {
         let (stop_saving, saving) = watch::channel(false);
         let node = self.clone();
         let saver = tokio::spawn(async move { node.saver.run(node.desk.directory.clone(), saving).await });
-        let commands = tokio::spawn(commands::consume(self.clone(), shutdown.clone()));
+        let own_queue = node_commands_queue(&self.config.node_id);
+        let commands = tokio::spawn(commands::consume(self.clone(), COMMANDS_QUEUE.to_owned(), shutdown.clone()));
+        let own_commands = tokio::spawn(commands::consume(self.clone(), own_queue.clone(), shutdown.clone()));
         let keeper = tokio::spawn(self.clone().keep_leases(shutdown.clone()));
         let mut tick = tokio::time::interval(self.config.scan_every);
         loop {
@@ -211,6 +215,16 @@ impl Fleet {
         let mut tasks = self.tasks.lock().await;
         while tasks.join_next().await.is_some() {}
         let _ = commands.await;
+        let _ = own_commands.await;
+        // The leases are released: what still waits for this node goes to
+        // the shared queue, for the nodes that take its accounts.
+        match commands::drain(&self, &own_queue).await {
+            Ok(0) => {}
+            Ok(moved) => tracing::info!(moved, "commands left for this node passed to the shared queue"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot pass this node's waiting commands on; a node taking its accounts will")
+            }
+        }
         // Every session published what it had and saved its state; the
         // publisher and the saver drain and stop.
         let _ = stop_publishing.send(true);
@@ -290,12 +304,19 @@ impl Fleet {
     /// held by another live node. The scan reads ids and leases; only the
     /// accounts to start are read whole.
     async fn scan(self: &Arc<Self>) -> Result<(), tgdesk_core::ports::PortError> {
+        // A node whose every lease lapsed is gone: its queue is drained
+        // below, once this scan took over what it could of its accounts.
+        let (mut seen_nodes, mut live_nodes) = (HashSet::new(), HashSet::new());
         for tenant in self.desk.directory.list_tenants().await? {
             let now = chrono::Utc::now();
-            let elsewhere: HashSet<AccountId> = self
-                .leases
-                .list(&tenant.id)
-                .await?
+            let leases = self.leases.list(&tenant.id).await?;
+            for lease in leases.iter().filter(|l| l.node != self.config.node_id) {
+                seen_nodes.insert(lease.node.clone());
+                if lease.expires_at > now {
+                    live_nodes.insert(lease.node.clone());
+                }
+            }
+            let elsewhere: HashSet<AccountId> = leases
                 .into_iter()
                 .filter(|l| l.node != self.config.node_id && l.expires_at > now)
                 .map(|l| l.account_id)
@@ -323,6 +344,15 @@ impl Fleet {
                 }
                 if !full {
                     break;
+                }
+            }
+        }
+        for node in seen_nodes.difference(&live_nodes) {
+            match commands::drain(self, &node_commands_queue(node)).await {
+                Ok(0) => {}
+                Ok(moved) => tracing::info!(node, moved, "a gone node's waiting commands passed to the shared queue"),
+                Err(e) => {
+                    tracing::warn!(node, error = %e, "cannot drain a gone node's commands; tried again next scan")
                 }
             }
         }

@@ -71,6 +71,7 @@ async fn compose(args: &Args) -> anyhow::Result<(Ports, Arc<dyn Leases>)> {
     let mut ports = LocalPorts::open(&args.data_dir).context("cannot open the data dir")?.ports;
     ports.push = queued(ports.queue.clone());
     let leases = Arc::new(SqliteLeases::open(args.data_dir.join("leases.db")).context("cannot open leases")?);
+    ports.leases = Some(leases.clone());
     Ok((ports, leases))
 }
 
@@ -91,6 +92,9 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!(error = %e, "cannot raise the open-files limit");
     }
     let node_id = args.node_id.clone().unwrap_or_else(generated_node_id);
+    tgdesk_core::ports::validate_queue_name(&tgdesk_core::usecases::node_commands_queue(&node_id)).map_err(|_| {
+        anyhow::anyhow!("node id {node_id:?}: use letters, digits, '-' and '_' (it names this node's commands queue)")
+    })?;
     let mut config = FleetConfig::new(node_id.clone());
     config.scan_every = args.scan_every;
     let fleet = Fleet::new(desk, leases, connector, sealer, config);

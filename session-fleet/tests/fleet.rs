@@ -32,7 +32,10 @@ async fn world() -> World {
     let sim_dir = tempfile::tempdir().unwrap();
     let sim = Simulator::start(SimConfig::new("127.0.0.1:0".parse().unwrap(), sim_dir.path())).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let ports = LocalPorts::open(dir.path()).unwrap().ports;
+    let mut ports = LocalPorts::open(dir.path()).unwrap().ports;
+    let leases = Arc::new(SqliteLeases::open(dir.path().join("leases")).unwrap());
+    // As the server: commands go to the queue of the node holding the account.
+    ports.leases = Some(leases.clone());
     let desk = Desk::new(ports, TokenService::new(b"fleet-test-secret-fleet-test-sec", Duration::from_secs(600)));
     let view = desk.create_tenant("acme", "admin", "admin-password").await.unwrap();
     let admin = Actor {
@@ -43,7 +46,6 @@ async fn world() -> World {
     let connector = Arc::new(GrammersConnector::new(GrammersConfig::new(1, SecretString::from("sim"))));
     // The key file a `tgdesk-fleet` process on this dir reads too.
     let sealer = Arc::new(SessionCipher::load_or_create(&dir.path().join("session.key")).unwrap());
-    let leases = Arc::new(SqliteLeases::open(dir.path().join("leases")).unwrap());
     World { sim, http: reqwest::Client::new(), desk, admin, connector, sealer, leases, _dir: dir, _sim_dir: sim_dir }
 }
 
@@ -122,13 +124,77 @@ async fn settled_send(w: &World, id: &tgdesk_core::domain::SendId) -> tgdesk_cor
 
 /// Starts a fleet node and the ingest pump; returns their stop switch and tasks.
 fn start(w: &World, node: &str) -> (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>) {
+    start_node(w, node).0
+}
+
+/// [`start`], with the node for its counters.
+#[allow(clippy::type_complexity)]
+fn start_node(w: &World, node: &str) -> ((watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>), Arc<Fleet>) {
     let (stop, stopped) = watch::channel(false);
     let fleet = w.fleet(node);
+    let node = fleet.clone();
     let tasks = vec![
         tokio::spawn(fleet.run(stopped.clone())),
         tokio::spawn(pump::run_ingest(w.desk.clone(), Arc::default(), stopped)),
     ];
-    (stop, tasks)
+    ((stop, tasks), node)
+}
+
+/// The texts the simulator's account `phone` sent, oldest first.
+async fn sent_by(w: &World, phone: &str) -> Vec<String> {
+    let url = format!("{}/control/sent?account_phone={}", w.sim.control_url(), phone.replace('+', "%2B"));
+    let on_sim: Value = w.http.get(url).send().await.unwrap().json().await.unwrap();
+    on_sim["items"].as_array().unwrap().iter().filter_map(|i| i["text"].as_str().map(str::to_owned)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_reach_the_node_holding_the_account_and_a_stopping_nodes_move_on() {
+    let w = world().await;
+    let phones: Vec<String> = (0..4).map(|i| format!("+155503200{i:02}")).collect();
+    let mut ids = Vec::new();
+    for phone in &phones {
+        ids.push(w.account(phone).await);
+    }
+    let (a, node_a) = start_node(&w, "node-a");
+    let (b, node_b) = start_node(&w, "node-b");
+    for id in &ids {
+        w.wait_status(id, AccountStatus::Online).await;
+    }
+    let mut peers = Vec::new();
+    for (i, phone) in phones.iter().enumerate() {
+        let body = json!({"account_phone": phone, "from": {"user_id": 7200 + i, "name": "Eve"}, "text": "hello"});
+        peers.push(w.control("/control/messages", body).await["peer"].as_i64().unwrap());
+    }
+    let send = |id: &AccountId, peer: i64, text: &str| {
+        let message = NewMessage { text: text.into(), reply_to: None, files: vec![] };
+        let (desk, admin, id) = (w.desk.clone(), w.admin.clone(), id.clone());
+        async move { desk.send_message(&admin, &id, peer, message).await.unwrap().id }
+    };
+
+    // Each reply goes straight to the node holding its account: none is passed on.
+    let mut sends = Vec::new();
+    for (id, peer) in ids.iter().zip(&peers) {
+        sends.push(send(id, *peer, "first reply").await);
+    }
+    for s in &sends {
+        assert_eq!(settled_send(&w, s).await.status, tgdesk_core::domain::SendStatus::Sent);
+    }
+    let passed = |n: &Fleet| n.metrics.commands_passed_on.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!((passed(&node_a), passed(&node_b)), (0, 0), "every command reached its holder first");
+
+    // Replies queued for node-a as it stops move on to node-b, which takes its accounts.
+    let mut later = Vec::new();
+    for (id, peer) in ids.iter().zip(&peers) {
+        later.push(send(id, *peer, "second reply").await);
+    }
+    stop(a).await;
+    for s in &later {
+        assert_eq!(settled_send(&w, s).await.status, tgdesk_core::domain::SendStatus::Sent, "no reply lost");
+    }
+    for phone in &phones {
+        assert_eq!(sent_by(&w, phone).await, ["first reply", "second reply"], "each reply sent once, in order");
+    }
+    stop(b).await;
 }
 
 async fn stop(handle: (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>)) {
@@ -338,6 +404,14 @@ impl tgdesk_core::ports::Leases for CutOff {
     ) -> Result<Vec<Option<tgdesk_core::ports::Lease>>, tgdesk_core::ports::PortError> {
         self.check()?;
         self.inner.renew_many(leases, ttl).await
+    }
+    async fn holder(
+        &self,
+        t: &TenantId,
+        a: &AccountId,
+    ) -> Result<Option<tgdesk_core::ports::Lease>, tgdesk_core::ports::PortError> {
+        self.check()?;
+        self.inner.holder(t, a).await
     }
     async fn release(&self, lease: &tgdesk_core::ports::Lease) -> Result<(), tgdesk_core::ports::PortError> {
         self.check()?;

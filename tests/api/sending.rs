@@ -7,7 +7,7 @@ use crate::helpers::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tgdesk_core::domain::{SendId, TenantId};
-use tgdesk_core::usecases::{FleetCommand, SendOutcome, COMMANDS_QUEUE};
+use tgdesk_core::usecases::{node_commands_queue, FleetCommand, SendOutcome, COMMANDS_QUEUE};
 
 struct World {
     app: TestApp,
@@ -28,17 +28,53 @@ async fn world() -> World {
     World { app, admin, agent, account, other_account }
 }
 
-/// Takes every command the fleet would receive now.
+/// Takes every command the fleet would receive now from the shared queue.
 async fn commands(app: &TestApp) -> Vec<FleetCommand> {
-    let deliveries = app
-        .desk
-        .queue
-        .receive(COMMANDS_QUEUE, 1000, Duration::from_millis(200), Duration::from_secs(30))
-        .await
-        .unwrap();
+    commands_of(app, COMMANDS_QUEUE).await
+}
+
+/// Takes every command waiting in `queue`.
+async fn commands_of(app: &TestApp, queue: &str) -> Vec<FleetCommand> {
+    let deliveries =
+        app.desk.queue.receive(queue, 1000, Duration::from_millis(200), Duration::from_secs(30)).await.unwrap();
     let receipts: Vec<String> = deliveries.iter().map(|d| d.receipt.clone()).collect();
-    app.desk.queue.ack(COMMANDS_QUEUE, &receipts).await.unwrap();
+    app.desk.queue.ack(queue, &receipts).await.unwrap();
     deliveries.iter().map(|d| serde_json::from_slice(&d.body).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn commands_go_to_the_queue_of_the_node_holding_the_account() {
+    let w = world().await;
+    let tenant = TenantId::parse("demo").unwrap();
+    let account = tgdesk_core::domain::AccountId::parse(&w.account).unwrap();
+    let leases = w.app.desk.leases.clone().expect("the server knows the fleet's leases");
+    let path = format!("/api/accounts/{}/dialogs/777/messages", w.account);
+
+    // No node holds the account: the shared queue, which every node reads.
+    w.app.post(&path, &w.agent, json!({"text": "first"})).await.expect(202);
+    assert_eq!(commands(&w.app).await.len(), 1);
+
+    // Node n7 holds it: straight to n7's queue, nothing on the shared one.
+    let lease = leases.acquire(&tenant, &account, "n7", Duration::from_secs(60)).await.unwrap();
+    w.app.post(&path, &w.agent, json!({"text": "second"})).await.expect(202);
+    let batch = json!({"targets": [{"account_id": w.account, "peer": 778}, {"account_id": w.account, "peer": 779}], "text": "all"});
+    w.app.post("/api/batch-sends", &w.agent, batch).await.expect(202);
+    assert!(commands(&w.app).await.is_empty());
+    let routed = commands_of(&w.app, &node_commands_queue("n7")).await;
+    let texts: Vec<&str> = routed
+        .iter()
+        .map(|c| match c {
+            FleetCommand::Send { text, .. } => text.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(texts, ["second", "all", "all"]);
+
+    // Released: the shared queue again.
+    leases.release(&lease).await.unwrap();
+    w.app.post(&path, &w.agent, json!({"text": "third"})).await.expect(202);
+    assert_eq!(commands(&w.app).await.len(), 1);
+    assert!(commands_of(&w.app, &node_commands_queue("n7")).await.is_empty());
 }
 
 #[tokio::test]

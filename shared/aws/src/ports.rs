@@ -70,6 +70,7 @@ impl AwsPorts {
             replies: store.clone(),
             sessions: None,
             sealer: None,
+            leases: Some(leases.clone()),
         };
         Self { store, leases, ports }
     }

@@ -21,6 +21,7 @@ use tgdesk_core::ports::{
     dead_letter_queue, reason_within_limit, validate_queue_name, validate_receive, validate_send, Delivery, PortError,
     PortErrorKind, Queue, QueueDepth, MAX_QUEUE_NAME,
 };
+use tgdesk_core::usecases::COMMANDS_QUEUE;
 use tokio::sync::RwLock;
 
 /// Message attribute holding a dead-letter reason.
@@ -75,7 +76,7 @@ impl SqsQueue {
                 if !create {
                     return Ok(None);
                 }
-                if !self.ctx.settings.create_missing {
+                if !self.may_create(name) {
                     return Err(PortError::not_found(format!("queue {sqs} does not exist (deploy the template)")));
                 }
                 let out = self
@@ -92,6 +93,13 @@ impl SqsQueue {
         let url = url.ok_or_else(|| PortError::new(PortErrorKind::Internal, format!("no URL for queue {sqs}")))?;
         self.urls.write().await.insert(name.to_owned(), url.clone());
         Ok(Some(url))
+    }
+
+    /// Whether this process may create queue `name`: any where the settings
+    /// allow, and a fleet node's own commands queue (with its dead-letter
+    /// queue) always, since nodes come and go with the service's tasks.
+    fn may_create(&self, name: &str) -> bool {
+        self.ctx.settings.create_missing || name.starts_with(&format!("{COMMANDS_QUEUE}-"))
     }
 
     /// Makes sure queue `name` exists, creating it where the settings allow

@@ -178,6 +178,33 @@ impl Leases for SqliteLeases {
         Ok(())
     }
 
+    async fn holder(&self, tenant: &TenantId, account: &AccountId) -> Result<Option<Lease>, PortError> {
+        let (t, a) = (tenant.as_str().to_owned(), account.as_str().to_owned());
+        let row: Option<(String, i64, i64)> = self
+            .db
+            .read(move |tx| {
+                tx.query_row(
+                    "SELECT node, fencing, expires_at FROM leases
+                     WHERE tenant = ?1 AND account = ?2 AND node IS NOT NULL AND expires_at > ?3",
+                    params![t, a, now_ms()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(map_err)
+            })
+            .await?;
+        row.map(|(node, f, expires)| {
+            Ok(Lease {
+                tenant: tenant.clone(),
+                account_id: account.clone(),
+                node,
+                fencing: fencing(f)?,
+                expires_at: time(expires)?,
+            })
+        })
+        .transpose()
+    }
+
     async fn list(&self, tenant: &TenantId) -> Result<Vec<Lease>, PortError> {
         let t = tenant.as_str().to_owned();
         let rows: Vec<(String, String, i64, i64)> = self

@@ -60,6 +60,8 @@ impl LocalPorts {
             replies: store.clone(),
             sessions: None,
             sealer: None,
+            // The leases file is the fleet's; the caller that runs one adds it.
+            leases: None,
         };
         Ok(Self { store, hub, ports })
     }

@@ -41,6 +41,9 @@ mod one_by_one {
         async fn list(&self, t: &TenantId) -> Result<Vec<Lease>, PortError> {
             self.0.list(t).await
         }
+        async fn holder(&self, t: &TenantId, a: &AccountId) -> Result<Option<Lease>, PortError> {
+            self.0.holder(t, a).await
+        }
     }
 
     async fn fresh_one_by_one() -> LeasesHandle {

@@ -184,6 +184,26 @@ impl Leases for DynamoLeases {
         }
     }
 
+    async fn holder(&self, tenant: &TenantId, account: &AccountId) -> Result<Option<Lease>, PortError> {
+        let table = self.table().await?;
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key("pk", s(tenant.as_str()))
+            .key("sk", s(account.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| error::sdk("dynamodb get lease", e))?;
+        let Some(item) = out.item() else { return Ok(None) };
+        if get_bool(item, "released") {
+            return Ok(None);
+        }
+        let held = lease(item)?;
+        Ok((held.expires_at > Utc::now()).then_some(held))
+    }
+
     async fn list(&self, tenant: &TenantId) -> Result<Vec<Lease>, PortError> {
         let table = self.table().await?;
         let mut pages = self

@@ -74,4 +74,9 @@ pub trait Leases: Send + Sync {
     /// Returns the tenant's current leases, expired ones included (a node
     /// takes those over without trying every account), released ones not.
     async fn list(&self, tenant: &TenantId) -> Result<Vec<Lease>, PortError>;
+
+    /// Returns the lease that holds `account` now (not released, not expired
+    /// by the caller's clock), or `None`: the node a command for the account
+    /// must reach.
+    async fn holder(&self, tenant: &TenantId, account: &AccountId) -> Result<Option<Lease>, PortError>;
 }

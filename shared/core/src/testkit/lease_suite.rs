@@ -179,6 +179,25 @@ pub async fn list_returns_current_leases_including_expired_ones(l: &dyn Leases) 
     assert!(l.list(&tenant()).await.unwrap().is_empty());
 }
 
+/// `holder` names the node holding an account now: none before the first
+/// lease, after a release or once it lapsed; the taker after a take-over.
+pub async fn holder_names_the_live_lease_only(l: &dyn Leases) {
+    let (t, a) = ids();
+    assert_eq!(l.holder(&t, &a).await.unwrap(), None);
+    let lease = l.acquire(&t, &a, "node-a", LONG).await.unwrap();
+    assert_eq!(l.holder(&t, &a).await.unwrap(), Some(lease.clone()));
+    assert_eq!(l.holder(&tenant(), &a).await.unwrap(), None, "another tenant's account of the same id");
+    l.release(&lease).await.unwrap();
+    assert_eq!(l.holder(&t, &a).await.unwrap(), None, "released");
+    let lapsing = l.acquire(&t, &a, "node-b", SHORT).await.unwrap();
+    assert_eq!(l.holder(&t, &a).await.unwrap().map(|h| h.node), Some("node-b".to_owned()));
+    wait_out(SHORT).await;
+    assert_eq!(l.holder(&t, &a).await.unwrap(), None, "lapsed");
+    let taker = l.acquire(&t, &a, "node-c", LONG).await.unwrap();
+    assert!(taker.fencing > lapsing.fencing);
+    assert_eq!(l.holder(&t, &a).await.unwrap(), Some(taker));
+}
+
 /// Leases of different accounts and tenants do not interfere.
 pub async fn leases_of_other_accounts_and_tenants_are_independent(l: &dyn Leases) {
     let (t, a) = ids();
@@ -232,6 +251,7 @@ macro_rules! lease_contract_suite {
             renew_many_renews_the_held_and_names_the_lost,
             release_frees_the_lease_for_another_node_at_once,
             list_returns_current_leases_including_expired_ones,
+            holder_names_the_live_lease_only,
             leases_of_other_accounts_and_tenants_are_independent,
         );
     };

@@ -10,8 +10,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// Name of the queue the fleet consumes.
+/// Name of the queue every fleet node consumes: commands for accounts no
+/// node holds (a login's first step, an account starting), and those a
+/// node passes on.
 pub const COMMANDS_QUEUE: &str = "commands";
+
+/// Returns the commands queue of fleet node `node`: commands for the
+/// accounts whose lease it holds reach it there, so a login's steps and a
+/// batch's sends land on the one process that can carry them out.
+pub fn node_commands_queue(node: &str) -> String {
+    format!("{COMMANDS_QUEUE}-{node}")
+}
 
 /// How long a caller waits for the fleet's reply by default.
 pub const FLEET_TIMEOUT: Duration = Duration::from_secs(30);
@@ -325,6 +334,44 @@ impl From<CommandFailure> for AppError {
 }
 
 impl Desk {
+    /// Puts commands where they are carried out: on the queue of the node
+    /// holding each one's account, or on the shared queue when none does
+    /// (or this process knows no leases). A lookup that fails sends to the
+    /// shared queue: a node that takes it from there passes it on.
+    pub(crate) async fn enqueue_commands(&self, commands: &[FleetCommand]) -> Result<(), AppError> {
+        let mut queues: std::collections::BTreeMap<(&TenantId, &AccountId), String> = Default::default();
+        let mut bodies: std::collections::BTreeMap<String, Vec<Vec<u8>>> = Default::default();
+        for command in commands {
+            let account = command.account();
+            let queue = match queues.get(&account) {
+                Some(queue) => queue.clone(),
+                None => {
+                    let queue = self.command_queue(account.0, account.1).await;
+                    queues.insert(account, queue.clone());
+                    queue
+                }
+            };
+            bodies.entry(queue).or_default().push(command.to_body());
+        }
+        for (queue, bodies) in bodies {
+            self.queue.send_batch(&queue, bodies).await?;
+        }
+        Ok(())
+    }
+
+    /// The queue of the node holding `account`, or the shared one.
+    async fn command_queue(&self, tenant: &TenantId, account: &AccountId) -> String {
+        let Some(leases) = &self.leases else { return COMMANDS_QUEUE.to_owned() };
+        match leases.holder(tenant, account).await {
+            Ok(Some(lease)) => node_commands_queue(&lease.node),
+            Ok(None) => COMMANDS_QUEUE.to_owned(),
+            Err(e) => {
+                tracing::warn!(%account, error = %e, "cannot read the account's lease; the shared queue takes the command");
+                COMMANDS_QUEUE.to_owned()
+            }
+        }
+    }
+
     /// Enqueues a command a caller waits on and waits (up to the desk's fleet
     /// timeout) for the fleet's reply under its request id; returns the reply's data.
     pub(crate) async fn ask_fleet(&self, command: FleetCommand) -> Result<serde_json::Value, AppError> {
@@ -333,7 +380,7 @@ impl Desk {
         };
         let expires = Utc::now() + chrono::Duration::from_std(self.fleet_timeout).unwrap_or(chrono::Duration::MAX);
         let command = command.expiring_at(expires);
-        self.queue.send_batch(COMMANDS_QUEUE, vec![command.to_body()]).await?;
+        self.enqueue_commands(std::slice::from_ref(&command)).await?;
         let deadline = tokio::time::Instant::now() + self.fleet_timeout;
         let mut delay = Duration::from_millis(10);
         loop {

@@ -78,7 +78,7 @@ impl Desk {
         self.writer.mark_read(&actor.tenant, &account.id, peer, up_to).await?;
         if ensure_can_send(&account).is_ok() {
             let command = FleetCommand::MarkRead { tenant: actor.tenant.clone(), account_id: account.id.clone(), peer };
-            self.queue.send_batch(super::COMMANDS_QUEUE, vec![command.to_body()]).await?;
+            self.enqueue_commands(std::slice::from_ref(&command)).await?;
         }
         let dialog = self.get_dialog(&actor.tenant, &account.id, peer).await?;
         let audience = self.audience(&account).await?;

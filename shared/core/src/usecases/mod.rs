@@ -36,7 +36,8 @@ pub use agents::{NewAgent, UpdateAgent};
 pub use archiver::{archive_messages, ArchiveRun, Archiver, ARCHIVE_WRITES_IN_FLIGHT};
 pub use audit::AuditFilter;
 pub use commands::{
-    media_key, photo_key, Call, CommandFailure, CommandReply, FleetCommand, LoginInput, COMMANDS_QUEUE, FLEET_TIMEOUT,
+    media_key, node_commands_queue, photo_key, Call, CommandFailure, CommandReply, FleetCommand, LoginInput,
+    COMMANDS_QUEUE, FLEET_TIMEOUT,
 };
 pub use error::AppError;
 pub use files::{UploadBody, MAX_FILE_BYTES};
@@ -57,7 +58,7 @@ pub use views::{AccountView, AgentView, DialogView, Page, TagRef};
 
 use crate::auth::{LoginThrottle, PasswordPool, TokenService};
 use crate::ports::{
-    Archive, BlobStore, Directory, MessageReader, MessageWriter, PushHub, Queue, Replies, SearchIndex, SendLog,
+    Archive, BlobStore, Directory, Leases, MessageReader, MessageWriter, PushHub, Queue, Replies, SearchIndex, SendLog,
     SessionImporter, SessionSealer,
 };
 use std::sync::Arc;
@@ -100,6 +101,10 @@ pub struct Ports {
     /// their account; the fleet opens them with the same key (`None`: they
     /// cross in clear; only tests without a key file run so).
     pub sealer: Option<Arc<dyn SessionSealer>>,
+    /// Which fleet node holds each account, so a command goes straight to
+    /// its queue (`None`: every command goes to the shared queue, and the
+    /// node that takes one it cannot carry out passes it on).
+    pub leases: Option<Arc<dyn Leases>>,
 }
 
 /// The desk's use cases over its ports. Cheap to clone. The ports are

@@ -2,7 +2,7 @@
 //! contacts, and the customer's profile shown beside a dialog. The fleet
 //! syncs them when a session comes online and on demand ([`Desk::request_sync`]).
 
-use super::commands::{photo_key, Call, FleetCommand, COMMANDS_QUEUE};
+use super::commands::{photo_key, Call, FleetCommand};
 use super::{cursor, page_size, Actor, AppError, Desk, MediaFile, Page};
 use crate::domain::{AccountId, PeerKind, PeerProfile};
 use crate::ports::PortErrorKind;
@@ -106,7 +106,7 @@ impl Desk {
                     // anew, so the next look finds the current one.
                     Err(AppError::Refused { code: "telegram_refused", .. }) => {
                         let command = FleetCommand::Sync { tenant: actor.tenant.clone(), account_id: account.clone() };
-                        self.queue.send_batch(COMMANDS_QUEUE, vec![command.to_body()]).await?;
+                        self.enqueue_commands(std::slice::from_ref(&command)).await?;
                         return Err(AppError::not_found("the profile photo changed; the profile is being synced"));
                     }
                     Err(e) => return Err(e),
@@ -159,7 +159,7 @@ impl Desk {
             before,
             limit,
         };
-        Ok(self.queue.send_batch(COMMANDS_QUEUE, vec![command.to_body()]).await?)
+        self.enqueue_commands(std::slice::from_ref(&command)).await
     }
 
     /// Asks the fleet to sync the account's profile, contacts, dialogs and
@@ -168,6 +168,6 @@ impl Desk {
         let account = self.visible_account(actor, id).await?;
         super::sending::ensure_can_send(&account)?;
         let command = FleetCommand::Sync { tenant: actor.tenant.clone(), account_id: account.id.clone() };
-        Ok(self.queue.send_batch(COMMANDS_QUEUE, vec![command.to_body()]).await?)
+        self.enqueue_commands(std::slice::from_ref(&command)).await
     }
 }

@@ -3,7 +3,7 @@
 //! commands queue, and its status pushed as `send.status` (and the batch's
 //! as `batch.progress`) until it is sent or failed.
 
-use super::commands::{FleetCommand, COMMANDS_QUEUE};
+use super::commands::FleetCommand;
 use super::{cursor, page_size, Actor, AppError, Desk, Page};
 use crate::domain::{
     parse_text, Account, AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, BatchId, BatchSend, FileId,
@@ -306,22 +306,19 @@ impl Desk {
             })
             .collect();
         self.directory.append_audit(&actor.tenant, &entries).await?;
-        let bodies = records
+        let commands: Vec<FleetCommand> = records
             .iter()
-            .map(|r| {
-                FleetCommand::Send {
-                    tenant: actor.tenant.clone(),
-                    account_id: r.account_id.clone(),
-                    send_id: r.id.clone(),
-                    peer: r.peer,
-                    text: r.text.clone(),
-                    reply_to: r.reply_to,
-                    files: r.files.clone(),
-                }
-                .to_body()
+            .map(|r| FleetCommand::Send {
+                tenant: actor.tenant.clone(),
+                account_id: r.account_id.clone(),
+                send_id: r.id.clone(),
+                peer: r.peer,
+                text: r.text.clone(),
+                reply_to: r.reply_to,
+                files: r.files.clone(),
             })
             .collect();
-        self.queue.send_batch(COMMANDS_QUEUE, bodies).await?;
+        self.enqueue_commands(&commands).await?;
         for r in records.iter().filter(|r| r.batch_id.is_none()) {
             self.push_send_status(&actor.tenant, r).await?;
         }
