@@ -422,3 +422,138 @@ async fn a_gateway_killed_mid_traffic_loses_no_message_and_stores_none_twice() {
     gateway.stop().await;
     sim.shutdown().await;
 }
+
+/// The texts the simulator's account `phone` sent to customer `peer`.
+async fn sent_to(http: &reqwest::Client, control: &str, phone: &str, peer: i64) -> Vec<String> {
+    let url = format!("{control}/control/sent?account_phone={}", phone.replace('+', "%2B"));
+    let on_sim: Value = http.get(url).send().await.unwrap().json().await.unwrap();
+    on_sim["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["peer"].as_i64() == Some(peer))
+        .filter_map(|i| i["text"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_take_over_mid_batch_sends_each_once_and_a_login_in_flight_asks_to_start_again() {
+    std::env::set_var(ENV_IGNORE_STAGE, "true");
+    let ctx = moto::context_of_its_own().await;
+    let sim_dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::start(SimConfig::new("127.0.0.1:0".parse().unwrap(), sim_dir.path())).await.unwrap();
+    let control = sim.control_url();
+    let http = reqwest::Client::new();
+    let sealer = Arc::new(SessionCipher::from_key(&[9; 32]));
+    let settings = settings(sealer.clone());
+    let gateway = start_gateway(&ctx, &settings, "127.0.0.1:0").await;
+    let client = Client { base: format!("http://{}", gateway.addr()), http: http.clone() };
+    let (stop_a, node_a) = start_fleet(&ctx, sealer.clone(), "node-a").await;
+    let admin = client.login("admin", ADMIN_PASSWORD).await;
+    let (post, get) = (reqwest::Method::POST, reqwest::Method::GET);
+
+    // Two accounts, six customers each.
+    let phones = ["+15550700021", "+15550700022"];
+    let mut csv = "phone,session\n".to_owned();
+    for phone in phones {
+        csv.push_str(&format!("{phone},{}\n", sim_session(&http, &control, phone).await));
+    }
+    assert_eq!(client.import(&admin, csv).await["imported"], 2);
+    let mut online = Vec::new();
+    for _ in 0..300 {
+        online = client.expect(get.clone(), "/api/accounts?status=online", Some(&admin), None, 200).await["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if online.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(online.len(), 2);
+    let mut targets = Vec::new();
+    for phone in phones {
+        let account = online.iter().find(|a| a["phone"] == phone).unwrap()["id"].as_str().unwrap().to_owned();
+        for customer in 0..6 {
+            let peer = customer_says(&http, &control, phone, 9100 + customer, "hello").await;
+            targets.push((phone, account.clone(), peer));
+        }
+    }
+
+    // A batch to all twelve; node-a stops while it is being sent, node-b takes over.
+    let body = json!({
+        "targets": targets.iter().map(|(_, account, peer)| json!({"account_id": account, "peer": peer})).collect::<Vec<_>>(),
+        "text": "Batch news",
+    });
+    let batch = client.expect(post.clone(), "/api/batch-sends", Some(&admin), Some(body), 202).await;
+    let batch_id = batch["batch"]["id"].as_str().unwrap().to_owned();
+    let _ = stop_a.send(true);
+    node_a.await.unwrap();
+    let (stop_b, node_b) = start_fleet(&ctx, sealer.clone(), "node-b").await;
+    let mut progress = Value::Null;
+    for _ in 0..600 {
+        progress = client.expect(get.clone(), &format!("/api/batch-sends/{batch_id}"), Some(&admin), None, 200).await;
+        if progress["done"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(progress["counts"]["sent"], 12, "every send of the batch sent: {}", progress["counts"]);
+    for (phone, _, peer) in &targets {
+        assert_eq!(sent_to(&http, &control, phone, *peer).await, ["Batch news"], "customer {peer} got it once");
+    }
+
+    // A login in flight on node-b: node-b stops after the code was sent; the
+    // code then reaches node-c, which holds no login and says to start again.
+    let phone = "+15550700023";
+    let created: Value = http
+        .post(format!("{control}/control/accounts"))
+        .json(&json!({"phone": phone, "authorized": false}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csv = format!("phone,session\n{phone},{}\n", created["session"].as_str().unwrap());
+    assert_eq!(client.import(&admin, csv).await["imported"], 1);
+    let accounts = client.expect(get.clone(), "/api/accounts?limit=10", Some(&admin), None, 200).await;
+    let account = accounts["items"].as_array().unwrap().iter().find(|a| a["phone"] == phone).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let base = format!("/api/accounts/{account}/login");
+    let mut started = Value::Null;
+    for _ in 0..100 {
+        // The fleet may still be finding the imported key logged out.
+        let (status, body) = client.call(post.clone(), &format!("{base}/start"), Some(&admin), Some(json!({}))).await;
+        started = body;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(started["status"], "code_sent", "{started}");
+    let _ = stop_b.send(true);
+    node_b.await.unwrap();
+    let (stop_c, node_c) = start_fleet(&ctx, sealer.clone(), "node-c").await;
+    let code_url = format!("{control}/control/login-code?phone={}", phone.replace('+', "%2B"));
+    let code: Value = http.get(&code_url).send().await.unwrap().json().await.unwrap();
+    let code = code["code"].as_str().unwrap().to_owned();
+    let refused =
+        client.expect(post.clone(), &format!("{base}/code"), Some(&admin), Some(json!({"code": code})), 409).await;
+    assert!(refused["error"]["message"].as_str().unwrap().contains("start one first"), "{refused}");
+    // Started again on node-c, the login completes there.
+    let again = client.expect(post.clone(), &format!("{base}/start"), Some(&admin), Some(json!({})), 200).await;
+    assert_eq!(again["status"], "code_sent");
+    let code: Value = http.get(&code_url).send().await.unwrap().json().await.unwrap();
+    let code = code["code"].as_str().unwrap().to_owned();
+    let done =
+        client.expect(post.clone(), &format!("{base}/code"), Some(&admin), Some(json!({"code": code})), 200).await;
+    assert_eq!(done["status"], "online");
+
+    let _ = stop_c.send(true);
+    node_c.await.unwrap();
+    gateway.stop().await;
+    sim.shutdown().await;
+}

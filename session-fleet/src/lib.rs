@@ -179,8 +179,11 @@ impl Fleet {
         })
     }
 
-    /// Runs until `shutdown` turns true, then stops every session (saving
-    /// its state and releasing its lease) before returning.
+    /// Runs until `shutdown` turns true, then stops taking commands and
+    /// lets those in hand finish (a send cut off mid-call could reach the
+    /// customer and be sent again by the next holder), stops every session
+    /// (saving its state and releasing its lease), and passes what still
+    /// waits on its own queue to the shared one, before returning.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let (stop_publishing, publishing) = watch::channel(false);
         let node = self.clone();
@@ -207,6 +210,8 @@ impl Fleet {
                 _ = shutdown.changed() => break,
             }
         }
+        let _ = commands.await;
+        let _ = own_commands.await;
         for running in self.lock().values() {
             let _ = running.stop.send(Some(Stop::Shutdown));
         }
@@ -214,8 +219,6 @@ impl Fleet {
         login::abandon_all(&self).await;
         let mut tasks = self.tasks.lock().await;
         while tasks.join_next().await.is_some() {}
-        let _ = commands.await;
-        let _ = own_commands.await;
         // The leases are released: what still waits for this node goes to
         // the shared queue, for the nodes that take its accounts.
         match commands::drain(&self, &own_queue).await {
