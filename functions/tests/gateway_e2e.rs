@@ -199,16 +199,33 @@ async fn sim_session(http: &reqwest::Client, control: &str, phone: &str) -> Stri
     created["session"].as_str().expect("a session string").to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_functions_carry_customers_messages_to_agents_and_replies_back() {
+/// What every test here runs on: moto tables and queues of its own, the
+/// simulator, and the functions' settings with a session key.
+struct Stage {
+    ctx: AwsContext,
+    sim: tg_sim::SimHandle,
+    control: String,
+    http: reqwest::Client,
+    sealer: Arc<SessionCipher>,
+    settings: ApiSettings,
+    _sim_dir: tempfile::TempDir,
+}
+
+async fn stage() -> Stage {
+    // As the template sets it for the api function (every test sets the same value).
     std::env::set_var(ENV_IGNORE_STAGE, "true");
     let ctx = moto::context_of_its_own().await;
     let sim_dir = tempfile::tempdir().unwrap();
     let sim = Simulator::start(SimConfig::new("127.0.0.1:0".parse().unwrap(), sim_dir.path())).await.unwrap();
     let control = sim.control_url();
-    let http = reqwest::Client::new();
     let sealer = Arc::new(SessionCipher::from_key(&[7; 32]));
     let settings = settings(sealer.clone());
+    Stage { ctx, sim, control, http: reqwest::Client::new(), sealer, settings, _sim_dir: sim_dir }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_functions_carry_customers_messages_to_agents_and_replies_back() {
+    let Stage { ctx, sim, control, http, sealer, settings, _sim_dir } = stage().await;
 
     let gateway = start_gateway(&ctx, &settings, "127.0.0.1:0").await;
     let addr = gateway.addr().to_string();
@@ -239,15 +256,7 @@ async fn the_functions_carry_customers_messages_to_agents_and_replies_back() {
     assert_eq!((report["imported"].as_u64(), report["rejected"][0]["line"].as_u64()), (Some(2), Some(4)), "{report}");
 
     let get = reqwest::Method::GET;
-    let mut online = 0;
-    for _ in 0..300 {
-        let listed = client.expect(get.clone(), "/api/accounts?status=online", Some(&admin), None, 200).await;
-        online = listed["items"].as_array().unwrap().len();
-        if online == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let online = items_when(&client, "/api/accounts?status=online", &admin, 2).await.len();
     assert_eq!(online, 2, "both imported accounts come online on the fleet node");
 
     let (alice, leader, bruno) = (
@@ -370,14 +379,7 @@ async fn items_when(client: &Client, path: &str, token: &str, n: usize) -> Vec<V
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_gateway_killed_mid_traffic_loses_no_message_and_stores_none_twice() {
-    std::env::set_var(ENV_IGNORE_STAGE, "true");
-    let ctx = moto::context_of_its_own().await;
-    let sim_dir = tempfile::tempdir().unwrap();
-    let sim = Simulator::start(SimConfig::new("127.0.0.1:0".parse().unwrap(), sim_dir.path())).await.unwrap();
-    let control = sim.control_url();
-    let http = reqwest::Client::new();
-    let sealer = Arc::new(SessionCipher::from_key(&[8; 32]));
-    let settings = settings(sealer.clone());
+    let Stage { ctx, sim, control, http, sealer, settings, _sim_dir } = stage().await;
     // Batches a killed gateway held come back after two seconds. The first
     // gathers updates for up to 20 s before it invokes `ingest`, so the kill
     // finds the burst in its hands.
@@ -438,14 +440,7 @@ async fn sent_to(http: &reqwest::Client, control: &str, phone: &str, peer: i64) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_take_over_mid_batch_sends_each_once_and_a_login_in_flight_asks_to_start_again() {
-    std::env::set_var(ENV_IGNORE_STAGE, "true");
-    let ctx = moto::context_of_its_own().await;
-    let sim_dir = tempfile::tempdir().unwrap();
-    let sim = Simulator::start(SimConfig::new("127.0.0.1:0".parse().unwrap(), sim_dir.path())).await.unwrap();
-    let control = sim.control_url();
-    let http = reqwest::Client::new();
-    let sealer = Arc::new(SessionCipher::from_key(&[9; 32]));
-    let settings = settings(sealer.clone());
+    let Stage { ctx, sim, control, http, sealer, settings, _sim_dir } = stage().await;
     let gateway = start_gateway(&ctx, &settings, "127.0.0.1:0").await;
     let client = Client { base: format!("http://{}", gateway.addr()), http: http.clone() };
     let (stop_a, node_a) = start_fleet(&ctx, sealer.clone(), "node-a").await;
@@ -459,17 +454,7 @@ async fn a_take_over_mid_batch_sends_each_once_and_a_login_in_flight_asks_to_sta
         csv.push_str(&format!("{phone},{}\n", sim_session(&http, &control, phone).await));
     }
     assert_eq!(client.import(&admin, csv).await["imported"], 2);
-    let mut online = Vec::new();
-    for _ in 0..300 {
-        online = client.expect(get.clone(), "/api/accounts?status=online", Some(&admin), None, 200).await["items"]
-            .as_array()
-            .unwrap()
-            .clone();
-        if online.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let online = items_when(&client, "/api/accounts?status=online", &admin, 2).await;
     assert_eq!(online.len(), 2);
     let mut targets = Vec::new();
     for phone in phones {
