@@ -26,7 +26,7 @@ use tgdesk_core::usecases::{
 use tokio::sync::watch;
 
 /// How long a command stays invisible while it is carried out.
-const VISIBILITY: Duration = Duration::from_secs(120);
+pub(crate) const VISIBILITY: Duration = Duration::from_secs(120);
 /// Deliveries of a send whose account is not running anywhere before it fails.
 const MAX_WAITS: u32 = 60;
 /// Deliveries of a command someone waits on before it fails (within their timeout).
@@ -137,7 +137,9 @@ async fn pass_on(fleet: &Fleet, to: &str, delivery: &Delivery) -> Settle {
 pub(crate) async fn drain(fleet: &Fleet, queue: &str) -> Result<usize, PortError> {
     let mut moved = 0;
     loop {
-        let batch = fleet.desk.queue.receive(queue, 10, Duration::ZERO, VISIBILITY).await?;
+        // Waiting a moment: an immediate receive (SQS short polling) may
+        // answer nothing from a small queue that is not empty.
+        let batch = fleet.desk.queue.receive(queue, 10, Duration::from_secs(1), VISIBILITY).await?;
         if batch.is_empty() {
             return Ok(moved);
         }

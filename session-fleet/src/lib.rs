@@ -90,6 +90,15 @@ pub struct FleetMetrics {
     pub commands_passed_on: AtomicU64,
 }
 
+/// A node found gone, whose queue is drained now and again.
+struct GoneNode {
+    since: std::time::Instant,
+    drained: Option<std::time::Instant>,
+}
+
+/// How often a gone node's queue is drained again.
+const DRAIN_AGAIN: Duration = Duration::from_secs(30);
+
 /// Why a running session is asked to stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stop {
@@ -151,6 +160,10 @@ pub struct Fleet {
     publisher: publisher::Publisher,
     saver: saver::Saver,
     tasks: tokio::sync::Mutex<tokio::task::JoinSet<()>>,
+    /// Nodes found gone (every lease lapsed), with when: their queues are
+    /// drained at every scan until commands they had taken (invisible for
+    /// the commands' visibility timeout) had time to come back.
+    gone_nodes: Mutex<HashMap<String, GoneNode>>,
     /// Counters, read by `/metrics`.
     pub metrics: FleetMetrics,
 }
@@ -172,6 +185,7 @@ impl Fleet {
             config,
             running: Mutex::default(),
             logins: Mutex::default(),
+            gone_nodes: Mutex::default(),
             publisher: publisher::Publisher::new(),
             saver: saver::Saver::new(),
             tasks: tokio::sync::Mutex::default(),
@@ -350,8 +364,33 @@ impl Fleet {
                 }
             }
         }
-        for node in seen_nodes.difference(&live_nodes) {
-            match commands::drain(self, &node_commands_queue(node)).await {
+        self.drain_gone_nodes(seen_nodes.difference(&live_nodes).cloned().collect(), &live_nodes).await;
+        Ok(())
+    }
+
+    /// Drains the queues of the nodes found gone, at once and every
+    /// [`DRAIN_AGAIN`] after, until commands they had taken (invisible for
+    /// the commands' visibility timeout) came back and moved on too.
+    async fn drain_gone_nodes(&self, newly_gone: Vec<String>, live: &HashSet<String>) {
+        let keep_draining = (commands::VISIBILITY + self.config.lease_ttl) * 2;
+        let draining: Vec<String> = {
+            let mut gone = self.gone_nodes.lock().unwrap_or_else(|p| p.into_inner());
+            // A node back under the same name drains its own queue.
+            gone.retain(|node, g| !live.contains(node) && g.since.elapsed() < keep_draining);
+            for node in newly_gone {
+                gone.entry(node).or_insert_with(|| GoneNode { since: std::time::Instant::now(), drained: None });
+            }
+            let due = |g: &GoneNode| g.drained.is_none_or(|at| at.elapsed() >= DRAIN_AGAIN);
+            let due: Vec<String> = gone.iter().filter(|(_, g)| due(g)).map(|(n, _)| n.clone()).collect();
+            for node in &due {
+                if let Some(g) = gone.get_mut(node) {
+                    g.drained = Some(std::time::Instant::now());
+                }
+            }
+            due
+        };
+        for node in draining {
+            match commands::drain(self, &node_commands_queue(&node)).await {
                 Ok(0) => {}
                 Ok(moved) => tracing::info!(node, moved, "a gone node's waiting commands passed to the shared queue"),
                 Err(e) => {
@@ -359,7 +398,6 @@ impl Fleet {
                 }
             }
         }
-        Ok(())
     }
 
     async fn start(self: &Arc<Self>, account: Account) {

@@ -92,9 +92,13 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!(error = %e, "cannot raise the open-files limit");
     }
     let node_id = args.node_id.clone().unwrap_or_else(generated_node_id);
-    tgdesk_core::ports::validate_queue_name(&tgdesk_core::usecases::node_commands_queue(&node_id)).map_err(|_| {
-        anyhow::anyhow!("node id {node_id:?}: use letters, digits, '-' and '_' (it names this node's commands queue)")
-    })?;
+    let queue = tgdesk_core::usecases::node_commands_queue(&node_id);
+    // `…dlq` would name a dead-letter queue (`dlq` alone: the shared queue's).
+    if tgdesk_core::ports::validate_queue_name(&queue).is_err() || node_id.ends_with("dlq") {
+        anyhow::bail!(
+            "node id {node_id:?}: use letters, digits, '-' and '_', not ending in \"dlq\" (it names this node's commands queue)"
+        );
+    }
     let mut config = FleetConfig::new(node_id.clone());
     config.scan_every = args.scan_every;
     let fleet = Fleet::new(desk, leases, connector, sealer, config);

@@ -17,6 +17,9 @@
 //! - Event sources: the updates queue invokes `ingest` and the push queue
 //!   invokes `push` in batches, deleting what the handler did not report
 //!   failed ([`crate::event_source`]).
+//!
+//! Like API Gateway's, its `@connections` API takes no user's token: serve
+//! it on loopback (the binary's default), never on a shared network.
 
 mod rest;
 mod sockets;

@@ -42,11 +42,14 @@ pub fn inbox_key(at_ms: i64, account: &AccountId, peer: i64) -> String {
     format!("{:015}#{}#{}", at_ms.max(0), account.as_str(), peer_key(peer))
 }
 
-/// The inbox a dialog is listed in: `O#owner` for an owned account's
-/// dialogs, `U#team` (`U#-` without a team) for an unowned one's.
+/// The inbox a dialog is listed in: `O#team#owner` (`-` without a team)
+/// for an owned account's dialogs, `U#team` for an unowned one's. The team
+/// is part of an owned slot so that a team's inbox is exactly its slots: an
+/// agent who changes team has their dialogs moved to a new slot, and the
+/// old one is left empty.
 pub fn inbox_slot(owner: Option<&UserId>, team: Option<&UserId>) -> String {
     match owner {
-        Some(o) => format!("O#{}", o.as_str()),
+        Some(o) => format!("O#{}#{}", owner_slot(team), o.as_str()),
         None => format!("U#{}", owner_slot(team)),
     }
 }
@@ -57,13 +60,19 @@ pub fn inbox(tenant: &TenantId, slot: &str) -> String {
 }
 
 /// Partition of a tenant's inbox rosters: which inbox slots hold dialogs
-/// of the tenant ([`ALL_INBOXES`]) and of each team (`sk` = the leader).
+/// of the tenant ([`ALL_INBOXES`]), of each team (`sk` = the leader) and of
+/// each owner ([`owner_inboxes`]).
 pub fn inbox_rosters(tenant: &TenantId) -> String {
     part(tenant, "INBOXES")
 }
 
 /// Sort key of the roster of every inbox slot of a tenant (user ids never start with `*`).
 pub const ALL_INBOXES: &str = "*";
+
+/// Sort key of the roster of the slots of `owner`'s own dialogs (user ids never start with `@`).
+pub fn owner_inboxes(owner: &UserId) -> String {
+    format!("@{}", owner.as_str())
+}
 
 /// Returns the partition of one dialog's messages.
 pub fn messages_part(tenant: &TenantId, account: &AccountId, peer: i64) -> String {
@@ -248,9 +257,9 @@ mod tests {
             inbox_slot(None, None),
             inbox_slot(Some(&l), None),
         ];
-        assert_eq!(slots, ["O#usr_1", "U#usr_2", "U#-", "O#usr_2"]);
-        // An owned account's inbox does not depend on its team.
-        assert_eq!(inbox_slot(Some(&u), None), slots[0]);
+        assert_eq!(slots, ["O#usr_2#usr_1", "U#usr_2", "U#-", "O#-#usr_2"]);
+        assert_ne!(owner_inboxes(&u), ALL_INBOXES);
+        assert_ne!(owner_inboxes(&u), u.as_str(), "an owner's roster is not a team's");
         assert_eq!(inbox(&t, &slots[1]), "acme#INBOX#U#usr_2");
         assert!(!ALL_INBOXES.starts_with("usr_"));
     }

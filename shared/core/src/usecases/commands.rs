@@ -22,6 +22,9 @@ pub fn node_commands_queue(node: &str) -> String {
     format!("{COMMANDS_QUEUE}-{node}")
 }
 
+/// Lease reads in flight at once while routing a batch of commands.
+const LEASE_LOOKUPS_IN_FLIGHT: usize = 32;
+
 /// How long a caller waits for the fleet's reply by default.
 pub const FLEET_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -339,22 +342,22 @@ impl Desk {
     /// (or this process knows no leases). A lookup that fails sends to the
     /// shared queue: a node that takes it from there passes it on.
     pub(crate) async fn enqueue_commands(&self, commands: &[FleetCommand]) -> Result<(), AppError> {
-        let mut queues: std::collections::BTreeMap<(&TenantId, &AccountId), String> = Default::default();
-        let mut bodies: std::collections::BTreeMap<String, Vec<Vec<u8>>> = Default::default();
+        use futures::StreamExt;
+        // A batch spans up to thousands of accounts: their leases are read
+        // at once, not one round trip after another.
+        let accounts: Vec<(&TenantId, &AccountId)> =
+            commands.iter().map(FleetCommand::account).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let lookups: Vec<_> = accounts.iter().map(|&(tenant, account)| self.command_queue(tenant, account)).collect();
+        let found: Vec<String> = futures::stream::iter(lookups).buffered(LEASE_LOOKUPS_IN_FLIGHT).collect().await;
+        let queues: std::collections::BTreeMap<(&TenantId, &AccountId), String> =
+            accounts.into_iter().zip(found).collect();
+        let mut bodies: std::collections::BTreeMap<&str, Vec<Vec<u8>>> = Default::default();
         for command in commands {
-            let account = command.account();
-            let queue = match queues.get(&account) {
-                Some(queue) => queue.clone(),
-                None => {
-                    let queue = self.command_queue(account.0, account.1).await;
-                    queues.insert(account, queue.clone());
-                    queue
-                }
-            };
+            let queue = queues.get(&command.account()).map_or(COMMANDS_QUEUE, String::as_str);
             bodies.entry(queue).or_default().push(command.to_body());
         }
         for (queue, bodies) in bodies {
-            self.queue.send_batch(&queue, bodies).await?;
+            self.queue.send_batch(queue, bodies).await?;
         }
         Ok(())
     }

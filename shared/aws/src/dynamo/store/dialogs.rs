@@ -1,12 +1,13 @@
 //! Dialogs: the inbox reads, upserts, read marks, and following an account
 //! to its new owner.
 //!
-//! A dialog is listed in one inbox partition (`g1`): its owner's, or for an
-//! unowned account its team's unowned slot, so an ingested message moves one
-//! index entry. A leader's and an admin's inboxes are the merge of the slots
-//! their roster names (`rosters.rs`), read lazily newest first: a slot is read
-//! again only once its buffered dialogs have all been taken, so a page costs
-//! about one small query per slot plus the dialogs it returns.
+//! A dialog is listed in one inbox partition (`g1`): its owner's in its
+//! team, or for an unowned account its team's unowned slot, so an ingested
+//! message moves one index entry. Every inbox is the merge of the slots a
+//! roster names (`directory/inbox_rosters.rs`; an agent's own is usually one
+//! slot), read lazily newest first: a slot is read again only once its
+//! buffered dialogs have all been taken, so a page costs about one small
+//! query per slot plus the dialogs it returns.
 
 use super::codec::{self, dialog_key, StoredDialog};
 use super::io;
@@ -27,14 +28,6 @@ const ACCOUNTS_IN_QUERY: usize = 100;
 /// Index entries a filtered read evaluates at least: a selective filter
 /// keeps few of them, and each read is a round trip.
 const FILTERED_READ: usize = 200;
-
-/// What one inbox read keeps: the team's dialogs only (a leader's merge)
-/// and the caller's filter.
-#[derive(Clone, Copy)]
-struct Keep<'a> {
-    team: Option<&'a UserId>,
-    filter: &'a DialogFilter,
-}
 
 /// Returns the sort key of a dialog in the inbox order.
 fn order(d: &Dialog) -> (i64, &str, i64) {
@@ -75,16 +68,16 @@ impl DynamoStore {
 
     /// Reads one page of up to `limit` index entries of inbox partition
     /// `part`, newest first, after `after`, from `start` on, keeping what
-    /// `keep` keeps.
+    /// `filter` keeps.
     async fn inbox_page(
         &self,
         part: &str,
         after: Option<&DialogCursor>,
         start: Option<Item>,
-        keep: Keep<'_>,
+        filter: &DialogFilter,
         limit: usize,
     ) -> Result<InboxPage, PortError> {
-        let limit = if keep.team.is_some() || !keep.filter.is_empty() { limit.max(FILTERED_READ) } else { limit };
+        let limit = if filter.is_empty() { limit } else { limit.max(FILTERED_READ) };
         let main = &self.tables().await?.main;
         let mut request = self
             .client
@@ -104,20 +97,13 @@ impl DynamoStore {
             None => request.key_condition_expression("#pk = :pk"),
         };
         let mut clauses = Vec::new();
-        if let Some(team) = keep.team {
-            clauses.push("#team = :team".to_owned());
-            request = request
-                .expression_attribute_names("#team", "team")
-                .expression_attribute_values(":team", s(team.as_str()));
-        }
-        if keep.filter.unread_only {
+        if filter.unread_only {
             clauses.push("#unread > :none".to_owned());
             request = request
                 .expression_attribute_names("#unread", "unread")
                 .expression_attribute_values(":none", crate::dynamo::attrs::n(0));
         }
-        if let Some(accounts) = keep.filter.accounts.as_ref().filter(|a| !a.is_empty() && a.len() <= ACCOUNTS_IN_QUERY)
-        {
+        if let Some(accounts) = filter.accounts.as_ref().filter(|a| !a.is_empty() && a.len() <= ACCOUNTS_IN_QUERY) {
             let mut names = Vec::with_capacity(accounts.len());
             for (i, account) in accounts.iter().enumerate() {
                 names.push(format!(":a{i}"));
@@ -133,16 +119,16 @@ impl DynamoStore {
         let mut dialogs: Vec<Dialog> =
             out.items().iter().map(|item| codec::dialog(item).map(|d| d.dialog)).collect::<Result<_, _>>()?;
         // A set too large for the query's `IN`, and what the expression already kept.
-        dialogs.retain(|d| keep.filter.keeps(d));
+        dialogs.retain(|d| filter.keeps(d));
         Ok((dialogs, out.last_evaluated_key))
     }
 
     /// Merges inbox partitions `parts` newest first into one page of up to
-    /// `limit` dialogs after `after` (only those of `team` when given).
+    /// `limit` dialogs after `after` that `filter` keeps.
     async fn merge_inboxes(
         &self,
         parts: Vec<String>,
-        keep: Keep<'_>,
+        filter: &DialogFilter,
         after: Option<&DialogCursor>,
         limit: usize,
     ) -> Result<Vec<Dialog>, PortError> {
@@ -159,7 +145,7 @@ impl DynamoStore {
             if !empty.is_empty() {
                 let reads: Vec<_> = empty
                     .iter()
-                    .map(|&i| self.inbox_page(&lanes[i].part, after, lanes[i].next.clone(), keep, want))
+                    .map(|&i| self.inbox_page(&lanes[i].part, after, lanes[i].next.clone(), filter, want))
                     .collect();
                 let pages: Vec<InboxPage> =
                     futures::stream::iter(reads).buffered(MERGE_CONCURRENCY).try_collect().await?;
@@ -193,10 +179,10 @@ impl DynamoStore {
         if limit == 0 || filter.accounts.as_ref().is_some_and(|a| a.is_empty()) {
             return Ok(Vec::new());
         }
-        let (parts, team) = match scope {
-            DialogScope::Owner(owner) => (vec![keys::inbox_slot(Some(owner), None)], None),
-            DialogScope::Team(leader) => (self.inbox_roster(tenant, Some(leader)).await?, Some(leader)),
-            DialogScope::Tenant => (self.inbox_roster(tenant, None).await?, None),
+        let parts = match scope {
+            DialogScope::Owner(owner) => self.inbox_roster(tenant, &keys::owner_inboxes(owner)).await?,
+            DialogScope::Team(leader) => self.inbox_roster(tenant, leader.as_str()).await?,
+            DialogScope::Tenant => self.inbox_roster(tenant, keys::ALL_INBOXES).await?,
             DialogScope::Account(account) => {
                 let mut dialogs = self.account_dialogs(tenant, account).await?;
                 dialogs.retain(|d| filter.keeps(d));
@@ -210,7 +196,7 @@ impl DynamoStore {
             }
         };
         let parts = parts.into_iter().map(|slot| keys::inbox(tenant, &slot)).collect();
-        self.merge_inboxes(parts, Keep { team, filter }, after, limit).await
+        self.merge_inboxes(parts, filter, after, limit).await
     }
 
     /// The body of `MessageReader::get_dialogs`.
