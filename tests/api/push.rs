@@ -102,6 +102,29 @@ async fn new_messages_reach_exactly_the_users_allowed_to_see_the_account() {
 }
 
 #[tokio::test]
+async fn a_batch_whose_envelopes_came_out_of_order_announces_the_messages_in_order() {
+    let t = team().await;
+    let mut ws = connect(&t.app, &t.tokens[2], None).await;
+    let dated = |id: i64, text: &str| {
+        let mut m = customer_message(&t.mine, 900, id, text);
+        m.date = chrono::Utc::now() + chrono::Duration::seconds(id);
+        AccountUpdate::Message { message: m }
+    };
+    // As a queue without order may hand them over: the later envelope first.
+    let batch =
+        [envelope(&t.mine, vec![dated(3, "third")]), envelope(&t.mine, vec![dated(1, "first"), dated(2, "second")])];
+    t.app.desk.ingest_batch(&batch).await.unwrap();
+    let mut texts = Vec::new();
+    while texts.len() < 3 {
+        let e = next(&mut ws).await;
+        if e["type"] == "message.new" {
+            texts.push(e["data"]["text"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(texts, ["first", "second", "third"]);
+}
+
+#[tokio::test]
 async fn a_redelivered_envelope_is_stored_once_and_pushed_once() {
     let t = team().await;
     let mut ws = connect(&t.app, &t.tokens[2], None).await;

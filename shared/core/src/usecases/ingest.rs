@@ -234,12 +234,18 @@ impl Desk {
         report.duplicates += outcome.duplicates;
         // `fresh` is ascending: one pass moves the new messages out.
         let mut fresh = outcome.fresh.iter().copied().peekable();
+        let mut announced = Vec::with_capacity(outcome.fresh.len());
         for (i, message) in messages.into_iter().enumerate() {
             if fresh.next_if_eq(&i).is_some() {
                 owed.touched.entry((message.account_id.clone(), message.peer)).or_insert(None);
-                owed.events.push((message.account_id.clone(), Owed::New(message)));
+                announced.push(message);
             }
         }
+        // A batch's envelopes may come in any order (SQS keeps none): new
+        // messages are announced oldest first, so a dialog's reach its
+        // sockets in the order they were written.
+        announced.sort_by_key(|m| (m.date, m.id));
+        owed.events.extend(announced.into_iter().map(|m| (m.account_id.clone(), Owed::New(m))));
         for dialog in outcome.dialogs {
             owed.touched.insert((dialog.account_id.clone(), dialog.peer), Some(dialog));
         }
