@@ -143,6 +143,13 @@ pub async fn scrape(State(s): State<MetricsState>, headers: HeaderMap) -> Respon
     );
     sample(&mut out, "tgdesk_sends_ok_total", "counter", "Messages sent.", read(&fleet.sends_ok));
     sample(&mut out, "tgdesk_sends_failed_total", "counter", "Sends that failed for good.", read(&fleet.sends_failed));
+    sample(
+        &mut out,
+        "tgdesk_sends_repeated_total",
+        "counter",
+        "Messages Telegram already had from an earlier attempt of their send (not posted twice).",
+        read(&fleet.sends_repeated),
+    );
     sample(&mut out, "tgdesk_flood_waits_total", "counter", "FLOOD_WAITs met while sending.", read(&fleet.flood_waits));
     sample(
         &mut out,

@@ -1,8 +1,9 @@
 //! `archive`: fills the SQLite store with messages older than the hot
 //! window (10 million by default: 50,000 dialogs of 200 messages over 30
 //! days, realistic mixed-language texts), runs the archiver until the store
-//! holds none of them (the job the server runs: read a batch of whole
-//! dialogs through the date index, write the archive, remove the rows),
+//! holds none of them (the job the server runs: batches of whole dialogs
+//! read through the date index, written to the archive and removed from
+//! the store, a batch in each of the three stages at once),
 //! then reads cold history pages from concurrent clients.
 //!
 //! Reports archive throughput, bytes per message in the store and in the
@@ -19,8 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tgdesk_core::archive::BlobArchive;
 use tgdesk_core::domain::{Account, AccountId, AccountStatus, Message, Phone, TenantId};
-use tgdesk_core::ports::{Archive, ChangeFeed, Directory, MessageWriter, MAX_EXPIRED_BATCH};
-use tgdesk_core::usecases::{ArchiveRun, Archiver};
+use tgdesk_core::ports::{Archive, ChangeFeed, Directory, MessageWriter};
+use tgdesk_core::usecases::Archiver;
 use tgdesk_local::{FsBlobStore, SqliteStore};
 
 /// The shape of a run.
@@ -131,15 +132,7 @@ pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
     let moving = bar(total as u64, "archive");
     let (started, cpu_before) = (Instant::now(), stats::cpu_seconds());
     let now = chrono::Utc::now();
-    let mut total_run = ArchiveRun::default();
-    loop {
-        let run = archiver.run_batch(now, MAX_EXPIRED_BATCH).await?;
-        moving.inc(run.removed as u64);
-        total_run.add(&run);
-        if run.archived == 0 {
-            break;
-        }
-    }
+    let total_run = archiver.run_once_with(now, |step| moving.inc(step.removed as u64)).await?;
     let archived = total_run.removed;
     moving.finish();
     let archive_seconds = started.elapsed().as_secs_f64();

@@ -15,7 +15,9 @@ use chrono::Utc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tgdesk_core::domain::{AccountId, AccountStatus, FileRef, RequestId, SendId, SendStatus, TenantId};
+use tgdesk_core::domain::{
+    telegram_random_id, AccountId, AccountStatus, FileRef, RequestId, SendId, SendStatus, TenantId,
+};
 use tgdesk_core::ports::{
     BlobStore, Delivery, OutgoingFile, OutgoingMessage, PortError, TelegramDownload, TelegramError, TelegramSession,
 };
@@ -308,14 +310,19 @@ async fn send(
         Found::Wait => return Settle::Retry(Duration::from_secs(1)),
         Found::Gone(reason) => return fail(fleet, tenant, send_id, reason).await,
     };
-    let Draft { peer, text, reply_to, files } = draft;
-    let outgoing = match outgoing(fleet, tenant, peer, text, reply_to, &files).await {
+    let outgoing = match outgoing(fleet, tenant, send_id, draft).await {
         Ok(m) => m,
         Err(reason) => return fail(fleet, tenant, send_id, reason).await,
     };
     match send_all(session.as_ref(), outgoing).await {
-        Ok(sent) => {
-            let first_id = sent.first().map(|m| m.id);
+        Ok((sent, repeats)) => {
+            if repeats > 0 {
+                fleet.metrics.sends_repeated.fetch_add(repeats as u64, Ordering::Relaxed);
+                tracing::info!(%send_id, repeats, "telegram already had messages of this send; not sent again");
+            }
+            // 0 when an earlier attempt sent the first message: Telegram does
+            // not say which id it got (the message itself arrives as an update).
+            let first_id = sent.first().filter(|_| repeats == 0).map(|m| m.id);
             let mut updates: Vec<AccountUpdate> =
                 sent.into_iter().map(|message| AccountUpdate::Message { message }).collect();
             publish(fleet, tenant, account_id, &mut updates).await;
@@ -561,14 +568,14 @@ async fn reply(fleet: &Fleet, tenant: &TenantId, request: &RequestId, reply: Com
 async fn outgoing(
     fleet: &Fleet,
     tenant: &TenantId,
-    peer: i64,
-    text: String,
-    reply_to: Option<i64>,
-    files: &[FileRef],
+    send: &SendId,
+    draft: Draft,
 ) -> Result<Vec<OutgoingMessage>, String> {
+    let Draft { peer, text, reply_to, files } = draft;
     let mut messages = Vec::with_capacity(files.len().max(1));
     if files.is_empty() {
-        messages.push(OutgoingMessage { peer, text, reply_to, file: None });
+        let random_id = telegram_random_id(send, 0);
+        messages.push(OutgoingMessage { peer, text, reply_to, file: None, random_id });
         return Ok(messages);
     }
     for (i, file) in files.iter().enumerate() {
@@ -584,20 +591,29 @@ async fn outgoing(
             text: caption,
             reply_to: reply_to.filter(|_| i == 0),
             file: Some(upload),
+            random_id: telegram_random_id(send, i),
         });
     }
     Ok(messages)
 }
 
+/// Sends a send's messages in order; returns those sent now, and how many
+/// an earlier attempt had sent (Telegram refused them as repeats: a node
+/// killed before recording the send, or an answer lost on the way).
 async fn send_all(
     session: &dyn TelegramSession,
     messages: Vec<OutgoingMessage>,
-) -> Result<Vec<tgdesk_core::domain::Message>, TelegramError> {
-    let mut sent = Vec::with_capacity(messages.len());
+) -> Result<(Vec<tgdesk_core::domain::Message>, usize), TelegramError> {
+    let (mut sent, mut repeats) = (Vec::with_capacity(messages.len()), 0);
     for message in messages {
-        sent.push(session.send(message).await?);
+        match session.send(message).await {
+            Ok(message) => sent.push(message),
+            // Telegram has it; the account's update stream brings it to the store.
+            Err(TelegramError::AlreadySent) => repeats += 1,
+            Err(e) => return Err(e),
+        }
     }
-    Ok(sent)
+    Ok((sent, repeats))
 }
 
 async fn fail(fleet: &Fleet, tenant: &TenantId, send: &tgdesk_core::domain::SendId, reason: String) -> Settle {

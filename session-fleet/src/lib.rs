@@ -84,6 +84,9 @@ pub struct FleetMetrics {
     pub sends_ok: AtomicU64,
     /// Sends that failed for good.
     pub sends_failed: AtomicU64,
+    /// Messages of a send that Telegram already had from an earlier attempt
+    /// (refused as repeats, so not posted twice).
+    pub sends_repeated: AtomicU64,
     /// FLOOD_WAITs met while sending.
     pub flood_waits: AtomicU64,
     /// Commands passed on to the node holding their account (or to the shared queue).

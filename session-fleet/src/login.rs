@@ -58,6 +58,7 @@ pub(crate) fn failure(e: &TelegramError) -> CommandFailure {
         TelegramError::Rpc { code, name } => {
             CommandFailure::Refused { message: format!("Telegram refused: {code} {name}") }
         }
+        TelegramError::AlreadySent => CommandFailure::Refused { message: e.to_string() },
         TelegramError::PeerFlood => {
             CommandFailure::Unavailable { message: "Telegram limits this account for now".into() }
         }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use tgdesk_core::archive::BlobArchive;
@@ -109,7 +109,7 @@ impl World {
             tags.push(tag.id);
         }
         let window = std::time::Duration::from_secs(HOT_DAYS as u64 * 86_400);
-        let archiver = Archiver::new(archive, store.clone(), window);
+        let archiver = Archiver::new(archive, store.clone(), window).with_batch(7);
         let actor = Actor { tenant, user_id: UserId::generate(), role: Role::Admin };
         let (model, now) = (BTreeMap::new(), fixtures::at(0));
         World {
@@ -210,15 +210,20 @@ impl World {
             1 => {
                 // Crash after the archive write, before the store removal.
                 let before = self.now - Duration::days(HOT_DAYS);
-                let expired = self.store.expired_messages(before, limit).await.unwrap();
+                let expired = self.store.expired_messages(before, limit, &HashSet::new()).await.unwrap();
                 if !expired.is_empty() {
                     archive_messages(&**self.desk.archive.as_ref().unwrap(), &expired).await.unwrap();
                 }
             }
             _ => {
-                // Crash in the middle of the archive write.
+                // Crash in the middle of the archive write: of one batch, or
+                // of the pipelined run, with batches in every stage.
                 self.blobs.fail_one_in.store(3, Ordering::Relaxed);
-                if self.archiver.run_batch(self.now, limit).await.is_err() {
+                let failed = match rng.gen_bool(0.5) {
+                    true => self.archiver.run_batch(self.now, limit).await.is_err(),
+                    false => self.archiver.run_once(self.now).await.is_err(),
+                };
+                if failed {
                     self.failed_writes += 1;
                 }
                 self.blobs.fail_one_in.store(0, Ordering::Relaxed);
@@ -275,7 +280,12 @@ async fn history_reads_every_message_once_with_its_latest_state_whatever_the_arc
         // Everything expires: the whole history is cold and still reads the same.
         world.catch_up_indexer().await;
         let run = world.archiver.run_once(world.now + Duration::days(HOT_DAYS + 1)).await.unwrap();
-        assert!(world.store.expired_messages(world.now + Duration::days(HOT_DAYS + 1), 10).await.unwrap().is_empty());
+        assert!(world
+            .store
+            .expired_messages(world.now + Duration::days(HOT_DAYS + 1), 10, &HashSet::new())
+            .await
+            .unwrap()
+            .is_empty());
         world.check(seed, STEPS).await;
         assert!(run.removed > 0 || world.model.is_empty(), "seed {seed}: the final run moved what was left");
         (failed_writes, overlaps) = (failed_writes + world.failed_writes, overlaps + world.overlaps);

@@ -14,6 +14,7 @@ mod convert;
 mod import;
 mod limits;
 pub mod retry;
+mod send;
 mod session;
 pub mod session_string;
 mod updates;

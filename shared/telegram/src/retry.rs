@@ -47,6 +47,7 @@ pub fn map_error(e: InvocationError) -> TelegramError {
             match (rpc.code, name) {
                 (420, _) => TelegramError::FloodWait(Duration::from_secs(u64::from(rpc.value.unwrap_or(0)))),
                 (_, "PEER_FLOOD") => TelegramError::PeerFlood,
+                (_, "RANDOM_ID_DUPLICATE") => TelegramError::AlreadySent,
                 (_, "PHONE_CODE_INVALID" | "PHONE_CODE_EXPIRED" | "PHONE_CODE_EMPTY") => {
                     TelegramError::PhoneCodeInvalid
                 }
@@ -190,6 +191,7 @@ mod tests {
             matches!(rpc(420, "FLOOD_WAIT", Some(30)), TelegramError::FloodWait(d) if d == Duration::from_secs(30))
         );
         assert!(matches!(rpc(400, "PEER_FLOOD", None), TelegramError::PeerFlood));
+        assert!(matches!(rpc(400, "RANDOM_ID_DUPLICATE", None), TelegramError::AlreadySent));
         assert!(matches!(rpc(401, "AUTH_KEY_UNREGISTERED", None), TelegramError::Unauthorized));
         assert!(matches!(rpc(400, "PHONE_CODE_INVALID", None), TelegramError::PhoneCodeInvalid));
         assert!(matches!(rpc(400, "CHAT_WRITE_FORBIDDEN", None), TelegramError::Rpc { code: 400, .. }));

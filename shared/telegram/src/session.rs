@@ -24,6 +24,7 @@ use tracing::{debug, info};
 use crate::connector::GrammersConfig;
 use crate::convert::{self, peer_name, Names};
 use crate::retry::{map_error, map_sign_in_error, Pacer};
+use crate::send;
 use crate::updates::{self, Delivery};
 use crate::vault::Vault;
 
@@ -366,20 +367,20 @@ impl TelegramSession for GrammersSession {
             .transpose()
             .map_err(|_| TelegramError::Invalid("reply_to is not a message id".into()))?;
         self.pacer.acquire().await?;
-        let mut input = InputMessage::new().text(message.text.clone()).reply_to(reply_to);
+        let mut media = None;
         if let Some(file) = message.file {
-            if let Some(mime) = &file.mime {
-                input = input.mime_type(mime);
-            }
             let size = usize::try_from(file.content.meta().size)
                 .map_err(|_| TelegramError::Invalid("the file is too large to send".into()))?;
             let mut reader = crate::upload::async_read(file.content);
-            let uploaded = self.client.upload_stream(&mut reader, size, file.name).await;
+            let uploaded = self.client.upload_stream(&mut reader, size, file.name.clone()).await;
             let uploaded = self.pacer.observe(uploaded.map_err(crate::retry::map_upload_error)).await?;
-            input = if file.kind == "photo" { input.photo(uploaded) } else { input.document(uploaded) };
+            media = Some(send::uploaded_media(&file.kind, uploaded, file.name, file.mime.as_deref()));
         }
-        let sent = self.pacer.observe(self.client.send_message(peer_ref, input).await.map_err(map_error)).await?;
-        self.message(&sent).ok_or_else(|| TelegramError::Transport("telegram answered the send with no message".into()))
+        let draft = send::Draft { text: message.text, reply_to, media, random_id: message.random_id };
+        let answer = send::invoke(&self.client, peer_ref, &draft).await.map_err(map_error);
+        let updates = self.pacer.observe(answer).await?;
+        send::sent_message(&self.client, &self.account, peer_ref, draft, updates)
+            .ok_or_else(|| TelegramError::Transport("telegram answered the send with no message".into()))
     }
 
     async fn edit(&self, peer: i64, id: i64, text: &str) -> Result<(), TelegramError> {

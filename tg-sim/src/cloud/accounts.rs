@@ -95,6 +95,7 @@ impl State {
                 received: 0,
                 contacts: Default::default(),
                 control_key: kid,
+                random_ids: Default::default(),
             },
         );
         self.dirty = true;

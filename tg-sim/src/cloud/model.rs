@@ -197,6 +197,46 @@ pub struct AccountRec {
     pub contacts: BTreeSet<i64>,
     /// Key id of the session `/control/accounts` handed out, returned again on re-create.
     pub control_key: i64,
+    /// The random_ids of the account's latest sends: a repeat is refused
+    /// with RANDOM_ID_DUPLICATE, as Telegram does.
+    #[serde(default)]
+    pub random_ids: RecentIds,
+}
+
+/// Most random_ids an account remembers.
+pub const MAX_RECENT_RANDOM_IDS: usize = 10_000;
+
+/// A bounded set of the latest random_ids, oldest forgotten first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RecentIds {
+    order: std::collections::VecDeque<i64>,
+    #[serde(skip)]
+    set: std::collections::HashSet<i64>,
+}
+
+impl RecentIds {
+    /// Returns true when `id` is among the latest ones.
+    pub fn contains(&mut self, id: i64) -> bool {
+        if self.set.len() != self.order.len() {
+            // Loaded from disk: the set is rebuilt from the order.
+            self.set = self.order.iter().copied().collect();
+        }
+        self.set.contains(&id)
+    }
+
+    /// Remembers `id`, forgetting the oldest beyond the bound.
+    pub fn insert(&mut self, id: i64) {
+        if self.contains(id) {
+            return;
+        }
+        self.order.push_back(id);
+        self.set.insert(id);
+        while self.order.len() > MAX_RECENT_RANDOM_IDS {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+    }
 }
 
 /// A basic group.

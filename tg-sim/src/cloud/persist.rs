@@ -30,7 +30,7 @@ enum LineRef<'a> {
 /// One snapshot line, as read back.
 #[derive(Deserialize)]
 enum Line {
-    Account(AccountRec),
+    Account(Box<AccountRec>),
     Channel(ChannelRec),
     Users(Vec<UserRec>),
     Files(Vec<FileRec>),
@@ -54,7 +54,7 @@ pub fn load(path: &Path) -> Result<CloudData, SimError> {
         }
         match serde_json::from_str::<Line>(&line)? {
             Line::Account(a) => {
-                data.accounts.insert(a.phone.clone(), a);
+                data.accounts.insert(a.phone.clone(), *a);
             }
             Line::Channel(c) => {
                 data.channels.insert(c.id, c);

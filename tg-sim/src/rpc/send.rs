@@ -77,10 +77,17 @@ fn post_own(
     let conn = ctx.conn;
     ctx.cloud.with(|st| {
         let chat = resolve_peer(st, phone, peer)?;
-        let me = st.data.accounts.get(phone).map(|a| a.user_id).ok_or_else(RpcErr::unauthorized)?;
+        let acc = st.data.accounts.get_mut(phone).ok_or_else(RpcErr::unauthorized)?;
+        if acc.random_ids.contains(random_id) {
+            return Err(RpcErr::bad("RANDOM_ID_DUPLICATE"));
+        }
+        let me = acc.user_id;
         let m = NewMsg { from: me, text, media, reply_to, date: now() };
         let placed = st.post(phone, chat, &m, Some(conn)).map_err(sim_err)?;
         st.record_sent(phone, chat, placed, &m);
+        if let Some(acc) = st.data.accounts.get_mut(phone) {
+            acc.random_ids.insert(random_id);
+        }
         own_updates(st, phone, chat, placed, Some(random_id), false)
     })
 }

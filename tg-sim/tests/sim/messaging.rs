@@ -186,3 +186,57 @@ async fn group_and_channel_posts_edits_and_deletes_arrive_as_updates() {
     tg.stop().await;
     sim.stop().await;
 }
+
+fn send_with_random_id(peer: tl::enums::InputPeer, text: &str, random_id: i64) -> tl::functions::messages::SendMessage {
+    tl::functions::messages::SendMessage {
+        no_webpage: false,
+        silent: false,
+        background: false,
+        clear_draft: false,
+        peer,
+        reply_to: None,
+        message: text.into(),
+        random_id,
+        reply_markup: None,
+        entities: None,
+        schedule_date: None,
+        schedule_repeat_period: None,
+        send_as: None,
+        noforwards: false,
+        update_stickersets_order: false,
+        invert_media: false,
+        quick_reply_shortcut: None,
+        effect: None,
+        allow_paid_floodskip: false,
+        allow_paid_stars: None,
+        suggested_post: None,
+        rich_message: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_random_id_is_refused_and_posts_nothing() {
+    let sim = Sim::start().await;
+    let session = sim.account("+15550001031", None, true).await;
+    let (mut tg, _me) = logged_in(&session).await;
+    let mut stream = tg.listen(false).await;
+    sim.wait_get_state(1).await;
+    sim.customer_writes("+15550001031", 4343, "hello?").await;
+    let msg = stream.next_message(10).await;
+    let customer = msg.peer().expect("peer").to_ref().await.expect("ref").expect("cached customer");
+
+    let first = tg.client.invoke(&send_with_random_id(customer.into(), "once", 77)).await;
+    assert!(matches!(first, Ok(tl::enums::Updates::Updates(_))), "{first:?}");
+    let again = tg.client.invoke(&send_with_random_id(customer.into(), "once", 77)).await;
+    match again {
+        Err(grammers_client::InvocationError::Rpc(rpc)) => assert_eq!(rpc.name, "RANDOM_ID_DUPLICATE"),
+        other => panic!("a repeat must be refused, got {other:?}"),
+    }
+    tg.client.invoke(&send_with_random_id(customer.into(), "another", 78)).await.expect("a new random_id sends");
+
+    let (_, v) = sim.get("/control/sent?account_phone=%2B15550001031").await;
+    let texts: Vec<&str> = v["items"].as_array().expect("items").iter().filter_map(|i| i["text"].as_str()).collect();
+    assert_eq!(texts, ["once", "another"]);
+    tg.stop().await;
+    sim.stop().await;
+}

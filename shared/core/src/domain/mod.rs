@@ -21,6 +21,6 @@ pub use error::DomainError;
 pub use ids::{AccountId, AuditId, BatchId, FileId, GroupId, RequestId, SendId, TagId, UserId};
 pub use message::{MediaRef, Message};
 pub use phone::Phone;
-pub use send::{parse_text, BatchSend, FileRef, SendRecord, SendStatus, MAX_TEXT_CHARS};
+pub use send::{parse_text, telegram_random_id, BatchSend, FileRef, SendRecord, SendStatus, MAX_TEXT_CHARS};
 pub use tenant::{Tenant, TenantId};
 pub use user::{Role, User, Username};

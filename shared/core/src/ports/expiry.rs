@@ -3,9 +3,13 @@
 //! hands them to the archiver through its stream).
 
 use super::PortError;
-use crate::domain::{Message, TenantId};
+use crate::domain::{AccountId, Message, TenantId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+
+/// A dialog, by tenant, account and peer.
+pub type DialogKey = (TenantId, AccountId, i64);
 
 /// Most messages one [`MessageExpiry::expired_messages`] returns.
 pub const MAX_EXPIRED_BATCH: usize = 5_000;
@@ -20,10 +24,16 @@ pub trait MessageExpiry: Send + Sync {
     /// dialog once per batch. Never returns a message the change feed has
     /// yet to report, so search indexes every message before it leaves the
     /// store.
+    ///
+    /// Dialogs in `skip` are passed over (the archiver's dialogs still in
+    /// flight, whose rows are not removed yet); the scan for dialogs is
+    /// bounded, so when skipped dialogs hold all the oldest messages this
+    /// returns fewer than `limit`, or none, while more are expired.
     async fn expired_messages(
         &self,
         before: DateTime<Utc>,
         limit: usize,
+        skip: &HashSet<DialogKey>,
     ) -> Result<Vec<(TenantId, Message)>, PortError>;
 
     /// Removes each message given that the store still holds exactly as

@@ -45,6 +45,11 @@ pub enum TelegramError {
     /// The network or the server failed; retry with backoff.
     #[error("transport: {0}")]
     Transport(String),
+    /// Telegram already posted a message with this send's random_id (an
+    /// earlier attempt went through, its answer or its record was lost):
+    /// the message exists, and reaches the store through the update stream.
+    #[error("telegram already has this message (RANDOM_ID_DUPLICATE)")]
+    AlreadySent,
     /// Telegram refused the request; not retryable as is.
     #[error("rpc error {code} {name}")]
     Rpc {
@@ -159,6 +164,10 @@ pub struct OutgoingMessage {
     pub reply_to: Option<i64>,
     /// A file to attach.
     pub file: Option<OutgoingFile>,
+    /// Telegram's `random_id`, the same on every attempt of the message
+    /// (`domain::telegram_random_id`), so Telegram refuses a repeat with
+    /// [`TelegramError::AlreadySent`] instead of posting it twice.
+    pub random_id: i64,
 }
 
 /// What Telegram pushed.

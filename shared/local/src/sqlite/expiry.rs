@@ -7,15 +7,20 @@ use super::{map_err, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Transaction};
+use std::collections::HashSet;
 use std::sync::LazyLock;
 use tgdesk_core::domain::{Message, TenantId};
-use tgdesk_core::ports::{MessageExpiry, PortError, PortErrorKind, MAX_EXPIRED_BATCH};
+use tgdesk_core::ports::{DialogKey, MessageExpiry, PortError, PortErrorKind, MAX_EXPIRED_BATCH};
 
 /// The dialogs of the messages dated before ?1, oldest first, at most ?3
 /// rows, among rowids below ?2 (the first one the change feed has yet to
 /// report).
 const EXPIRED_DIALOGS: &str = "SELECT tenant, account_id, peer FROM messages \
      WHERE date_ns < ?1 AND rowid < ?2 ORDER BY date_ns LIMIT ?3";
+
+/// How many rows of the date index a read may pass over for each message it
+/// may return, so skipped dialogs cannot make it scan without end.
+const SCAN_PER_MESSAGE: usize = 4;
 
 /// One dialog's messages dated before ?4, in id order, at most ?6, among
 /// rowids below ?5.
@@ -39,20 +44,32 @@ const REMOVE: &str = "DELETE FROM messages WHERE tenant = ?1 AND account_id = ?2
 /// oldest expired messages, each with every expired message it has (while
 /// the limit allows), so the archive writes each dialog once per run rather
 /// than once per message.
-fn expired(tx: &Transaction<'_>, before: i64, limit: usize) -> Result<Vec<(TenantId, Message)>, PortError> {
+fn expired(
+    tx: &Transaction<'_>,
+    before: i64,
+    limit: usize,
+    skip: &HashSet<(String, String, i64)>,
+) -> Result<Vec<(TenantId, Message)>, PortError> {
     let first = tx.query_row(FIRST_UNREPORTED, [], |r| r.get::<_, Option<i64>>(0)).map_err(map_err)?;
     let first = first.unwrap_or(i64::MAX);
     let mut dialogs: Vec<(String, String, i64)> = Vec::new();
     {
         let mut stmt = tx.prepare_cached(EXPIRED_DIALOGS).map_err(map_err)?;
-        let rows = stmt
-            .query_map(params![before, first, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(map_err)?;
-        let mut seen = std::collections::HashSet::new();
+        let scan = (limit * SCAN_PER_MESSAGE) as i64;
+        let rows =
+            stmt.query_map(params![before, first, scan], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(map_err)?;
+        let (mut seen, mut taken) = (HashSet::new(), 0);
         for row in rows {
             let dialog: (String, String, i64) = row.map_err(map_err)?;
+            if skip.contains(&dialog) {
+                continue;
+            }
             if seen.insert(dialog.clone()) {
                 dialogs.push(dialog);
+            }
+            taken += 1;
+            if taken == limit {
+                break;
             }
         }
     }
@@ -103,9 +120,12 @@ impl MessageExpiry for SqliteStore {
         &self,
         before: DateTime<Utc>,
         limit: usize,
+        skip: &HashSet<DialogKey>,
     ) -> Result<Vec<(TenantId, Message)>, PortError> {
         let (before, limit) = (ns(before), limit.clamp(1, MAX_EXPIRED_BATCH));
-        self.db.read(move |tx| expired(tx, before, limit)).await
+        let skip: HashSet<(String, String, i64)> =
+            skip.iter().map(|(t, a, p)| (t.as_str().to_owned(), a.as_str().to_owned(), *p)).collect();
+        self.db.read(move |tx| expired(tx, before, limit, &skip)).await
     }
 
     async fn remove_archived(&self, messages: &[(TenantId, Message)]) -> Result<usize, PortError> {
@@ -147,12 +167,19 @@ mod tests {
         store.trim(&store.feed_head().await.unwrap()).await.unwrap();
 
         let before = at(28 * 60_000);
-        let batch = store.expired_messages(before, 12).await.unwrap();
+        let batch = store.expired_messages(before, 12, &HashSet::new()).await.unwrap();
         let dialogs: Vec<(i64, i64)> = batch.iter().map(|(_, m)| (m.peer, m.id)).collect();
         let expected: Vec<(i64, i64)> = (1..=10).map(|id| (0, id)).chain((1..=2).map(|id| (1, id))).collect();
         assert_eq!(dialogs, expected, "dialog 0 whole, then dialog 1 as far as the limit allows");
 
-        let all = store.expired_messages(before, 100).await.unwrap();
+        // Dialog 0 in flight: passed over.
+        let skip = HashSet::from([(t.clone(), acc.clone(), 0)]);
+        let batch = store.expired_messages(before, 12, &skip).await.unwrap();
+        let dialogs: Vec<(i64, i64)> = batch.iter().map(|(_, m)| (m.peer, m.id)).collect();
+        let expected: Vec<(i64, i64)> = (1..=9).map(|id| (1, id)).chain((1..=3).map(|id| (2, id))).collect();
+        assert_eq!(dialogs, expected, "dialog 1 whole, then dialog 2 as far as the limit allows");
+
+        let all = store.expired_messages(before, 100, &HashSet::new()).await.unwrap();
         assert_eq!(all.len(), 28);
         assert!(all.iter().all(|(tt, m)| tt == &t && m.date < before));
     }

@@ -4,6 +4,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 use tgdesk_core::domain::AccountId;
 use tgdesk_core::ports::{
@@ -540,8 +541,36 @@ pub async fn start_login_asks_for_a_code_on_a_fresh_key(h: &Harness) {
     session.disconnect().await;
 }
 
+/// A message with a fresh random_id (a repeat is refused by Telegram).
 fn out(peer: i64, text: &str, reply_to: Option<i64>, file: Option<OutgoingFile>) -> OutgoingMessage {
-    OutgoingMessage { peer, text: text.into(), reply_to, file }
+    static NEXT: AtomicI64 = AtomicI64::new(1);
+    OutgoingMessage { peer, text: text.into(), reply_to, file, random_id: NEXT.fetch_add(1, Ordering::Relaxed) }
+}
+
+pub async fn a_send_repeated_with_its_random_id_posts_once(h: &Harness) {
+    let p = "+15550101021";
+    let session = h.online(p).await;
+    let (peer, _) = h.customer_writes(p, 4242, "hello?").await;
+    let with_id = |text: &str, random_id: i64, file: bool| {
+        let file = file.then(|| OutgoingFile {
+            kind: "document".into(),
+            name: "a.txt".into(),
+            mime: Some("text/plain".into()),
+            content: Box::new(MemoryBlob::new(b"abc".to_vec(), "text/plain")),
+        });
+        OutgoingMessage { peer, text: text.into(), reply_to: None, file, random_id }
+    };
+
+    let first = session.send(with_id("only once", -5, false)).await.expect("first attempt");
+    let again = session.send(with_id("only once", -5, false)).await;
+    let with_file = session.send(with_id("the file", -6, true)).await.expect("file");
+    let file_again = session.send(with_id("the file", -6, true)).await;
+
+    assert!(matches!(again, Err(TelegramError::AlreadySent)), "{again:?}");
+    assert!(matches!(file_again, Err(TelegramError::AlreadySent)), "{file_again:?}");
+    let ids: Vec<i64> = h.sent(p).await.iter().filter_map(|i| i["message_id"].as_i64()).collect();
+    assert_eq!(ids, vec![first.id, with_file.id], "each posted once");
+    session.disconnect().await;
 }
 
 /// Reads a download to its end; returns the bytes and the size of each piece.

@@ -30,6 +30,7 @@ connector_suite!(
     profile_photos_download_and_users_seen_in_updates_are_reported_once_per_change,
     dialogs_list_newest_first_and_history_pages_walk_everything_once,
     text_replies_photos_and_documents_reach_the_customer,
+    a_send_repeated_with_its_random_id_posts_once,
     media_customers_sent_downloads_byte_for_byte,
     edits_and_deletes_arrive_as_updates,
     a_restarted_session_catches_up_on_every_missed_message_exactly_once,
