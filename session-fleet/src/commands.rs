@@ -27,8 +27,6 @@ use tgdesk_core::usecases::{
 };
 use tokio::sync::watch;
 
-/// How long a command stays invisible while it is carried out.
-pub(crate) const VISIBILITY: Duration = Duration::from_secs(120);
 /// Deliveries of a send whose account is not running anywhere before it fails.
 const MAX_WAITS: u32 = 60;
 /// Deliveries of a command someone waits on before it fails (within their timeout).
@@ -47,7 +45,7 @@ pub(crate) async fn consume(fleet: Arc<Fleet>, queue: String, mut shutdown: watc
         while handling.try_join_next().is_some() {}
         let free = slots.available_permits().clamp(1, 32);
         let received = tokio::select! {
-            r = fleet.desk.queue.receive(&queue, free, Duration::from_secs(1), VISIBILITY) => r,
+            r = fleet.desk.queue.receive(&queue, free, Duration::from_secs(1), fleet.config.command_visibility) => r,
             _ = shutdown.changed() => break,
         };
         let deliveries = match received {
@@ -141,7 +139,8 @@ pub(crate) async fn drain(fleet: &Fleet, queue: &str) -> Result<usize, PortError
     loop {
         // Waiting a moment: an immediate receive (SQS short polling) may
         // answer nothing from a small queue that is not empty.
-        let batch = fleet.desk.queue.receive(queue, 10, Duration::from_secs(1), VISIBILITY).await?;
+        let batch =
+            fleet.desk.queue.receive(queue, 10, Duration::from_secs(1), fleet.config.command_visibility).await?;
         if batch.is_empty() {
             return Ok(moved);
         }

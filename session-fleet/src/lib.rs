@@ -51,6 +51,13 @@ pub struct FleetConfig {
     pub dialogs_on_connect: usize,
     /// Messages per dialog synced when a session comes online.
     pub history_on_connect: usize,
+    /// How long a command taken off a queue stays hidden from every other
+    /// reader: longer than the slowest command (a send waiting its turn
+    /// behind the account's pacing, a large download), or a live node's
+    /// command comes back and is carried out twice at once; and, as the
+    /// price of that, how long the commands a dead node had taken wait
+    /// before another node can have them.
+    pub command_visibility: Duration,
 }
 
 impl FleetConfig {
@@ -67,6 +74,7 @@ impl FleetConfig {
             save_every: Duration::from_secs(30),
             dialogs_on_connect: 100,
             history_on_connect: 20,
+            command_visibility: Duration::from_secs(120),
         }
     }
 }
@@ -99,7 +107,9 @@ struct GoneNode {
     drained: Option<std::time::Instant>,
 }
 
-/// How often a gone node's queue is drained again.
+/// How often a gone node's queue is drained again, at most: commands it had
+/// taken come back one command visibility after it took them, so a shorter
+/// visibility drains as often as that.
 const DRAIN_AGAIN: Duration = Duration::from_secs(30);
 
 /// Why a running session is asked to stop.
@@ -159,6 +169,12 @@ pub struct Fleet {
     sealer: Arc<dyn SessionSealer>,
     config: FleetConfig,
     running: Mutex<HashMap<Key, Running>>,
+    /// Accounts with a runner on this node, from before their session
+    /// connects until the runner ends; the scan leaves them alone. (An
+    /// account still connecting is not `running` yet: a scan that started it
+    /// again took the node's own lease anew, with a new fencing number, and
+    /// the first session stopped as if another node had taken it over.)
+    runners: Mutex<HashSet<Key>>,
     logins: Mutex<HashMap<Key, login::PendingLogin>>,
     publisher: publisher::Publisher,
     saver: saver::Saver,
@@ -187,6 +203,7 @@ impl Fleet {
             sealer,
             config,
             running: Mutex::default(),
+            runners: Mutex::default(),
             logins: Mutex::default(),
             gone_nodes: Mutex::default(),
             publisher: publisher::Publisher::new(),
@@ -351,7 +368,7 @@ impl Fleet {
                     .filter(|id| !elsewhere.contains(id))
                     .filter(|id| {
                         let key = (tenant.id.clone(), id.clone());
-                        !self.lock().contains_key(&key) && !login::pending(self, &key)
+                        !self.has_runner(&key) && !login::pending(self, &key)
                     })
                     .collect();
                 if !idle.is_empty() {
@@ -372,10 +389,13 @@ impl Fleet {
     }
 
     /// Drains the queues of the nodes found gone, at once and every
-    /// [`DRAIN_AGAIN`] after, until commands they had taken (invisible for
-    /// the commands' visibility timeout) came back and moved on too.
+    /// [`DRAIN_AGAIN`] (or command visibility, if shorter) after, until
+    /// commands they had taken (invisible for the commands' visibility
+    /// timeout) came back and moved on too.
     async fn drain_gone_nodes(&self, newly_gone: Vec<String>, live: &HashSet<String>) {
-        let keep_draining = (commands::VISIBILITY + self.config.lease_ttl) * 2;
+        let visibility = self.config.command_visibility;
+        let keep_draining = (visibility + self.config.lease_ttl) * 2;
+        let drain_again = DRAIN_AGAIN.min(visibility);
         let draining: Vec<String> = {
             let mut gone = self.gone_nodes.lock().unwrap_or_else(|p| p.into_inner());
             // A node back under the same name drains its own queue.
@@ -383,7 +403,7 @@ impl Fleet {
             for node in newly_gone {
                 gone.entry(node).or_insert_with(|| GoneNode { since: std::time::Instant::now(), drained: None });
             }
-            let due = |g: &GoneNode| g.drained.is_none_or(|at| at.elapsed() >= DRAIN_AGAIN);
+            let due = |g: &GoneNode| g.drained.is_none_or(|at| at.elapsed() >= drain_again);
             let due: Vec<String> = gone.iter().filter(|(_, g)| due(g)).map(|(n, _)| n.clone()).collect();
             for node in &due {
                 if let Some(g) = gone.get_mut(node) {
@@ -422,7 +442,18 @@ impl Fleet {
     /// Runs `account` under `lease`, on `session` when it is connected already (a finished login).
     async fn spawn_runner(self: &Arc<Self>, account: Account, lease: Lease, session: Option<Arc<dyn TelegramSession>>) {
         let fleet = self.clone();
+        self.runners().insert((account.tenant.clone(), account.id.clone()));
         self.tasks.lock().await.spawn(runner::run(fleet, account, lease, session));
+    }
+
+    /// True when a runner has the account on this node (connecting, running or stopping).
+    fn has_runner(&self, key: &Key) -> bool {
+        self.runners().contains(key)
+    }
+
+    fn runners(&self) -> std::sync::MutexGuard<'_, HashSet<Key>> {
+        // Every update is one insert or remove: a poisoned lock still holds a consistent set.
+        self.runners.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Running>> {

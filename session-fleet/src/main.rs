@@ -52,11 +52,37 @@ struct Args {
     /// How often the store is scanned for accounts to run, e.g. `5s`.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     scan_every: Duration,
+    /// How long an account's lease lasts unrenewed: how long the accounts of
+    /// a node that died without letting go wait before another node runs them.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    lease_ttl: Duration,
+    /// How often held leases are renewed: well under `--lease-ttl`, so a
+    /// renewal that fails once or runs late does not cost the node its accounts.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    heartbeat: Duration,
+    /// How long a command this node took stays hidden from the others:
+    /// longer than its slowest command (a send waiting behind the account's
+    /// pacing), and as long as a dead node's commands wait for another node.
+    #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
+    command_visibility: Duration,
     /// `local`: the server's data dir; `aws`: DynamoDB, SQS and S3, configured
     /// by the `TGDESK_AWS_*` and `AWS_*` variables (the session key file stays
     /// in the data dir).
     #[arg(long, env = "TGDESK_BACKEND", default_value = "local", value_parser = ["local", "aws"])]
     backend: String,
+}
+
+impl Args {
+    /// Refuses timings under which the node could not keep its leases or its commands.
+    fn check(&self) -> anyhow::Result<()> {
+        if self.heartbeat.is_zero() || self.heartbeat >= self.lease_ttl {
+            anyhow::bail!("--heartbeat must be above zero and below --lease-ttl (leases would lapse between renewals)");
+        }
+        if self.command_visibility < Duration::from_secs(1) {
+            anyhow::bail!("--command-visibility must be at least 1s (queues count it in whole seconds)");
+        }
+        Ok(())
+    }
 }
 
 /// Opens the ports and leases `args` name; the agents' WebSockets are the
@@ -80,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,grammers_mtsender=warn"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let args = Args::parse();
+    args.check()?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
     let (mut ports, leases) = compose(&args).await?;
@@ -101,6 +128,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut config = FleetConfig::new(node_id.clone());
     config.scan_every = args.scan_every;
+    config.lease_ttl = args.lease_ttl;
+    config.heartbeat = args.heartbeat;
+    config.command_visibility = args.command_visibility;
     let fleet = Fleet::new(desk, leases, connector, sealer, config);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let node = tokio::spawn(fleet.run(stopped));

@@ -37,6 +37,7 @@ pub(crate) async fn run(
     }
     // Only now may the scan (or a logout waiting for this session to end) see the account as not running.
     fleet.lock().remove(&key);
+    fleet.runners().remove(&key);
     if !lost {
         if let Err(e) = fleet.leases.release(&lease).await {
             tracing::warn!(account = %account.id, error = %e, "cannot release the lease; it expires by itself");

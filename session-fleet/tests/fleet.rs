@@ -359,6 +359,70 @@ async fn a_session_whose_lease_was_taken_over_stops_and_leaves_the_new_holder_al
     tokio::time::timeout(Duration::from_secs(20), node).await.expect("stops in time").unwrap();
 }
 
+/// The simulator's connector, slower to connect than the scan period: how
+/// a node starting thousands of sessions at once sees each of them.
+struct SlowToConnect {
+    inner: Arc<GrammersConnector>,
+    delay: Duration,
+    connects: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl TelegramConnector for SlowToConnect {
+    fn import_session_string(&self, session: &str) -> Result<Vec<u8>, tgdesk_core::ports::TelegramError> {
+        self.inner.import_session_string(session)
+    }
+    async fn connect(
+        &self,
+        account: &AccountId,
+        session: &[u8],
+    ) -> Result<Box<dyn tgdesk_core::ports::TelegramSession>, tgdesk_core::ports::TelegramError> {
+        self.connects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tokio::time::sleep(self.delay).await;
+        self.inner.connect(account, session).await
+    }
+    async fn start_login(
+        &self,
+        account: &AccountId,
+        phone: &tgdesk_core::domain::Phone,
+    ) -> Result<Box<dyn tgdesk_core::ports::TelegramSession>, tgdesk_core::ports::TelegramError> {
+        self.inner.start_login(account, phone).await
+    }
+}
+
+/// Scans that come while an account's session still connects leave it to
+/// the runner that has it: taking the node's own lease again would start a
+/// second session and stop the first as if another node had taken it over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_slow_to_connect_is_started_once_and_keeps_its_lease() {
+    use tgdesk_core::ports::Leases;
+    let w = world().await;
+    let id = w.account("+15550350001").await;
+    let connector =
+        Arc::new(SlowToConnect { inner: w.connector.clone(), delay: Duration::from_secs(1), connects: 0.into() });
+    let mut config = FleetConfig::new("node-a");
+    config.scan_every = Duration::from_millis(100);
+    config.heartbeat = Duration::from_millis(300);
+    config.lease_ttl = Duration::from_secs(3);
+    let fleet = Fleet::new(w.desk.clone(), w.leases.clone(), connector.clone(), w.sealer.clone(), config);
+    let (stop_node, stopped) = watch::channel(false);
+    let node = tokio::spawn(fleet.clone().run(stopped));
+
+    w.wait_status(&id, AccountStatus::Online).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    assert_eq!(connects(&connector), 1, "the account was started again while it connected");
+    let leases = w.leases.list(&w.admin.tenant).await.unwrap();
+    assert_eq!(leases.iter().map(|l| l.fencing).collect::<Vec<_>>(), [1], "the lease was taken once: {leases:?}");
+    assert!(fleet.session(&w.admin.tenant, &id).is_some(), "the session runs on");
+    stop_node.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), node).await.expect("stops in time").unwrap();
+}
+
+fn connects(connector: &SlowToConnect) -> u32 {
+    connector.connects.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The leases of a node cut off from the lease store: every call fails while `down`.
 struct CutOff {
     inner: Arc<SqliteLeases>,

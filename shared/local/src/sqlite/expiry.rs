@@ -52,42 +52,30 @@ fn expired(
 ) -> Result<Vec<(TenantId, Message)>, PortError> {
     let first = tx.query_row(FIRST_UNREPORTED, [], |r| r.get::<_, Option<i64>>(0)).map_err(map_err)?;
     let first = first.unwrap_or(i64::MAX);
-    let mut dialogs: Vec<(String, String, i64)> = Vec::new();
-    {
-        let mut stmt = tx.prepare_cached(EXPIRED_DIALOGS).map_err(map_err)?;
-        let scan = (limit * SCAN_PER_MESSAGE) as i64;
-        let rows =
-            stmt.query_map(params![before, first, scan], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(map_err)?;
-        let (mut seen, mut taken) = (HashSet::new(), 0);
-        for row in rows {
-            let dialog: (String, String, i64) = row.map_err(map_err)?;
-            if skip.contains(&dialog) {
-                continue;
-            }
-            if seen.insert(dialog.clone()) {
-                dialogs.push(dialog);
-            }
-            taken += 1;
-            if taken == limit {
-                break;
-            }
+    // Dialogs are taken as the scan finds them, so a batch reads the index
+    // rows of the dialogs it returns, not a whole limit's worth of rows.
+    let mut scan = tx.prepare_cached(EXPIRED_DIALOGS).map_err(map_err)?;
+    let mut of_dialog = tx.prepare_cached(&EXPIRED_OF_DIALOG).map_err(map_err)?;
+    let mut rows = scan.query(params![before, first, (limit * SCAN_PER_MESSAGE) as i64]).map_err(map_err)?;
+    let (mut seen, mut out) = (HashSet::new(), Vec::new());
+    while out.len() < limit {
+        let Some(row) = rows.next().map_err(map_err)? else { break };
+        let dialog: (String, String, i64) =
+            (row.get(0).map_err(map_err)?, row.get(1).map_err(map_err)?, row.get(2).map_err(map_err)?);
+        if skip.contains(&dialog) || seen.contains(&dialog) {
+            continue;
         }
-    }
-    let mut stmt = tx.prepare_cached(&EXPIRED_OF_DIALOG).map_err(map_err)?;
-    let mut out = Vec::new();
-    for (tenant, account, peer) in dialogs {
-        let left = limit - out.len();
-        if left == 0 {
-            break;
-        }
-        let tenant_id = TenantId::parse(&tenant)
+        let (tenant, account, peer) = &dialog;
+        let tenant_id = TenantId::parse(tenant)
             .map_err(|e| PortError::new(PortErrorKind::Internal, format!("stored tenant unreadable: {e}")))?;
-        let rows = stmt
-            .query_map(params![tenant, account, peer, before, first, left as i64], |r| codec::message_at(r, 1))
+        let left = (limit - out.len()) as i64;
+        let messages = of_dialog
+            .query_map(params![tenant, account, peer, before, first, left], |r| codec::message_at(r, 1))
             .map_err(map_err)?;
-        for row in rows {
-            out.push((tenant_id.clone(), row.map_err(map_err)?));
+        for message in messages {
+            out.push((tenant_id.clone(), message.map_err(map_err)?));
         }
+        seen.insert(dialog);
     }
     Ok(out)
 }
