@@ -16,6 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tgdesk_core::archive::BlobArchive;
@@ -26,6 +27,9 @@ use tgdesk_local::{FsBlobStore, SqliteStore};
 
 /// The shape of a run.
 pub struct Shape {
+    /// A store filled by an earlier run of the same shape, copied instead
+    /// of filled again (saved there when missing): for experiments.
+    pub filled: Option<PathBuf>,
     pub messages: usize,
     pub dialogs: usize,
     pub clients: usize,
@@ -48,16 +52,46 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-/// Runs the scenario.
-pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
-    tgdesk_local::page_cache::install();
-    // Under target/: the store alone takes gigabytes, more than a tmpfs may hold.
-    std::fs::create_dir_all("target")?;
-    let dir = tempfile::tempdir_in("target")?;
-    let store = Arc::new(SqliteStore::open(dir.path().join("store.db"))?);
-    let archive_dir = dir.path().join("archive");
-    let archive = Arc::new(BlobArchive::new(Arc::new(FsBlobStore::open(&archive_dir)?)));
-    let tenant = TenantId::parse("bench")?;
+/// The file beside a saved store naming its accounts.
+const ACCOUNTS_FILE: &str = "accounts.json";
+
+/// Copies the store's files (`store.db` and its WAL, the store closed) from `from` to `to`.
+fn copy_store(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with("store.db") {
+            std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Keeps a copy of a filled store for later runs of the same shape.
+fn save(dir: &Path, saved: &Path, accounts: &[AccountId]) -> anyhow::Result<()> {
+    // The store's checkpointer lets go of the file within a moment of the store's drop.
+    std::thread::sleep(Duration::from_secs(2));
+    copy_store(dir, saved)?;
+    std::fs::write(saved.join(ACCOUNTS_FILE), serde_json::to_vec(accounts)?)?;
+    Ok(())
+}
+
+/// Copies a saved store into `dir`; returns its accounts.
+fn restore(saved: &Path, dir: &Path) -> anyhow::Result<Vec<AccountId>> {
+    copy_store(saved, dir)?;
+    Ok(serde_json::from_slice(&std::fs::read(saved.join(ACCOUNTS_FILE))?)?)
+}
+
+/// Fills the store: `shape.dialogs` dialogs of `per_dialog` messages over
+/// [`DAYS`] days, two to three months old; returns the accounts and the
+/// seconds it took.
+async fn fill(
+    store: &SqliteStore,
+    tenant: &TenantId,
+    shape: &Shape,
+    per_dialog: usize,
+    total: usize,
+) -> anyhow::Result<(Vec<AccountId>, f64)> {
     let accounts: Vec<AccountId> = (0..shape.dialogs.div_ceil(10)).map(|_| AccountId::generate()).collect();
     let stored: Vec<Account> = accounts
         .iter()
@@ -78,10 +112,8 @@ pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
         })
         .collect();
     for chunk in stored.chunks(1_000) {
-        store.put_accounts(&tenant, chunk).await?;
+        store.put_accounts(tenant, chunk).await?;
     }
-    let per_dialog = (shape.messages / shape.dialogs).max(1);
-    let total = per_dialog * shape.dialogs;
     let start = chrono::Utc::now() - chrono::Duration::days(DAYS * 3);
     let step_ms = DAYS * 86_400_000 / per_dialog as i64;
 
@@ -111,20 +143,49 @@ pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
                 tags: Default::default(),
             });
             if batch.len() == INGEST_BATCH {
-                store.ingest_messages(&tenant, &batch).await?;
+                store.ingest_messages(tenant, &batch).await?;
                 fill.inc(batch.len() as u64);
                 batch.clear();
             }
         }
     }
     if !batch.is_empty() {
-        store.ingest_messages(&tenant, &batch).await?;
+        store.ingest_messages(tenant, &batch).await?;
         fill.inc(batch.len() as u64);
     }
     fill.finish();
     let fill_seconds = filling.elapsed().as_secs_f64();
     // As the indexer would: the feed reported every message, so all may go.
     store.trim(&store.feed_head().await?).await?;
+    Ok((accounts, fill_seconds))
+}
+
+/// Runs the scenario.
+pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
+    tgdesk_local::page_cache::install();
+    // Under target/: the store alone takes gigabytes, more than a tmpfs may hold.
+    std::fs::create_dir_all("target")?;
+    let dir = tempfile::tempdir_in("target")?;
+    let store_path = dir.path().join("store.db");
+    let tenant = TenantId::parse("bench")?;
+    let per_dialog = (shape.messages / shape.dialogs).max(1);
+    let total = per_dialog * shape.dialogs;
+    let saved = shape.filled.as_ref().filter(|saved| saved.join(ACCOUNTS_FILE).exists());
+    let (accounts, fill_seconds) = match saved {
+        Some(saved) => (restore(saved, dir.path())?, 0.0),
+        None => {
+            let store = Arc::new(SqliteStore::open(&store_path)?);
+            let filled = fill(&store, &tenant, shape, per_dialog, total).await?;
+            drop(store);
+            if let Some(saved) = &shape.filled {
+                save(dir.path(), saved, &filled.0)?;
+            }
+            filled
+        }
+    };
+    let store = Arc::new(SqliteStore::open(&store_path)?);
+    let archive_dir = dir.path().join("archive");
+    let archive = Arc::new(BlobArchive::new(Arc::new(FsBlobStore::open(&archive_dir)?)));
     let store_bytes = dir_size(dir.path()) - dir_size(&archive_dir);
 
     // Archive everything: the messages are two to three months old.

@@ -122,6 +122,11 @@ struct Args {
     /// Dialogs they belong to.
     #[arg(long, default_value_t = 50_000)]
     archive_dialogs: usize,
+    /// A directory keeping the archive scenario's filled store: copied when
+    /// there (a 10M fill takes ten minutes), saved when not. For experiments;
+    /// the copy must come from a run of the same shape.
+    #[arg(long)]
+    archive_filled: Option<std::path::PathBuf>,
     /// Messages the cost scenario sends through the ingest and push functions.
     #[arg(long, default_value_t = 5_000)]
     cost_messages: usize,
@@ -246,6 +251,7 @@ async fn main() -> anyhow::Result<()> {
         }
         "archive" => {
             let shape = archive::Shape {
+                filled: args.archive_filled.clone(),
                 messages: args.archive_messages,
                 dialogs: args.archive_dialogs,
                 clients: 4,

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 pub type DialogKey = (TenantId, AccountId, i64);
 
 /// Most messages one [`MessageExpiry::expired_messages`] returns.
-pub const MAX_EXPIRED_BATCH: usize = 5_000;
+pub const MAX_EXPIRED_BATCH: usize = 20_000;
 
 /// Finds messages older than the hot window and removes them once archived.
 #[async_trait]
