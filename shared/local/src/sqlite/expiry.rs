@@ -18,6 +18,9 @@ use tgdesk_core::ports::{DialogKey, MessageExpiry, PortError, PortErrorKind, MAX
 const EXPIRED_DIALOGS: &str = "SELECT tenant, account_id, peer FROM messages \
      WHERE date_ns < ?1 AND rowid < ?2 ORDER BY date_ns LIMIT ?3";
 
+/// Most rows one removal transaction deletes.
+const REMOVALS_PER_WRITE: usize = 2_500;
+
 /// How many rows of the date index a read may pass over for each message it
 /// may return, so skipped dialogs cannot make it scan without end.
 const SCAN_PER_MESSAGE: usize = 4;
@@ -117,8 +120,14 @@ impl MessageExpiry for SqliteStore {
     }
 
     async fn remove_archived(&self, messages: &[(TenantId, Message)]) -> Result<usize, PortError> {
-        let messages = messages.to_vec();
-        self.db.write(move |tx| remove(tx, &messages)).await
+        let mut removed = 0;
+        // One transaction per chunk: ingest shares the writer and waits for
+        // each; a whole batch at once held it for most of a second.
+        for chunk in messages.chunks(REMOVALS_PER_WRITE) {
+            let chunk = chunk.to_vec();
+            removed += self.db.write(move |tx| remove(tx, &chunk)).await?;
+        }
+        Ok(removed)
     }
 }
 
