@@ -186,10 +186,12 @@ async fn customer_says(http: &reqwest::Client, control: &str, phone: &str, custo
     sent["peer"].as_i64().expect("the simulator names the peer")
 }
 
-async fn sim_session(http: &reqwest::Client, control: &str, phone: &str) -> String {
+/// Creates a simulator account (logged in, or not when `authorized` is
+/// false); returns its session string.
+async fn sim_session(http: &reqwest::Client, control: &str, phone: &str, authorized: bool) -> String {
     let created: Value = http
         .post(format!("{control}/control/accounts"))
-        .json(&json!({"phone": phone}))
+        .json(&json!({"phone": phone, "authorized": authorized}))
         .send()
         .await
         .unwrap()
@@ -249,8 +251,8 @@ async fn the_functions_carry_customers_messages_to_agents_and_replies_back() {
     let (alice_phone, bruno_phone) = ("+15550700001", "+15550700002");
     let csv = format!(
         "phone,owner,session\n{alice_phone},alice,{}\n{bruno_phone},bruno,{}\n+15550700003,bruno,not-a-session\n",
-        sim_session(&http, &control, alice_phone).await,
-        sim_session(&http, &control, bruno_phone).await,
+        sim_session(&http, &control, alice_phone, true).await,
+        sim_session(&http, &control, bruno_phone, true).await,
     );
     let report = client.import(&admin, csv).await;
     assert_eq!((report["imported"].as_u64(), report["rejected"][0]["line"].as_u64()), (Some(2), Some(4)), "{report}");
@@ -392,7 +394,7 @@ async fn a_gateway_killed_mid_traffic_loses_no_message_and_stores_none_twice() {
     let (stop, node) = start_fleet(&ctx, sealer.clone(), "node-k").await;
     let admin = client.login("admin", ADMIN_PASSWORD).await;
     let phone = "+15550700011";
-    let csv = format!("phone,session\n{phone},{}\n", sim_session(&http, &control, phone).await);
+    let csv = format!("phone,session\n{phone},{}\n", sim_session(&http, &control, phone, true).await);
     assert_eq!(client.import(&admin, csv).await["imported"], 1);
     assert_eq!(items_when(&client, "/api/accounts?status=online", &admin, 1).await.len(), 1);
 
@@ -451,7 +453,7 @@ async fn a_take_over_mid_batch_sends_each_once_and_a_login_in_flight_asks_to_sta
     let phones = ["+15550700021", "+15550700022"];
     let mut csv = "phone,session\n".to_owned();
     for phone in phones {
-        csv.push_str(&format!("{phone},{}\n", sim_session(&http, &control, phone).await));
+        csv.push_str(&format!("{phone},{}\n", sim_session(&http, &control, phone, true).await));
     }
     assert_eq!(client.import(&admin, csv).await["imported"], 2);
     let online = items_when(&client, "/api/accounts?status=online", &admin, 2).await;
@@ -491,16 +493,7 @@ async fn a_take_over_mid_batch_sends_each_once_and_a_login_in_flight_asks_to_sta
     // A login in flight on node-b: node-b stops after the code was sent; the
     // code then reaches node-c, which holds no login and says to start again.
     let phone = "+15550700023";
-    let created: Value = http
-        .post(format!("{control}/control/accounts"))
-        .json(&json!({"phone": phone, "authorized": false}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csv = format!("phone,session\n{phone},{}\n", created["session"].as_str().unwrap());
+    let csv = format!("phone,session\n{phone},{}\n", sim_session(&http, &control, phone, false).await);
     assert_eq!(client.import(&admin, csv).await["imported"], 1);
     let accounts = client.expect(get.clone(), "/api/accounts?limit=10", Some(&admin), None, 200).await;
     let account = accounts["items"].as_array().unwrap().iter().find(|a| a["phone"] == phone).unwrap()["id"]

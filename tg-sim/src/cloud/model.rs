@@ -1,7 +1,7 @@
 //! The persisted shape of the fake cloud: users, accounts with their message
 //! boxes and update logs, basic groups, channels, files and auth keys.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -206,31 +206,40 @@ pub struct AccountRec {
 /// Most random_ids an account remembers.
 pub const MAX_RECENT_RANDOM_IDS: usize = 10_000;
 
-/// A bounded set of the latest random_ids, oldest forgotten first.
+/// A bounded set of the latest random_ids, oldest forgotten first. Stored
+/// as the list; the set is rebuilt from it when loaded.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "VecDeque<i64>", into = "VecDeque<i64>")]
 pub struct RecentIds {
-    order: std::collections::VecDeque<i64>,
-    #[serde(skip)]
-    set: std::collections::HashSet<i64>,
+    order: VecDeque<i64>,
+    set: HashSet<i64>,
+}
+
+impl From<VecDeque<i64>> for RecentIds {
+    fn from(order: VecDeque<i64>) -> Self {
+        let set = order.iter().copied().collect();
+        Self { order, set }
+    }
+}
+
+impl From<RecentIds> for VecDeque<i64> {
+    fn from(ids: RecentIds) -> Self {
+        ids.order
+    }
 }
 
 impl RecentIds {
     /// Returns true when `id` is among the latest ones.
-    pub fn contains(&mut self, id: i64) -> bool {
-        if self.set.len() != self.order.len() {
-            // Loaded from disk: the set is rebuilt from the order.
-            self.set = self.order.iter().copied().collect();
-        }
+    pub fn contains(&self, id: i64) -> bool {
         self.set.contains(&id)
     }
 
     /// Remembers `id`, forgetting the oldest beyond the bound.
     pub fn insert(&mut self, id: i64) {
-        if self.contains(id) {
+        if !self.set.insert(id) {
             return;
         }
         self.order.push_back(id);
-        self.set.insert(id);
         while self.order.len() > MAX_RECENT_RANDOM_IDS {
             if let Some(old) = self.order.pop_front() {
                 self.set.remove(&old);
