@@ -81,7 +81,7 @@ pub async fn seed_demo(desk: &Desk, side: &TelegramSide, tenant: &str, admin: &s
         let account = desk.create_account(&actor, input).await?;
         let id = AccountId::parse(account.id.as_str())?;
         let sealed = SessionSealer::seal(side.sealer.as_ref(), &id, &bytes);
-        desk.directory.set_account_session(&tenant, &id, Some(sealed)).await?;
+        desk.directory.set_account_session(&tenant, &id, Some(sealed), None).await?;
     }
     let traffic = json!({"rate": 0.5, "duration_s": 7 * 24 * 3600, "accounts": DEMO_PHONES});
     http.post(format!("{url}/control/traffic")).json(&traffic).send().await?.error_for_status()?;

@@ -162,7 +162,7 @@ async fn finish(fleet: &Arc<Fleet>, account: &Account) -> Answer {
             fleet
                 .desk
                 .directory
-                .set_account_session(&account.tenant, &account.id, Some(sealed))
+                .set_account_session(&account.tenant, &account.id, Some(sealed), Some(lease.fencing))
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -226,7 +226,7 @@ pub(crate) async fn logout(fleet: &Arc<Fleet>, tenant: &TenantId, id: &AccountId
     if let Some(pending) = waiting {
         best_effort_logout(&account, pending.session.as_ref()).await;
         pending.session.disconnect().await;
-        runner::forget_session(fleet, &account).await;
+        runner::forget_session(fleet, &account, &pending.lease).await;
         release(fleet, &pending.lease).await;
         return Answer::Status(AccountStatus::LoggedOut);
     }
@@ -244,7 +244,7 @@ pub(crate) async fn logout(fleet: &Arc<Fleet>, tenant: &TenantId, id: &AccountId
             Err(e) => tracing::info!(account = %id, error = %e, "stored session unusable; forgetting it"),
         }
     }
-    runner::forget_session(fleet, &account).await;
+    runner::forget_session(fleet, &account, &lease).await;
     release(fleet, &lease).await;
     Answer::Status(AccountStatus::LoggedOut)
 }

@@ -26,7 +26,7 @@ pub(crate) async fn run(
     let lost = matches!(outcome, Ok(Ended::LeaseLost));
     match outcome {
         Ok(Ended::Stopped) => report(&fleet, &account, AccountStatus::Offline).await,
-        Ok(Ended::LoggedOut) => forget_session(&fleet, &account).await,
+        Ok(Ended::LoggedOut) => forget_session(&fleet, &account, &lease).await,
         Ok(Ended::LeaseLost) => {}
         Err(TelegramError::Unauthorized) => report(&fleet, &account, AccountStatus::LoggedOut).await,
         Err(TelegramError::Banned) => report(&fleet, &account, AccountStatus::Banned).await,
@@ -45,9 +45,11 @@ pub(crate) async fn run(
     }
 }
 
-/// Forgets a logged-out account's session (its key is dead) and records the status.
-pub(crate) async fn forget_session(fleet: &Fleet, account: &Account) {
-    if let Err(e) = fleet.desk.directory.set_account_session(&account.tenant, &account.id, None).await {
+/// Forgets a logged-out account's session (its key is dead) and records the
+/// status, under `lease` (refused once another node took the account over).
+pub(crate) async fn forget_session(fleet: &Fleet, account: &Account, lease: &Lease) {
+    let directory = &fleet.desk.directory;
+    if let Err(e) = directory.set_account_session(&account.tenant, &account.id, None, Some(lease.fencing)).await {
         tracing::warn!(account = %account.id, error = %e, "cannot forget the logged-out session");
     }
     report(fleet, account, AccountStatus::LoggedOut).await;
@@ -92,7 +94,7 @@ async fn serve(
     crate::login::handed_over(fleet, &key);
     fleet.metrics.sessions_online.fetch_add(1, Ordering::Relaxed);
     report(fleet, account, AccountStatus::Online).await;
-    let mut saved = Saved::default();
+    let mut saved = Saved { fingerprint: None, fencing: lease.fencing };
     let result = match pump_updates(fleet, account, &session, &mut stopped, &mut saved).await {
         // The key was logged in, so Telegram refusing it now means it was
         // revoked: logged out here (the connection can die of it before the
@@ -315,10 +317,12 @@ fn envelope_of(tenant: &TenantId, account: &AccountId, buffer: &mut Vec<AccountU
 /// What a session last saved (its key, peers and update state, sealed), so
 /// an unchanged session (an idle account's, every `save_every`) costs an
 /// export and a hash, not a sealed write.
-#[derive(Default)]
 struct Saved {
     /// Hash of the exported bytes last written.
     fingerprint: Option<u64>,
+    /// The fencing number of the lease the session runs under: the store
+    /// refuses its saves once another node took the account over.
+    fencing: u64,
 }
 
 impl Saved {
@@ -342,7 +346,7 @@ impl Saved {
         }
         let sealed = fleet.sealer.seal(&account.id, &plain);
         // The saver logs a failure; the next save tries again.
-        if fleet.saver.save(&account.tenant, &account.id, sealed).await {
+        if fleet.saver.save(&account.tenant, &account.id, sealed, self.fencing).await {
             self.fingerprint = Some(fingerprint);
         }
     }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tgdesk_core::domain::{AccountId, TenantId};
-use tgdesk_core::ports::Directory;
+use tgdesk_core::ports::{Directory, SessionSave};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Most sessions stored in one call.
@@ -18,6 +18,8 @@ struct Job {
     tenant: TenantId,
     account: AccountId,
     sealed: Vec<u8>,
+    /// The fencing number of the node's lease on the account.
+    fencing: u64,
     /// Told whether the session was stored.
     stored: oneshot::Sender<bool>,
 }
@@ -34,10 +36,12 @@ impl Saver {
         Self { jobs, inbox: std::sync::Mutex::new(Some(inbox)) }
     }
 
-    /// Stores an account's sealed session; true once it is stored.
-    pub(crate) async fn save(&self, tenant: &TenantId, account: &AccountId, sealed: Vec<u8>) -> bool {
+    /// Stores an account's sealed session under the node's lease (its
+    /// `fencing` number); true once it is stored, false when it could not be
+    /// or a later lease holder wrote the account's session.
+    pub(crate) async fn save(&self, tenant: &TenantId, account: &AccountId, sealed: Vec<u8>, fencing: u64) -> bool {
         let (stored, outcome) = oneshot::channel();
-        let job = Job { tenant: tenant.clone(), account: account.clone(), sealed, stored };
+        let job = Job { tenant: tenant.clone(), account: account.clone(), sealed, fencing, stored };
         if self.jobs.send(job).await.is_err() {
             return false;
         }
@@ -74,10 +78,14 @@ async fn store(directory: &dyn Directory, jobs: Vec<Job>) {
         by_tenant.entry(job.tenant.clone()).or_default().push(job);
     }
     for (tenant, jobs) in by_tenant {
-        let (sessions, waiters): (Vec<_>, Vec<Waiter>) =
-            jobs.into_iter().map(|j| ((j.account.clone(), j.sealed), (j.account, j.stored))).unzip();
-        let unknown = match directory.set_account_sessions(&tenant, &sessions).await {
-            Ok(unknown) => unknown,
+        let (sessions, waiters): (Vec<_>, Vec<Waiter>) = jobs
+            .into_iter()
+            .map(|j| {
+                (SessionSave { id: j.account.clone(), sealed: j.sealed, fencing: j.fencing }, (j.account, j.stored))
+            })
+            .unzip();
+        let outcome = match directory.set_account_sessions(&tenant, &sessions).await {
+            Ok(outcome) => outcome,
             Err(e) => {
                 // Each session tries again at its next save; Telegram keeps what it has not confirmed.
                 tracing::warn!(%tenant, sessions = sessions.len(), error = %e, "cannot save sessions");
@@ -89,10 +97,15 @@ async fn store(directory: &dyn Directory, jobs: Vec<Job>) {
             }
         };
         for (account, waiter) in waiters {
-            let stored = !unknown.contains(&account);
-            if !stored {
+            let unknown = outcome.unknown.contains(&account);
+            let fenced = outcome.fenced.contains(&account);
+            if unknown {
                 tracing::warn!(%account, "session not saved: the account no longer exists");
+            } else if fenced {
+                // The lease was taken over: the new holder's session stands.
+                tracing::warn!(%account, "session not saved: another node took the account over");
             }
+            let stored = !unknown && !fenced;
             // A session that stopped waiting has nothing to record.
             let _ = waiter.send(stored);
         }
@@ -106,7 +119,7 @@ mod tests {
     use tgdesk_local::SqliteStore;
 
     #[tokio::test]
-    async fn sessions_saved_at_once_are_all_stored_and_an_unknown_account_is_told_so() {
+    async fn sessions_saved_at_once_are_all_stored_and_an_unknown_or_taken_over_account_is_told_so() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path().join("tgdesk.db")).unwrap());
         let (t, other) = (fixtures::tenant(), fixtures::tenant());
@@ -128,16 +141,23 @@ mod tests {
         for (i, a) in accounts.iter().enumerate() {
             let saver = saver.clone();
             let (tenant, id) = (a.tenant.clone(), a.id.clone());
-            saves.spawn(async move { saver.save(&tenant, &id, vec![i as u8; 64]).await });
+            saves.spawn(async move { saver.save(&tenant, &id, vec![i as u8; 64], 1).await });
         }
         let stored = saves.join_all().await;
-        let unknown = saver.save(&t, &AccountId::generate(), vec![1]).await;
+        let unknown = saver.save(&t, &AccountId::generate(), vec![1], 1).await;
+        // Another node took the first account over and saved under its lease.
+        let taken = &accounts[1];
+        store.set_account_session(&taken.tenant, &taken.id, Some(vec![9]), Some(2)).await.unwrap();
+        let stale = saver.save(&taken.tenant, &taken.id, vec![1], 1).await;
         stop.send(true).unwrap();
         running.await.unwrap();
 
         assert!(stored.iter().all(|s| *s), "every known account's session is stored");
         assert!(!unknown, "an unknown account's session is not");
-        for (i, a) in accounts.iter().enumerate() {
+        assert!(!stale, "nor one saved under a lease taken over");
+        let kept = store.get_account(&taken.tenant, &taken.id).await.unwrap().unwrap();
+        assert_eq!(kept.session, Some(vec![9]), "the new holder's session stands");
+        for (i, a) in accounts.iter().enumerate().filter(|(i, _)| *i != 1) {
             let now = store.get_account(&a.tenant, &a.id).await.unwrap().unwrap();
             assert_eq!(now.session, Some(vec![i as u8; 64]), "account {i}");
         }

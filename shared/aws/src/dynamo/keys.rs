@@ -115,6 +115,13 @@ pub fn sessions(tenant: &TenantId) -> String {
     part(tenant, "SESSION")
 }
 
+/// Partition of a tenant's session fences (`sk` = account id): the highest
+/// lease fencing number each account's session was written under, in an
+/// item of its own so rewriting the account or session items keeps it.
+pub fn session_fences(tenant: &TenantId) -> String {
+    part(tenant, "SFENCE")
+}
+
 /// `g1` partition of the accounts of one owner (`None`: the unowned ones).
 pub fn owner_accounts(tenant: &TenantId, owner: Option<&UserId>) -> String {
     part_of(tenant, "OWN", owner_slot(owner))
@@ -238,7 +245,16 @@ mod tests {
     fn directory_keys_of_one_tenant_never_spell_anothers_or_another_kinds() {
         let (t, u) = (TenantId::parse("acme").unwrap(), UserId::parse("usr_1").unwrap());
         let a = AccountId::parse("acc_1").unwrap();
-        let parts = [users(&t), usernames(&t), accounts(&t), phones(&t), sessions(&t), groups(&t), tags(&t)];
+        let parts = [
+            users(&t),
+            usernames(&t),
+            accounts(&t),
+            phones(&t),
+            sessions(&t),
+            session_fences(&t),
+            groups(&t),
+            tags(&t),
+        ];
         let distinct: std::collections::HashSet<_> = parts.iter().collect();
         assert_eq!(distinct.len(), parts.len());
         assert!(parts.iter().all(|p| p.starts_with("acme#")));

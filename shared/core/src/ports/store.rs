@@ -183,6 +183,26 @@ impl IngestOutcome {
 }
 
 /// Tenants, users, accounts, groups, tags, pins and the audit log.
+/// One sealed session a fleet node saves under its lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionSave {
+    /// The account.
+    pub id: AccountId,
+    /// Its sealed session.
+    pub sealed: Vec<u8>,
+    /// The fencing number of the node's lease on the account.
+    pub fencing: u64,
+}
+
+/// What `set_account_sessions` could not store, each in the order given.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionSaves {
+    /// Accounts that do not exist (in the tenant).
+    pub unknown: Vec<AccountId>,
+    /// Accounts whose session a later lease holder wrote already.
+    pub fenced: Vec<AccountId>,
+}
+
 #[async_trait]
 pub trait Directory: Send + Sync {
     /// Creates a tenant; `Conflict` when the name is taken.
@@ -222,31 +242,41 @@ pub trait Directory: Send + Sync {
     ) -> Result<(), PortError>;
     /// Sets only an account's encrypted session (`None` removes it), like
     /// `set_account_status`; `NotFound` when the account is unknown.
+    ///
+    /// `fencing` is the lease under which a fleet node writes (its fencing
+    /// number): the account keeps the highest one written, and a write under
+    /// a lower one is refused with `Conflict`, so a node whose lease was taken
+    /// over can no longer overwrite what the new holder saved. `None` (an
+    /// admin importing a key) writes unconditionally and leaves the fence as
+    /// it is. Removing the session keeps the fence too.
     async fn set_account_session(
         &self,
         tenant: &TenantId,
         id: &AccountId,
         session: Option<Vec<u8>>,
+        fencing: Option<u64>,
     ) -> Result<(), PortError>;
     /// Stores the sealed sessions of many accounts of the tenant, as
-    /// `set_account_session` does each; returns the ids among them that are
-    /// unknown, in the order given (nothing is stored for those). A fleet node saves thousands of
-    /// sessions at once when traffic starts: an adapter should write them in
-    /// one go rather than one write each.
+    /// `set_account_session` does each under its fencing number; says which
+    /// ids are unknown and which were refused for an older lease (nothing is
+    /// stored for those). A fleet node saves thousands of sessions at once
+    /// when traffic starts: an adapter should write them in one go rather
+    /// than one write each.
     async fn set_account_sessions(
         &self,
         tenant: &TenantId,
-        sessions: &[(AccountId, Vec<u8>)],
-    ) -> Result<Vec<AccountId>, PortError> {
-        let mut unknown = Vec::new();
-        for (id, sealed) in sessions {
-            match self.set_account_session(tenant, id, Some(sealed.clone())).await {
+        sessions: &[SessionSave],
+    ) -> Result<SessionSaves, PortError> {
+        let mut outcome = SessionSaves::default();
+        for save in sessions {
+            match self.set_account_session(tenant, &save.id, Some(save.sealed.clone()), Some(save.fencing)).await {
                 Ok(()) => {}
-                Err(e) if e.kind == PortErrorKind::NotFound => unknown.push(id.clone()),
+                Err(e) if e.kind == PortErrorKind::NotFound => outcome.unknown.push(save.id.clone()),
+                Err(e) if e.kind == PortErrorKind::Conflict => outcome.fenced.push(save.id.clone()),
                 Err(e) => return Err(e),
             }
         }
-        Ok(unknown)
+        Ok(outcome)
     }
     /// Returns the account, or `None`.
     async fn get_account(&self, tenant: &TenantId, id: &AccountId) -> Result<Option<Account>, PortError>;

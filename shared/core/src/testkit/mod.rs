@@ -142,6 +142,7 @@ macro_rules! store_contract_suite {
             list_tenants_returns_every_tenant_by_name,
             status_and_session_writes_leave_the_rest_of_the_account_alone,
             set_account_sessions_stores_each_and_names_the_unknown,
+            session_writes_under_a_lease_taken_over_are_refused,
             runnable_accounts_are_those_with_a_session_not_logged_out_or_banned,
             sends_are_put_replaced_and_read_back,
             batches_are_put_replaced_and_read_back,

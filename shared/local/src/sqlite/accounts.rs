@@ -7,7 +7,7 @@ use super::users::limit;
 use rusqlite::types::ToSql;
 use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
 use tgdesk_core::domain::{Account, AccountHead, AccountId, Phone, TenantId};
-use tgdesk_core::ports::{AccountQuery, DialogScope, PortError, PortErrorKind};
+use tgdesk_core::ports::{AccountQuery, DialogScope, PortError, PortErrorKind, SessionSave, SessionSaves};
 
 /// Keys per `IN (…)` chunk: well under SQLite's variable limit, few round trips.
 const CHUNK: usize = 500;
@@ -86,42 +86,67 @@ pub(super) fn set_account_column(
     column: AccountColumn,
 ) -> Result<(), PortError> {
     let now = ns(chrono::Utc::now());
+    let (t, i) = (tenant.as_str(), id.as_str());
     let changed = match column {
         AccountColumn::Status(status) => tx
             .prepare_cached("UPDATE accounts SET status = ?3, updated_ns = ?4 WHERE tenant = ?1 AND id = ?2")
-            .and_then(|mut s| s.execute(params![tenant.as_str(), id.as_str(), status.as_str(), now])),
-        AccountColumn::Session(session) => tx
+            .and_then(|mut s| s.execute(params![t, i, status.as_str(), now])),
+        AccountColumn::Session(session, None) => tx
             .prepare_cached("UPDATE accounts SET session = ?3, updated_ns = ?4 WHERE tenant = ?1 AND id = ?2")
-            .and_then(|mut s| s.execute(params![tenant.as_str(), id.as_str(), session, now])),
+            .and_then(|mut s| s.execute(params![t, i, session, now])),
+        AccountColumn::Session(session, Some(fencing)) => {
+            let fencing = fence(fencing)?;
+            tx.prepare_cached(
+                "UPDATE accounts SET session = ?3, updated_ns = ?4, session_fence = ?5 \
+                 WHERE tenant = ?1 AND id = ?2 AND session_fence <= ?5",
+            )
+            .and_then(|mut s| s.execute(params![t, i, session, now, fencing]))
+        }
     }
     .map_err(map_err)?;
     if changed == 0 {
-        return Err(PortError::not_found(format!("account {id} does not exist")));
+        let exists = tx
+            .prepare_cached("SELECT 1 FROM accounts WHERE tenant = ?1 AND id = ?2")
+            .and_then(|mut s| s.exists(params![t, i]))
+            .map_err(map_err)?;
+        return Err(match exists {
+            true => PortError::conflict(format!("account {id}: a later lease holder wrote its session")),
+            false => PortError::not_found(format!("account {id} does not exist")),
+        });
     }
     Ok(())
 }
 
-/// Stores many accounts' sessions in the one transaction; returns the unknown ids.
+/// A fencing number as SQLite stores it.
+fn fence(fencing: u64) -> Result<i64, PortError> {
+    i64::try_from(fencing)
+        .map_err(|_| PortError::new(PortErrorKind::Invalid, format!("fencing number {fencing} out of range")))
+}
+
+/// Stores many accounts' sessions in the one transaction; says which ids are
+/// unknown and which were fenced off.
 pub(super) fn set_account_sessions(
     tx: &Transaction<'_>,
     tenant: &TenantId,
-    sessions: Vec<(AccountId, Vec<u8>)>,
-) -> Result<Vec<AccountId>, PortError> {
-    let mut unknown = Vec::new();
-    for (id, sealed) in sessions {
-        match set_account_column(tx, tenant, &id, AccountColumn::Session(Some(sealed))) {
+    sessions: Vec<SessionSave>,
+) -> Result<SessionSaves, PortError> {
+    let mut outcome = SessionSaves::default();
+    for save in sessions {
+        match set_account_column(tx, tenant, &save.id, AccountColumn::Session(Some(save.sealed), Some(save.fencing))) {
             Ok(()) => {}
-            Err(e) if e.kind == PortErrorKind::NotFound => unknown.push(id),
+            Err(e) if e.kind == PortErrorKind::NotFound => outcome.unknown.push(save.id),
+            Err(e) if e.kind == PortErrorKind::Conflict => outcome.fenced.push(save.id),
             Err(e) => return Err(e),
         }
     }
-    Ok(unknown)
+    Ok(outcome)
 }
 
 /// The single columns the fleet writes.
 pub(super) enum AccountColumn {
     Status(tgdesk_core::domain::AccountStatus),
-    Session(Option<Vec<u8>>),
+    /// The sealed session and the writer's fencing number (`None`: unfenced).
+    Session(Option<Vec<u8>>, Option<u64>),
 }
 
 pub(super) fn get_account(

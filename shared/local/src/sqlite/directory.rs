@@ -7,7 +7,9 @@ use tgdesk_core::domain::{
     Account, AccountHead, AccountId, AccountStatus, AuditEntry, Group, GroupId, Phone, Tag, TagId, Tenant, TenantId,
     User, UserId, Username,
 };
-use tgdesk_core::ports::{AccountQuery, AuditQuery, Directory, Pin, PinTarget, PortError, UserQuery};
+use tgdesk_core::ports::{
+    AccountQuery, AuditQuery, Directory, Pin, PinTarget, PortError, SessionSave, SessionSaves, UserQuery,
+};
 
 #[async_trait]
 impl Directory for SqliteStore {
@@ -42,18 +44,18 @@ impl Directory for SqliteStore {
         tenant: &TenantId,
         id: &AccountId,
         session: Option<Vec<u8>>,
+        fencing: Option<u64>,
     ) -> Result<(), PortError> {
         let (tenant, id) = (tenant.clone(), id.clone());
-        self.db
-            .write(move |tx| accounts::set_account_column(tx, &tenant, &id, accounts::AccountColumn::Session(session)))
-            .await
+        let column = accounts::AccountColumn::Session(session, fencing);
+        self.db.write(move |tx| accounts::set_account_column(tx, &tenant, &id, column)).await
     }
 
     async fn set_account_sessions(
         &self,
         tenant: &TenantId,
-        sessions: &[(AccountId, Vec<u8>)],
-    ) -> Result<Vec<AccountId>, PortError> {
+        sessions: &[SessionSave],
+    ) -> Result<SessionSaves, PortError> {
         let (tenant, sessions) = (tenant.clone(), sessions.to_vec());
         self.db.write(move |tx| accounts::set_account_sessions(tx, &tenant, sessions)).await
     }

@@ -17,6 +17,7 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(V8),
         M::up(V9),
         M::up(V10),
+        M::up(V11),
     ])
 }
 
@@ -316,6 +317,13 @@ SELECT 0, '', '', min(rowid), max(rowid), 0 FROM messages HAVING count(*) > 0;
 /// to its last page rather than writing a random one.
 const V10: &str = r#"
 CREATE INDEX messages_by_date ON messages (date_ns);
+"#;
+
+/// The highest lease fencing number a session was written under
+/// (`directory.rs`): a fleet node whose lease was taken over can no longer
+/// overwrite the session the new holder saved.
+const V11: &str = r#"
+ALTER TABLE accounts ADD COLUMN session_fence INTEGER NOT NULL DEFAULT 0;
 "#;
 
 #[cfg(test)]

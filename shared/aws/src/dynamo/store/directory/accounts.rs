@@ -286,6 +286,7 @@ impl DynamoStore {
         let (c, expr) = claim_condition(id, true);
         tx.delete(key(keys::phones(tenant), get_s(&old, "phone")?), Some((&c, expr)))?;
         tx.delete(key(keys::sessions(tenant), id.as_str()), None)?;
+        tx.delete(key(keys::session_fences(tenant), id.as_str()), None)?;
         self.transact("delete account", tx).await.map_err(|e| match e.kind {
             PortErrorKind::Conflict => gone(),
             _ => e,

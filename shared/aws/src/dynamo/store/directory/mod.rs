@@ -21,7 +21,9 @@ use tgdesk_core::domain::{
     Account, AccountHead, AccountId, AccountStatus, AuditEntry, Group, GroupId, Phone, Tag, TagId, Tenant, TenantId,
     User, UserId, Username,
 };
-use tgdesk_core::ports::{AccountQuery, AuditQuery, Directory, Pin, PinTarget, PortError, PortErrorKind, UserQuery};
+use tgdesk_core::ports::{
+    AccountQuery, AuditQuery, Directory, Pin, PinTarget, PortError, PortErrorKind, SessionSave, SessionSaves, UserQuery,
+};
 
 /// Gives a `Conflict` the message the caller can act on; other errors pass.
 fn conflict(e: PortError, message: String) -> PortError {
@@ -90,17 +92,18 @@ impl Directory for DynamoStore {
         tenant: &TenantId,
         id: &AccountId,
         session: Option<Vec<u8>>,
+        fencing: Option<u64>,
     ) -> Result<(), PortError> {
-        self.set_session(tenant, id, session.as_deref()).await
+        self.set_session(tenant, id, session.as_deref(), fencing).await
     }
 
     async fn set_account_sessions(
         &self,
         tenant: &TenantId,
-        sessions: &[(AccountId, Vec<u8>)],
-    ) -> Result<Vec<AccountId>, PortError> {
+        sessions: &[SessionSave],
+    ) -> Result<SessionSaves, PortError> {
         if sessions.is_empty() {
-            return Ok(Vec::new());
+            return Ok(SessionSaves::default());
         }
         self.set_sessions(tenant, sessions).await
     }
