@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_core::ports::{Queue, MAX_BODY_BYTES};
-use tgdesk_core::usecases::{encode_batch, UpdateEnvelope, UPDATES_QUEUE};
+use tgdesk_core::usecases::{encode_batch, AccountUpdate, UpdateEnvelope, UPDATES_QUEUE};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Most updates gathered into one write.
@@ -150,53 +150,137 @@ async fn put(queue: &dyn Queue, envelopes: &[UpdateEnvelope]) {
     }
 }
 
-/// Encodes envelopes into bodies under the queue's limit, halving where needed.
+/// Encodes envelopes into bodies under the queue's limit, halving where
+/// needed: a run of envelopes, then one envelope's updates. One update always
+/// fits (`UpdateEnvelope::fit` bounds it, and the fleet fits every envelope
+/// before it gets here); were it not to, the queue would refuse its body.
 fn bodies(envelopes: &[UpdateEnvelope]) -> Vec<Vec<u8>> {
     let body = encode_batch(envelopes);
-    if body.len() <= MAX_BODY_BYTES || envelopes.len() == 1 {
-        if body.len() > MAX_BODY_BYTES {
-            tracing::warn!(bytes = body.len(), "one envelope exceeds the queue's body limit");
-        }
+    if body.len() <= MAX_BODY_BYTES {
         return vec![body];
     }
-    let (left, right) = envelopes.split_at(envelopes.len() / 2);
-    let mut out = bodies(left);
-    out.extend(bodies(right));
-    out
+    match envelopes {
+        [one] if one.updates.len() > 1 => {
+            let (left, right) = one.updates.split_at(one.updates.len() / 2);
+            let part = |updates: &[AccountUpdate]| UpdateEnvelope {
+                tenant: one.tenant.clone(),
+                account_id: one.account_id.clone(),
+                updates: updates.to_vec(),
+            };
+            let mut out = bodies(&[part(left)]);
+            out.extend(bodies(&[part(right)]));
+            out
+        }
+        [_] => {
+            tracing::error!(bytes = body.len(), "one update exceeds the queue's body limit");
+            vec![body]
+        }
+        _ => {
+            let (left, right) = envelopes.split_at(envelopes.len() / 2);
+            let mut out = bodies(left);
+            out.extend(bodies(right));
+            out
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tgdesk_core::domain::{AccountId, Dialog, PeerKind, TenantId};
+    use tgdesk_core::domain::{AccountId, PeerProfile, TenantId};
     use tgdesk_core::ports::{Delivery, PortError, QueueDepth};
-    use tgdesk_core::usecases::{decode_batch, AccountUpdate};
+    use tgdesk_core::testkit::fixtures;
+    use tgdesk_core::usecases::decode_batch;
 
-    /// An envelope of about 40 KiB that gzip cannot shrink much.
-    fn bulky(n: u64) -> UpdateEnvelope {
-        let mut state = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let title: String = (0..40_000)
+    /// `len` characters that gzip cannot shrink much.
+    fn noise(seed: u64, len: usize) -> String {
+        let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..len)
             .map(|_| {
                 state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 char::from(b'!' + (state >> 58) as u8)
             })
-            .collect();
+            .collect()
+    }
+
+    /// An envelope of about 40 KiB (three messages within the bounds).
+    fn bulky(n: u64) -> UpdateEnvelope {
         let account = AccountId::generate();
-        let dialog = Dialog {
-            account_id: account.clone(),
-            peer: n as i64,
-            kind: PeerKind::User,
-            title,
-            last_message_at: None,
-            last_message_id: None,
-            preview: String::new(),
-            unread_count: 0,
-        };
-        UpdateEnvelope {
-            tenant: TenantId::parse("demo").unwrap(),
-            account_id: account,
-            updates: vec![AccountUpdate::Dialog { dialog }],
+        let updates = (0..3)
+            .map(|i| {
+                let mut message = fixtures::message(&account, n as i64, i + 1, 0, false);
+                message.text = noise(n * 3 + i as u64, 13_000);
+                AccountUpdate::Message { message }
+            })
+            .collect();
+        UpdateEnvelope { tenant: TenantId::parse("demo").unwrap(), account_id: account, updates }
+    }
+
+    #[test]
+    fn one_envelope_over_the_body_limit_is_split_by_its_updates_and_loses_nothing() {
+        let mut envelope = bulky(1);
+        for n in 2..12 {
+            envelope.updates.extend(bulky(n).updates);
         }
+        assert!(
+            encode_batch(std::slice::from_ref(&envelope)).len() > MAX_BODY_BYTES,
+            "the test needs more than one body"
+        );
+        let bodies = bodies(std::slice::from_ref(&envelope));
+        assert!(bodies.len() > 1);
+        assert!(bodies.iter().all(|b| b.len() <= MAX_BODY_BYTES));
+        let back: Vec<UpdateEnvelope> = bodies.iter().flat_map(|b| decode_batch(b).unwrap()).collect();
+        assert!(back.iter().all(|e| (&e.tenant, &e.account_id) == (&envelope.tenant, &envelope.account_id)));
+        assert_eq!(back.into_iter().flat_map(|e| e.updates).collect::<Vec<_>>(), envelope.updates);
+    }
+
+    #[test]
+    fn a_fitted_envelope_of_hostile_records_goes_in_bodies_that_fit() {
+        let account = AccountId::generate();
+        let hostile = |i: i64| {
+            let mut message = fixtures::message(&account, 1, i, 0, false);
+            message.text = noise(i as u64, 1_000_000);
+            message.entities = serde_json::json!((0..5_000)
+                .map(|o| serde_json::json!({"type": "text_url", "offset": o, "length": 1, "url": noise(o, 500)}))
+                .collect::<Vec<_>>());
+            AccountUpdate::Message { message }
+        };
+        let profile = |peer: i64| PeerProfile {
+            account_id: account.clone(),
+            peer,
+            first_name: noise(peer as u64, 100_000),
+            last_name: None,
+            username: None,
+            phone: None,
+            is_contact: true,
+            is_self: false,
+            photo_id: None,
+            synced_at: chrono::Utc::now(),
+        };
+        let mut envelope = UpdateEnvelope {
+            tenant: TenantId::parse("demo").unwrap(),
+            account_id: account.clone(),
+            updates: vec![
+                hostile(1),
+                AccountUpdate::DeleteUnplaced { ids: (0..100_000).map(|i| i64::MAX - i).collect() },
+                AccountUpdate::Profiles { profiles: (0..500).map(profile).collect() },
+                hostile(2),
+            ],
+        };
+        assert!(envelope.fit() > 0);
+        let bodies = bodies(std::slice::from_ref(&envelope));
+        assert!(bodies.iter().all(|b| b.len() <= MAX_BODY_BYTES));
+        let back: Vec<AccountUpdate> =
+            bodies.iter().flat_map(|b| decode_batch(b).unwrap()).flat_map(|e| e.updates).collect();
+        assert_eq!(back, envelope.updates, "every fitted update arrives, in order");
+        let ids: usize = back
+            .iter()
+            .map(|u| match u {
+                AccountUpdate::DeleteUnplaced { ids } => ids.len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(ids, 100_000, "no deleted id is lost");
     }
 
     #[test]
@@ -248,8 +332,8 @@ mod tests {
 
     fn peer_of(e: &UpdateEnvelope) -> i64 {
         match &e.updates[0] {
-            AccountUpdate::Dialog { dialog } => dialog.peer,
-            other => panic!("not a dialog update: {other:?}"),
+            AccountUpdate::Message { message } => message.peer,
+            other => panic!("not a message update: {other:?}"),
         }
     }
 

@@ -305,13 +305,19 @@ async fn hand_over(fleet: &Fleet, tenant: &TenantId, account: &AccountId, buffer
     }
 }
 
-/// Takes the buffered updates as one envelope; none when the buffer is empty.
+/// Takes the buffered updates as one envelope, its records cut to their
+/// bounds so it fits the queue; none when the buffer is empty.
 fn envelope_of(tenant: &TenantId, account: &AccountId, buffer: &mut Vec<AccountUpdate>) -> Option<UpdateEnvelope> {
-    (!buffer.is_empty()).then(|| UpdateEnvelope {
-        tenant: tenant.clone(),
-        account_id: account.clone(),
-        updates: std::mem::take(buffer),
-    })
+    if buffer.is_empty() {
+        return None;
+    }
+    let mut envelope =
+        UpdateEnvelope { tenant: tenant.clone(), account_id: account.clone(), updates: std::mem::take(buffer) };
+    let cut = envelope.fit();
+    if cut > 0 {
+        tracing::warn!(%account, records = cut, "records from Telegram over their bounds were cut to fit");
+    }
+    Some(envelope)
 }
 
 /// What a session last saved (its key, peers and update state, sealed), so

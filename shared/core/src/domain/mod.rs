@@ -7,6 +7,9 @@ mod dialog;
 mod dialog_delta;
 mod error;
 mod ids;
+mod limits;
+#[cfg(test)]
+pub(crate) use limits::tests as limits_tests;
 mod message;
 mod phone;
 mod send;
@@ -19,6 +22,9 @@ pub use dialog::{Dialog, PeerKind, PeerProfile};
 pub use dialog_delta::{preview, text_preview, DialogDelta, PREVIEW_CHARS};
 pub use error::DomainError;
 pub use ids::{AccountId, AuditId, BatchId, FileId, GroupId, RequestId, SendId, TagId, UserId};
+pub use limits::{
+    cut, fit_entities, MAX_ENTITIES_BYTES, MAX_IDS_PER_UPDATE, MAX_NAME_BYTES, MAX_PROFILES_PER_UPDATE, MAX_TEXT_BYTES,
+};
 pub use message::{MediaRef, Message};
 pub use phone::Phone;
 pub use send::{parse_text, telegram_random_id, BatchSend, FileRef, SendRecord, SendStatus, MAX_TEXT_CHARS};

@@ -123,6 +123,7 @@ macro_rules! store_contract_suite {
             unread_counts_new_incoming_messages_only,
             mark_read_counts_incoming_messages_after_up_to,
             edit_message_replaces_text_and_sets_edit_time,
+            a_message_at_every_bound_is_stored_and_read_back_whole,
             editing_the_newest_message_updates_the_dialog_preview,
             delete_messages_marks_them_deleted_keeping_text,
             set_message_tags_replaces_the_tags,

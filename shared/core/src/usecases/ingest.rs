@@ -5,7 +5,10 @@
 
 use super::revocation::Roster;
 use super::{AppError, Desk, DialogView};
-use crate::domain::{Account, AccountHead, AccountId, Dialog, Message, PeerProfile, TenantId, UserId};
+use crate::domain::{
+    cut as domain_cut, Account, AccountHead, AccountId, Dialog, Message, PeerProfile, TenantId, UserId,
+    MAX_IDS_PER_UPDATE, MAX_PROFILES_PER_UPDATE, MAX_TEXT_BYTES,
+};
 use crate::ports::{PortErrorKind, PushEvent};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -65,6 +68,51 @@ pub struct UpdateEnvelope {
     pub account_id: AccountId,
     /// Its updates, oldest first.
     pub updates: Vec<AccountUpdate>,
+}
+
+impl UpdateEnvelope {
+    /// Cuts every record to the bounds of `domain::limits` and splits id and
+    /// profile lists into updates of a bounded length, keeping their order;
+    /// returns how many records were cut. Both ends call it: the fleet before
+    /// publishing, so a body always fits the queue, and [`decode_batch`], so
+    /// a store never gets more than its items hold, whoever wrote the body.
+    pub fn fit(&mut self) -> usize {
+        let oversized = self.updates.iter().any(|u| match u {
+            AccountUpdate::Delete { ids, .. } | AccountUpdate::DeleteUnplaced { ids } => ids.len() > MAX_IDS_PER_UPDATE,
+            AccountUpdate::Profiles { profiles } => profiles.len() > MAX_PROFILES_PER_UPDATE,
+            _ => false,
+        });
+        if oversized {
+            self.updates = std::mem::take(&mut self.updates).into_iter().flat_map(split_update).collect();
+        }
+        let mut cut = 0;
+        for update in &mut self.updates {
+            cut += match update {
+                AccountUpdate::Message { message } => usize::from(message.fit()),
+                AccountUpdate::Edit { text, .. } => usize::from(domain_cut(text, MAX_TEXT_BYTES)),
+                AccountUpdate::Dialog { dialog } => usize::from(dialog.fit()),
+                AccountUpdate::Profiles { profiles } => profiles.iter_mut().map(|p| usize::from(p.fit())).sum(),
+                AccountUpdate::Delete { .. } | AccountUpdate::DeleteUnplaced { .. } => 0,
+            };
+        }
+        cut
+    }
+}
+
+/// Splits a list-carrying update into updates of at most the bound's length.
+fn split_update(update: AccountUpdate) -> Vec<AccountUpdate> {
+    match update {
+        AccountUpdate::Delete { peer, ids } => {
+            ids.chunks(MAX_IDS_PER_UPDATE).map(|c| AccountUpdate::Delete { peer, ids: c.to_vec() }).collect()
+        }
+        AccountUpdate::DeleteUnplaced { ids } => {
+            ids.chunks(MAX_IDS_PER_UPDATE).map(|c| AccountUpdate::DeleteUnplaced { ids: c.to_vec() }).collect()
+        }
+        AccountUpdate::Profiles { profiles } => {
+            profiles.chunks(MAX_PROFILES_PER_UPDATE).map(|c| AccountUpdate::Profiles { profiles: c.to_vec() }).collect()
+        }
+        other => vec![other],
+    }
 }
 
 /// What an ingest call did.
@@ -399,14 +447,85 @@ pub fn encode_batch(envelopes: &[UpdateEnvelope]) -> Vec<u8> {
     gz.write_all(&json).and_then(|()| gz.finish()).unwrap_or_else(|e| unreachable!("gzip into a Vec cannot fail: {e}"))
 }
 
-/// Decodes a queue body made by [`encode_batch`]; `Invalid` (poison) when it is not one.
+/// Most bytes a queue body may inflate to: a body of the queue's 190 KiB
+/// holds a few MiB of updates; more is a gzip bomb, not a batch.
+pub const MAX_INFLATED_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Decodes a queue body made by [`encode_batch`], its records cut to the
+/// bounds of `domain::limits` ([`UpdateEnvelope::fit`]); `Invalid` (poison)
+/// when it is not one, or inflates past [`MAX_INFLATED_BYTES`].
 pub fn decode_batch(body: &[u8]) -> Result<Vec<UpdateEnvelope>, AppError> {
     use std::io::Read;
     // Inflating whole, then parsing a slice, is several times faster than
     // parsing from the decoder (serde_json reads a reader byte by byte).
     let mut json = Vec::with_capacity(body.len() * 6);
     flate2::read::GzDecoder::new(body)
+        .take(MAX_INFLATED_BYTES + 1)
         .read_to_end(&mut json)
         .map_err(|e| AppError::invalid(format!("not an update batch (gzip): {e}")))?;
-    serde_json::from_slice(&json).map_err(|e| AppError::invalid(format!("not an update batch: {e}")))
+    if json.len() as u64 > MAX_INFLATED_BYTES {
+        return Err(AppError::invalid(format!("an update batch inflating past {MAX_INFLATED_BYTES} bytes")));
+    }
+    let mut envelopes: Vec<UpdateEnvelope> =
+        serde_json::from_slice(&json).map_err(|e| AppError::invalid(format!("not an update batch: {e}")))?;
+    for envelope in &mut envelopes {
+        let cut = envelope.fit();
+        if cut > 0 {
+            tracing::warn!(account = %envelope.account_id, records = cut, "records over their bounds were cut to fit");
+        }
+    }
+    Ok(envelopes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{MAX_NAME_BYTES, MAX_TEXT_BYTES};
+
+    fn envelope(updates: Vec<AccountUpdate>) -> UpdateEnvelope {
+        UpdateEnvelope { tenant: TenantId::parse("demo").unwrap(), account_id: AccountId::generate(), updates }
+    }
+
+    #[test]
+    fn a_decoded_batch_has_its_records_cut_to_their_bounds_and_its_lists_split() {
+        let mut message = crate::domain::limits_tests::hostile_message();
+        message.id = 7;
+        // Under the inflation bound: a few MiB of JSON.
+        message.entities.as_array_mut().unwrap().truncate(1_000);
+        let sent = envelope(vec![
+            AccountUpdate::Message { message },
+            AccountUpdate::Edit { peer: 1, id: 7, text: "x".repeat(MAX_TEXT_BYTES * 3), edited_at: Utc::now() },
+            AccountUpdate::Delete { peer: 1, ids: (0..10_000).collect() },
+        ]);
+        let back = decode_batch(&encode_batch(std::slice::from_ref(&sent))).unwrap();
+        let updates = &back[0].updates;
+        assert_eq!(updates.len(), 2 + 10_000usize.div_ceil(MAX_IDS_PER_UPDATE));
+        let AccountUpdate::Message { message } = &updates[0] else { panic!("{:?}", updates[0]) };
+        assert_eq!((message.id, message.text.len()), (7, MAX_TEXT_BYTES));
+        assert!(message.sender_name.as_ref().is_some_and(|n| n.len() == MAX_NAME_BYTES));
+        let AccountUpdate::Edit { text, .. } = &updates[1] else { panic!("{:?}", updates[1]) };
+        assert_eq!(text.len(), MAX_TEXT_BYTES);
+        let ids: Vec<i64> = updates[2..]
+            .iter()
+            .flat_map(|u| match u {
+                AccountUpdate::Delete { peer: 1, ids } if ids.len() <= MAX_IDS_PER_UPDATE => ids.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(ids, (0..10_000).collect::<Vec<i64>>(), "every id, in order");
+    }
+
+    #[test]
+    fn a_body_inflating_past_the_bound_is_poison() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![b' '; 1024 * 1024];
+        for _ in 0..=(MAX_INFLATED_BYTES / zeros.len() as u64) {
+            gz.write_all(&zeros).unwrap();
+        }
+        let bomb = gz.finish().unwrap();
+        assert!(bomb.len() < 256 * 1024, "small enough for a queue body: {}", bomb.len());
+        let err = decode_batch(&bomb).unwrap_err();
+        assert!(err.to_string().contains("inflating past"), "{err}");
+    }
 }

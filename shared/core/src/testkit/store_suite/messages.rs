@@ -2,7 +2,7 @@
 
 use crate::domain::{AccountId, Dialog, MediaRef, Message, PeerKind, TagId, TenantId};
 use crate::ports::{IngestOutcome, PortErrorKind};
-use crate::testkit::fixtures::{assert_kind, at, message, seed_account, tenant, MAX_PAGES};
+use crate::testkit::fixtures::{assert_kind, at, message, message_at_bounds, seed_account, tenant, MAX_PAGES};
 use crate::testkit::StoreHandles;
 
 async fn dialog(h: &StoreHandles, t: &TenantId, account: &AccountId, peer: i64) -> Dialog {
@@ -209,6 +209,25 @@ pub async fn edit_message_replaces_text_and_sets_edit_time(h: &StoreHandles) {
     assert_eq!(h.reader.get_message(&t, &a.id, 2, 1).await.unwrap(), Some(want));
     assert_kind(h.writer.edit_message(&t, &a.id, 2, 2, "x", at(1)).await, PortErrorKind::NotFound);
     assert_kind(h.writer.edit_message(&t, &a.id, 3, 1, "x", at(1)).await, PortErrorKind::NotFound);
+}
+
+/// The largest message ingest can be given (every field at its bound of
+/// `domain::limits`) is stored, edited to the longest text and read back
+/// whole, beside an ordinary one.
+pub async fn a_message_at_every_bound_is_stored_and_read_back_whole(h: &StoreHandles) {
+    let t = tenant();
+    let a = seed_account(h, &t, |_| {}).await;
+    let big = message_at_bounds(&a.id, 4, 1, 10);
+    let small = message(&a.id, 4, 2, 20, false);
+    let outcome = h.writer.ingest_messages(&t, &[big.clone(), small.clone()]).await.unwrap();
+    assert_eq!(outcome.fresh, vec![0, 1]);
+    assert_eq!(h.reader.get_message(&t, &a.id, 4, 1).await.unwrap(), Some(big.clone()));
+    assert_eq!(h.reader.list_messages(&t, &a.id, 4, None, 10).await.unwrap(), vec![small, big.clone()]);
+
+    let longest = "\u{2}".repeat(crate::domain::MAX_TEXT_BYTES);
+    h.writer.edit_message(&t, &a.id, 4, 1, &longest, at(30)).await.unwrap();
+    let edited = Message { text: longest, edited_at: Some(at(30)), ..big };
+    assert_eq!(h.reader.get_message(&t, &a.id, 4, 1).await.unwrap(), Some(edited));
 }
 
 /// `delete_messages` marks messages deleted keeping the text; unknown ids are ignored.
