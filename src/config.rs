@@ -215,6 +215,10 @@ pub struct AwsConfig {
     /// Another endpoint for every AWS service (moto, LocalStack).
     #[arg(long = "aws-endpoint", env = ENV_AWS_ENDPOINT)]
     pub endpoint: Option<String>,
+    /// The KMS key (id, ARN or alias) Telegram sessions are sealed under on
+    /// AWS; unset: the session key file in the data dir (or `TGDESK_SESSION_KEY`).
+    #[arg(long = "kms-key", env = tgdesk_aws::ENV_KMS_KEY)]
+    pub kms_key: Option<String>,
     /// The OpenSearch cluster search uses on AWS (`https://…`); unset: a
     /// tantivy index under the data dir, fed from the same DynamoDB stream.
     #[arg(long, env = ENV_OPENSEARCH_URL)]
@@ -285,7 +289,13 @@ impl ServerConfig {
             fleet: true,
             fleet_timeout: tgdesk_core::usecases::FLEET_TIMEOUT,
             backend: Backend::Local,
-            aws: AwsConfig { prefix: "tgdesk".into(), create: false, endpoint: None, opensearch_url: None },
+            aws: AwsConfig {
+                prefix: "tgdesk".into(),
+                create: false,
+                endpoint: None,
+                kms_key: None,
+                opensearch_url: None,
+            },
             web_dir: DEFAULT_WEB_DIR.into(),
             trusted_proxies: Vec::new(),
             metrics_token: None,

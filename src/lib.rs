@@ -11,13 +11,13 @@ mod telegram;
 mod web;
 mod ws;
 
-use config::ServerConfig;
+use config::{Backend, ServerConfig};
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::sync::Arc;
 use tgdesk_api::{ApiState, TrustedProxies};
 use tgdesk_core::auth::{PasswordPool, TokenService};
-use tgdesk_core::ports::Leases;
+use tgdesk_core::ports::{Leases, SessionSealer};
 use tgdesk_core::usecases::{purge_archive, Desk, Indexer, IndexerStats};
 use tgdesk_fleet::{Fleet, FleetConfig};
 use tgdesk_local::WsHub;
@@ -45,8 +45,8 @@ pub struct App {
     archiver: Option<Arc<backend::ArchiveJob>>,
     /// The indexer's counters (lag, for `/metrics`).
     pub index_stats: Arc<IndexerStats>,
-    /// Seals stored Telegram sessions (key file in the data dir).
-    sealer: Arc<SessionCipher>,
+    /// Seals stored Telegram sessions (key file in the data dir, or KMS on AWS).
+    sealer: Arc<dyn SessionSealer>,
     config: ServerConfig,
 }
 
@@ -68,7 +68,15 @@ impl App {
             None => secrets::load_or_create(&config.data_dir.join("jwt.secret"))?,
         };
         let tokens = TokenService::new(&secret, config.token_ttl);
-        let sealer = Arc::new(SessionCipher::from_env_or_file(&config.data_dir.join("session.key"))?);
+        let key_file = Arc::new(SessionCipher::from_env_or_file(&config.data_dir.join("session.key"))?);
+        let sealer: Arc<dyn SessionSealer> = match (&config.backend, &config.aws.kms_key) {
+            // Sessions the key file sealed before still open; new seals are KMS's.
+            (Backend::Aws, Some(key_id)) => {
+                let ctx = tgdesk_aws::AwsContext::load(config.aws.settings(config.hot_days)).await;
+                Arc::new(tgdesk_aws::KmsSealer::new(&ctx, key_id.clone()).opening_also(key_file))
+            }
+            _ => key_file,
+        };
         ports.sessions = Some(Arc::new(if config.uses_simulator() {
             StringSessionImporter::for_simulator(sealer.clone())
         } else {

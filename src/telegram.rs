@@ -12,7 +12,7 @@ use tg_sim::{SimConfig, SimHandle, Simulator};
 use tgdesk_core::domain::{AccountId, Phone, TenantId, Username};
 use tgdesk_core::ports::{SessionSealer, TelegramConnector};
 use tgdesk_core::usecases::{Actor, Desk, NewAccount};
-use tgdesk_telegram::{GrammersConfig, GrammersConnector, SessionCipher};
+use tgdesk_telegram::{GrammersConfig, GrammersConnector};
 
 /// Phones of the demo accounts created in the simulator.
 const DEMO_PHONES: [&str; 4] = ["+15550000001", "+15550000002", "+15550000003", "+15550000004"];
@@ -22,7 +22,7 @@ pub struct TelegramSide {
     /// Opens sessions.
     pub connector: Arc<GrammersConnector>,
     /// Seals stored sessions.
-    pub sealer: Arc<SessionCipher>,
+    pub sealer: Arc<dyn SessionSealer>,
     /// The embedded simulator, when one runs in this process.
     pub sim: Option<SimHandle>,
     /// The simulator's control URL, when a simulator is used.
@@ -30,7 +30,7 @@ pub struct TelegramSide {
 }
 
 /// Builds the connector and starts the embedded simulator when needed.
-pub async fn build(config: &ServerConfig, sealer: Arc<SessionCipher>) -> anyhow::Result<TelegramSide> {
+pub async fn build(config: &ServerConfig, sealer: Arc<dyn SessionSealer>) -> anyhow::Result<TelegramSide> {
     let real = config.tg_api_id.zip(config.tg_api_hash.clone());
     let (api_id, api_hash) = real.clone().unwrap_or((1, SecretString::from("tg-sim")));
     let connector = Arc::new(GrammersConnector::new(GrammersConfig::new(api_id, api_hash)));
@@ -80,7 +80,7 @@ pub async fn seed_demo(desk: &Desk, side: &TelegramSide, tenant: &str, admin: &s
         };
         let account = desk.create_account(&actor, input).await?;
         let id = AccountId::parse(account.id.as_str())?;
-        let sealed = SessionSealer::seal(side.sealer.as_ref(), &id, &bytes);
+        let sealed = side.sealer.seal(&id, &bytes).await?;
         desk.directory.set_account_session(&tenant, &id, Some(sealed), None).await?;
     }
     let traffic = json!({"rate": 0.5, "duration_s": 7 * 24 * 3600, "accounts": DEMO_PHONES});

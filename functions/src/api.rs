@@ -16,11 +16,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_api::ApiState;
-use tgdesk_aws::{AwsContext, AwsPorts, DynamoThrottle};
+use tgdesk_aws::{AwsContext, AwsPorts, DynamoThrottle, KmsSealer, ENV_KMS_KEY};
 use tgdesk_core::auth::{
     ensure_min_len, LoginThrottle, TokenService, ENV_JWT_SECRET, ENV_OPERATOR_TOKEN, MIN_JWT_SECRET, MIN_OPERATOR_TOKEN,
 };
-use tgdesk_core::ports::SearchIndex;
+use tgdesk_core::ports::{SearchIndex, SessionSealer};
 use tgdesk_core::push_queue::QueuedPush;
 use tgdesk_core::usecases::Desk;
 use tgdesk_telegram::{SessionCipher, StringSessionImporter, ENV_SESSION_KEY};
@@ -50,8 +50,9 @@ pub struct ApiSettings {
     pub token_ttl: Duration,
     /// Bearer token of the operator API (off when unset).
     pub operator_token: Option<SecretString>,
-    /// Seals Telegram sessions and 2FA passwords (shared with the fleet).
-    pub sealer: Arc<SessionCipher>,
+    /// Seals Telegram sessions and 2FA passwords (shared with the fleet):
+    /// KMS when [`ENV_KMS_KEY`] names a key, else the key in [`ENV_SESSION_KEY`].
+    pub sealer: Arc<dyn SessionSealer>,
     /// The first tenant and its admin's password, made sure of at start.
     pub first_admin: Option<(String, SecretString)>,
 }
@@ -67,7 +68,7 @@ impl ApiSettings {
 
     /// Reads the settings from the function's environment; the error names
     /// the variable that is missing or wrong.
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env(ctx: &AwsContext) -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         if std::env::var_os(ENV_IGNORE_STAGE).is_none() {
             return Err(format!("{ENV_IGNORE_STAGE} must be set: the routes have no stage in their paths"));
@@ -79,8 +80,17 @@ impl ApiSettings {
             ensure_min_len(ENV_OPERATOR_TOKEN, token, MIN_OPERATOR_TOKEN)?;
         }
         let token_ttl = token_ttl_from_env()?;
-        let key = var(ENV_SESSION_KEY).ok_or_else(|| format!("{ENV_SESSION_KEY} is not set"))?;
-        let sealer = Arc::new(SessionCipher::from_base64(&key, ENV_SESSION_KEY).map_err(|e| e.to_string())?);
+        let key = match var(ENV_SESSION_KEY) {
+            Some(key) => Some(Arc::new(SessionCipher::from_base64(&key, ENV_SESSION_KEY).map_err(|e| e.to_string())?)),
+            None => None,
+        };
+        let sealer: Arc<dyn SessionSealer> = match (var(ENV_KMS_KEY), key) {
+            // Sessions the key sealed before still open; new seals are KMS's.
+            (Some(key_id), Some(key)) => Arc::new(KmsSealer::new(ctx, key_id).opening_also(key)),
+            (Some(key_id), None) => Arc::new(KmsSealer::new(ctx, key_id)),
+            (None, Some(key)) => key,
+            (None, None) => return Err(format!("neither {ENV_KMS_KEY} nor {ENV_SESSION_KEY} is set")),
+        };
         let tenant = var(ENV_TENANT).unwrap_or_else(|| "demo".to_owned());
         Ok(Self {
             jwt_secret: jwt_secret.into(),

@@ -90,7 +90,7 @@ pub(crate) async fn step(fleet: &Arc<Fleet>, tenant: &TenantId, id: &AccountId, 
         LoginInput::Start => session.request_login_code(&account.phone).await,
         LoginInput::Code { code } => session.submit_code(code).await,
         LoginInput::Password { password } => session.submit_password(password).await,
-        LoginInput::SealedPassword { sealed } => match unseal(fleet, &account, sealed) {
+        LoginInput::SealedPassword { sealed } => match unseal(fleet, &account, sealed).await {
             Ok(password) => session.submit_password(&password).await,
             Err(message) => return Answer::Failed(CommandFailure::Conflict { message }),
         },
@@ -117,12 +117,12 @@ pub(crate) async fn step(fleet: &Arc<Fleet>, tenant: &TenantId, id: &AccountId, 
 }
 
 /// Opens a password the desk sealed for the account.
-fn unseal(fleet: &Fleet, account: &Account, sealed: &str) -> Result<String, String> {
+async fn unseal(fleet: &Fleet, account: &Account, sealed: &str) -> Result<String, String> {
     use base64::Engine;
     let blob = base64::engine::general_purpose::STANDARD
         .decode(sealed)
         .map_err(|e| format!("the sealed password is not base64: {e}"))?;
-    open_password(fleet.sealer.as_ref(), &account.id, &blob)
+    open_password(fleet.sealer.as_ref(), &account.id, &blob).await
 }
 
 /// Takes the lease and opens a session to log in on: the stored key when
@@ -157,15 +157,15 @@ async fn finish(fleet: &Arc<Fleet>, account: &Account) -> Answer {
         return Answer::Status(AccountStatus::Online);
     };
     let saved = match session.export().await {
-        Ok(plain) => {
-            let sealed = fleet.sealer.seal(&account.id, &plain);
-            fleet
+        Ok(plain) => match fleet.sealer.seal(&account.id, &plain).await {
+            Ok(sealed) => fleet
                 .desk
                 .directory
                 .set_account_session(&account.tenant, &account.id, Some(sealed), Some(lease.fencing))
                 .await
-                .map_err(|e| e.to_string())
-        }
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
         Err(e) => Err(e.to_string()),
     };
     if let Err(e) = saved {

@@ -16,9 +16,9 @@ use secrecy::SecretString;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tgdesk_aws::{AwsContext, AwsPorts, AwsSettings};
+use tgdesk_aws::{AwsContext, AwsPorts, AwsSettings, KmsSealer, ENV_KMS_KEY};
 use tgdesk_core::auth::TokenService;
-use tgdesk_core::ports::{Leases, PushHub, Queue};
+use tgdesk_core::ports::{Leases, PushHub, Queue, SessionSealer};
 use tgdesk_core::push_queue::QueuedPush;
 use tgdesk_core::usecases::{Desk, Ports};
 use tgdesk_fleet::{Fleet, FleetConfig};
@@ -66,8 +66,9 @@ struct Args {
     #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
     command_visibility: Duration,
     /// `local`: the server's data dir; `aws`: DynamoDB, SQS and S3, configured
-    /// by the `TGDESK_AWS_*` and `AWS_*` variables (the session key file stays
-    /// in the data dir).
+    /// by the `TGDESK_AWS_*` and `AWS_*` variables; sessions are sealed under
+    /// the KMS key `TGDESK_KMS_KEY_ID` names, or else with the key file in the
+    /// data dir (or `TGDESK_SESSION_KEY`).
     #[arg(long, env = "TGDESK_BACKEND", default_value = "local", value_parser = ["local", "aws"])]
     backend: String,
 }
@@ -110,7 +111,15 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
     let (mut ports, leases) = compose(&args).await?;
-    let sealer = Arc::new(SessionCipher::from_env_or_file(&args.data_dir.join("session.key"))?);
+    let key_file = Arc::new(SessionCipher::from_env_or_file(&args.data_dir.join("session.key"))?);
+    let sealer: Arc<dyn SessionSealer> = match std::env::var(ENV_KMS_KEY).ok().filter(|k| !k.is_empty()) {
+        // Sessions the key file sealed before still open; new seals are KMS's.
+        Some(key_id) if args.backend == "aws" => {
+            let ctx = AwsContext::load(AwsSettings::from_env()).await;
+            Arc::new(KmsSealer::new(&ctx, key_id).opening_also(key_file))
+        }
+        _ => key_file,
+    };
     ports.sealer = Some(sealer.clone());
     let desk = Desk::new(ports, TokenService::issuing_none());
     let (api_id, api_hash) = args.tg_api_id.zip(args.tg_api_hash).unwrap_or((1, SecretString::from("tg-sim")));

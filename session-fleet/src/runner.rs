@@ -9,7 +9,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_core::domain::{Account, AccountId, AccountStatus, PeerProfile, TenantId};
-use tgdesk_core::ports::{Lease, LoginStep, TelegramContact, TelegramError, TelegramSession, TelegramUpdate};
+use tgdesk_core::ports::{
+    Lease, LoginStep, PortErrorKind, TelegramContact, TelegramError, TelegramSession, TelegramUpdate,
+};
 use tgdesk_core::usecases::{AccountUpdate, UpdateEnvelope};
 use tokio::sync::watch;
 
@@ -115,10 +117,11 @@ async fn serve(
 /// Opens the account's stored session (not yet registered as running).
 pub(crate) async fn connect(fleet: &Fleet, account: &Account) -> Result<Arc<dyn TelegramSession>, TelegramError> {
     let sealed = account.session.as_deref().unwrap_or_default();
-    let plain = fleet
-        .sealer
-        .open(&account.id, sealed)
-        .map_err(|e| TelegramError::InvalidSession(format!("cannot decrypt the stored session: {e}")))?;
+    let plain = fleet.sealer.open(&account.id, sealed).await.map_err(|e| match e.kind {
+        PortErrorKind::Invalid => TelegramError::InvalidSession(format!("cannot decrypt the stored session: {e}")),
+        // The key service is away: the next scan tries again.
+        _ => TelegramError::Transport(format!("cannot open the stored session now: {e}")),
+    })?;
     Ok(Arc::from(fleet.connector.connect(&account.id, &plain).await?))
 }
 
@@ -350,7 +353,13 @@ impl Saved {
             tracing::warn!(account = %account.id, "session state not saved: updates did not reach the queue");
             return;
         }
-        let sealed = fleet.sealer.seal(&account.id, &plain);
+        let sealed = match fleet.sealer.seal(&account.id, &plain).await {
+            Ok(sealed) => sealed,
+            Err(e) => {
+                tracing::warn!(account = %account.id, error = %e, "cannot seal the session; the next save tries again");
+                return;
+            }
+        };
         // The saver logs a failure; the next save tries again.
         if fleet.saver.save(&account.tenant, &account.id, sealed, self.fencing).await {
             self.fingerprint = Some(fingerprint);

@@ -96,7 +96,7 @@ impl Stage {
         let bytes = self.connector.import_session_string(created["session"].as_str().unwrap()).unwrap();
         let input = NewAccount { phone: phone.into(), name: None, tags: vec![], owner_id: None };
         let id = AccountId::parse(self.desk.create_account(&self.admin, input).await.unwrap().id.as_str()).unwrap();
-        let sealed = SessionSealer::seal(self.sealer.as_ref(), &id, &bytes);
+        let sealed = SessionSealer::seal(self.sealer.as_ref(), &id, &bytes).await.unwrap();
         self.desk.directory.set_account_session(&self.admin.tenant, &id, Some(sealed), None).await.unwrap();
         id
     }

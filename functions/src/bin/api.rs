@@ -10,8 +10,8 @@ use tgdesk_opensearch::{OpenSearchIndex, ENV_URL};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let settings = ApiSettings::from_env()?;
     let ctx = context().await;
+    let settings = ApiSettings::from_env(&ctx)?;
     // Search answers from OpenSearch when the deployment has a domain.
     let search: Option<Arc<dyn SearchIndex>> = match std::env::var(ENV_URL).ok().filter(|u| !u.is_empty()) {
         Some(url) => Some(Arc::new(OpenSearchIndex::open(opensearch_config(&ctx, url)?).await?)),

@@ -23,8 +23,8 @@ fn main() -> Result<(), String> {
 async fn serve() -> Result<(), String> {
     init_tracing();
     let listen = std::env::var("TGDESK_GATEWAY_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
-    let settings = ApiSettings::from_env()?;
     let ctx = context().await;
+    let settings = ApiSettings::from_env(&ctx)?;
     let listener =
         tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     // Against the simulator when no Telegram API id is configured, as the fleet decides.

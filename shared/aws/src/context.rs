@@ -133,6 +133,12 @@ impl AwsContext {
         aws_sdk_dynamodbstreams::Client::from_conf(config)
     }
 
+    /// Returns a KMS client that counts what it asks.
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        let config = aws_sdk_kms::config::Builder::from(&self.sdk).interceptor(crate::usage::CountUsage).build();
+        aws_sdk_kms::Client::from_conf(config)
+    }
+
     /// Returns an SQS client that counts what it asks.
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
         let config = aws_sdk_sqs::config::Builder::from(&self.sdk).interceptor(crate::usage::CountUsage).build();

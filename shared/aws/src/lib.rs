@@ -1,7 +1,8 @@
 //! tgdesk AWS adapters: each one a translation of a core port onto an AWS
 //! service, with no rules of its own. [`SqsQueue`] (queue port),
 //! [`S3Blobs`] (blob store port), [`DynamoLeases`] (leases port),
-//! [`DynamoStore`] (store ports) and [`DynamoStreamFeed`] (change feed) pass the
+//! [`DynamoStore`] (store ports), [`DynamoStreamFeed`] (change feed) and
+//! [`KmsSealer`] (session sealer) pass the
 //! same contract suites in `tgdesk_core::testkit` as their local twins; the
 //! tests run them through the real AWS SDK against a moto server.
 //!
@@ -11,6 +12,7 @@
 mod context;
 pub mod dynamo;
 mod error;
+mod kms;
 mod ports;
 mod s3;
 mod sqs;
@@ -20,6 +22,7 @@ pub mod usage;
 pub use context::{days, env, AwsContext, AwsSettings, DEFAULT_HOT_DAYS, DEFAULT_PREFIX, DEFAULT_REGION};
 pub use dynamo::{DynamoConnections, DynamoLeases, DynamoStore, DynamoStreamFeed, DynamoThrottle, ExpiredBatch};
 pub use error::{THROTTLED, UNAVAILABLE};
+pub use kms::{KmsSealer, DATA_KEY_LIFETIME, DATA_KEY_USES, ENV_KMS_KEY, OPENED_KEYS};
 pub use ports::AwsPorts;
 pub use s3::S3Blobs;
 pub use sqs::{decode_body as sqs_body, SqsQueue};

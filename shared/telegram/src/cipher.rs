@@ -135,13 +135,18 @@ fn aad(context: &[u8]) -> Vec<u8> {
 }
 
 /// Sessions are sealed bound to their account id, so a sealed session copied
-/// onto another account does not open.
+/// onto another account does not open. The key is at hand: never fails to seal.
+#[async_trait::async_trait]
 impl tgdesk_core::ports::SessionSealer for SessionCipher {
-    fn seal(&self, account: &tgdesk_core::domain::AccountId, plain: &[u8]) -> Vec<u8> {
-        SessionCipher::seal(self, plain, account.as_str().as_bytes())
+    async fn seal(
+        &self,
+        account: &tgdesk_core::domain::AccountId,
+        plain: &[u8],
+    ) -> Result<Vec<u8>, tgdesk_core::ports::PortError> {
+        Ok(SessionCipher::seal(self, plain, account.as_str().as_bytes()))
     }
 
-    fn open(
+    async fn open(
         &self,
         account: &tgdesk_core::domain::AccountId,
         sealed: &[u8],
@@ -180,19 +185,19 @@ mod tests {
         assert_eq!(cipher.open(&blob, b"account-1").expect("opens"), b"auth key bytes");
     }
 
-    #[test]
-    fn a_sealed_session_does_not_open_as_a_2fa_password_nor_the_reverse() {
+    #[tokio::test]
+    async fn a_sealed_session_does_not_open_as_a_2fa_password_nor_the_reverse() {
         use tgdesk_core::ports::SessionSealer;
         use tgdesk_core::usecases::{open_password, seal_password};
         let cipher = SessionCipher::from_key(&[3; 32]);
         let account = tgdesk_core::domain::AccountId::generate();
 
-        let session = SessionSealer::seal(&cipher, &account, b"hunter22");
-        let password = seal_password(&cipher, &account, "hunter22");
+        let session = SessionSealer::seal(&cipher, &account, b"hunter22").await.unwrap();
+        let password = seal_password(&cipher, &account, "hunter22").await.unwrap();
 
-        assert!(open_password(&cipher, &account, &session).is_err(), "a session is no password");
-        assert_eq!(open_password(&cipher, &account, &password).as_deref(), Ok("hunter22"));
-        let opened = SessionSealer::open(&cipher, &account, &password).expect("same key and account");
+        assert!(open_password(&cipher, &account, &session).await.is_err(), "a session is no password");
+        assert_eq!(open_password(&cipher, &account, &password).await.as_deref(), Ok("hunter22"));
+        let opened = SessionSealer::open(&cipher, &account, &password).await.expect("same key and account");
         assert_ne!(opened, b"hunter22", "a password opened as a session carries its purpose");
     }
 

@@ -14,6 +14,7 @@ pub mod fixtures;
 mod handle;
 pub mod lease_suite;
 pub mod queue_suite;
+pub mod sealer_suite;
 pub mod search_suite;
 pub mod store_suite;
 pub mod throttle_suite;

@@ -7,7 +7,7 @@
 use super::commands::{Call, FleetCommand, LoginInput};
 use super::{Actor, AppError, Desk};
 use crate::domain::{AccountId, AccountStatus, AuditAction};
-use crate::ports::SessionSealer;
+use crate::ports::{PortError, PortErrorKind, SessionSealer};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
@@ -71,7 +71,9 @@ impl Desk {
         // The password crosses the commands queue sealed for the account, never in clear.
         let input = match (input, &self.sealer) {
             (LoginInput::Password { password }, Some(sealer)) => {
-                let sealed = seal_password(sealer.as_ref(), id, &password);
+                let sealed = seal_password(sealer.as_ref(), id, &password).await.map_err(|e| {
+                    AppError::Unavailable(format!("cannot seal the password for the fleet: {}", e.message))
+                })?;
                 LoginInput::SealedPassword { sealed: base64::engine::general_purpose::STANDARD.encode(sealed) }
             }
             (input, _) => input,
@@ -119,17 +121,27 @@ fn status_of(data: serde_json::Value) -> Result<LoginState, AppError> {
 const PASSWORD_PURPOSE: &[u8] = b"tgdesk-2fa-password\x00";
 
 /// Seals a 2FA password for `account`, marked with its purpose.
-pub fn seal_password(sealer: &dyn SessionSealer, account: &AccountId, password: &str) -> Vec<u8> {
+pub async fn seal_password(
+    sealer: &dyn SessionSealer,
+    account: &AccountId,
+    password: &str,
+) -> Result<Vec<u8>, PortError> {
     let mut plain = Vec::with_capacity(PASSWORD_PURPOSE.len() + password.len());
     plain.extend_from_slice(PASSWORD_PURPOSE);
     plain.extend_from_slice(password.as_bytes());
-    sealer.seal(account, &plain)
+    sealer.seal(account, &plain).await
 }
 
 /// Opens what [`seal_password`] sealed; refuses anything sealed for another
 /// purpose (a session), account or key.
-pub fn open_password(sealer: &dyn SessionSealer, account: &AccountId, sealed: &[u8]) -> Result<String, String> {
-    let plain = sealer.open(account, sealed).map_err(|e| format!("the password was sealed with another key: {e}"))?;
+pub async fn open_password(sealer: &dyn SessionSealer, account: &AccountId, sealed: &[u8]) -> Result<String, String> {
+    let plain = match sealer.open(account, sealed).await {
+        Ok(plain) => plain,
+        Err(e) if e.kind == PortErrorKind::Invalid => {
+            return Err(format!("the password was sealed with another key: {e}"))
+        }
+        Err(e) => return Err(format!("cannot open the sealed password now: {e}")),
+    };
     let password = plain.strip_prefix(PASSWORD_PURPOSE).ok_or("the sealed bytes are not a 2FA password")?;
     String::from_utf8(password.to_vec()).map_err(|_| "the sealed password is not text".to_owned())
 }

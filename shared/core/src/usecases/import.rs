@@ -200,7 +200,7 @@ impl Desk {
                 account.groups.insert(self.import_group(actor, group_owner, group, lookups).await?);
             }
             if let Some(raw) = &row.session {
-                if let Err(reason) = self.import_session(&mut account, raw) {
+                if let Err(reason) = self.import_session(&mut account, raw).await {
                     report.reject(row.line, reason);
                     continue;
                 }
@@ -226,12 +226,14 @@ impl Desk {
 
     /// Seals `raw` into the account unless it already holds that session; a
     /// logged-out account with a new session is offline again (the fleet connects it).
-    fn import_session(&self, account: &mut Account, raw: &str) -> Result<(), String> {
+    async fn import_session(&self, account: &mut Account, raw: &str) -> Result<(), String> {
         let importer = self.sessions.as_ref().ok_or("this server cannot import sessions")?;
-        if account.session.as_deref().is_some_and(|sealed| importer.same_session(&account.id, sealed, raw)) {
-            return Ok(());
+        if let Some(sealed) = account.session.as_deref() {
+            if importer.same_session(&account.id, sealed, raw).await {
+                return Ok(());
+            }
         }
-        account.session = Some(importer.import(&account.id, raw).map_err(|e| format!("session: {}", e.message))?);
+        account.session = Some(importer.import(&account.id, raw).await.map_err(|e| format!("session: {}", e.message))?);
         if matches!(account.status, AccountStatus::LoggedOut | AccountStatus::Error) {
             account.status = AccountStatus::Offline;
         }
