@@ -44,8 +44,8 @@ pub use search::{
 };
 pub use sends::SendLog;
 pub use store::{
-    AccountQuery, AuditQuery, DialogCursor, DialogFilter, DialogScope, Directory, IngestOutcome, MessageReader,
-    MessageWriter, Pin, PinTarget, SessionSave, SessionSaves, UserQuery,
+    AccountPut, AccountQuery, AuditQuery, DialogCursor, DialogFilter, DialogScope, Directory, IngestOutcome,
+    MessageReader, MessageWriter, Pin, PinTarget, SessionSave, SessionSaves, UserQuery,
 };
 pub use telegram::{
     DialogList, LoginStep, OutgoingFile, OutgoingMessage, TelegramConnector, TelegramContact, TelegramDownload,

@@ -183,6 +183,25 @@ impl IngestOutcome {
 }
 
 /// Tenants, users, accounts, groups, tags, pins and the audit log.
+/// What `put_accounts` did with one record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountPut {
+    /// Stored.
+    Stored,
+    /// Not stored: another account (or an earlier record of the batch) has its phone.
+    PhoneTaken,
+}
+
+impl AccountPut {
+    /// `Conflict` naming the phone of the first refused record, if any.
+    pub fn all_stored(outcomes: &[AccountPut], accounts: &[Account]) -> Result<(), PortError> {
+        match outcomes.iter().zip(accounts).find(|(o, _)| **o == AccountPut::PhoneTaken) {
+            Some((_, a)) => Err(PortError::conflict(format!("phone {} belongs to another account", a.phone.masked()))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// One sealed session a fleet node saves under its lease.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionSave {
@@ -226,11 +245,16 @@ pub trait Directory: Send + Sync {
     /// `NotFound` when unknown.
     async fn delete_user(&self, tenant: &TenantId, id: &UserId) -> Result<(), PortError>;
 
-    /// Inserts or replaces accounts by id, all or none. `Conflict` when a phone
-    /// belongs to another account of the tenant. Tags and groups are replaced by
-    /// the record's sets, and the owner and team of the account's dialogs follow
-    /// the record (the inbox is keyed by them).
-    async fn put_accounts(&self, tenant: &TenantId, accounts: &[Account]) -> Result<(), PortError>;
+    /// Inserts or replaces accounts by id, each on its own: a record whose
+    /// phone another account of the tenant held when the call began (or an
+    /// earlier record of the batch takes) is refused and the rest are stored. Answers what
+    /// became of each record, in order. Tags and groups are replaced by the
+    /// record's sets, and the owner and team of the account's dialogs follow
+    /// the record (the inbox is keyed by them). `Err` means the backend
+    /// failed: some records may be stored, and putting the same records
+    /// again completes the call (a batch may hold 300,000 accounts, more than
+    /// any one transaction of DynamoDB's).
+    async fn put_accounts(&self, tenant: &TenantId, accounts: &[Account]) -> Result<Vec<AccountPut>, PortError>;
     /// Sets only an account's status (and `updated_at`), so the session fleet
     /// never overwrites a concurrent change of owner, tags or groups;
     /// `NotFound` when the account is unknown.

@@ -94,7 +94,7 @@ macro_rules! store_contract_suite {
             put_accounts_inserts_and_replaces_by_id,
             get_accounts_returns_only_existing_ones,
             get_account_heads_match_the_accounts,
-            put_accounts_with_a_taken_phone_conflicts_and_writes_nothing,
+            put_accounts_refuses_each_record_whose_phone_is_taken_and_stores_the_rest,
             put_accounts_replaces_tags_and_groups_with_the_records_sets,
             find_accounts_by_phone_returns_only_known_phones,
             delete_account_removes_its_dialogs_messages_and_pins,

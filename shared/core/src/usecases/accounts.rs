@@ -4,7 +4,7 @@ use super::{actor::team_of, cursor, page_size, AccountView, Actor, AppError, Des
 use crate::domain::{
     Account, AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, GroupId, Phone, TagId, User, UserId,
 };
-use crate::ports::{AccountQuery, PinTarget, PortErrorKind};
+use crate::ports::{AccountPut, AccountQuery, PinTarget};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -108,10 +108,10 @@ impl Desk {
             created_at: now,
             updated_at: now,
         };
-        self.directory.put_accounts(&actor.tenant, std::slice::from_ref(&account)).await.map_err(|e| match e.kind {
-            PortErrorKind::Conflict => AppError::Conflict(format!("phone {} is already an account", account.phone)),
-            _ => e.into(),
-        })?;
+        let outcome = self.directory.put_accounts(&actor.tenant, std::slice::from_ref(&account)).await?;
+        if outcome.first() != Some(&AccountPut::Stored) {
+            return Err(AppError::Conflict(format!("phone {} is already an account", account.phone)));
+        }
         let details = serde_json::json!({"phone": account.phone.masked()});
         self.audit(actor, AuditAction::AccountCreate, Some(account.id.clone()), None, details).await?;
         if let Some(owner) = &account.owner_id {
@@ -163,7 +163,7 @@ impl Desk {
             account.tags = self.known_tags(actor, tags).await?;
         }
         account.updated_at = Utc::now();
-        self.directory.put_accounts(&actor.tenant, std::slice::from_ref(&account)).await?;
+        self.put_all_accounts(actor, std::slice::from_ref(&account)).await?;
         let details = serde_json::json!({"display_name": account.display_name, "tags": account.tags});
         self.audit(actor, AuditAction::AccountUpdate, Some(account.id.clone()), None, details).await?;
         self.account_view(actor, &account).await
@@ -184,7 +184,7 @@ impl Desk {
         actor.ensure_can_assign(&account)?;
         let target = self.assign_target(actor, agent).await?;
         let updated = self.reowned(actor, account.clone(), Some(&target)).await?;
-        self.directory.put_accounts(&actor.tenant, std::slice::from_ref(&updated)).await?;
+        self.put_all_accounts(actor, std::slice::from_ref(&updated)).await?;
         self.audit_owner_changes(actor, &[(account, updated.clone())]).await?;
         self.account_view(actor, &updated).await
     }
@@ -195,7 +195,7 @@ impl Desk {
         let account = self.visible_account(actor, id).await?;
         actor.ensure_can_assign(&account)?;
         let updated = self.reowned(actor, account.clone(), None).await?;
-        self.directory.put_accounts(&actor.tenant, std::slice::from_ref(&updated)).await?;
+        self.put_all_accounts(actor, std::slice::from_ref(&updated)).await?;
         self.audit_owner_changes(actor, &[(account, updated.clone())]).await?;
         self.account_view(actor, &updated).await
     }
@@ -244,7 +244,7 @@ impl Desk {
             pairs.push((account, updated));
         }
         let updated: Vec<Account> = pairs.iter().map(|(_, u)| u.clone()).collect();
-        self.directory.put_accounts(&actor.tenant, &updated).await?;
+        self.put_all_accounts(actor, &updated).await?;
         self.audit_owner_changes(actor, &pairs).await?;
         Ok(AssignOutcome { assigned: updated.into_iter().map(|a| a.id).collect(), failed })
     }
@@ -280,6 +280,13 @@ impl Desk {
     }
 
     /// Writes one audit entry per account whose owner changed.
+    /// Stores accounts whose phones do not change (or were checked): a
+    /// record refused for its phone (a race with another write) is `Conflict`.
+    pub(crate) async fn put_all_accounts(&self, actor: &Actor, accounts: &[Account]) -> Result<(), AppError> {
+        let outcomes = self.directory.put_accounts(&actor.tenant, accounts).await?;
+        Ok(AccountPut::all_stored(&outcomes, accounts)?)
+    }
+
     pub(crate) async fn audit_owner_changes(
         &self,
         actor: &Actor,

@@ -287,7 +287,7 @@ impl Desk {
                     a
                 })
                 .collect();
-            self.directory.put_accounts(&actor.tenant, &changed).await?;
+            self.put_all_accounts(actor, &changed).await?;
             if !full {
                 break;
             }

@@ -11,7 +11,7 @@ use super::{actor::team_of, Actor, AppError, Desk};
 use crate::domain::{
     Account, AccountId, AccountStatus, AuditAction, Group, GroupId, Phone, Tag, TagId, User, UserId, Username,
 };
-use crate::ports::PortErrorKind;
+use crate::ports::{AccountPut, PortErrorKind};
 use chrono::Utc;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -150,6 +150,7 @@ impl Desk {
             .collect();
         let now = Utc::now();
         let mut writes = Vec::new();
+        let mut lines = Vec::new();
         let mut pairs = Vec::new();
         for row in rows {
             let owner = match &row.owner {
@@ -210,7 +211,6 @@ impl Desk {
                 continue;
             }
             account.updated_at = now;
-            report.imported += 1;
             if let Some(b) = before.filter(|b| b.owner_id != account.owner_id) {
                 pairs.push((b.clone(), account.clone()));
             } else if before.is_none() && account.owner_id.is_some() {
@@ -219,8 +219,22 @@ impl Desk {
                 pairs.push((unowned, account.clone()));
             }
             writes.push(account);
+            lines.push(row.line);
         }
-        self.directory.put_accounts(&actor.tenant, &writes).await?;
+        let outcomes = self.directory.put_accounts(&actor.tenant, &writes).await?;
+        // Another write took a phone since the chunk was read: that line is
+        // refused, the rest stand.
+        let mut refused = HashSet::new();
+        for ((outcome, account), line) in outcomes.iter().zip(&writes).zip(lines) {
+            match outcome {
+                AccountPut::Stored => report.imported += 1,
+                AccountPut::PhoneTaken => {
+                    report.reject(line, format!("phone {} belongs to another account", account.phone));
+                    refused.insert(account.id.clone());
+                }
+            }
+        }
+        pairs.retain(|(_, after)| !refused.contains(&after.id));
         self.audit_owner_changes(actor, &pairs).await
     }
 

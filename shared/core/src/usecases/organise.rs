@@ -81,7 +81,7 @@ impl Desk {
                 changed.push(account);
             }
         }
-        Ok(self.directory.put_accounts(&actor.tenant, &changed).await?)
+        self.put_all_accounts(actor, &changed).await
     }
 
     async fn own_group(&self, actor: &Actor, id: &GroupId) -> Result<Group, AppError> {

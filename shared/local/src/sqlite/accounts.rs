@@ -6,14 +6,22 @@ use super::map_err;
 use super::users::limit;
 use rusqlite::types::ToSql;
 use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
+use std::collections::HashMap;
 use tgdesk_core::domain::{Account, AccountHead, AccountId, Phone, TenantId};
-use tgdesk_core::ports::{AccountQuery, DialogScope, PortError, PortErrorKind, SessionSave, SessionSaves};
+use tgdesk_core::ports::{AccountPut, AccountQuery, DialogScope, PortError, PortErrorKind, SessionSave, SessionSaves};
 
 /// Keys per `IN (…)` chunk: well under SQLite's variable limit, few round trips.
 const CHUNK: usize = 500;
 
-pub(super) fn put_accounts(tx: &Transaction<'_>, tenant: &TenantId, accounts: &[Account]) -> Result<(), PortError> {
+/// Stores each record whose phone no other account holds (the records
+/// before it in the batch included); answers what became of each.
+pub(super) fn put_accounts(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    accounts: &[Account],
+) -> Result<Vec<AccountPut>, PortError> {
     let t = tenant.as_str();
+    let mut holder = tx.prepare_cached("SELECT id FROM accounts WHERE tenant = ?1 AND phone = ?2").map_err(map_err)?;
     let mut upsert = tx
         .prepare_cached(
             "INSERT INTO accounts (tenant, id, phone, display_name, display_lower, status, owner_id, team_id, \
@@ -41,7 +49,28 @@ pub(super) fn put_accounts(tx: &Transaction<'_>, tenant: &TenantId, accounts: &[
              AND (owner_id IS NOT ?3 OR team_id IS NOT ?4)",
         )
         .map_err(map_err)?;
+    // Who holds each phone before anything is written, as DynamoDB's claims
+    // are read before its writes: a phone an account leaves in this batch is
+    // still its own for the rest of the batch.
+    let mut taken_by: HashMap<&str, String> = HashMap::new();
     for a in accounts {
+        if !taken_by.contains_key(a.phone.as_str()) {
+            let held: Option<String> =
+                holder.query_row([t, a.phone.as_str()], |r| r.get(0)).optional().map_err(map_err)?;
+            taken_by.insert(a.phone.as_str(), held.unwrap_or_else(|| a.id.as_str().to_owned()));
+        }
+    }
+    let outcomes: Vec<AccountPut> = accounts
+        .iter()
+        .map(|a| match taken_by[a.phone.as_str()] == a.id.as_str() {
+            true => AccountPut::Stored,
+            false => AccountPut::PhoneTaken,
+        })
+        .collect();
+    for (a, outcome) in accounts.iter().zip(&outcomes) {
+        if *outcome == AccountPut::PhoneTaken {
+            continue;
+        }
         let id = a.id.as_str();
         let owner = a.owner_id.as_ref().map(|u| u.as_str());
         let team = a.team_id.as_ref().map(|u| u.as_str());
@@ -59,12 +88,7 @@ pub(super) fn put_accounts(tx: &Transaction<'_>, tenant: &TenantId, accounts: &[
                 ns(a.created_at),
                 ns(a.updated_at),
             ])
-            .map_err(|e| match map_err(e) {
-                c if c.kind == PortErrorKind::Conflict => {
-                    PortError { message: format!("phone {} belongs to another account", a.phone.masked()), ..c }
-                }
-                other => other,
-            })?;
+            .map_err(map_err)?;
         clear_tags.execute([t, id]).map_err(map_err)?;
         for tag in &a.tags {
             add_tag.execute([t, id, tag.as_str()]).map_err(map_err)?;
@@ -75,7 +99,7 @@ pub(super) fn put_accounts(tx: &Transaction<'_>, tenant: &TenantId, accounts: &[
         }
         follow.execute(params![t, id, owner, team]).map_err(map_err)?;
     }
-    Ok(())
+    Ok(outcomes)
 }
 
 /// Sets one column of an account (and `updated_ns`); `NotFound` when unknown.

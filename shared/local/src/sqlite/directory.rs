@@ -8,7 +8,7 @@ use tgdesk_core::domain::{
     User, UserId, Username,
 };
 use tgdesk_core::ports::{
-    AccountQuery, AuditQuery, Directory, Pin, PinTarget, PortError, SessionSave, SessionSaves, UserQuery,
+    AccountPut, AccountQuery, AuditQuery, Directory, Pin, PinTarget, PortError, SessionSave, SessionSaves, UserQuery,
 };
 
 #[async_trait]
@@ -90,9 +90,9 @@ impl Directory for SqliteStore {
         self.db.write(move |tx| users::delete_user(tx, &tenant, &id)).await
     }
 
-    async fn put_accounts(&self, tenant: &TenantId, accounts: &[Account]) -> Result<(), PortError> {
+    async fn put_accounts(&self, tenant: &TenantId, accounts: &[Account]) -> Result<Vec<AccountPut>, PortError> {
         if accounts.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let (tenant, accounts) = (tenant.clone(), accounts.to_vec());
         self.db.write(move |tx| accounts::put_accounts(tx, &tenant, &accounts)).await

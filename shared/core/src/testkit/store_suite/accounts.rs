@@ -1,7 +1,7 @@
 //! Accounts: put, read, phone uniqueness, tag and group sets, deletion.
 
 use crate::domain::{Account, AccountId, AccountStatus, GroupId, Phone, TagId, UserId};
-use crate::ports::{AccountQuery, DialogFilter, DialogScope, Pin, PinTarget, PortErrorKind};
+use crate::ports::{AccountPut, AccountQuery, DialogFilter, DialogScope, Pin, PinTarget, PortErrorKind};
 use crate::testkit::fixtures::{account, assert_kind, at, message, phone, seed_account, tenant};
 use crate::testkit::StoreHandles;
 use std::collections::BTreeSet;
@@ -82,8 +82,10 @@ pub async fn get_account_heads_match_the_accounts(h: &StoreHandles) {
     assert!(h.directory.get_account_heads(&tenant(), std::slice::from_ref(&owned.id)).await.unwrap().is_empty());
 }
 
-/// `put_accounts` is all or none, `Conflict` when a phone belongs to another account.
-pub async fn put_accounts_with_a_taken_phone_conflicts_and_writes_nothing(h: &StoreHandles) {
+/// `put_accounts` refuses each record whose phone another account held when
+/// the call began (or an earlier record of the batch takes), says so in its
+/// answer, and stores the rest.
+pub async fn put_accounts_refuses_each_record_whose_phone_is_taken_and_stores_the_rest(h: &StoreHandles) {
     let t = tenant();
     let first = seed_account(h, &t, |_| {}).await;
     let fresh = account(&t);
@@ -92,17 +94,26 @@ pub async fn put_accounts_with_a_taken_phone_conflicts_and_writes_nothing(h: &St
     let mut first_renamed = first.clone();
     first_renamed.display_name = Some("changed".into());
 
-    let result = h.directory.put_accounts(&t, &[first_renamed, fresh.clone(), clash.clone()]).await;
+    let outcomes = h.directory.put_accounts(&t, &[first_renamed.clone(), clash.clone(), fresh.clone()]).await.unwrap();
 
-    assert_kind(result, PortErrorKind::Conflict);
-    assert_eq!(h.directory.get_account(&t, &fresh.id).await.unwrap(), None);
+    assert_eq!(outcomes, vec![AccountPut::Stored, AccountPut::PhoneTaken, AccountPut::Stored]);
+    assert_eq!(h.directory.get_account(&t, &first.id).await.unwrap(), Some(first_renamed));
+    assert_eq!(h.directory.get_account(&t, &fresh.id).await.unwrap(), Some(fresh.clone()));
     assert_eq!(h.directory.get_account(&t, &clash.id).await.unwrap(), None);
-    assert_eq!(h.directory.get_account(&t, &first.id).await.unwrap(), Some(first.clone()));
-    // Two new accounts of one batch sharing a phone conflict as well.
-    let mut twin = account(&t);
-    twin.phone = fresh.phone.clone();
-    assert_kind(h.directory.put_accounts(&t, &[fresh.clone(), twin]).await, PortErrorKind::Conflict);
-    assert_eq!(h.directory.get_account(&t, &fresh.id).await.unwrap(), None);
+    // Two new accounts of one batch sharing a phone: the first one has it.
+    let (mut one, mut two) = (account(&t), account(&t));
+    two.phone = one.phone.clone();
+    let outcomes = h.directory.put_accounts(&t, &[one.clone(), two.clone()]).await.unwrap();
+    assert_eq!(outcomes, vec![AccountPut::Stored, AccountPut::PhoneTaken]);
+    assert_eq!(h.directory.get_account(&t, &two.id).await.unwrap(), None);
+    // A phone its account leaves in a batch is still its own for the rest of
+    // that batch; once the account moved, another may take it.
+    one.phone = phone();
+    let outcomes = h.directory.put_accounts(&t, &[one.clone(), two.clone()]).await.unwrap();
+    assert_eq!(outcomes, vec![AccountPut::Stored, AccountPut::PhoneTaken]);
+    assert_eq!(h.directory.put_accounts(&t, std::slice::from_ref(&two)).await.unwrap(), vec![AccountPut::Stored]);
+    assert_eq!(h.directory.get_account(&t, &two.id).await.unwrap(), Some(two));
+    assert!(h.directory.put_accounts(&t, &[]).await.unwrap().is_empty());
 }
 
 /// Tags and groups are replaced by the record's sets.

@@ -11,7 +11,7 @@ use crate::dynamo::store::DynamoStore;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{HashMap, HashSet};
 use tgdesk_core::domain::{Account, AccountHead, AccountId, AccountStatus, GroupId, Phone, TagId, TenantId, UserId};
-use tgdesk_core::ports::{PortError, PortErrorKind};
+use tgdesk_core::ports::{AccountPut, PortError, PortErrorKind};
 
 /// Whether the fleet runs an account: it has a stored session and is neither
 /// logged out nor banned (`Directory::runnable_accounts`).
@@ -107,12 +107,6 @@ fn claim_condition(id: &AccountId, free: bool) -> (String, Expr) {
 /// Phone claims written at once by `put_accounts`.
 const CLAIMS_IN_FLIGHT: usize = 16;
 
-/// The `Conflict` of a phone another account holds.
-fn taken(phone: &str) -> PortError {
-    let masked = Phone::parse(phone).map(|p| p.masked()).unwrap_or_default();
-    PortError::conflict(format!("phone {masked} belongs to another account"))
-}
-
 /// Returns the last record of each id, in order: successive upserts would
 /// leave that one.
 fn last_of_each_id(accounts: &[Account]) -> Vec<&Account> {
@@ -131,15 +125,17 @@ fn session_item(tenant: &TenantId, id: &AccountId, sealed: &[u8]) -> Item {
 }
 
 impl DynamoStore {
-    /// `put_accounts`, all or none as far as phones go: phones are checked
-    /// (within the batch and against the claims) before anything is written,
-    /// then claimed one conditional put each (a race is still refused, and
-    /// the claims this call made are released), and only then are the
-    /// records written, in batches. Not one transaction: a batch may hold
-    /// 300,000 accounts and `TransactWriteItems` takes 100 items. An outage
-    /// while writing the records leaves the batch partly written (writing it
-    /// again completes it); the port's per-item outcomes (issue 19) will say so.
-    pub(super) async fn put_account_items(&self, tenant: &TenantId, accounts: &[Account]) -> Result<(), PortError> {
+    /// `put_accounts`, each record on its own: phones are checked (within the
+    /// batch and against the claims), then claimed one conditional put each,
+    /// and the records whose phone is theirs are written, in batches. Not
+    /// one transaction: a batch may hold 300,000 accounts and
+    /// `TransactWriteItems` takes 100 items. An outage while writing leaves
+    /// the batch partly written; writing it again completes it.
+    pub(super) async fn put_account_items(
+        &self,
+        tenant: &TenantId,
+        accounts: &[Account],
+    ) -> Result<Vec<AccountPut>, PortError> {
         let records = last_of_each_id(accounts);
         let old_keys = records.iter().map(|a| (keys::accounts(tenant), a.id.as_str().to_owned())).collect();
         let old: HashMap<String, Item> = self
@@ -148,9 +144,11 @@ impl DynamoStore {
             .into_iter()
             .map(|i| Ok((get_s(&i, "sk")?.to_owned(), i)))
             .collect::<Result<_, PortError>>()?;
-        let held = self.check_phones(tenant, &records).await?;
-        let fresh: Vec<&Account> = records.iter().copied().filter(|a| !held.contains(a.phone.as_str())).collect();
-        self.claim_phones(tenant, &fresh).await?;
+        let (held, mut refused) = self.check_phones(tenant, &records).await?;
+        let fresh: Vec<&Account> =
+            records.iter().copied().filter(|a| !held.contains(a.phone.as_str()) && !refused.contains(&a.id)).collect();
+        refused.extend(self.claim_phones(tenant, &fresh).await?);
+        let records: Vec<&Account> = records.into_iter().filter(|a| !refused.contains(&a.id)).collect();
         self.register_inboxes(tenant, &records).await?;
         let mut items = Vec::with_capacity(records.len() * 2);
         let mut no_session = Vec::new();
@@ -181,35 +179,51 @@ impl DynamoStore {
                 self.retarget_dialogs(tenant, &a.id, a.owner_id.as_ref(), a.team_id.as_ref()).await?;
             }
         }
-        Ok(())
+        Ok(accounts
+            .iter()
+            .map(|a| if refused.contains(&a.id) { AccountPut::PhoneTaken } else { AccountPut::Stored })
+            .collect())
     }
 
-    /// Checks that no two of `records` share a phone and that no other
-    /// account holds one; returns the phones already claimed by their record.
-    async fn check_phones(&self, tenant: &TenantId, records: &[&Account]) -> Result<HashSet<String>, PortError> {
+    /// Checks the phones of `records`: returns those already claimed by their
+    /// record, and the records refused because an earlier record of the
+    /// batch or another account holds their phone.
+    async fn check_phones(
+        &self,
+        tenant: &TenantId,
+        records: &[&Account],
+    ) -> Result<(HashSet<String>, HashSet<AccountId>), PortError> {
         let mut phones: HashMap<&str, &AccountId> = HashMap::new();
+        let mut refused = HashSet::new();
         for a in records {
-            if let Some(other) = phones.insert(a.phone.as_str(), &a.id) {
-                let masked = a.phone.masked();
-                return Err(PortError::conflict(format!("phone {masked} is given to {other} and {}", a.id)));
+            if phones.get(a.phone.as_str()).is_some_and(|first| *first != &a.id) {
+                refused.insert(a.id.clone());
+            } else {
+                phones.insert(a.phone.as_str(), &a.id);
             }
         }
         let claim_keys = phones.keys().map(|p| (keys::phones(tenant), (*p).to_owned())).collect();
         let mut held = HashSet::new();
         for claim in self.batch_get(claim_keys, None).await? {
             let (phone, holder) = (get_s(&claim, "sk")?, get_s(&claim, "account")?);
-            if phones.get(phone).is_some_and(|id| id.as_str() != holder) {
-                return Err(taken(phone));
+            match phones.get(phone) {
+                Some(id) if id.as_str() != holder => {
+                    refused.insert((*id).clone());
+                }
+                _ => {
+                    held.insert(phone.to_owned());
+                }
             }
-            held.insert(phone.to_owned());
         }
-        Ok(held)
+        Ok((held, refused))
     }
 
-    /// Claims the phones of `accounts`, [`CLAIMS_IN_FLIGHT`] at a time; when
-    /// one is refused, releases those this call claimed and answers `Conflict`.
-    async fn claim_phones(&self, tenant: &TenantId, accounts: &[&Account]) -> Result<(), PortError> {
+    /// Claims the phones of `accounts`, [`CLAIMS_IN_FLIGHT`] at a time;
+    /// returns the accounts whose claim another account won meanwhile. When
+    /// the backend fails, releases the claims this call made and fails.
+    async fn claim_phones(&self, tenant: &TenantId, accounts: &[&Account]) -> Result<HashSet<AccountId>, PortError> {
         let mut claimed: Vec<&Account> = Vec::new();
+        let mut lost = HashSet::new();
         let mut failure = None;
         for chunk in accounts.chunks(CLAIMS_IN_FLIGHT) {
             let puts = chunk.iter().map(|a| {
@@ -221,7 +235,9 @@ impl DynamoStore {
             for (a, result) in chunk.iter().zip(futures::future::join_all(puts).await) {
                 match result {
                     Ok(()) => claimed.push(a),
-                    Err(e) if e.kind == PortErrorKind::Conflict => failure = Some(taken(a.phone.as_str())),
+                    Err(e) if e.kind == PortErrorKind::Conflict => {
+                        lost.insert(a.id.clone());
+                    }
                     Err(e) => failure = Some(e),
                 }
             }
@@ -229,7 +245,7 @@ impl DynamoStore {
                 break;
             }
         }
-        let Some(failure) = failure else { return Ok(()) };
+        let Some(failure) = failure else { return Ok(lost) };
         for a in claimed {
             let (c, expr) = claim_condition(&a.id, false);
             match self.delete_if(key(keys::phones(tenant), a.phone.as_str()), &c, expr).await {

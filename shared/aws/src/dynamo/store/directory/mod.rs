@@ -22,7 +22,8 @@ use tgdesk_core::domain::{
     User, UserId, Username,
 };
 use tgdesk_core::ports::{
-    AccountQuery, AuditQuery, Directory, Pin, PinTarget, PortError, PortErrorKind, SessionSave, SessionSaves, UserQuery,
+    AccountPut, AccountQuery, AuditQuery, Directory, Pin, PinTarget, PortError, PortErrorKind, SessionSave,
+    SessionSaves, UserQuery,
 };
 
 /// Gives a `Conflict` the message the caller can act on; other errors pass.
@@ -71,9 +72,9 @@ impl Directory for DynamoStore {
         self.delete_user_item(tenant, id).await
     }
 
-    async fn put_accounts(&self, tenant: &TenantId, accounts: &[Account]) -> Result<(), PortError> {
+    async fn put_accounts(&self, tenant: &TenantId, accounts: &[Account]) -> Result<Vec<AccountPut>, PortError> {
         if accounts.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         self.put_account_items(tenant, accounts).await
     }
