@@ -129,4 +129,12 @@ async fn health_and_openapi_are_served() {
     ] {
         assert!(paths.contains_key(path), "{path} is documented");
     }
+    // Every event `/ws` pushes is documented, with its payload.
+    let events = serde_json::to_string(&doc["components"]["schemas"]["DeskEvent"]).unwrap();
+    for kind in tgdesk_core::ports::EVENT_KINDS {
+        assert!(events.contains(&format!("\"{kind}\"")), "{kind} is documented: {events}");
+    }
+    for payload in ["MessageEdited", "MessagesDeleted", "MessageTagged", "BatchProgress", "DialogView"] {
+        assert!(doc["components"]["schemas"].get(payload).is_some(), "{payload} is documented");
+    }
 }

@@ -33,6 +33,8 @@ pub struct ApiState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "tgdesk API", description = "Help desk over many Telegram user accounts."),
+    // What `/ws` pushes: `{"type", "seq", "data"}`, `data` as each variant says.
+    components(schemas(tgdesk_core::usecases::DeskEvent)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

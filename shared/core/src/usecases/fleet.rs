@@ -1,9 +1,9 @@
 //! What the session fleet reports about accounts: status changes, written
 //! to the store and pushed as `account.status` to whoever may see the account.
 
+use super::events::{AccountStatusChanged, DeskEvent};
 use super::{AppError, Desk};
 use crate::domain::{AccountId, AccountStatus, TenantId};
-use crate::ports::PushEvent;
 
 impl Desk {
     /// Records an account's session status and pushes it; unchanged statuses push nothing.
@@ -20,7 +20,7 @@ impl Desk {
         }
         self.directory.set_account_status(tenant, id, status).await?;
         let audience = self.audience(&account).await?;
-        let data = serde_json::json!({"account_id": id, "status": status});
-        Ok(self.push.publish(tenant, &audience, PushEvent::new("account.status", &data)?).await?)
+        let event = DeskEvent::AccountStatus(AccountStatusChanged { account_id: id.clone(), status });
+        Ok(self.push.publish(tenant, &audience, event.into_push()?).await?)
     }
 }

@@ -2,9 +2,10 @@
 //! pinned dialogs first, then newest message first), one account's dialogs,
 //! a dialog's messages, and tags on messages.
 
+use super::events::{DeskEvent, MessageTagged};
 use super::{cursor, page_size, Actor, AppError, Desk, DialogView, Page};
 use crate::domain::{Account, AccountId, Dialog, GroupId, Message, TagId};
-use crate::ports::{AccountQuery, DialogCursor, DialogFilter, DialogScope, PinTarget, PushEvent};
+use crate::ports::{AccountQuery, DialogCursor, DialogFilter, DialogScope, PinTarget};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -150,9 +151,14 @@ impl Desk {
             .find_message(&actor.tenant, id, peer, message)
             .await?
             .ok_or_else(|| AppError::not_found("no such message"))?;
-        let data = serde_json::json!({"account_id": id, "peer": peer, "id": message, "tags": tagged.tags});
+        let event = DeskEvent::MessageTags(MessageTagged {
+            account_id: id.clone(),
+            peer,
+            id: message,
+            tags: tagged.tags.clone(),
+        });
         let audience = self.audience(&account).await?;
-        self.push.publish(&actor.tenant, &audience, PushEvent::new("message.tags", &data)?).await?;
+        self.push.publish(&actor.tenant, &audience, event.into_push()?).await?;
         Ok(tagged)
     }
 

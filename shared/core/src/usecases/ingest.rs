@@ -3,6 +3,7 @@
 //! see the account (its owner, its team's leader, the tenant's admins).
 //! Redelivered updates change nothing and push nothing.
 
+use super::events::{DeskEvent, MessageEdited, MessagesDeleted};
 use super::revocation::Roster;
 use super::{AppError, Desk, DialogView};
 use crate::domain::{
@@ -320,14 +321,20 @@ impl Desk {
                     Err(e) if e.kind == PortErrorKind::NotFound => return Ok(()),
                     Err(e) => return Err(e.into()),
                 }
-                let data = serde_json::json!({"account_id": account.id, "peer": peer, "id": id, "text": text, "edited_at": edited_at});
-                owed.push((account.id.clone(), Owed::Event(PushEvent::new("message.edit", &data)?)));
+                let edited = MessageEdited {
+                    account_id: account.id.clone(),
+                    peer: *peer,
+                    id: *id,
+                    text: text.clone(),
+                    edited_at: *edited_at,
+                };
+                owed.push((account.id.clone(), Owed::Event(DeskEvent::MessageEdit(edited).into_push()?)));
                 report.changes += 1;
             }
             AccountUpdate::Delete { peer, ids } => {
                 self.apply_delete(tenant, &account.id, *peer, ids).await?;
-                let data = serde_json::json!({"account_id": account.id, "peer": peer, "ids": ids});
-                owed.push((account.id.clone(), Owed::Event(PushEvent::new("message.delete", &data)?)));
+                let deleted = MessagesDeleted { account_id: account.id.clone(), peer: *peer, ids: ids.clone() };
+                owed.push((account.id.clone(), Owed::Event(DeskEvent::MessageDelete(deleted).into_push()?)));
                 report.changes += 1;
             }
             AccountUpdate::DeleteUnplaced { ids } => {
@@ -337,8 +344,8 @@ impl Desk {
                     by_peer.entry(peer).or_default().push(id);
                 }
                 for (peer, ids) in by_peer {
-                    let data = serde_json::json!({"account_id": account.id, "peer": peer, "ids": ids});
-                    owed.push((account.id.clone(), Owed::Event(PushEvent::new("message.delete", &data)?)));
+                    let deleted = MessagesDeleted { account_id: account.id.clone(), peer, ids };
+                    owed.push((account.id.clone(), Owed::Event(DeskEvent::MessageDelete(deleted).into_push()?)));
                     report.changes += 1;
                 }
             }
@@ -361,7 +368,7 @@ impl Desk {
             for (account, event) in owed.events {
                 let audience = &owed.accounts[&account].0;
                 let event = match event {
-                    Owed::New(message) => PushEvent::new("message.new", &message)?,
+                    Owed::New(message) => DeskEvent::MessageNew(message).into_push()?,
                     Owed::Event(event) => event,
                 };
                 self.push.publish(tenant, audience, event).await?;
@@ -394,7 +401,7 @@ impl Desk {
             let (audience, label) = &accounts[&dialog.account_id];
             // `pinned` is per viewer; clients keep their own pins.
             let view = DialogView::build(dialog, label.clone(), false);
-            self.push.publish(tenant, audience, PushEvent::new("dialog.update", &view)?).await?;
+            self.push.publish(tenant, audience, DeskEvent::DialogUpdate(view).into_push()?).await?;
             count += 1;
         }
         Ok(count)

@@ -5,10 +5,11 @@
 //! on first view, then served from the blob store).
 
 use super::commands::{media_key, Call, FleetCommand};
+use super::events::DeskEvent;
 use super::sending::ensure_can_send;
 use super::{Actor, AppError, Desk, DialogView};
 use crate::domain::{parse_text, Account, AccountId, AuditAction, Dialog, Message, TenantId};
-use crate::ports::{BlobReader, PinTarget, PortErrorKind, PushEvent};
+use crate::ports::{BlobReader, PinTarget, PortErrorKind};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -83,7 +84,7 @@ impl Desk {
         let dialog = self.get_dialog(&actor.tenant, &account.id, peer).await?;
         let audience = self.audience(&account).await?;
         let shared = DialogView::build(dialog, account.label(), false);
-        self.push.publish(&actor.tenant, &audience, PushEvent::new("dialog.update", &shared)?).await?;
+        self.push.publish(&actor.tenant, &audience, DeskEvent::DialogUpdate(shared.clone()).into_push()?).await?;
         let pinned = self
             .directory
             .list_pins(&actor.tenant, &actor.user_id)

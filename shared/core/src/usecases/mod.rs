@@ -10,6 +10,7 @@ mod audit;
 mod commands;
 mod cursor;
 mod error;
+mod events;
 mod files;
 mod fleet;
 mod history;
@@ -40,6 +41,9 @@ pub use commands::{
     COMMANDS_QUEUE, FLEET_TIMEOUT,
 };
 pub use error::AppError;
+pub use events::{
+    AccountStatusChanged, BatchProgress, DeskEvent, MessageEdited, MessageTagged, MessagesDeleted, SocketsRevoked,
+};
 pub use files::{UploadBody, MAX_FILE_BYTES};
 pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine, MAX_IMPORT_LINES, MAX_REPORTED_REJECTIONS};
 pub use inbox::{InboxQuery, MAX_FILTER_ACCOUNTS};

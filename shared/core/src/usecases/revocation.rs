@@ -9,9 +9,10 @@
 //! (enabled admins, disabled users) is read at most every [`ROSTER_TTL`] and
 //! at once after a change made in this process.
 
+use super::events::{DeskEvent, SocketsRevoked};
 use super::{AppError, Desk};
 use crate::domain::{Role, TenantId, User, UserId};
-use crate::ports::{PushEvent, UserQuery};
+use crate::ports::UserQuery;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -84,7 +85,7 @@ impl Desk {
 
     /// Tells `user`'s open sockets that tokens older than `valid_from` are revoked.
     pub(crate) async fn revoke_sockets(&self, user: &User, valid_from: u32) -> Result<(), AppError> {
-        let event = PushEvent::new(SESSION_REVOKED, &serde_json::json!({ "valid_from": valid_from }))?;
+        let event = DeskEvent::SessionRevoked(SocketsRevoked { valid_from }).into_push()?;
         Ok(self.push.publish(&user.tenant, std::slice::from_ref(&user.id), event).await?)
     }
 }

@@ -4,12 +4,12 @@
 //! as `batch.progress`) until it is sent or failed.
 
 use super::commands::FleetCommand;
+use super::events::{BatchProgress, DeskEvent};
 use super::{cursor, page_size, Actor, AppError, Desk, Page};
 use crate::domain::{
     parse_text, Account, AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, BatchId, BatchSend, FileId,
     FileRef, SendId, SendRecord, SendStatus, TenantId,
 };
-use crate::ports::PushEvent;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -328,16 +328,21 @@ impl Desk {
     async fn push_send_status(&self, tenant: &TenantId, send: &SendRecord) -> Result<(), AppError> {
         let Some(account) = self.directory.get_account(tenant, &send.account_id).await? else { return Ok(()) };
         let audience = self.audience(&account).await?;
-        Ok(self.push.publish(tenant, &audience, PushEvent::new("send.status", send)?).await?)
+        Ok(self.push.publish(tenant, &audience, DeskEvent::SendStatus(send.clone()).into_push()?).await?)
     }
 
     async fn push_batch_progress(&self, tenant: &TenantId, batch: &BatchSend) -> Result<(), AppError> {
         let counts = self.sends.count_batch_sends(tenant, &batch.id).await?;
         let done = !counts.contains_key(&SendStatus::Queued);
-        let counts: BTreeMap<&str, u64> = counts.into_iter().map(|(s, n)| (s.as_str(), n)).collect();
-        let data = serde_json::json!({"batch_id": batch.id, "targets": batch.targets, "counts": counts, "done": done});
+        let counts = counts.into_iter().map(|(s, n)| (s.as_str().to_owned(), n)).collect();
+        let event = DeskEvent::BatchProgress(BatchProgress {
+            batch_id: batch.id.clone(),
+            targets: batch.targets,
+            counts,
+            done,
+        });
         let audience = [batch.created_by.clone()];
-        Ok(self.push.publish(tenant, &audience, PushEvent::new("batch.progress", &data)?).await?)
+        Ok(self.push.publish(tenant, &audience, event.into_push()?).await?)
     }
 
     async fn own_batch(&self, actor: &Actor, id: &BatchId) -> Result<BatchSend, AppError> {
