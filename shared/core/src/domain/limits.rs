@@ -11,16 +11,19 @@
 //! publisher retrying a body the queue can never take.
 //!
 //! Sizes are of UTF-8 bytes. JSON may escape a control character to six
-//! bytes, so the worst message encodes to about six times its text bound
-//! plus the rest: [`tests::a_message_at_every_bound_fits_a_push_frame`]
-//! keeps that under the smallest limit.
+//! bytes, so a message's text and entities share one budget of encoded
+//! bytes ([`TEXT_AND_ENTITIES_JSON_BYTES`]): the entities get what the
+//! text's JSON leaves. A test (`a_message_at_every_bound_fits_a_push_frame`)
+//! keeps the worst message under the smallest limit.
 
 use super::{Dialog, Message, PeerProfile};
 
 /// Most bytes of a message's text (or caption, or edited text).
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 /// Most bytes of a message's entities as JSON.
-pub const MAX_ENTITIES_BYTES: usize = 8 * 1024;
+pub const MAX_ENTITIES_BYTES: usize = 64 * 1024;
+/// Most bytes of a message's text and entities together, as JSON.
+pub const TEXT_AND_ENTITIES_JSON_BYTES: usize = 104 * 1024;
 /// Most bytes of a name, title, username, phone or file attribute.
 pub const MAX_NAME_BYTES: usize = 256;
 /// Most message ids one delete update carries.
@@ -46,16 +49,23 @@ fn cut_opt(text: &mut Option<String>, max: usize) -> bool {
     text.as_mut().is_some_and(|t| cut(t, max))
 }
 
-/// Keeps the longest prefix of an entity list whose JSON fits
-/// [`MAX_ENTITIES_BYTES`] (anything else that does not fit becomes an empty
-/// list); true when something was dropped.
-pub fn fit_entities(entities: &mut serde_json::Value) -> bool {
+/// Returns how many bytes `text` takes as a JSON string, at most (control
+/// characters counted at six, quotes and backslashes at two).
+pub fn json_string_len(text: &str) -> usize {
+    2 + text.len()
+        + text.bytes().map(|b| if b < 0x20 { 5 } else { usize::from(b == b'"' || b == b'\\') }).sum::<usize>()
+}
+
+/// Keeps the longest prefix of an entity list whose JSON fits `max` bytes
+/// (anything else that does not fit becomes an empty list); true when
+/// something was dropped.
+pub fn fit_entities(entities: &mut serde_json::Value, max: usize) -> bool {
     let size = |v: &serde_json::Value| serde_json::to_vec(v).map_or(usize::MAX, |b| b.len());
     // Almost every message has no entities or a few: measured only then.
     if matches!(entities, serde_json::Value::Null) || entities.as_array().is_some_and(Vec::is_empty) {
         return false;
     }
-    if size(entities) <= MAX_ENTITIES_BYTES {
+    if size(entities) <= max {
         return false;
     }
     let Some(list) = entities.as_array_mut() else {
@@ -67,7 +77,7 @@ pub fn fit_entities(entities: &mut serde_json::Value) -> bool {
     let mut keep = 0;
     for entity in list.iter() {
         let n = size(entity) + 1;
-        if used + n > MAX_ENTITIES_BYTES {
+        if used + n > max {
             break;
         }
         used += n;
@@ -81,7 +91,11 @@ impl Message {
     /// Cuts the message to the bounds above; true when anything was cut.
     pub fn fit(&mut self) -> bool {
         let mut cut_any = cut(&mut self.text, MAX_TEXT_BYTES);
-        cut_any |= fit_entities(&mut self.entities);
+        // Only a message with entities pays for measuring its text.
+        if !matches!(&self.entities, serde_json::Value::Null) && !self.entities.as_array().is_some_and(Vec::is_empty) {
+            let room = TEXT_AND_ENTITIES_JSON_BYTES.saturating_sub(json_string_len(&self.text));
+            cut_any |= fit_entities(&mut self.entities, room.min(MAX_ENTITIES_BYTES));
+        }
         cut_any |= cut_opt(&mut self.sender_name, MAX_NAME_BYTES);
         if let Some(media) = &mut self.media {
             cut_any |= cut(&mut media.kind, MAX_NAME_BYTES);
@@ -158,18 +172,34 @@ pub(crate) mod tests {
     #[test]
     fn entities_keep_the_prefix_that_fits() {
         let mut few = json!([{"type": "bold", "offset": 0, "length": 4}]);
-        assert!(!fit_entities(&mut few));
+        assert!(!fit_entities(&mut few, MAX_ENTITIES_BYTES));
         assert_eq!(few.as_array().unwrap().len(), 1);
-        let mut many = json!((0..2_000).map(|i| json!({"type": "bold", "offset": i, "length": 1})).collect::<Vec<_>>());
+        let mut many = json!((0..5_000).map(|i| json!({"type": "bold", "offset": i, "length": 1})).collect::<Vec<_>>());
         let all = many.clone();
-        assert!(fit_entities(&mut many));
+        assert!(fit_entities(&mut many, MAX_ENTITIES_BYTES));
         let kept = many.as_array().unwrap();
-        assert!(!kept.is_empty() && kept.len() < 2_000);
+        assert!(!kept.is_empty() && kept.len() < 5_000);
         assert_eq!(kept[..], all.as_array().unwrap()[..kept.len()], "a prefix, in order");
         assert!(serde_json::to_vec(&many).unwrap().len() <= MAX_ENTITIES_BYTES);
         let mut odd = json!({"not": escaped(MAX_ENTITIES_BYTES)});
-        assert!(fit_entities(&mut odd));
+        assert!(fit_entities(&mut odd, MAX_ENTITIES_BYTES));
         assert_eq!(odd, json!([]));
+    }
+
+    #[test]
+    fn a_long_text_leaves_its_entities_less_room() {
+        let entities = json!((0..1_000).map(|i| json!({"type": "bold", "offset": i, "length": 1})).collect::<Vec<_>>());
+        let mut plain = hostile_message();
+        (plain.text, plain.entities, plain.sender_name, plain.media) =
+            ("a".repeat(4_000), entities.clone(), None, None);
+        assert!(!plain.fit(), "a long plain text with many entities fits whole");
+        let mut escaped_text = plain.clone();
+        escaped_text.text = escaped(MAX_TEXT_BYTES);
+        assert!(escaped_text.fit());
+        let kept = escaped_text.entities.as_array().unwrap().len();
+        assert!(kept > 0 && kept < 1_000, "{kept}");
+        assert_eq!(json_string_len("a\"b\u{1}\n"), 2 + 5 + 1 + 5 + 5);
+        assert_eq!(json_string_len("\u{1}\n\""), serde_json::to_string("\u{1}\n\"").unwrap().len() + 4);
     }
 
     #[test]

@@ -89,15 +89,13 @@ pub fn message(account: &AccountId, peer: i64, id: i64, offset_ms: i64, outgoing
 /// inflates most (a control character escapes to six bytes): the largest
 /// record a store is ever given.
 pub fn message_at_bounds(account: &AccountId, peer: i64, id: i64, offset_ms: i64) -> Message {
-    use crate::domain::{fit_entities, MediaRef, MAX_NAME_BYTES, MAX_TEXT_BYTES};
+    use crate::domain::{MediaRef, MAX_NAME_BYTES, MAX_TEXT_BYTES};
     let escaped = |bytes: usize| "\u{1}".repeat(bytes);
-    let mut entities = serde_json::json!((0..1_000)
-        .map(|i| serde_json::json!({"type": "text_url", "offset": i, "length": 1, "url": escaped(40)}))
-        .collect::<Vec<_>>());
-    fit_entities(&mut entities);
     let mut m = message(account, peer, id, offset_ms, false);
     m.text = escaped(MAX_TEXT_BYTES);
-    m.entities = entities;
+    m.entities = serde_json::json!((0..1_000)
+        .map(|i| serde_json::json!({"type": "text_url", "offset": i, "length": 1, "url": escaped(40)}))
+        .collect::<Vec<_>>());
     m.sender_name = Some(escaped(MAX_NAME_BYTES));
     m.media = Some(MediaRef {
         kind: "document".into(),
@@ -106,6 +104,7 @@ pub fn message_at_bounds(account: &AccountId, peer: i64, id: i64, offset_ms: i64
         size: Some(u64::MAX),
         blob_key: None,
     });
+    m.fit();
     m
 }
 
