@@ -15,9 +15,7 @@ use chrono::Utc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tgdesk_core::domain::{
-    telegram_random_id, AccountId, AccountStatus, FileRef, RequestId, SendId, SendStatus, TenantId,
-};
+use tgdesk_core::domain::{telegram_random_id, AccountId, FileRef, RequestId, SendId, SendStatus, TenantId};
 use tgdesk_core::ports::{
     BlobStore, Delivery, OutgoingFile, OutgoingMessage, PortError, TelegramDownload, TelegramError, TelegramSession,
 };
@@ -373,9 +371,7 @@ async fn find_session(fleet: &Fleet, tenant: &TenantId, id: &AccountId, attempts
     };
     match &account {
         None => Found::Gone("the account no longer exists".to_owned()),
-        Some(a) if a.session.is_none() || matches!(a.status, AccountStatus::LoggedOut | AccountStatus::Banned) => {
-            Found::Gone(format!("the account is {}; log it in first", a.status.as_str()))
-        }
+        Some(a) if !a.is_runnable() => Found::Gone(format!("the account is {}; log it in first", a.status.as_str())),
         Some(_) if attempts >= max_waits => Found::Gone("the account's session did not come online".to_owned()),
         Some(_) => Found::Wait,
     }

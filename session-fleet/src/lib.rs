@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tgdesk_core::domain::{Account, AccountId, AccountStatus, TenantId};
+use tgdesk_core::domain::{Account, AccountId, TenantId};
 use tgdesk_core::ports::{Lease, Leases, PortErrorKind, SessionSealer, TelegramConnector, TelegramSession};
 use tgdesk_core::usecases::{node_commands_queue, Desk, COMMANDS_QUEUE};
 use tokio::sync::{mpsc, watch};
@@ -374,7 +374,7 @@ impl Fleet {
                 if !idle.is_empty() {
                     // Read whole now: an account may have changed since its id was listed.
                     for account in self.desk.directory.get_accounts(&tenant.id, &idle).await? {
-                        if runnable(&account) {
+                        if account.is_runnable() {
                             self.start(account).await;
                         }
                     }
@@ -460,9 +460,4 @@ impl Fleet {
         // Every update of the map is one insert or remove: a poisoned lock still holds a consistent map.
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// True when the account has a session worth running.
-fn runnable(account: &Account) -> bool {
-    account.session.is_some() && !matches!(account.status, AccountStatus::LoggedOut | AccountStatus::Banned)
 }

@@ -28,6 +28,14 @@ pub enum AccountStatus {
 }
 
 impl AccountStatus {
+    /// Whether the session fleet runs an account in this status that has a
+    /// stored session (`has_session`): every status but logged out and
+    /// banned, whose keys are dead. The one rule the fleet's scan, its
+    /// commands and every store's `runnable_accounts` follow.
+    pub fn runs(self, has_session: bool) -> bool {
+        has_session && !matches!(self, AccountStatus::LoggedOut | AccountStatus::Banned)
+    }
+
     /// Every status, in wire order.
     pub const ALL: [AccountStatus; 8] = [
         AccountStatus::Offline,
@@ -122,6 +130,11 @@ fn label(display_name: &Option<String>, phone: &Phone) -> String {
 }
 
 impl Account {
+    /// Whether the session fleet runs the account ([`AccountStatus::runs`]).
+    pub fn is_runnable(&self) -> bool {
+        self.status.runs(self.session.is_some())
+    }
+
     /// How the desk labels the account: its name, or its phone.
     pub fn label(&self) -> String {
         label(&self.display_name, &self.phone)

@@ -13,10 +13,9 @@ use std::collections::{HashMap, HashSet};
 use tgdesk_core::domain::{Account, AccountHead, AccountId, AccountStatus, GroupId, Phone, TagId, TenantId, UserId};
 use tgdesk_core::ports::{AccountPut, PortError, PortErrorKind};
 
-/// Whether the fleet runs an account: it has a stored session and is neither
-/// logged out nor banned (`Directory::runnable_accounts`).
+/// Whether the fleet runs an account (`Directory::runnable_accounts`).
 pub(super) fn runnable(status: AccountStatus, has_session: bool) -> bool {
-    has_session && !matches!(status, AccountStatus::LoggedOut | AccountStatus::Banned)
+    status.runs(has_session)
 }
 
 /// The stored status of an account item.
