@@ -7,16 +7,17 @@
 //! the batch. Storing is idempotent, so a record delivered again after a
 //! timeout or a crash stores nothing twice and owes no second push.
 //!
-//! A record that can never be stored (not an update batch, or naming an
-//! unknown account) goes to the dead-letter queue with its reason, as the
-//! local pump does; the queue's redrive policy catches the rest after
-//! `maxReceiveCount` deliveries.
+//! What becomes of a record that was not stored is `FailedBatch`'s call, as
+//! for the local pump: one that can never be stored (not an update batch,
+//! or naming an unknown account) or failed 20 times goes to the dead-letter
+//! queue with its reason; any other comes back after a delay that doubles
+//! with each delivery. The queue's redrive policy is the safety net.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use std::ops::Range;
 use tgdesk_core::ports::Delivery;
 use tgdesk_core::push_queue::BufferedPush;
-use tgdesk_core::usecases::{decode_batch, AppError, Desk, UpdateEnvelope, UPDATES_QUEUE};
+use tgdesk_core::usecases::{decode_batch, AppError, Desk, FailedBatch, UpdateEnvelope, UPDATES_QUEUE};
 
 /// A record and where its envelopes sit in the batch.
 struct Decoded<'a> {
@@ -53,7 +54,10 @@ pub async fn handle(desk: &Desk, push: &BufferedPush, event: &SqsEvent) -> (SqsB
                 envelopes.extend(mine);
                 decoded.push(Decoded { record, delivery, envelopes: first..envelopes.len() });
             }
-            Err(e) => settle(desk, record, &delivery, &e, &mut failed, &mut outcome).await,
+            Err(e) => {
+                let verdict = FailedBatch::of(&e, delivery.attempts);
+                settle(desk, record, &delivery, &e, verdict, &mut failed, &mut outcome).await
+            }
         }
     }
     if !decoded.is_empty() {
@@ -63,15 +67,20 @@ pub async fn handle(desk: &Desk, push: &BufferedPush, event: &SqsEvent) -> (SqsB
                 outcome.duplicates = done.report.duplicates;
                 for item in &decoded {
                     if let Some((_, e)) = done.poison.iter().find(|(i, _)| item.envelopes.contains(i)) {
-                        settle(desk, item.record, &item.delivery, e, &mut failed, &mut outcome).await;
+                        let verdict = FailedBatch::of(e, item.delivery.attempts);
+                        settle(desk, item.record, &item.delivery, e, verdict, &mut failed, &mut outcome).await;
                     }
                 }
                 outcome.pushed = announce(desk, push, done.announcements).await;
             }
             Err(e) => {
-                // Nothing is lost: every record comes back, and what was stored stays one copy.
+                // Nothing is lost: every record comes back (or is dead-lettered
+                // once it failed too often), and what was stored stays one copy.
                 tracing::warn!(error = %e, records = decoded.len(), "store failed; the batch is delivered again");
-                failed.extend(decoded.iter().map(|d| d.record));
+                for item in &decoded {
+                    let verdict = FailedBatch::store_failed(&e, item.delivery.attempts);
+                    settle(desk, item.record, &item.delivery, &e, verdict, &mut failed, &mut outcome).await;
+                }
             }
         }
     }
@@ -103,29 +112,38 @@ async fn announce(desk: &Desk, push: &BufferedPush, owed: tgdesk_core::usecases:
     }
 }
 
-/// Dead-letters a record that cannot be stored, or has it delivered again.
+/// Dead-letters a record that was not stored, or has it delivered again, as
+/// `verdict` says.
 async fn settle<'a>(
     desk: &Desk,
     record: &'a SqsMessage,
     delivery: &Delivery,
     e: &AppError,
+    verdict: FailedBatch,
     failed: &mut Vec<&'a SqsMessage>,
     outcome: &mut IngestOutcome,
 ) {
     let id = record.message_id.as_deref().unwrap_or_default();
-    if !matches!(e, AppError::Invalid(_) | AppError::NotFound(_)) {
-        tracing::warn!(record = id, error = %e, "record not stored; delivered again");
-        failed.push(record);
-        return;
-    }
-    match desk.queue.dead_letter(UPDATES_QUEUE, delivery, &e.to_string()).await {
+    let reason = match verdict {
+        FailedBatch::DeadLetter(reason) => reason,
+        FailedBatch::Retry(delay) => {
+            tracing::warn!(record = id, error = %e, attempts = delivery.attempts, ?delay, "record not stored; delivered again");
+            // Best effort: without the delay it comes back after the queue's visibility timeout.
+            if let Err(nack) = desk.queue.nack(UPDATES_QUEUE, &delivery.receipt, delay).await {
+                tracing::debug!(record = id, error = %nack, "cannot delay the record's next delivery");
+            }
+            failed.push(record);
+            return;
+        }
+    };
+    match desk.queue.dead_letter(UPDATES_QUEUE, delivery, &reason).await {
         Ok(()) => {
             outcome.dead_lettered += 1;
-            tracing::warn!(record = id, reason = %e, "update batch dead-lettered");
+            tracing::warn!(record = id, %reason, "update batch dead-lettered");
         }
         Err(dlq) => {
             // The redrive policy takes it to the dead-letter queue after its last delivery.
-            tracing::warn!(record = id, reason = %e, error = %dlq, "cannot dead-letter; delivered again");
+            tracing::warn!(record = id, %reason, error = %dlq, "cannot dead-letter; delivered again");
             failed.push(record);
         }
     }

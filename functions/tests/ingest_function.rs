@@ -14,7 +14,9 @@ use tgdesk_core::domain::{AccountId, TenantId};
 use tgdesk_core::ports::Queue;
 use tgdesk_core::push_queue::{decode_events, BufferedPush, PUSH_QUEUE};
 use tgdesk_core::testkit::fixtures::{self, message};
-use tgdesk_core::usecases::{encode_batch, AccountUpdate, Desk, Ports, UpdateEnvelope, UPDATES_QUEUE};
+use tgdesk_core::usecases::{
+    encode_batch, AccountUpdate, Desk, Ports, UpdateEnvelope, MAX_INGEST_ATTEMPTS, UPDATES_QUEUE,
+};
 use tgdesk_functions::desk_issuing_no_tokens;
 use tgdesk_functions::event_source::EventSource;
 use tgdesk_functions::ingest::{handle, IngestOutcome};
@@ -151,6 +153,32 @@ async fn a_failing_store_has_every_record_delivered_again_and_dead_letters_nothi
     assert_eq!(failed, vec![event.records[0].message_id.clone().unwrap()], "the record comes back");
     assert_eq!(outcome, IngestOutcome::default());
     assert!(f.drain("updates-dlq").await.is_empty(), "a failing store dead-letters nothing");
+}
+
+#[tokio::test]
+async fn a_record_the_store_failed_twenty_times_is_dead_lettered_with_the_last_error() {
+    let fresh = moto::context_of_its_own().await;
+    let gone = AwsContext::load(AwsSettings { create_missing: false, ..fresh.settings }).await;
+    let f = function_with(|ports| {
+        let broken = Arc::new(DynamoStore::new(&gone));
+        ports.directory = broken.clone();
+        ports.writer = broken.clone();
+        ports.reader = broken;
+    })
+    .await;
+    let (tenant, account) = (fixtures::tenant(), AccountId::generate());
+    SqsQueue::new(&f.ctx).send_batch(UPDATES_QUEUE, vec![batch_body(&tenant, &account, 1..3)]).await.unwrap();
+    let mut event = f.receive_event().await;
+    let last = MAX_INGEST_ATTEMPTS.to_string();
+    event.records[0].attributes.insert("ApproximateReceiveCount".into(), last);
+
+    let (failed, outcome) = f.run(&event).await;
+    assert!(failed.is_empty(), "not delivered again");
+    assert_eq!(outcome.dead_lettered, 1);
+    let dead = f.drain("updates-dlq").await;
+    assert_eq!(dead.len(), 1);
+    let reason = dead[0].reason.clone().unwrap_or_default();
+    assert!(reason.starts_with("failed 20 times"), "{reason}");
 }
 
 #[tokio::test]

@@ -15,15 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_core::ports::{Delivery, Queue};
-use tgdesk_core::usecases::{decode_batch, Announcements, AppError, Desk, UpdateEnvelope, UPDATES_QUEUE};
+use tgdesk_core::usecases::{decode_batch, Announcements, AppError, Desk, FailedBatch, UpdateEnvelope, UPDATES_QUEUE};
 use tokio::sync::{mpsc, watch};
 
 /// Deliveries taken per receive.
 const BATCH: usize = 32;
 /// How long a delivery stays invisible while it is being ingested.
 const VISIBILITY: Duration = Duration::from_secs(60);
-/// Attempts after which a batch that keeps failing is dead-lettered.
-const MAX_ATTEMPTS: u32 = 20;
 /// Decoded batches waiting for the store stage.
 const DECODED_AHEAD: usize = 8;
 /// Batches stored (and acknowledged) together at most.
@@ -152,7 +150,9 @@ async fn handle(
                 envelopes.extend(mine);
                 stored.push((item.delivery, first..envelopes.len()));
             }
-            Err(e) => settle_failed(queue, metrics, &item.delivery, &e).await,
+            Err(e) => {
+                settle_failed(queue, metrics, &item.delivery, &e, FailedBatch::of(&e, item.delivery.attempts)).await
+            }
         }
     }
     if stored.is_empty() {
@@ -162,7 +162,7 @@ async fn handle(
         Ok(poison) => poison,
         Err(e) => {
             for (delivery, _) in &stored {
-                settle_failed(queue, metrics, delivery, &e).await;
+                settle_failed(queue, metrics, delivery, &e, FailedBatch::store_failed(&e, delivery.attempts)).await;
             }
             return;
         }
@@ -170,7 +170,7 @@ async fn handle(
     let mut receipts = Vec::with_capacity(stored.len());
     for (delivery, range) in &stored {
         match poison.iter().find(|(i, _)| range.contains(i)) {
-            Some((_, e)) => settle_failed(queue, metrics, delivery, e).await,
+            Some((_, e)) => settle_failed(queue, metrics, delivery, e, FailedBatch::of(e, delivery.attempts)).await,
             None => receipts.push(delivery.receipt.clone()),
         }
     }
@@ -180,16 +180,19 @@ async fn handle(
     }
 }
 
-/// Dead-letters a delivery that cannot succeed, or puts it back with backoff.
-async fn settle_failed(queue: &dyn Queue, metrics: &PumpMetrics, delivery: &Delivery, e: &AppError) {
-    let result = match e {
-        AppError::Invalid(_) | AppError::NotFound(_) => dead_letter(queue, metrics, delivery, &e.to_string()).await,
-        _ if delivery.attempts >= MAX_ATTEMPTS => {
-            dead_letter(queue, metrics, delivery, &format!("failed {MAX_ATTEMPTS} times: {e}")).await
-        }
-        _ => {
+/// Dead-letters a delivery that cannot succeed, or puts it back with backoff,
+/// as `verdict` (a `FailedBatch`, as the `ingest` function's) says.
+async fn settle_failed(
+    queue: &dyn Queue,
+    metrics: &PumpMetrics,
+    delivery: &Delivery,
+    e: &AppError,
+    verdict: FailedBatch,
+) {
+    let result = match verdict {
+        FailedBatch::DeadLetter(reason) => dead_letter(queue, metrics, delivery, &reason).await,
+        FailedBatch::Retry(delay) => {
             metrics.retries.fetch_add(1, Ordering::Relaxed);
-            let delay = Duration::from_millis(200 * 2u64.pow(delivery.attempts.min(8)));
             tracing::warn!(error = %e, attempts = delivery.attempts, ?delay, "ingest failed; batch put back");
             queue.nack(UPDATES_QUEUE, &delivery.receipt, delay).await
         }

@@ -454,6 +454,44 @@ pub fn encode_batch(envelopes: &[UpdateEnvelope]) -> Vec<u8> {
     gz.write_all(&json).and_then(|()| gz.finish()).unwrap_or_else(|e| unreachable!("gzip into a Vec cannot fail: {e}"))
 }
 
+/// Deliveries of one update batch before ingest gives up on it and
+/// dead-letters it with its last error (the SQS redrive policy's
+/// `maxReceiveCount`, higher, is only the safety net).
+pub const MAX_INGEST_ATTEMPTS: u32 = 20;
+
+/// What becomes of an update batch ingest could not store: the one policy
+/// the local pump and the `ingest` function both follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FailedBatch {
+    /// It can never be stored (not a batch, an unknown account, another
+    /// account's update), or failed [`MAX_INGEST_ATTEMPTS`] times: to the
+    /// dead-letter queue with this reason.
+    DeadLetter(String),
+    /// Delivered again after this delay (the store was down, say):
+    /// doubling from 200 ms with each delivery, up to 51 s.
+    Retry(std::time::Duration),
+}
+
+impl FailedBatch {
+    /// The verdict on a batch refused at its `attempts`th delivery with `e`:
+    /// undecodable, or holding a poison envelope (`Desk::store_batch`).
+    pub fn of(e: &AppError, attempts: u32) -> Self {
+        match e {
+            AppError::Invalid(_) | AppError::NotFound(_) => Self::DeadLetter(e.to_string()),
+            _ => Self::store_failed(e, attempts),
+        }
+    }
+
+    /// The verdict on a batch whose store call failed as a whole with `e`
+    /// (whatever its kind: a missing table says nothing about the batch).
+    pub fn store_failed(e: &AppError, attempts: u32) -> Self {
+        if attempts >= MAX_INGEST_ATTEMPTS {
+            return Self::DeadLetter(format!("failed {MAX_INGEST_ATTEMPTS} times: {e}"));
+        }
+        Self::Retry(std::time::Duration::from_millis(200 * 2u64.pow(attempts.min(8))))
+    }
+}
+
 /// Most bytes a queue body may inflate to: a body of the queue's 190 KiB
 /// holds a few MiB of updates; more is a gzip bomb, not a batch.
 pub const MAX_INFLATED_BYTES: u64 = 32 * 1024 * 1024;
@@ -520,6 +558,20 @@ mod tests {
             })
             .collect();
         assert_eq!(ids, (0..10_000).collect::<Vec<i64>>(), "every id, in order");
+    }
+
+    #[test]
+    fn a_failed_batch_is_dead_lettered_when_it_never_can_be_stored_or_failed_too_often() {
+        let down = AppError::Unavailable("store down".into());
+        assert_eq!(FailedBatch::of(&down, 1), FailedBatch::Retry(std::time::Duration::from_millis(400)));
+        assert_eq!(FailedBatch::of(&down, 12), FailedBatch::Retry(std::time::Duration::from_millis(51_200)));
+        let FailedBatch::DeadLetter(reason) = FailedBatch::of(&down, MAX_INGEST_ATTEMPTS) else { panic!() };
+        assert!(reason.starts_with("failed 20 times") && reason.contains("store down"), "{reason}");
+        for poison in [AppError::invalid("not an update batch"), AppError::not_found("account a does not exist")] {
+            assert_eq!(FailedBatch::of(&poison, 1), FailedBatch::DeadLetter(poison.to_string()));
+            // The same kinds from a failed store call say nothing about the batch.
+            assert!(matches!(FailedBatch::store_failed(&poison, 1), FailedBatch::Retry(_)));
+        }
     }
 
     #[test]

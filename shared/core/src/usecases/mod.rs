@@ -49,7 +49,8 @@ pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine, MAX_I
 pub use inbox::{InboxQuery, MAX_FILTER_ACCOUNTS};
 pub use indexer::{index_changes, Indexer, IndexerStats, COMMIT_EVERY, COMMIT_INTERVAL, FEED_BATCH};
 pub use ingest::{
-    decode_batch, encode_batch, AccountUpdate, Announcements, BatchIngest, IngestReport, UpdateEnvelope, UPDATES_QUEUE,
+    decode_batch, encode_batch, AccountUpdate, Announcements, BatchIngest, FailedBatch, IngestReport, UpdateEnvelope,
+    MAX_INGEST_ATTEMPTS, UPDATES_QUEUE,
 };
 pub use message_actions::{EditMessage, MediaFile};
 pub use profiles::{ProfileView, MAX_HISTORY_SYNC};
