@@ -15,7 +15,7 @@ use chrono::Utc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tgdesk_core::domain::{telegram_random_id, AccountId, FileRef, RequestId, SendId, SendStatus, TenantId};
+use tgdesk_core::domain::{plan_messages, AccountId, FileRef, RequestId, SendId, TenantId};
 use tgdesk_core::ports::{
     BlobStore, Delivery, OutgoingFile, OutgoingMessage, PortError, TelegramDownload, TelegramError, TelegramSession,
 };
@@ -297,7 +297,7 @@ async fn send(
 ) -> Settle {
     let desk = &fleet.desk;
     match desk.sends.get_send(tenant, send_id).await {
-        Ok(Some(send)) if send.status != SendStatus::Queued => return Settle::Ack,
+        Ok(Some(send)) if !send.is_due() => return Settle::Ack,
         Ok(Some(_)) => {}
         Ok(None) => return Settle::Poison(format!("send {send_id} is not recorded")),
         Err(e) => return Settle::Retry(backoff(attempts, &e.to_string())),
@@ -558,8 +558,8 @@ async fn reply(fleet: &Fleet, tenant: &TenantId, request: &RequestId, reply: Com
     Settle::Ack
 }
 
-/// Builds the messages to send: the first carries the text and the first file,
-/// each further file goes in a message of its own.
+/// Builds the messages to send as the send's plan lays them out
+/// (`domain::plan_messages`), each file opened to stream from the blob store.
 async fn outgoing(
     fleet: &Fleet,
     tenant: &TenantId,
@@ -568,26 +568,24 @@ async fn outgoing(
 ) -> Result<Vec<OutgoingMessage>, String> {
     let Draft { peer, text, reply_to, files } = draft;
     let mut messages = Vec::with_capacity(files.len().max(1));
-    if files.is_empty() {
-        let random_id = telegram_random_id(send, 0);
-        messages.push(OutgoingMessage { peer, text, reply_to, file: None, random_id });
-        return Ok(messages);
-    }
-    for (i, file) in files.iter().enumerate() {
-        let key = format!("{tenant}/files/{}", file.id);
-        // Opened, not read: the bytes stream from the blob store as they are uploaded.
-        let content = fleet.desk.blobs.open(&key).await.map_err(|e| format!("file {} is unreadable: {e}", file.id))?;
-        let kind = if file.content_type.starts_with("image/") { "photo" } else { "document" };
-        let upload =
-            OutgoingFile { kind: kind.into(), name: file.name.clone(), mime: Some(file.content_type.clone()), content };
-        let caption = if i == 0 { text.clone() } else { String::new() };
-        messages.push(OutgoingMessage {
-            peer,
-            text: caption,
-            reply_to: reply_to.filter(|_| i == 0),
-            file: Some(upload),
-            random_id: telegram_random_id(send, i),
-        });
+    for planned in plan_messages(send, &text, reply_to, &files) {
+        let file = match planned.file {
+            None => None,
+            Some((file, kind)) => {
+                let key = format!("{tenant}/files/{}", file.id);
+                // Opened, not read: the bytes stream from the blob store as they are uploaded.
+                let content =
+                    fleet.desk.blobs.open(&key).await.map_err(|e| format!("file {} is unreadable: {e}", file.id))?;
+                Some(OutgoingFile {
+                    kind: kind.into(),
+                    name: file.name.clone(),
+                    mime: Some(file.content_type.clone()),
+                    content,
+                })
+            }
+        };
+        let (text, reply_to, random_id) = (planned.text.to_owned(), planned.reply_to, planned.random_id);
+        messages.push(OutgoingMessage { peer, text, reply_to, file, random_id });
     }
     Ok(messages)
 }

@@ -28,6 +28,9 @@ pub use limits::{
 };
 pub use message::{MediaRef, Message};
 pub use phone::Phone;
-pub use send::{parse_text, telegram_random_id, BatchSend, FileRef, SendRecord, SendStatus, MAX_TEXT_CHARS};
+pub use send::{
+    parse_text, plan_messages, telegram_random_id, BatchSend, FileRef, PlannedMessage, SendRecord, SendStatus,
+    MAX_TEXT_CHARS,
+};
 pub use tenant::{Tenant, TenantId};
 pub use user::{Role, User, Username};

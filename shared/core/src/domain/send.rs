@@ -135,9 +135,95 @@ pub fn telegram_random_id(send: &SendId, index: usize) -> i64 {
     hash as i64
 }
 
+impl SendRecord {
+    /// True while the send is still to be carried out: queued, neither sent,
+    /// failed nor cancelled. A command for a send that is not due is done.
+    pub fn is_due(&self) -> bool {
+        self.status == SendStatus::Queued
+    }
+}
+
+/// One Telegram message of a send, as [`plan_messages`] lays them out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedMessage<'a> {
+    /// Its text (the caption, for a file).
+    pub text: &'a str,
+    /// The message it replies to.
+    pub reply_to: Option<i64>,
+    /// The file it carries, and whether Telegram shows it as a `photo` or a `document`.
+    pub file: Option<(&'a FileRef, &'static str)>,
+    /// Its Telegram `random_id` ([`telegram_random_id`]).
+    pub random_id: i64,
+}
+
+/// Lays a send out as Telegram messages: the text alone when there is no
+/// file; otherwise the first message carries the text as its caption, the
+/// first file and the reply, and each further file goes in a message of
+/// its own. Images go as photos, anything else as documents. The index of
+/// each message picks its `random_id`, so every attempt lays out the same.
+pub fn plan_messages<'a>(
+    send: &SendId,
+    text: &'a str,
+    reply_to: Option<i64>,
+    files: &'a [FileRef],
+) -> Vec<PlannedMessage<'a>> {
+    if files.is_empty() {
+        return vec![PlannedMessage { text, reply_to, file: None, random_id: telegram_random_id(send, 0) }];
+    }
+    files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let kind = if file.content_type.starts_with("image/") { "photo" } else { "document" };
+            PlannedMessage {
+                text: if i == 0 { text } else { "" },
+                reply_to: reply_to.filter(|_| i == 0),
+                file: Some((file, kind)),
+                random_id: telegram_random_id(send, i),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn file(name: &str, content_type: &str) -> FileRef {
+        FileRef {
+            id: FileId::generate(),
+            name: name.into(),
+            content_type: content_type.into(),
+            size: 1,
+            uploaded_by: UserId::generate(),
+            uploaded_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_send_is_laid_out_as_its_text_then_a_message_per_file() {
+        let send = SendId::generate();
+        let alone = plan_messages(&send, "hello", Some(7), &[]);
+        assert_eq!(
+            alone,
+            vec![PlannedMessage {
+                text: "hello",
+                reply_to: Some(7),
+                file: None,
+                random_id: telegram_random_id(&send, 0)
+            }]
+        );
+        let files = [file("a.png", "image/png"), file("b.pdf", "application/pdf")];
+        let planned = plan_messages(&send, "see these", Some(7), &files);
+        assert_eq!(planned.len(), 2);
+        assert_eq!(
+            (planned[0].text, planned[0].reply_to, planned[0].file),
+            ("see these", Some(7), Some((&files[0], "photo")))
+        );
+        assert_eq!((planned[1].text, planned[1].reply_to, planned[1].file), ("", None, Some((&files[1], "document"))));
+        assert_ne!(planned[0].random_id, planned[1].random_id);
+        assert_eq!(plan_messages(&send, "see these", Some(7), &files), planned, "every attempt lays out the same");
+    }
 
     #[test]
     fn a_sends_random_ids_are_stable_and_distinct() {
