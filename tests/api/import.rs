@@ -124,3 +124,40 @@ async fn a_large_import_keeps_good_lines_around_a_few_broken_ones() {
     let lines: Vec<u64> = report["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, vec![1001, 2001, 3001, 4001, 5001]);
 }
+
+/// A Telethon session string for the simulator's address with a key of `byte`.
+fn telethon_session(byte: u8) -> String {
+    use base64::Engine;
+    let mut raw = vec![2u8, 127, 0, 0, 1];
+    raw.extend_from_slice(&4430u16.to_be_bytes());
+    raw.extend_from_slice(&[byte; 256]);
+    format!("1{}", base64::engine::general_purpose::URL_SAFE.encode(raw))
+}
+
+#[tokio::test]
+async fn importing_a_new_session_for_an_existing_account_replaces_its_key_and_the_same_one_changes_nothing() {
+    // No fleet: nothing connects the imported keys and changes them meanwhile.
+    let app = spawn_without_fleet().await;
+    let admin = app.admin().await;
+    let import = |session: String| {
+        let csv = format!("phone,session\n+15551130001,{session}\n");
+        app.post_raw("/api/accounts/import", &admin, "text/csv", csv.into_bytes())
+    };
+    let stored = || async {
+        let tenant = tgdesk_core::domain::TenantId::parse("demo").unwrap();
+        let page = app.get("/api/accounts?q=15551130001", &admin).await.expect(200);
+        let id = tgdesk_core::domain::AccountId::parse(page["items"][0]["id"].as_str().unwrap()).unwrap();
+        app.desk.directory.get_account(&tenant, &id).await.unwrap().unwrap().session.expect("a session")
+    };
+
+    let report = import(telethon_session(1)).await.expect(200);
+    assert_eq!(report["imported"], 1, "{report}");
+    let first = stored().await;
+    let report = import(telethon_session(1)).await.expect(200);
+    assert_eq!((report["imported"].as_u64(), report["unchanged"].as_u64()), (Some(0), Some(1)), "{report}");
+    assert_eq!(stored().await, first, "the same key left as it was");
+
+    let report = import(telethon_session(2)).await.expect(200);
+    assert_eq!(report["imported"], 1, "{report}");
+    assert_ne!(stored().await, first, "the new key is stored");
+}

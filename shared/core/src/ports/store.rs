@@ -250,7 +250,11 @@ pub trait Directory: Send + Sync {
     /// earlier record of the batch takes) is refused and the rest are stored. Answers what
     /// became of each record, in order. Tags and groups are replaced by the
     /// record's sets, and the owner and team of the account's dialogs follow
-    /// the record (the inbox is keyed by them). `Err` means the backend
+    /// the record (the inbox is keyed by them). The record's session is
+    /// stored for a new account only: an existing account keeps the session
+    /// stored (the fleet's, written under its lease, or an admin's through
+    /// `set_account_session`), so a record read before the fleet saved
+    /// cannot put an older session back. `Err` means the backend
     /// failed: some records may be stored, and putting the same records
     /// again completes the call (a batch may hold 300,000 accounts, more than
     /// any one transaction of DynamoDB's).

@@ -227,7 +227,17 @@ impl Desk {
         let mut refused = HashSet::new();
         for ((outcome, account), line) in outcomes.iter().zip(&writes).zip(lines) {
             match outcome {
-                AccountPut::Stored => report.imported += 1,
+                AccountPut::Stored => {
+                    // An existing account keeps its stored session through
+                    // `put_accounts`: a new key is set on its own.
+                    let known = existing.get(&account.phone).is_some_and(|b| b.id == account.id);
+                    let replaced = known && existing.get(&account.phone).map(|b| &b.session) != Some(&account.session);
+                    if replaced {
+                        let session = account.session.clone();
+                        self.directory.set_account_session(&actor.tenant, &account.id, session, None).await?;
+                    }
+                    report.imported += 1;
+                }
                 AccountPut::PhoneTaken => {
                     report.reject(line, format!("phone {} belongs to another account", account.phone));
                     refused.insert(account.id.clone());

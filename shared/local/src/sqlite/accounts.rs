@@ -28,7 +28,7 @@ pub(super) fn put_accounts(
              session, created_ns, updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
              ON CONFLICT (tenant, id) DO UPDATE SET phone = excluded.phone, display_name = excluded.display_name, \
              display_lower = excluded.display_lower, status = excluded.status, owner_id = excluded.owner_id, \
-             team_id = excluded.team_id, session = excluded.session, created_ns = excluded.created_ns, \
+             team_id = excluded.team_id, created_ns = excluded.created_ns, \
              updated_ns = excluded.updated_ns",
         )
         .map_err(map_err)?;

@@ -104,6 +104,18 @@ pub async fn session_writes_under_a_lease_taken_over_are_refused(h: &StoreHandle
     assert_kind(write(Some(vec![8]), Some(6)).await, PortErrorKind::Conflict);
     assert_eq!(session().await, Some(vec![6]));
 
+    // An admin rewrites the account from a copy read before the fleet saved:
+    // the fleet's session stays.
+    let before = h.directory.get_account(t, id).await.unwrap().unwrap();
+    write(Some(vec![11]), Some(7)).await.unwrap();
+    let mut renamed = before.clone();
+    renamed.display_name = Some("renamed".into());
+    h.directory.put_accounts(t, std::slice::from_ref(&renamed)).await.unwrap();
+    let now = h.directory.get_account(t, id).await.unwrap().unwrap();
+    assert_eq!((now.session, now.display_name), (Some(vec![11]), renamed.display_name.clone()));
+    assert!(h.directory.runnable_accounts(t, None, 1_000).await.unwrap().contains(id), "still runnable");
+    write(Some(vec![6]), None).await.unwrap();
+
     // Among others: the fenced one is named and left alone, the rest stored.
     let fresh = seed_account(h, t, |a| a.session = None).await;
     let saves = [

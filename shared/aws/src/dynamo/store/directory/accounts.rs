@@ -23,8 +23,9 @@ pub(super) fn status(item: &Item) -> Result<AccountStatus, PortError> {
     parsed(item, "st", AccountStatus::parse)
 }
 
-/// The account item of `a` in `tenant`, without its session.
-fn item(tenant: &TenantId, a: &Account) -> Item {
+/// The account item of `a` in `tenant`, without its session; `has_session`
+/// says whether a session item goes with it.
+fn item(tenant: &TenantId, a: &Account, has_session: bool) -> Item {
     let id = a.id.as_str();
     let mut item = key(keys::accounts(tenant), id);
     item.insert("phone".into(), s(a.phone.as_str()));
@@ -47,12 +48,12 @@ fn item(tenant: &TenantId, a: &Account) -> Item {
     }
     item.insert("created".into(), time(a.created_at));
     item.insert("updated".into(), time(a.updated_at));
-    item.insert("has_session".into(), AttributeValue::Bool(a.session.is_some()));
+    item.insert("has_session".into(), AttributeValue::Bool(has_session));
     item.insert("g1pk".into(), s(keys::owner_accounts(tenant, a.owner_id.as_ref())));
     item.insert("g1sk".into(), s(id));
     item.insert("g2pk".into(), s(keys::team_accounts(tenant, a.team_id.as_ref())));
     item.insert("g2sk".into(), s(id));
-    if runnable(a.status, a.session.is_some()) {
+    if runnable(a.status, has_session) {
         item.insert("g3pk".into(), s(keys::runnable(tenant)));
         item.insert("g3sk".into(), s(id));
     }
@@ -138,7 +139,7 @@ impl DynamoStore {
         let records = last_of_each_id(accounts);
         let old_keys = records.iter().map(|a| (keys::accounts(tenant), a.id.as_str().to_owned())).collect();
         let old: HashMap<String, Item> = self
-            .batch_get(old_keys, Some(&["phone", "own", "team"]))
+            .batch_get(old_keys, Some(&["phone", "own", "team", "has_session"]))
             .await?
             .into_iter()
             .map(|i| Ok((get_s(&i, "sk")?.to_owned(), i)))
@@ -152,7 +153,13 @@ impl DynamoStore {
         let mut items = Vec::with_capacity(records.len() * 2);
         let mut no_session = Vec::new();
         for a in &records {
-            items.push(item(tenant, a));
+            // An existing account keeps its session (the port's rule): its
+            // session item is left alone and its flag copied over.
+            if let Some(before) = old.get(a.id.as_str()) {
+                items.push(item(tenant, a, get_bool(before, "has_session")));
+                continue;
+            }
+            items.push(item(tenant, a, a.session.is_some()));
             match &a.session {
                 Some(sealed) => items.push(session_item(tenant, &a.id, sealed)),
                 None => no_session.push((keys::sessions(tenant), a.id.as_str().to_owned())),
