@@ -1,6 +1,9 @@
 //! Fault test over the real binary: the server is SIGKILLed in the middle of
 //! customer traffic and started again on the same data dir; every message the
-//! Telegram simulator sent must then be stored exactly once.
+//! Telegram simulator sent must then be stored exactly once, and pushed to
+//! the admin's socket at most once (the store de-duplicates rows by key, so
+//! counting rows alone could not see a message handled twice; a second
+//! `message.new` would).
 //!
 //! Its own test binary because it runs `tgdesk` as a child process (the only
 //! way to kill it with no graceful stop: no session saved, no batch acked),
@@ -9,10 +12,11 @@
 
 use futures::StreamExt;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tg_sim::{SimConfig, Simulator};
 use tgdesk::config::{ENV_ADDR, ENV_ADMIN_PASSWORD, ENV_DATA_DIR, ENV_DEMO, ENV_JWT_SECRET, ENV_NODE_ID, ENV_SIM_URL};
@@ -149,6 +153,62 @@ impl Drop for Server {
         // A failed test must not leave the server running.
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// How often each message (account, peer, id) was pushed.
+type Pushed = HashMap<(String, i64, i64), u32>;
+
+/// Counts every `message.new` an admin's socket gets.
+struct PushCounter {
+    counts: Arc<Mutex<Pushed>>,
+}
+
+impl PushCounter {
+    fn new() -> Self {
+        Self { counts: Arc::default() }
+    }
+
+    /// Listens on a socket of `server` until it closes (the server dies).
+    async fn watch(&self, server: &Server, token: &str) -> tokio::task::JoinHandle<()> {
+        let url = format!("{}/ws?token={token}", server.base.replace("http://", "ws://"));
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("the admin's socket connects");
+        let counts = self.counts.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(frame)) = ws.next().await {
+                let tokio_tungstenite::tungstenite::Message::Text(text) = frame else { continue };
+                let Ok(value) = serde_json::from_str::<Value>(&text) else { continue };
+                // One event a frame, or an array of them.
+                let events = match value {
+                    Value::Array(events) => events,
+                    event => vec![event],
+                };
+                for event in events.iter().filter(|e| e["type"] == "message.new") {
+                    let data = &event["data"];
+                    let key = (
+                        data["account_id"].as_str().unwrap_or_default().to_owned(),
+                        data["peer"].as_i64().unwrap_or_default(),
+                        data["id"].as_i64().unwrap_or_default(),
+                    );
+                    *counts.lock().unwrap().entry(key).or_default() += 1;
+                }
+            }
+        })
+    }
+
+    /// Asserts that no message was pushed twice, and that pushes were seen
+    /// (at least `floor` messages: those pushed while no socket listened,
+    /// around a kill, are fetched by clients over REST).
+    fn assert_each_pushed_at_most_once(&self, floor: usize) {
+        let counts = self.counts.lock().unwrap();
+        let doubled: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(
+            doubled.is_empty(),
+            "{} messages pushed more than once: {:?}",
+            doubled.len(),
+            &doubled[..doubled.len().min(5)]
+        );
+        assert!(counts.len() >= floor, "only {} messages pushed, expected at least {floor}", counts.len());
     }
 }
 
@@ -297,16 +357,24 @@ async fn a_server_killed_mid_traffic_stores_every_message_exactly_once_after_res
     let (stage, server) = Stage::set(data_dir.path(), backend_env(data_dir.path())).await;
 
     // Act: traffic; the server is killed during it and started again while customers still write.
+    let pushes = PushCounter::new();
+    let before = pushes.watch(&server, &stage.token).await;
     let rounds = AtomicUsize::new(0);
-    let (sent, server) = tokio::join!(stage.control.traffic(&stage.phones, &rounds), async {
+    let (sent, (server, after)) = tokio::join!(stage.control.traffic(&stage.phones, &rounds), async {
         rounds_reach(&rounds, KILL_AFTER).await;
         server.sigkill();
         rounds_reach(&rounds, RESTART_AFTER).await;
-        Server::start(&stage.http, data_dir.path(), &stage.control.url).await
+        let server = Server::start(&stage.http, data_dir.path(), &stage.control.url).await;
+        // The same JWT secret: the admin's token still counts.
+        let after = pushes.watch(&server, &stage.token).await;
+        (server, after)
     });
 
     // Assert
     stage.assert_stored_exactly_once(&server, &sent).await;
+    before.await.unwrap();
+    pushes.assert_each_pushed_at_most_once(KILL_AFTER * ACCOUNTS * CUSTOMERS / 2);
+    after.abort();
     drop(server);
     stage.sim.shutdown().await;
 }
@@ -392,6 +460,8 @@ async fn aws_out_of_reach_for_ten_seconds_mid_traffic_loses_and_doubles_nothing(
     let (stage, server) = Stage::set(data_dir.path(), aws_env(data_dir.path(), proxy.url.clone())).await;
 
     // Act: traffic; AWS goes out of reach during it, and comes back while customers still write.
+    let pushes = PushCounter::new();
+    let watching = pushes.watch(&server, &stage.token).await;
     let rounds = AtomicUsize::new(0);
     let (sent, ()) = tokio::join!(stage.control.traffic(&stage.phones, &rounds), async {
         rounds_reach(&rounds, KILL_AFTER).await;
@@ -400,8 +470,11 @@ async fn aws_out_of_reach_for_ten_seconds_mid_traffic_loses_and_doubles_nothing(
         proxy.up();
     });
 
-    // Assert: the same server, never restarted, stored every message once.
+    // Assert: the same server, never restarted, stored every message once
+    // and pushed none twice.
     stage.assert_stored_exactly_once(&server, &sent).await;
+    pushes.assert_each_pushed_at_most_once(KILL_AFTER * ACCOUNTS * CUSTOMERS / 2);
+    watching.abort();
     drop(server);
     stage.sim.shutdown().await;
 }
