@@ -7,10 +7,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_aws::{AwsContext, AwsPorts, DynamoStreamFeed, StreamArchiver};
-use tgdesk_core::ports::{Leases, SearchIndex};
+use tgdesk_core::ports::{Leases, SearchIndex, SessionSealer};
 use tgdesk_core::usecases::{Archiver, Indexer, Ports};
 use tgdesk_local::{LocalPorts, SqliteLeases, TantivyIndex, WsHub};
 use tgdesk_opensearch::{OpenSearchConfig, OpenSearchIndex, SigV4};
+use tgdesk_telegram::SessionCipher;
 
 /// The adapters a server runs on.
 pub struct Composed {
@@ -27,6 +28,9 @@ pub struct Composed {
     /// Moves messages older than the hot window to the archive (`None`: no
     /// archive).
     pub archiver: Option<ArchiveJob>,
+    /// Seals stored Telegram sessions: the data dir's key file, or on AWS
+    /// the KMS key `--kms-key` names (still opening what the key file sealed).
+    pub sealer: Arc<dyn SessionSealer>,
 }
 
 /// How expired messages reach the archive on each backend.
@@ -55,6 +59,7 @@ impl ArchiveJob {
 
 /// Opens the adapters `config` names.
 pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
+    let key_file = Arc::new(SessionCipher::from_env_or_file(&config.data_dir.join("session.key"))?);
     match config.backend {
         Backend::Local => {
             let LocalPorts { hub, mut ports, store } =
@@ -68,7 +73,7 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
                 ArchiveJob::FromStore(Archiver::new(archive, store.clone(), window))
             });
             let indexer = Some(Indexer::new(store, search));
-            Ok(Composed { ports, hub, leases, indexer, archiver })
+            Ok(Composed { ports, hub, leases, indexer, archiver, sealer: key_file })
         }
         Backend::Aws => {
             let ctx = AwsContext::load(config.aws.settings(config.hot_days)).await;
@@ -96,7 +101,8 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
                 .archive
                 .clone()
                 .map(|archive| ArchiveJob::FromStream(Box::new(StreamArchiver::new(&ctx, archive))));
-            Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer, archiver })
+            let sealer = tgdesk_aws::session_sealer(&ctx, config.aws.kms_key.clone(), key_file);
+            Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer, archiver, sealer })
         }
     }
 }

@@ -11,7 +11,7 @@ mod telegram;
 mod web;
 mod ws;
 
-use config::{Backend, ServerConfig};
+use config::ServerConfig;
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use tgdesk_core::ports::{Leases, SessionSealer};
 use tgdesk_core::usecases::{purge_archive, Desk, Indexer, IndexerStats};
 use tgdesk_fleet::{Fleet, FleetConfig};
 use tgdesk_local::WsHub;
-use tgdesk_telegram::{SessionCipher, StringSessionImporter};
+use tgdesk_telegram::StringSessionImporter;
 use tokio::net::TcpListener;
 
 /// Name of the tenant every fresh data dir gets.
@@ -62,21 +62,12 @@ impl App {
         }
         secrets::prepare_data_dir(&config.data_dir)?;
         secrets::ensure_keys_private(&config.data_dir)?;
-        let backend::Composed { mut ports, hub, leases, indexer, archiver } = backend::compose(&config).await?;
+        let backend::Composed { mut ports, hub, leases, indexer, archiver, sealer } = backend::compose(&config).await?;
         let secret = match &config.jwt_secret {
             Some(s) => s.expose_secret().as_bytes().to_vec(),
             None => secrets::load_or_create(&config.data_dir.join("jwt.secret"))?,
         };
         let tokens = TokenService::new(&secret, config.token_ttl);
-        let key_file = Arc::new(SessionCipher::from_env_or_file(&config.data_dir.join("session.key"))?);
-        let sealer: Arc<dyn SessionSealer> = match (&config.backend, &config.aws.kms_key) {
-            // Sessions the key file sealed before still open; new seals are KMS's.
-            (Backend::Aws, Some(key_id)) => {
-                let ctx = tgdesk_aws::AwsContext::load(config.aws.settings(config.hot_days)).await;
-                Arc::new(tgdesk_aws::KmsSealer::new(&ctx, key_id.clone()).opening_also(key_file))
-            }
-            _ => key_file,
-        };
         ports.sessions = Some(Arc::new(if config.uses_simulator() {
             StringSessionImporter::for_simulator(sealer.clone())
         } else {

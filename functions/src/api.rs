@@ -16,7 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_api::ApiState;
-use tgdesk_aws::{AwsContext, AwsPorts, DynamoThrottle, KmsSealer, ENV_KMS_KEY};
+use tgdesk_aws::{session_sealer, AwsContext, AwsPorts, DynamoThrottle, KmsSealer, ENV_KMS_KEY};
 use tgdesk_core::auth::{
     ensure_min_len, LoginThrottle, TokenService, ENV_JWT_SECRET, ENV_OPERATOR_TOKEN, MIN_JWT_SECRET, MIN_OPERATOR_TOKEN,
 };
@@ -85,10 +85,8 @@ impl ApiSettings {
             None => None,
         };
         let sealer: Arc<dyn SessionSealer> = match (var(ENV_KMS_KEY), key) {
-            // Sessions the key sealed before still open; new seals are KMS's.
-            (Some(key_id), Some(key)) => Arc::new(KmsSealer::new(ctx, key_id).opening_also(key)),
+            (kms_key, Some(key)) => session_sealer(ctx, kms_key, key),
             (Some(key_id), None) => Arc::new(KmsSealer::new(ctx, key_id)),
-            (None, Some(key)) => key,
             (None, None) => return Err(format!("neither {ENV_KMS_KEY} nor {ENV_SESSION_KEY} is set")),
         };
         let tenant = var(ENV_TENANT).unwrap_or_else(|| "demo".to_owned());

@@ -49,6 +49,20 @@ async fn function_with(edit: impl FnOnce(&mut Ports)) -> Function {
     Function { ctx, desk: desk_issuing_no_tokens(ports), push }
 }
 
+/// The function on a store whose tables are gone (a prefix with none, never
+/// created): every store call fails.
+async fn function_with_a_broken_store() -> Function {
+    let fresh = moto::context_of_its_own().await;
+    let gone = AwsContext::load(AwsSettings { create_missing: false, ..fresh.settings }).await;
+    function_with(|ports| {
+        let broken = Arc::new(DynamoStore::new(&gone));
+        ports.directory = broken.clone();
+        ports.writer = broken.clone();
+        ports.reader = broken;
+    })
+    .await
+}
+
 impl Function {
     async fn account(&self, tenant: &TenantId, id: Option<&str>) -> AccountId {
         let mut account = fixtures::account(tenant);
@@ -135,16 +149,7 @@ async fn a_batch_is_stored_its_bad_records_dead_lettered_with_reasons_and_its_pu
 
 #[tokio::test]
 async fn a_failing_store_has_every_record_delivered_again_and_dead_letters_nothing() {
-    // The store's tables are gone (a prefix with none, never created): every call fails.
-    let fresh = moto::context_of_its_own().await;
-    let gone = AwsContext::load(AwsSettings { create_missing: false, ..fresh.settings }).await;
-    let f = function_with(|ports| {
-        let broken = Arc::new(DynamoStore::new(&gone));
-        ports.directory = broken.clone();
-        ports.writer = broken.clone();
-        ports.reader = broken;
-    })
-    .await;
+    let f = function_with_a_broken_store().await;
     let (tenant, account) = (fixtures::tenant(), AccountId::generate());
     SqsQueue::new(&f.ctx).send_batch(UPDATES_QUEUE, vec![batch_body(&tenant, &account, 1..3)]).await.unwrap();
     let event = f.receive_event().await;
@@ -157,15 +162,7 @@ async fn a_failing_store_has_every_record_delivered_again_and_dead_letters_nothi
 
 #[tokio::test]
 async fn a_record_the_store_failed_twenty_times_is_dead_lettered_with_the_last_error() {
-    let fresh = moto::context_of_its_own().await;
-    let gone = AwsContext::load(AwsSettings { create_missing: false, ..fresh.settings }).await;
-    let f = function_with(|ports| {
-        let broken = Arc::new(DynamoStore::new(&gone));
-        ports.directory = broken.clone();
-        ports.writer = broken.clone();
-        ports.reader = broken;
-    })
-    .await;
+    let f = function_with_a_broken_store().await;
     let (tenant, account) = (fixtures::tenant(), AccountId::generate());
     SqsQueue::new(&f.ctx).send_batch(UPDATES_QUEUE, vec![batch_body(&tenant, &account, 1..3)]).await.unwrap();
     let mut event = f.receive_event().await;

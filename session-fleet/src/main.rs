@@ -16,9 +16,9 @@ use secrecy::SecretString;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tgdesk_aws::{AwsContext, AwsPorts, AwsSettings, KmsSealer, ENV_KMS_KEY};
+use tgdesk_aws::{session_sealer, AwsContext, AwsPorts, AwsSettings, ENV_KMS_KEY};
 use tgdesk_core::auth::TokenService;
-use tgdesk_core::ports::{Leases, PushHub, Queue, SessionSealer};
+use tgdesk_core::ports::{Leases, PushHub, Queue};
 use tgdesk_core::push_queue::QueuedPush;
 use tgdesk_core::usecases::{Desk, Ports};
 use tgdesk_fleet::{Fleet, FleetConfig};
@@ -86,17 +86,21 @@ impl Args {
     }
 }
 
-/// Opens the ports and leases `args` name; the agents' WebSockets are the
-/// server's, so events go to it over the queue.
+/// Opens the ports and leases `args` name, sessions sealed with the data
+/// dir's key file or, on AWS, under the KMS key `TGDESK_KMS_KEY_ID` names;
+/// the agents' WebSockets are the server's, so events go to it over the queue.
 async fn compose(args: &Args) -> anyhow::Result<(Ports, Arc<dyn Leases>)> {
     let queued = |queue: Arc<dyn Queue>| -> Arc<dyn PushHub> { Arc::new(QueuedPush::new(queue)) };
+    let key_file = Arc::new(SessionCipher::from_env_or_file(&args.data_dir.join("session.key"))?);
     if args.backend == "aws" {
         let ctx = AwsContext::load(AwsSettings::from_env()).await;
-        let aws = AwsPorts::open(&ctx, queued, None).await.context("cannot open the AWS backend")?;
+        let mut aws = AwsPorts::open(&ctx, queued, None).await.context("cannot open the AWS backend")?;
+        aws.ports.sealer = Some(session_sealer(&ctx, std::env::var(ENV_KMS_KEY).ok(), key_file));
         return Ok((aws.ports, aws.leases));
     }
     let mut ports = LocalPorts::open(&args.data_dir).context("cannot open the data dir")?.ports;
     ports.push = queued(ports.queue.clone());
+    ports.sealer = Some(key_file);
     let leases = Arc::new(SqliteLeases::open(args.data_dir.join("leases.db")).context("cannot open leases")?);
     ports.leases = Some(leases.clone());
     Ok((ports, leases))
@@ -110,17 +114,8 @@ async fn main() -> anyhow::Result<()> {
     args.check()?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
-    let (mut ports, leases) = compose(&args).await?;
-    let key_file = Arc::new(SessionCipher::from_env_or_file(&args.data_dir.join("session.key"))?);
-    let sealer: Arc<dyn SessionSealer> = match std::env::var(ENV_KMS_KEY).ok().filter(|k| !k.is_empty()) {
-        // Sessions the key file sealed before still open; new seals are KMS's.
-        Some(key_id) if args.backend == "aws" => {
-            let ctx = AwsContext::load(AwsSettings::from_env()).await;
-            Arc::new(KmsSealer::new(&ctx, key_id).opening_also(key_file))
-        }
-        _ => key_file,
-    };
-    ports.sealer = Some(sealer.clone());
+    let (ports, leases) = compose(&args).await?;
+    let sealer = ports.sealer.clone().context("compose sets the sealer")?;
     let desk = Desk::new(ports, TokenService::issuing_none());
     let (api_id, api_hash) = args.tg_api_id.zip(args.tg_api_hash).unwrap_or((1, SecretString::from("tg-sim")));
     let connector = Arc::new(GrammersConnector::new(GrammersConfig::new(api_id, api_hash)));

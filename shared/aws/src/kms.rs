@@ -40,11 +40,11 @@ const TAG_LEN: usize = 16;
 /// Longest encrypted data key accepted in a blob (KMS gives ~180 bytes).
 const MAX_WRAPPED_KEY: usize = 1024;
 /// How long one data key seals, and how long an opened one is remembered.
-pub const DATA_KEY_LIFETIME: Duration = Duration::from_secs(600);
+const DATA_KEY_LIFETIME: Duration = Duration::from_secs(600);
 /// Most sessions one data key seals.
-pub const DATA_KEY_USES: u64 = 100_000;
+const DATA_KEY_USES: u64 = 100_000;
 /// Most opened data keys remembered.
-pub const OPENED_KEYS: usize = 1_024;
+const OPENED_KEYS: usize = 1_024;
 /// KMS encryption context of every data key: what it is for.
 const CONTEXT: (&str, &str) = ("tgdesk", "session");
 
@@ -152,6 +152,20 @@ impl KmsSealer {
         }
         opened.insert(wrapped.to_vec(), (aead.clone(), Instant::now()));
         Ok(aead)
+    }
+}
+
+/// The session sealer of a process on AWS: under the KMS key `kms_key`
+/// names, still opening what `earlier` (the key file's) sealed before; or
+/// `earlier` alone when no key is named.
+pub fn session_sealer(
+    ctx: &AwsContext,
+    kms_key: Option<String>,
+    earlier: Arc<dyn SessionSealer>,
+) -> Arc<dyn SessionSealer> {
+    match kms_key.filter(|k| !k.is_empty()) {
+        Some(key_id) => Arc::new(KmsSealer::new(ctx, key_id).opening_also(earlier)),
+        None => earlier,
     }
 }
 

@@ -22,7 +22,7 @@ pub mod usage;
 pub use context::{days, env, AwsContext, AwsSettings, DEFAULT_HOT_DAYS, DEFAULT_PREFIX, DEFAULT_REGION};
 pub use dynamo::{DynamoConnections, DynamoLeases, DynamoStore, DynamoStreamFeed, DynamoThrottle, ExpiredBatch};
 pub use error::{THROTTLED, UNAVAILABLE};
-pub use kms::{KmsSealer, DATA_KEY_LIFETIME, DATA_KEY_USES, ENV_KMS_KEY, OPENED_KEYS};
+pub use kms::{session_sealer, KmsSealer, ENV_KMS_KEY};
 pub use ports::AwsPorts;
 pub use s3::S3Blobs;
 pub use sqs::{decode_body as sqs_body, SqsQueue};

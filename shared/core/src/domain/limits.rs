@@ -49,6 +49,12 @@ fn cut_opt(text: &mut Option<String>, max: usize) -> bool {
     text.as_mut().is_some_and(|t| cut(t, max))
 }
 
+/// False for no entities (null or an empty list), as almost every message
+/// has: nothing to measure.
+fn has_entities(entities: &serde_json::Value) -> bool {
+    !matches!(entities, serde_json::Value::Null) && !entities.as_array().is_some_and(Vec::is_empty)
+}
+
 /// Returns how many bytes `text` takes as a JSON string, at most (control
 /// characters counted at six, quotes and backslashes at two).
 pub fn json_string_len(text: &str) -> usize {
@@ -61,11 +67,7 @@ pub fn json_string_len(text: &str) -> usize {
 /// something was dropped.
 pub fn fit_entities(entities: &mut serde_json::Value, max: usize) -> bool {
     let size = |v: &serde_json::Value| serde_json::to_vec(v).map_or(usize::MAX, |b| b.len());
-    // Almost every message has no entities or a few: measured only then.
-    if matches!(entities, serde_json::Value::Null) || entities.as_array().is_some_and(Vec::is_empty) {
-        return false;
-    }
-    if size(entities) <= max {
+    if !has_entities(entities) || size(entities) <= max {
         return false;
     }
     let Some(list) = entities.as_array_mut() else {
@@ -92,7 +94,7 @@ impl Message {
     pub fn fit(&mut self) -> bool {
         let mut cut_any = cut(&mut self.text, MAX_TEXT_BYTES);
         // Only a message with entities pays for measuring its text.
-        if !matches!(&self.entities, serde_json::Value::Null) && !self.entities.as_array().is_some_and(Vec::is_empty) {
+        if has_entities(&self.entities) {
             let room = TEXT_AND_ENTITIES_JSON_BYTES.saturating_sub(json_string_len(&self.text));
             cut_any |= fit_entities(&mut self.entities, room.min(MAX_ENTITIES_BYTES));
         }
@@ -136,26 +138,37 @@ pub(crate) mod tests {
         "\u{1}".repeat(bytes)
     }
 
+    /// An ordinary incoming message of `account`.
+    pub(crate) fn plain_message(account: &AccountId) -> Message {
+        Message {
+            account_id: account.clone(),
+            peer: 1,
+            id: 1,
+            sender_id: Some(2),
+            sender_name: Some("Ann".into()),
+            outgoing: false,
+            date: Utc::now(),
+            text: "hello".into(),
+            entities: json!([]),
+            media: None,
+            reply_to: None,
+            edited_at: None,
+            deleted: false,
+            tags: Default::default(),
+        }
+    }
+
     /// A message over every bound, in the characters JSON inflates most.
     pub(crate) fn hostile_message() -> Message {
         let long = || Some(escaped(10_000));
         Message {
-            account_id: AccountId::generate(),
-            peer: 1,
-            id: 1,
-            sender_id: Some(2),
             sender_name: long(),
-            outgoing: false,
-            date: Utc::now(),
             text: escaped(1_000_000),
             entities: json!((0..20_000)
                 .map(|i| json!({"type": "text_url", "offset": i, "length": 1, "url": escaped(300)}))
                 .collect::<Vec<_>>()),
             media: Some(MediaRef { kind: escaped(1_000), name: long(), mime: long(), size: Some(1), blob_key: long() }),
-            reply_to: None,
-            edited_at: None,
-            deleted: false,
-            tags: Default::default(),
+            ..plain_message(&AccountId::generate())
         }
     }
 

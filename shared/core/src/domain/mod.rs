@@ -23,8 +23,8 @@ pub use dialog_delta::{preview, text_preview, DialogDelta, PREVIEW_CHARS};
 pub use error::DomainError;
 pub use ids::{AccountId, AuditId, BatchId, FileId, GroupId, RequestId, SendId, TagId, UserId};
 pub use limits::{
-    cut, fit_entities, json_string_len, MAX_ENTITIES_BYTES, MAX_IDS_PER_UPDATE, MAX_NAME_BYTES,
-    MAX_PROFILES_PER_UPDATE, MAX_TEXT_BYTES, TEXT_AND_ENTITIES_JSON_BYTES,
+    cut, MAX_ENTITIES_BYTES, MAX_IDS_PER_UPDATE, MAX_NAME_BYTES, MAX_PROFILES_PER_UPDATE, MAX_TEXT_BYTES,
+    TEXT_AND_ENTITIES_JSON_BYTES,
 };
 pub use message::{MediaRef, Message};
 pub use phone::Phone;

@@ -162,22 +162,7 @@ mod tests {
 
     fn samples() -> Vec<DeskEvent> {
         let (account, at) = (AccountId::generate(), Utc::now());
-        let message = Message {
-            account_id: account.clone(),
-            peer: 5,
-            id: 9,
-            sender_id: Some(5),
-            sender_name: Some("Ann".into()),
-            outgoing: false,
-            date: at,
-            text: "hello".into(),
-            entities: serde_json::json!([]),
-            media: None,
-            reply_to: None,
-            edited_at: None,
-            deleted: false,
-            tags: BTreeSet::new(),
-        };
+        let message = Message { peer: 5, id: 9, ..crate::domain::limits_tests::plain_message(&account) };
         let dialog = Dialog {
             account_id: account.clone(),
             peer: 5,

@@ -230,9 +230,8 @@ impl Desk {
                 AccountPut::Stored => {
                     // An existing account keeps its stored session through
                     // `put_accounts`: a new key is set on its own.
-                    let known = existing.get(&account.phone).is_some_and(|b| b.id == account.id);
-                    let replaced = known && existing.get(&account.phone).map(|b| &b.session) != Some(&account.session);
-                    if replaced {
+                    let before = existing.get(&account.phone).filter(|b| b.id == account.id);
+                    if before.is_some_and(|b| b.session != account.session) {
                         let session = account.session.clone();
                         self.directory.set_account_session(&actor.tenant, &account.id, session, None).await?;
                     }

@@ -13,11 +13,6 @@ use std::collections::{HashMap, HashSet};
 use tgdesk_core::domain::{Account, AccountHead, AccountId, AccountStatus, GroupId, Phone, TagId, TenantId, UserId};
 use tgdesk_core::ports::{AccountPut, PortError, PortErrorKind};
 
-/// Whether the fleet runs an account (`Directory::runnable_accounts`).
-pub(super) fn runnable(status: AccountStatus, has_session: bool) -> bool {
-    status.runs(has_session)
-}
-
 /// The stored status of an account item.
 pub(super) fn status(item: &Item) -> Result<AccountStatus, PortError> {
     parsed(item, "st", AccountStatus::parse)
@@ -53,7 +48,7 @@ fn item(tenant: &TenantId, a: &Account, has_session: bool) -> Item {
     item.insert("g1sk".into(), s(id));
     item.insert("g2pk".into(), s(keys::team_accounts(tenant, a.team_id.as_ref())));
     item.insert("g2sk".into(), s(id));
-    if runnable(a.status, has_session) {
+    if a.status.runs(has_session) {
         item.insert("g3pk".into(), s(keys::runnable(tenant)));
         item.insert("g3sk".into(), s(id));
     }

@@ -9,7 +9,7 @@
 //! on condition that no higher one is there: a node whose lease was taken
 //! over can no longer overwrite the new holder's session.
 
-use super::accounts::{runnable, status};
+use super::accounts::status;
 use super::io::{key, Expr};
 use super::tx::Tx;
 use crate::dynamo::attrs::{get_bool, get_n, get_s, n, s, time, Item};
@@ -60,7 +60,7 @@ fn session_update(
     let (st, seen_v) = (expr.name("st"), expr.value(s(seen.as_str())));
     let (hs, has_v) = (expr.name("has_session"), expr.value(AttributeValue::Bool(has)));
     let (up, now) = (expr.name("updated"), expr.value(time(Utc::now())));
-    let (set, remove) = runnable_clauses(tenant, id, runnable(seen, has), &mut expr);
+    let (set, remove) = runnable_clauses(tenant, id, seen.runs(has), &mut expr);
     let update = format!("SET {hs} = {has_v}, {up} = {now}{set}{remove}");
     tx.update(key(keys::accounts(tenant), id.as_str()), &update, Some(&format!("{st} = {seen_v}")), expr)
 }
@@ -105,7 +105,7 @@ impl DynamoStore {
             let (st, to_v, seen) = (expr.name("st"), expr.value(s(to.as_str())), expr.value(s(get_s(&item, "st")?)));
             let (hs, has_v) = (expr.name("has_session"), expr.value(AttributeValue::Bool(has)));
             let (up, now) = (expr.name("updated"), expr.value(time(Utc::now())));
-            let (set, remove) = runnable_clauses(tenant, id, runnable(to, has), &mut expr);
+            let (set, remove) = runnable_clauses(tenant, id, to.runs(has), &mut expr);
             let update = format!("SET {st} = {to_v}, {up} = {now}{set}{remove}");
             let condition = format!("{st} = {seen} AND {hs} = {has_v}");
             match self.update(key(keys::accounts(tenant), id.as_str()), &update, Some(&condition), expr).await {
