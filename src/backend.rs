@@ -31,6 +31,9 @@ pub struct Composed {
     /// Seals stored Telegram sessions: the data dir's key file, or on AWS
     /// the KMS key `--kms-key` names (still opening what the key file sealed).
     pub sealer: Arc<dyn SessionSealer>,
+    /// The data dir's files, whose presigned requests this process serves
+    /// (`None` on AWS: they go to S3).
+    pub files: Option<tgdesk_local::FsBlobStore>,
 }
 
 /// How expired messages reach the archive on each backend.
@@ -62,7 +65,7 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
     let key_file = Arc::new(SessionCipher::from_env_or_file(&config.data_dir.join("session.key"))?);
     match config.backend {
         Backend::Local => {
-            let LocalPorts { hub, mut ports, store } =
+            let LocalPorts { hub, mut ports, store, files } =
                 LocalPorts::open(&config.data_dir).context("cannot open the data dir")?;
             let search = open_index(config, "search")?;
             ports.search = Some(search.clone());
@@ -73,7 +76,7 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
                 ArchiveJob::FromStore(Archiver::new(archive, store.clone(), window))
             });
             let indexer = Some(Indexer::new(store, search));
-            Ok(Composed { ports, hub, leases, indexer, archiver, sealer: key_file })
+            Ok(Composed { ports, hub, leases, indexer, archiver, sealer: key_file, files: Some(files) })
         }
         Backend::Aws => {
             let ctx = AwsContext::load(config.aws.settings(config.hot_days)).await;
@@ -102,7 +105,7 @@ pub async fn compose(config: &ServerConfig) -> anyhow::Result<Composed> {
                 .clone()
                 .map(|archive| ArchiveJob::FromStream(Box::new(StreamArchiver::new(&ctx, archive))));
             let sealer = tgdesk_aws::session_sealer(&ctx, config.aws.kms_key.clone(), key_file);
-            Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer, archiver, sealer })
+            Ok(Composed { ports: aws.ports, hub, leases: aws.leases, indexer, archiver, sealer, files: None })
         }
     }
 }

@@ -37,6 +37,8 @@ pub const ENV_NODE_ID: &str = "TGDESK_NODE_ID";
 pub const ENV_FLEET: &str = "TGDESK_FLEET";
 /// How long an API call waits for the session fleet's answer (login steps, edits, files).
 pub const ENV_FLEET_TIMEOUT: &str = "TGDESK_FLEET_TIMEOUT";
+/// Environment variable of [`ServerConfig::job_wait`].
+pub const ENV_JOB_WAIT: &str = "TGDESK_JOB_WAIT";
 /// Which adapters run the desk: `local` (SQLite, files) or `aws` (DynamoDB, SQS, S3).
 pub const ENV_BACKEND: &str = "TGDESK_BACKEND";
 pub use tgdesk_aws::env::{
@@ -162,6 +164,10 @@ pub struct ServerConfig {
     /// How long an API call waits for the fleet's answer, e.g. `30s`.
     #[arg(long, env = ENV_FLEET_TIMEOUT, default_value = "30s", value_parser = humantime::parse_duration)]
     pub fleet_timeout: Duration,
+    /// How long a request that starts a job (an import, a cascading delete)
+    /// waits for it before answering 202 with the job, e.g. `20s`.
+    #[arg(long, env = ENV_JOB_WAIT, default_value = "20s", value_parser = humantime::parse_duration)]
+    pub job_wait: Duration,
     /// Which adapters run the desk.
     #[arg(long, env = ENV_BACKEND, value_enum, default_value = "local")]
     pub backend: Backend,
@@ -288,6 +294,7 @@ impl ServerConfig {
             node_id: "local".into(),
             fleet: true,
             fleet_timeout: tgdesk_core::usecases::FLEET_TIMEOUT,
+            job_wait: tgdesk_core::usecases::JOB_WAIT,
             backend: Backend::Local,
             aws: AwsConfig {
                 prefix: "tgdesk".into(),

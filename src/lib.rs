@@ -5,6 +5,7 @@ mod backend;
 pub mod config;
 mod http;
 mod metrics;
+mod presigned;
 pub mod reindex;
 mod secrets;
 mod telegram;
@@ -47,6 +48,8 @@ pub struct App {
     pub index_stats: Arc<IndexerStats>,
     /// Seals stored Telegram sessions (key file in the data dir, or KMS on AWS).
     sealer: Arc<dyn SessionSealer>,
+    /// The data dir's files, whose presigned requests this process serves.
+    files: Option<tgdesk_local::FsBlobStore>,
     config: ServerConfig,
 }
 
@@ -62,7 +65,8 @@ impl App {
         }
         secrets::prepare_data_dir(&config.data_dir)?;
         secrets::ensure_keys_private(&config.data_dir)?;
-        let backend::Composed { mut ports, hub, leases, indexer, archiver, sealer } = backend::compose(&config).await?;
+        let backend::Composed { mut ports, hub, leases, indexer, archiver, sealer, files } =
+            backend::compose(&config).await?;
         let secret = match &config.jwt_secret {
             Some(s) => s.expose_secret().as_bytes().to_vec(),
             None => secrets::load_or_create(&config.data_dir.join("jwt.secret"))?,
@@ -77,11 +81,13 @@ impl App {
         let mut desk = Desk::new(ports, tokens);
         desk.passwords = password_pool();
         desk.fleet_timeout = config.fleet_timeout;
+        desk.job_wait = config.job_wait;
         desk.archive_policy = config.archive_policy()?;
         let index_stats = indexer.as_ref().map(Indexer::stats).unwrap_or_default();
         let indexer = indexer.map(Arc::new);
         let archiver = archiver.map(Arc::new);
-        let app = Self { desk, hub, leases, indexer, archiver, index_stats, pump: Arc::default(), sealer, config };
+        let app =
+            Self { desk, hub, leases, indexer, archiver, index_stats, pump: Arc::default(), sealer, files, config };
         app.ensure_demo_tenant().await?;
         Ok(app)
     }
@@ -156,9 +162,11 @@ impl App {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             self.config.request_timeout,
         );
+        let presigned = self.files.clone().map(presigned::routes).unwrap_or_default();
         tgdesk_api::router(state)
             .merge(ws)
             .merge(metrics)
+            .merge(presigned)
             .fallback(move |request: axum::extract::Request| web::serve(web.clone(), request))
             .layer(axum::Extension(proxies))
             .layer(timeout)
@@ -192,6 +200,11 @@ impl App {
         let pump = tokio::spawn(tgdesk_fleet::pump::run_ingest(self.desk.clone(), self.pump.clone(), stopped.clone()));
         // Events a `tgdesk-fleet` process on this data dir raised reach the sockets here.
         let relay = tokio::spawn(tgdesk_local::relay_push(self.desk.queue.clone(), self.hub.clone(), stopped.clone()));
+        // Imports and cascading deletes (the `jobs` Lambda's work, on AWS in this process too).
+        let jobs = tokio::spawn({
+            let (desk, stopped) = (self.desk.clone(), stopped.clone());
+            async move { desk.run_jobs(stopped).await }
+        });
         let indexer = self.indexer.clone().map(|indexer| {
             let mut stopped = stopped.clone();
             tokio::spawn(async move {
@@ -226,6 +239,7 @@ impl App {
         sessions.await?;
         pump.await?;
         relay.await?;
+        jobs.await?;
         if let Some(indexer) = indexer {
             indexer.await?;
         }

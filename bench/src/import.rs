@@ -28,7 +28,7 @@ pub(crate) fn bench_tokens() -> TokenService {
 pub async fn fresh_desk_with_hub(
     dir: &std::path::Path,
 ) -> anyhow::Result<(Desk, Actor, Arc<tgdesk_local::WsHub>, Option<tgdesk_core::usecases::Indexer>)> {
-    let tgdesk_local::LocalPorts { hub, mut ports, store } = tgdesk_local::LocalPorts::open(dir)?;
+    let tgdesk_local::LocalPorts { hub, mut ports, store, .. } = tgdesk_local::LocalPorts::open(dir)?;
     let index = Arc::new(tgdesk_local::TantivyIndex::open(&dir.join("search"))?);
     ports.search = Some(index.clone());
     let desk = Desk::new(ports, bench_tokens());

@@ -151,7 +151,7 @@ async fn settle<'a>(
 
 /// The record as the queue port hands deliveries over (the body decoded as
 /// the SQS adapter encoded it).
-fn delivery_of(record: &SqsMessage) -> Delivery {
+pub(crate) fn delivery_of(record: &SqsMessage) -> Delivery {
     Delivery {
         receipt: record.receipt_handle.clone().unwrap_or_default(),
         body: tgdesk_aws::sqs_body(record.body.as_deref().unwrap_or_default()),

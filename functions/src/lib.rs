@@ -10,6 +10,7 @@ pub mod event_source;
 pub mod gateway;
 pub mod indexer;
 pub mod ingest;
+pub mod jobs;
 pub mod push;
 pub mod stream;
 pub mod websocket;

@@ -174,6 +174,25 @@ impl TestApp {
         Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
     }
 
+    /// Imports `body` and returns the report, following the job when the
+    /// import outlasts the server's wait (202), as a client must.
+    pub async fn import(&self, token: &str, content_type: &str, body: Vec<u8>) -> Value {
+        let reply = self.post_raw("/api/accounts/import", token, content_type, body).await;
+        if reply.status != StatusCode::ACCEPTED {
+            return reply.expect(200);
+        }
+        let path = format!("/api/imports/{}", reply.body["id"].as_str().unwrap());
+        for _ in 0..1_200 {
+            let job = self.get(&path, token).await.expect(200);
+            match job["state"].as_str().unwrap() {
+                "done" => return job["report"].clone(),
+                "failed" => panic!("the import failed: {job}"),
+                _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
+        panic!("the import at {path} did not finish within two minutes");
+    }
+
     /// Logs in and returns the token.
     pub async fn login(&self, tenant: &str, username: &str, password: &str) -> String {
         let body = json!({"tenant": tenant, "username": username, "password": password});

@@ -119,7 +119,7 @@ async fn a_large_import_keeps_good_lines_around_a_few_broken_ones() {
             csv.push_str(&format!("+1666{i:07},Account {i}\n"));
         }
     }
-    let report = app.post_raw("/api/accounts/import", &admin, "text/csv", csv.into()).await.expect(200);
+    let report = app.import(&admin, "text/csv", csv.into()).await;
     assert_eq!(report["imported"], 4_995);
     let lines: Vec<u64> = report["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, vec![1001, 2001, 3001, 4001, 5001]);

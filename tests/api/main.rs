@@ -11,6 +11,7 @@ mod e2e;
 mod helpers;
 mod import;
 mod inbox;
+mod jobs;
 mod permissions;
 mod pipeline;
 mod push;

@@ -127,7 +127,7 @@ impl Gateway {
         });
         let poster = Arc::new(GatewayPoster::new(ctx, &format!("http://{addr}")));
         let mut tasks = vec![server];
-        tasks.extend(sources::start(ctx, &options, connections, poster, stopped).await?);
+        tasks.extend(sources::start(ctx, &options, connections, poster, shared.desk.clone(), stopped).await?);
         tracing::info!(%addr, "gateway serving the functions");
         Ok(Self { addr, stop, tasks, shared })
     }

@@ -1,49 +1,60 @@
 //! The event source mappings: the updates queue invokes `ingest`, the push
-//! queue invokes `push`, in batches, as Lambda would.
+//! queue invokes `push`, the jobs queue invokes `jobs` (one record at a
+//! time, as the template maps it), in batches, as Lambda would.
 
 use super::GatewayOptions;
 use crate::event_source::EventSource;
 use crate::push::GatewayPoster;
-use crate::{desk_issuing_no_tokens, ingest, push};
+use crate::{desk_issuing_no_tokens, ingest, jobs, push};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_aws::{AwsContext, AwsPorts, DynamoConnections, SqsQueue};
 use tgdesk_core::push_queue::{BufferedPush, PUSH_QUEUE};
-use tgdesk_core::usecases::UPDATES_QUEUE;
+use tgdesk_core::usecases::{Desk, JOBS_QUEUE, UPDATES_QUEUE};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Starts the two mappings; they stop when `stop` turns true.
+/// Starts the three mappings; they stop when `stop` turns true. `api` is
+/// the desk the `jobs` function opens (the `api` function's).
 pub(super) async fn start(
     ctx: &AwsContext,
     options: &GatewayOptions,
     connections: Arc<DynamoConnections>,
     poster: Arc<GatewayPoster>,
+    api: Desk,
     stop: watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<()>>, String> {
     let queue = Arc::new(SqsQueue::new(ctx));
     let push_port = Arc::new(BufferedPush::new(queue.clone()));
     let desk = desk_issuing_no_tokens(AwsPorts::unchecked(ctx, |_| push_port.clone(), None).ports);
-    for name in [UPDATES_QUEUE, PUSH_QUEUE] {
+    for name in [UPDATES_QUEUE, PUSH_QUEUE, JOBS_QUEUE] {
         queue.ensure(name).await.map_err(|e| e.to_string())?;
     }
-    let (mut updates, mut pushes) =
-        (EventSource::of(ctx, UPDATES_QUEUE).await?, EventSource::of(ctx, PUSH_QUEUE).await?);
+    let (mut updates, mut pushes, mut jobs_source) = (
+        EventSource::of(ctx, UPDATES_QUEUE).await?,
+        EventSource::of(ctx, PUSH_QUEUE).await?,
+        EventSource::of(ctx, JOBS_QUEUE).await?,
+    );
     if let Some(visibility) = options.visibility {
         (updates, pushes) = (updates.with_visibility(visibility), pushes.with_visibility(visibility));
+        jobs_source = jobs_source.with_visibility(visibility);
     }
     let window = options.batch_window;
     let ingest_task = tokio::spawn(drive(updates, options.ingest_batch, window, stop.clone(), move |event| {
         let (desk, push) = (desk.clone(), push_port.clone());
         async move { ingest::handle(&desk, &push, &event).await.0 }
     }));
+    let jobs_task = tokio::spawn(drive(jobs_source, 1, Duration::ZERO, stop.clone(), move |event| {
+        let desk = api.clone();
+        async move { jobs::handle(&desk, &event).await }
+    }));
     let push_task = tokio::spawn(drive(pushes, options.push_batch, window, stop, move |event| {
         let (connections, poster, queue) = (connections.clone(), poster.clone(), queue.clone());
         async move { push::handle(&*connections, &*poster, &*queue, &event, chrono::Utc::now()).await.0 }
     }));
-    Ok(vec![ingest_task, push_task])
+    Ok(vec![ingest_task, push_task, jobs_task])
 }
 
 /// Receives batches and invokes `function` on each until `stop`. A receive

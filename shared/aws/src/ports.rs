@@ -68,6 +68,7 @@ impl AwsPorts {
             blobs: blobs as Arc<dyn BlobStore>,
             search,
             replies: store.clone(),
+            jobs: store.clone(),
             sessions: None,
             sealer: None,
             leases: Some(leases.clone()),

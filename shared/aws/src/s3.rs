@@ -7,11 +7,13 @@
 use crate::context::AwsContext;
 use crate::error;
 use async_trait::async_trait;
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use std::time::Duration;
 use tgdesk_core::ports::{
-    validate_blob_key, validate_content_type, BlobMeta, BlobReader, BlobStore, BlobWriter, PortError, PortErrorKind,
-    MAX_BLOB_CHUNK, MAX_BLOB_LIST,
+    validate_blob_key, validate_content_type, validate_presign, BlobMeta, BlobReader, BlobStore, BlobWriter, PortError,
+    PortErrorKind, PresignedRequest, MAX_BLOB_CHUNK, MAX_BLOB_LIST,
 };
 use tokio::sync::OnceCell;
 
@@ -177,6 +179,52 @@ impl BlobStore for S3Blobs {
             }
             start = keys.last().cloned();
         }
+    }
+
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, PortError> {
+        validate_content_type(content_type)?;
+        let config = presigning(expires_in)?;
+        self.prepare(key).await?;
+        let length = i64::try_from(size).map_err(|_| PortError::new(PortErrorKind::Invalid, "size out of range"))?;
+        // Type and length are signed: S3 refuses the upload with others.
+        let put = self.client.put_object().bucket(&self.bucket).key(key).content_type(content_type);
+        let signed = put.content_length(length).presigned(config).await.map_err(|e| error::sdk("s3 presign put", e))?;
+        Ok(presigned(&signed, expires_in))
+    }
+
+    async fn presign_download(&self, key: &str, expires_in: Duration) -> Result<PresignedRequest, PortError> {
+        let config = presigning(expires_in)?;
+        self.prepare(key).await?;
+        let get = self.client.get_object().bucket(&self.bucket).key(key);
+        let signed = get.presigned(config).await.map_err(|e| error::sdk("s3 presign get", e))?;
+        Ok(presigned(&signed, expires_in))
+    }
+}
+
+fn presigning(expires_in: Duration) -> Result<PresigningConfig, PortError> {
+    validate_presign(expires_in)?;
+    PresigningConfig::expires_in(expires_in).map_err(|e| PortError::with_source(PortErrorKind::Invalid, "presign", e))
+}
+
+/// The SDK's presigned request in the port's terms. `host` is left out of
+/// the headers: every HTTP client sets it from the URL.
+fn presigned(signed: &aws_sdk_s3::presigning::PresignedRequest, expires_in: Duration) -> PresignedRequest {
+    let headers = signed
+        .headers()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+        .collect();
+    PresignedRequest {
+        method: signed.method().to_owned(),
+        url: signed.uri().to_owned(),
+        headers,
+        expires_at: chrono::Utc::now() + expires_in,
     }
 }
 

@@ -14,14 +14,16 @@
 //! streamed write ([`BlobStore::create`]) does the same piece by piece, and
 //! removes its temporary file when dropped unfinished.
 
+use crate::presign::{Grant, Presigner};
 use async_trait::async_trait;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tgdesk_core::ports::{
-    validate_blob_key, validate_content_type, BlobMeta, BlobReader, BlobStore, BlobWriter, PortError, PortErrorKind,
-    MAX_BLOB_CHUNK, MAX_BLOB_LIST,
+    validate_blob_key, validate_content_type, validate_presign, BlobMeta, BlobReader, BlobStore, BlobWriter, PortError,
+    PortErrorKind, PresignedRequest, MAX_BLOB_CHUNK, MAX_BLOB_LIST,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -37,6 +39,8 @@ pub struct FsBlobStore {
 struct Inner {
     /// The directory every blob lives under.
     root: PathBuf,
+    /// Signs and checks presigned requests.
+    presigner: Presigner,
 }
 
 /// Makes temporary file names unique within the process, across instances
@@ -49,7 +53,14 @@ impl FsBlobStore {
     pub fn open(root: impl AsRef<Path>) -> Result<Self, PortError> {
         let root = root.as_ref().to_path_buf();
         std::fs::create_dir_all(&root).map_err(map_io)?;
-        Ok(Self { inner: Arc::new(Inner { root }) })
+        Ok(Self { inner: Arc::new(Inner { root, presigner: Presigner::new() }) })
+    }
+
+    /// The grant of a presigned request this store signed for `method`
+    /// (`PUT` or `GET`), still valid; `Invalid` for any other token. The
+    /// server checks it before it stores or serves the blob it names.
+    pub fn redeem(&self, token: &str, method: &str) -> Result<Grant, PortError> {
+        self.inner.presigner.redeem(token, method)
     }
 
     /// Returns the file of a valid key.
@@ -288,5 +299,27 @@ impl BlobStore for FsBlobStore {
             _ => Ok(()),
         })
         .await
+    }
+
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, PortError> {
+        validate_blob_key(key)?;
+        validate_content_type(content_type)?;
+        validate_presign(expires_in)?;
+        let grant =
+            Grant { method: "PUT".into(), key: key.into(), content_type: Some(content_type.into()), size: Some(size) };
+        self.inner.presigner.sign(grant, expires_in)
+    }
+
+    async fn presign_download(&self, key: &str, expires_in: Duration) -> Result<PresignedRequest, PortError> {
+        validate_blob_key(key)?;
+        validate_presign(expires_in)?;
+        let grant = Grant { method: "GET".into(), key: key.into(), content_type: None, size: None };
+        self.inner.presigner.sign(grant, expires_in)
     }
 }

@@ -9,6 +9,7 @@ mod connections;
 mod db;
 mod leases;
 pub mod page_cache;
+mod presign;
 pub mod push;
 mod push_relay;
 mod queue;
@@ -19,6 +20,7 @@ mod sqlite;
 pub use blobs::FsBlobStore;
 pub use connections::MemoryConnections;
 pub use leases::SqliteLeases;
+pub use presign::{Grant, PRESIGNED_PATH};
 pub use push::WsHub;
 pub use push_relay::relay as relay_push;
 pub use queue::SqliteQueue;
@@ -37,6 +39,8 @@ pub struct LocalPorts {
     pub store: Arc<SqliteStore>,
     /// The push hub (also kept typed, for the WebSocket route).
     pub hub: Arc<WsHub>,
+    /// The files (also kept typed, for the route that redeems presigned requests).
+    pub files: FsBlobStore,
     /// Every port; `sessions`, `sealer` and `search` are `None` until the caller adds them
     /// (the search index allows one writer: only the server opens it).
     pub ports: Ports,
@@ -47,6 +51,7 @@ impl LocalPorts {
     pub fn open(dir: &Path) -> Result<Self, PortError> {
         let store = Arc::new(SqliteStore::open(dir.join("tgdesk.db"))?);
         let hub = Arc::new(WsHub::default());
+        let files = FsBlobStore::open(dir.join("files"))?;
         let ports = Ports {
             directory: store.clone(),
             writer: store.clone(),
@@ -54,15 +59,16 @@ impl LocalPorts {
             push: hub.clone(),
             sends: store.clone(),
             queue: Arc::new(SqliteQueue::open(dir.join("queue.db"))?),
-            blobs: Arc::new(FsBlobStore::open(dir.join("files"))?),
+            blobs: Arc::new(files.clone()),
             archive: Some(Arc::new(BlobArchive::new(Arc::new(FsBlobStore::open(dir.join("archive"))?)))),
             search: None,
             replies: store.clone(),
+            jobs: store.clone(),
             sessions: None,
             sealer: None,
             // The leases file is the fleet's; the caller that runs one adds it.
             leases: None,
         };
-        Ok(Self { store, hub, ports })
+        Ok(Self { store, hub, files, ports })
     }
 }

@@ -59,6 +59,22 @@ impl BlobStore for FlakyBlobs {
     async fn list(&self, folder: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>, PortError> {
         self.inner.list(folder, after, limit).await
     }
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        expires_in: std::time::Duration,
+    ) -> Result<tgdesk_core::ports::PresignedRequest, PortError> {
+        self.inner.presign_upload(key, content_type, size, expires_in).await
+    }
+    async fn presign_download(
+        &self,
+        key: &str,
+        expires_in: std::time::Duration,
+    ) -> Result<tgdesk_core::ports::PresignedRequest, PortError> {
+        self.inner.presign_download(key, expires_in).await
+    }
 }
 
 /// What a message should read back as.

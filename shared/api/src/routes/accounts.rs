@@ -7,11 +7,12 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use tgdesk_core::domain::JobState;
 use tgdesk_core::domain::{AccountId, UserId};
 use tgdesk_core::usecases::{
-    AccountFilter, AccountView, AssignOutcome, ImportFormat, ImportProgress, ImportReport, NewAccount, Page,
-    UpdateAccount,
+    AccountFilter, AccountView, AssignOutcome, ImportFormat, ImportReport, JobView, NewAccount, Page, UpdateAccount,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -28,17 +29,21 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 
 /// Imports accounts from CSV (`text/csv`, header `phone,name,tags,group,owner`,
 /// tags separated by `;`) or JSON Lines (`application/x-ndjson`). Bad lines are
-/// reported with their number; good lines are imported; re-importing changes nothing.
+/// reported with their number; good lines are imported; re-importing changes
+/// nothing. The import runs as a job: the answer is its report once it ends
+/// within the server's wait, else 202 with the job to follow
+/// (`/api/imports/{id}`, `import.progress` events). Files larger than a
+/// request may carry (API Gateway: 10 MB) go through `POST /api/imports`.
 #[utoipa::path(post, path = "/api/accounts/import", tag = "accounts",
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = ImportReport), (status = 413, description = "file too large"),
-              (status = 415, description = "not CSV or JSON Lines")))]
+    responses((status = 200, body = ImportReport), (status = 202, body = JobView, description = "still importing: a job"),
+              (status = 413, description = "file too large"), (status = 415, description = "not CSV or JSON Lines")))]
 async fn import_accounts(
     State(s): State<ApiState>,
     Authed(actor): Authed,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<ImportReport>, ApiError> {
+) -> Result<Response, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let format = match mime.as_str() {
@@ -62,8 +67,13 @@ async fn import_accounts(
         ),
         _ => ApiError::invalid(r.body_text()),
     })?;
-    let progress = |p: ImportProgress| tracing::info!(processed = p.processed, total = p.total, "import progress");
-    Ok(Json(s.desk.import_accounts(&actor, format, &body, &progress).await?))
+    let job = s.desk.import_file(&actor, format, body.to_vec()).await?;
+    let job = s.desk.await_job(&actor, job, s.desk.job_wait).await?;
+    Ok(match (job.state, job.report.clone()) {
+        (JobState::Done, Some(report)) => Json(report).into_response(),
+        (JobState::Failed, _) => super::jobs::failed(&job).into_response(),
+        _ => (StatusCode::ACCEPTED, Json(JobView::from(&job))).into_response(),
+    })
 }
 
 /// Lists visible accounts with filters, ordered by id.
@@ -137,14 +147,15 @@ async fn update_account(
 
 /// Deletes an account with its dialogs and messages.
 #[utoipa::path(delete, path = "/api/accounts/{id}", tag = "accounts", params(("id" = String, Path)),
-    responses((status = 200, body = Done)))]
+    responses((status = 200, body = Done, description = "deleted"), (status = 202, body = JobView, description = "still deleting: a job"),
+              (status = 409, description = "the job failed")))]
 async fn delete_account(
     State(s): State<ApiState>,
     Authed(actor): Authed,
     Path(id): Path<AccountId>,
-) -> Result<Json<Done>, ApiError> {
-    s.desk.delete_account(&actor, &id).await?;
-    Ok(Json(DONE))
+) -> Result<axum::response::Response, ApiError> {
+    let job = s.desk.delete_account(&actor, &id).await?;
+    super::jobs::job_answer(&s, &actor, job).await
 }
 
 /// A new owner.

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use tgdesk_core::domain::{Role, UserId};
+use tgdesk_core::usecases::JobView;
 use tgdesk_core::usecases::{AgentView, NewAgent, Page, UpdateAgent};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -76,14 +77,15 @@ async fn update_agent(
 
 /// Deletes a user who owns no accounts and leads nobody.
 #[utoipa::path(delete, path = "/api/agents/{id}", tag = "agents", params(("id" = String, Path)),
-    responses((status = 200, body = Done), (status = 409, description = "still owns accounts")))]
+    responses((status = 200, body = Done, description = "deleted"), (status = 202, body = JobView, description = "still deleting: a job"),
+              (status = 409, description = "still owns accounts or leads agents, or the job failed")))]
 async fn delete_agent(
     State(s): State<ApiState>,
     Authed(actor): Authed,
     Path(id): Path<UserId>,
-) -> Result<Json<Done>, ApiError> {
-    s.desk.delete_agent(&actor, &id).await?;
-    Ok(Json(DONE))
+) -> Result<axum::response::Response, ApiError> {
+    let job = s.desk.delete_agent(&actor, &id).await?;
+    super::jobs::job_answer(&s, &actor, job).await
 }
 
 /// A new password.

@@ -8,6 +8,7 @@ mod auth;
 mod conversation;
 mod files;
 mod inbox;
+mod jobs;
 mod operator;
 mod organise;
 mod search;
@@ -41,6 +42,7 @@ pub fn all() -> OpenApiRouter<ApiState> {
         .merge(account_login::routes())
         .merge(conversation::routes())
         .merge(search::routes())
+        .merge(jobs::routes())
 }
 
 /// Answers 200 once the server is ready.

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tgdesk_core::domain::{AccountId, Group, GroupId, Tag, TagId, UserId};
+use tgdesk_core::usecases::JobView;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
@@ -76,14 +77,14 @@ async fn rename_group(
 }
 
 /// Deletes one of the caller's groups; the accounts stay.
-#[utoipa::path(delete, path = "/api/groups/{id}", tag = "groups", params(("id" = String, Path)), responses((status = 200, body = Done)))]
+#[utoipa::path(delete, path = "/api/groups/{id}", tag = "groups", params(("id" = String, Path)), responses((status = 200, body = Done, description = "deleted"), (status = 202, body = JobView, description = "still deleting: a job"), (status = 409, description = "conflict, or the job failed")))]
 async fn delete_group(
     State(s): State<ApiState>,
     Authed(actor): Authed,
     Path(id): Path<GroupId>,
-) -> Result<Json<Done>, ApiError> {
-    s.desk.delete_group(&actor, &id).await?;
-    Ok(Json(DONE))
+) -> Result<axum::response::Response, ApiError> {
+    let job = s.desk.delete_group(&actor, &id).await?;
+    super::jobs::job_answer(&s, &actor, job).await
 }
 
 /// Accounts to add to or remove from a group.
@@ -147,12 +148,12 @@ async fn create_tag(
 }
 
 /// Deletes a tag everywhere (admins).
-#[utoipa::path(delete, path = "/api/tags/{id}", tag = "tags", params(("id" = String, Path)), responses((status = 200, body = Done)))]
+#[utoipa::path(delete, path = "/api/tags/{id}", tag = "tags", params(("id" = String, Path)), responses((status = 200, body = Done, description = "deleted"), (status = 202, body = JobView, description = "still deleting: a job"), (status = 409, description = "conflict, or the job failed")))]
 async fn delete_tag(
     State(s): State<ApiState>,
     Authed(actor): Authed,
     Path(id): Path<TagId>,
-) -> Result<Json<Done>, ApiError> {
-    s.desk.delete_tag(&actor, &id).await?;
-    Ok(Json(DONE))
+) -> Result<axum::response::Response, ApiError> {
+    let job = s.desk.delete_tag(&actor, &id).await?;
+    super::jobs::job_answer(&s, &actor, job).await
 }

@@ -96,6 +96,10 @@ opaque_id!(
     /// Identifies a command to the fleet whose reply a caller waits for.
     RequestId, "req"
 );
+opaque_id!(
+    /// Identifies a job (an import, a cascading delete).
+    JobId, "job"
+);
 
 #[cfg(test)]
 mod tests {

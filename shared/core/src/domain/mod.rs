@@ -7,6 +7,7 @@ mod dialog;
 mod dialog_delta;
 mod error;
 mod ids;
+mod job;
 mod limits;
 #[cfg(test)]
 pub(crate) use limits::tests as limits_tests;
@@ -21,7 +22,8 @@ pub use audit::{AuditAction, AuditEntry};
 pub use dialog::{Dialog, PeerKind, PeerProfile};
 pub use dialog_delta::{preview, text_preview, DialogDelta, PREVIEW_CHARS};
 pub use error::DomainError;
-pub use ids::{AccountId, AuditId, BatchId, FileId, GroupId, RequestId, SendId, TagId, UserId};
+pub use ids::{AccountId, AuditId, BatchId, FileId, GroupId, JobId, RequestId, SendId, TagId, UserId};
+pub use job::{ImportFormat, ImportReport, Job, JobKind, JobState, RejectedLine, JOB_KEEP_DAYS};
 pub use limits::{
     cut, MAX_ENTITIES_BYTES, MAX_IDS_PER_UPDATE, MAX_NAME_BYTES, MAX_PROFILES_PER_UPDATE, MAX_TEXT_BYTES,
     TEXT_AND_ENTITIES_JSON_BYTES,

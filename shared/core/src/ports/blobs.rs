@@ -3,6 +3,10 @@
 
 use super::{PortError, PortErrorKind};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// Longest key, as S3 allows.
 pub const MAX_BLOB_KEY: usize = 1024;
@@ -104,6 +108,37 @@ impl BlobReader for MemoryBlob {
     }
 }
 
+/// Longest a presigned request stays valid.
+pub const MAX_PRESIGN: Duration = Duration::from_secs(12 * 3600);
+
+/// Returns `Invalid` for a presigned request's lifetime outside 1 s to [`MAX_PRESIGN`].
+pub fn validate_presign(expires_in: Duration) -> Result<(), PortError> {
+    if expires_in < Duration::from_secs(1) || expires_in > MAX_PRESIGN {
+        return Err(PortError::new(
+            PortErrorKind::Invalid,
+            format!("presigned for {expires_in:?}: outside 1 s..=12 h"),
+        ));
+    }
+    Ok(())
+}
+
+/// An HTTP request a client sends straight to the blob store, signed in
+/// advance so it needs no other credentials: files too big for the API's
+/// request and response limits (API Gateway: 10 MB in, 6 MB out of a
+/// Lambda) go around it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PresignedRequest {
+    /// `PUT` (an upload) or `GET` (a download).
+    pub method: String,
+    /// Where to send it: absolute (S3), or a path on the API's own origin
+    /// (the local server).
+    pub url: String,
+    /// Headers to send exactly as given (an upload's type and length are signed).
+    pub headers: BTreeMap<String, String>,
+    /// When the signature stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Immutable blobs under tenant-prefixed keys. Every method refuses a key
 /// [`validate_blob_key`] refuses with `Invalid`. A key and keys under it
 /// (`a/b` and `a/b/c`) are distinct blobs.
@@ -126,6 +161,21 @@ pub trait BlobStore: Send + Sync {
     /// itself is a valid key, else `Invalid`), in byte order, after `after`
     /// (from the first when `None`), at most `limit` (1 to [`MAX_BLOB_LIST`]).
     async fn list(&self, folder: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>, PortError>;
+    /// Returns a request that stores exactly `size` bytes of `content_type`
+    /// under `key` (as [`BlobStore::put`] does) when sent within
+    /// `expires_in`; the store refuses it with another length, type or key,
+    /// or later. Key and type are checked as by `put`, the lifetime by
+    /// [`validate_presign`].
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, PortError>;
+    /// Returns a request that reads the blob at `key` when sent within
+    /// `expires_in` (the key need not exist yet: the request then finds nothing).
+    async fn presign_download(&self, key: &str, expires_in: Duration) -> Result<PresignedRequest, PortError>;
 }
 
 /// Most keys one [`BlobStore::list`] returns (S3's own page size).

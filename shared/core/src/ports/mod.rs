@@ -7,6 +7,7 @@ mod blobs;
 mod connections;
 mod error;
 mod expiry;
+mod jobs;
 mod leases;
 mod push;
 mod queue;
@@ -22,14 +23,15 @@ pub use archive::{
     validate_month, Archive, ArchiveChange, ArchiveUsage, ArchiveWrite, MAX_ARCHIVE_BATCH, MAX_ARCHIVE_PAGE,
 };
 pub use blobs::{
-    validate_blob_key, validate_content_type, BlobMeta, BlobReader, BlobStore, BlobWriter, MemoryBlob, MAX_BLOB_CHUNK,
-    MAX_BLOB_KEY, MAX_BLOB_LIST, MAX_CONTENT_TYPE,
+    validate_blob_key, validate_content_type, validate_presign, BlobMeta, BlobReader, BlobStore, BlobWriter,
+    MemoryBlob, PresignedRequest, MAX_BLOB_CHUNK, MAX_BLOB_KEY, MAX_BLOB_LIST, MAX_CONTENT_TYPE, MAX_PRESIGN,
 };
 pub use connections::{
     validate_connection_id, Advance, Connection, ConnectionId, Connections, MAX_CONNECTIONS_PER_USER, MAX_CONNECTION_ID,
 };
 pub use error::{PortError, PortErrorKind};
 pub use expiry::{DialogKey, MessageExpiry, MAX_EXPIRED_BATCH};
+pub use jobs::{Jobs, MAX_JOB_PAGE};
 pub use leases::{Lease, Leases};
 pub use push::{PushEvent, PushHub, EVENT_KINDS};
 pub use queue::{

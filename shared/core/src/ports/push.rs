@@ -18,7 +18,7 @@ pub struct PushEvent {
 }
 
 /// Every event type the desk pushes (the hub adds `resync` itself).
-pub const EVENT_KINDS: [&str; 9] = [
+pub const EVENT_KINDS: [&str; 11] = [
     "message.new",
     "message.edit",
     "message.delete",
@@ -29,6 +29,8 @@ pub const EVENT_KINDS: [&str; 9] = [
     "batch.progress",
     // Tells sockets of older token versions to close (usecases::revocation).
     "session.revoked",
+    "import.progress",
+    "job.finished",
 ];
 
 impl PushEvent {

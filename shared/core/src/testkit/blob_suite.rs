@@ -136,6 +136,35 @@ pub async fn invalid_keys_and_content_types_are_refused(b: &dyn BlobStore) {
     b.put(&key, b"x".to_vec(), &"t".repeat(MAX_CONTENT_TYPE)).await.unwrap();
 }
 
+/// A presigned upload names its method, carries the signed type and
+/// length as headers to send, and expires when asked; a download is a
+/// `GET`; bad keys, types and lifetimes are `Invalid`. (Sending them is
+/// each adapter's own test: the S3 one against the server, the local one
+/// through the server's route.)
+pub async fn presigned_requests_carry_what_they_sign_and_refuse_bad_input(b: &dyn BlobStore) {
+    use crate::ports::MAX_PRESIGN;
+    use std::time::Duration;
+    let key = format!("{}/upload.csv", prefix());
+    let before = chrono::Utc::now();
+    let up = b.presign_upload(&key, "text/csv", 1234, Duration::from_secs(900)).await.unwrap();
+    assert_eq!(up.method, "PUT");
+    assert!(!up.url.is_empty());
+    assert_eq!(up.headers.get("content-type").map(String::as_str), Some("text/csv"));
+    assert_eq!(up.headers.get("content-length").map(String::as_str), Some("1234"));
+    let lifetime = up.expires_at - before;
+    assert!(lifetime >= chrono::Duration::seconds(899) && lifetime <= chrono::Duration::seconds(905), "{lifetime}");
+    let down = b.presign_download(&key, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(down.method, "GET");
+    assert_ne!(down.url, up.url);
+    assert_kind(b.presign_upload("../x", "text/csv", 1, Duration::from_secs(60)).await, PortErrorKind::Invalid);
+    assert_kind(b.presign_upload(&key, "", 1, Duration::from_secs(60)).await, PortErrorKind::Invalid);
+    assert_kind(b.presign_upload(&key, "text/csv", 1, Duration::ZERO).await, PortErrorKind::Invalid);
+    let too_long = MAX_PRESIGN + Duration::from_secs(1);
+    assert_kind(b.presign_upload(&key, "text/csv", 1, too_long).await, PortErrorKind::Invalid);
+    assert_kind(b.presign_download("/etc/passwd", Duration::from_secs(60)).await, PortErrorKind::Invalid);
+    assert_kind(b.presign_download(&key, too_long).await, PortErrorKind::Invalid);
+}
+
 /// Readers racing a writer see the old blob or the new one, never a mix.
 pub async fn readers_see_the_old_or_the_new_blob_never_a_mix(b: &dyn BlobStore) {
     let key = format!("{}/racy", prefix());
@@ -255,6 +284,7 @@ macro_rules! blob_contract_suite {
             a_blob_written_in_pieces_reads_back_in_bounded_chunks,
             an_unfinished_blob_is_never_seen,
             streamed_blobs_refuse_bad_keys_and_content_types,
+            presigned_requests_carry_what_they_sign_and_refuse_bad_input,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -23,11 +23,11 @@ pub use handle::{
     ArchiveHandle, BlobHandle, ConnectionsHandle, LeasesHandle, PortHandle, QueueHandle, SearchHandle, ThrottleHandle,
 };
 
-use crate::ports::{ChangeFeed, Directory, MessageReader, MessageWriter, Replies, SendLog};
+use crate::ports::{ChangeFeed, Directory, Jobs, MessageReader, MessageWriter, Replies, SendLog};
 use std::any::Any;
 use std::sync::Arc;
 
-/// One store adapter seen through its five ports.
+/// One store adapter seen through its six ports.
 #[derive(Clone)]
 pub struct StoreHandles {
     /// Tenants, users, accounts, groups, tags, pins, audit.
@@ -40,22 +40,25 @@ pub struct StoreHandles {
     pub sends: Arc<dyn SendLog>,
     /// The fleet's replies to commands.
     pub replies: Arc<dyn Replies>,
+    /// Imports and cascading deletes.
+    pub jobs: Arc<dyn Jobs>,
     /// Whatever must outlive the store (a temp dir, a server process).
     _guard: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl StoreHandles {
-    /// Returns the handles of an adapter that implements the five store ports.
+    /// Returns the handles of an adapter that implements the six store ports.
     pub fn new<S>(store: Arc<S>) -> Self
     where
-        S: Directory + MessageWriter + MessageReader + SendLog + Replies + 'static,
+        S: Directory + MessageWriter + MessageReader + SendLog + Replies + Jobs + 'static,
     {
         Self {
             directory: store.clone(),
             writer: store.clone(),
             reader: store.clone(),
             sends: store.clone(),
-            replies: store,
+            replies: store.clone(),
+            jobs: store,
             _guard: None,
         }
     }
@@ -152,6 +155,9 @@ macro_rules! store_contract_suite {
             batch_sends_are_counted_per_status,
             replies_are_taken_once,
             replies_are_kept_per_tenant_and_replaced,
+            jobs_are_inserted_once_read_back_and_listed_newest_first,
+            job_updates_need_the_version_they_read,
+            jobs_past_their_keep_are_gone,
             profiles_are_upserted_and_read_back,
             one_self_profile_per_account,
             contacts_page_by_peer_without_gaps,

@@ -2,9 +2,10 @@
 
 use super::{actor::team_of, cursor, page_size, AccountView, Actor, AppError, Desk, Page};
 use crate::domain::{
-    Account, AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, GroupId, Phone, TagId, User, UserId,
+    Account, AccountId, AccountStatus, AuditAction, AuditEntry, AuditId, GroupId, Job, JobKind, Phone, TagId, User,
+    UserId,
 };
-use crate::ports::{AccountPut, AccountQuery, PinTarget};
+use crate::ports::{AccountPut, AccountQuery, PinTarget, PortErrorKind};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -169,11 +170,24 @@ impl Desk {
         self.account_view(actor, &account).await
     }
 
-    /// Deletes an account with its dialogs and messages (admins and the team's leader).
-    pub async fn delete_account(&self, actor: &Actor, id: &AccountId) -> Result<(), AppError> {
+    /// Starts deleting an account with its dialogs and messages (admins and
+    /// the team's leader): a job, as an account may hold millions of messages.
+    pub async fn delete_account(&self, actor: &Actor, id: &AccountId) -> Result<Job, AppError> {
         let account = self.visible_account(actor, id).await?;
         actor.ensure_can_assign(&account)?;
-        self.directory.delete_account(&actor.tenant, id).await?;
+        self.start_job(actor, JobKind::DeleteAccount { account: account.id }).await
+    }
+
+    /// The job of [`Desk::delete_account`]: an account already gone is deleted.
+    pub(crate) async fn delete_account_now(&self, actor: &Actor, id: &AccountId) -> Result<(), AppError> {
+        let Some(account) = self.directory.get_account(&actor.tenant, id).await? else { return Ok(()) };
+        let account =
+            actor.visible(Some(account)).map_err(|_| AppError::forbidden("the account is no longer yours"))?;
+        actor.ensure_can_assign(&account)?;
+        match self.directory.delete_account(&actor.tenant, id).await {
+            Err(e) if e.kind == PortErrorKind::NotFound => {}
+            other => other?,
+        }
         let details = serde_json::json!({"phone": account.phone.masked()});
         self.audit(actor, AuditAction::AccountDelete, Some(account.id), None, details).await
     }

@@ -1,10 +1,11 @@
 //! Managing users: admins manage everyone in the tenant, leaders the agents of
 //! their own team.
 
+use super::jobs::owned_accounts;
 use super::{cursor, page_size, Actor, AgentView, AppError, Desk, Page};
 use crate::auth::validate_new_password;
-use crate::domain::{AuditAction, Role, User, UserId, Username};
-use crate::ports::{AccountQuery, DialogScope, UserQuery};
+use crate::domain::{AuditAction, Job, JobKind, Role, User, UserId, Username};
+use crate::ports::{AccountQuery, DialogScope, PortErrorKind, UserQuery};
 use chrono::Utc;
 use serde::Deserialize;
 
@@ -218,22 +219,39 @@ impl Desk {
         .await
     }
 
-    /// Deletes a user the actor manages. `Conflict` while they own accounts or
-    /// lead agents: reassign those first (disabling is the usual way out).
-    pub async fn delete_agent(&self, actor: &Actor, id: &UserId) -> Result<(), AppError> {
+    /// Starts deleting a user the actor manages (a job: their pins and
+    /// groups go too). `Conflict` while they own accounts or lead agents:
+    /// reassign those first (disabling is the usual way out).
+    pub async fn delete_agent(&self, actor: &Actor, id: &UserId) -> Result<Job, AppError> {
+        let user = self.deletable_agent(actor, id).await?;
+        self.start_job(actor, JobKind::DeleteAgent { agent: user.id }).await
+    }
+
+    /// The checks of [`Desk::delete_agent`], made again when its job runs.
+    async fn deletable_agent(&self, actor: &Actor, id: &UserId) -> Result<User, AppError> {
         let user = self.managed_user(actor, id).await?;
         if user.id == actor.user_id {
             return Err(AppError::forbidden("you cannot delete yourself"));
         }
-        let mut owned = AccountQuery::scoped(DialogScope::Owner(user.id.clone()), 1);
-        owned.owner = Some(user.id.clone());
-        if !self.directory.list_accounts(&actor.tenant, &owned).await?.is_empty() {
+        if !self.directory.list_accounts(&actor.tenant, &owned_accounts(&user.id)).await?.is_empty() {
             return Err(AppError::Conflict("the agent still owns accounts; reassign them first".into()));
         }
         if self.leads_anyone(actor, &user.id).await? {
             return Err(AppError::Conflict("the leader still has agents; move them first".into()));
         }
-        self.directory.delete_user(&actor.tenant, &user.id).await?;
+        Ok(user)
+    }
+
+    /// The job of [`Desk::delete_agent`]: an agent already gone is deleted.
+    pub(crate) async fn delete_agent_now(&self, actor: &Actor, id: &UserId) -> Result<(), AppError> {
+        if self.directory.get_user(&actor.tenant, id).await?.is_none() {
+            return Ok(());
+        }
+        let user = self.deletable_agent(actor, id).await?;
+        match self.directory.delete_user(&actor.tenant, &user.id).await {
+            Err(e) if e.kind == PortErrorKind::NotFound => {}
+            other => other?,
+        }
         self.roster.invalidate(&actor.tenant);
         self.revoke_sockets(&user, u32::MAX).await?;
         let details = serde_json::json!({"username": user.username.as_str()});

@@ -7,7 +7,7 @@
 //! numbers it per user); `data` is the variant's payload.
 
 use super::revocation::SESSION_REVOKED;
-use super::DialogView;
+use super::{DialogView, JobView};
 use crate::domain::{AccountId, AccountStatus, BatchId, Message, SendRecord, TagId};
 use crate::ports::{PortError, PushEvent};
 use chrono::{DateTime, Utc};
@@ -118,6 +118,12 @@ pub enum DeskEvent {
     /// Some of the user's tokens were revoked.
     #[serde(rename = "session.revoked")]
     SessionRevoked(SocketsRevoked),
+    /// An import the user started progressed.
+    #[serde(rename = "import.progress")]
+    ImportProgress(JobView),
+    /// A job the user started finished or failed.
+    #[serde(rename = "job.finished")]
+    JobFinished(JobView),
 }
 
 impl DeskEvent {
@@ -133,6 +139,8 @@ impl DeskEvent {
             Self::SendStatus(_) => "send.status",
             Self::BatchProgress(_) => "batch.progress",
             Self::SessionRevoked(_) => SESSION_REVOKED,
+            Self::ImportProgress(_) => "import.progress",
+            Self::JobFinished(_) => "job.finished",
         }
     }
 
@@ -150,6 +158,7 @@ impl DeskEvent {
             Self::SendStatus(s) => PushEvent::new(kind, s),
             Self::BatchProgress(b) => PushEvent::new(kind, b),
             Self::SessionRevoked(r) => PushEvent::new(kind, r),
+            Self::ImportProgress(j) | Self::JobFinished(j) => PushEvent::new(kind, j),
         }
     }
 }
@@ -189,6 +198,12 @@ mod tests {
             updated_at: at,
         };
         let (a, peer) = (account.clone(), 5);
+        let job = JobView::from(&crate::domain::Job::new(
+            crate::domain::TenantId::parse("acme").unwrap(),
+            UserId::generate(),
+            crate::domain::JobKind::DeleteTag { tag: TagId::generate() },
+            crate::domain::JobState::Done,
+        ));
         vec![
             DeskEvent::MessageNew(message),
             DeskEvent::MessageEdit(MessageEdited {
@@ -210,6 +225,8 @@ mod tests {
                 done: true,
             }),
             DeskEvent::SessionRevoked(SocketsRevoked { valid_from: 2 }),
+            DeskEvent::ImportProgress(job.clone()),
+            DeskEvent::JobFinished(job),
         ]
     }
 

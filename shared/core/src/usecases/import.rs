@@ -11,22 +11,13 @@ use super::{actor::team_of, Actor, AppError, Desk};
 use crate::domain::{
     Account, AccountId, AccountStatus, AuditAction, Group, GroupId, Phone, Tag, TagId, User, UserId, Username,
 };
+pub use crate::domain::{ImportFormat, ImportReport, RejectedLine};
 use crate::ports::{AccountPut, PortErrorKind};
 use chrono::Utc;
-use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Rows written per store call (and per transaction).
 const CHUNK: usize = 2_000;
-
-/// The file formats accepted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ImportFormat {
-    /// Header `phone,name,tags,group,owner`; only `phone` is required; tags separated by `;`.
-    Csv,
-    /// One JSON object per line with the same fields; `tags` a list or a `;` string.
-    JsonLines,
-}
 
 /// How far an import is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,26 +28,15 @@ pub struct ImportProgress {
     pub total: usize,
 }
 
-/// One refused line.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct RejectedLine {
-    /// 1-based line number in the file (the CSV header is line 1).
-    pub line: u64,
-    /// Why it was refused.
-    pub reason: String,
-}
-
-/// What an import did.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct ImportReport {
-    /// Accounts created or changed.
-    pub imported: usize,
-    /// Lines that matched an account exactly.
-    pub unchanged: usize,
-    /// Lines refused, by line number: the first [`MAX_REPORTED_REJECTIONS`] met.
-    pub rejected: Vec<RejectedLine>,
-    /// Every line refused, reported or not.
-    pub rejected_count: usize,
+/// Where one run over an import file stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ImportStep {
+    /// Lines handled, from the file's start (the next run skips as many).
+    pub processed: usize,
+    /// Lines in the file.
+    pub total: usize,
+    /// True when every line is handled.
+    pub done: bool,
 }
 
 /// Names resolved once per import: owners, tags and groups.
@@ -69,11 +49,12 @@ struct Lookups {
 }
 
 impl Desk {
-    /// Imports accounts (admins and leaders). Lines with errors are reported
-    /// (the first [`MAX_REPORTED_REJECTIONS`] with their reason, all in
-    /// `rejected_count`), the rest imported; a file of more than
-    /// [`MAX_IMPORT_LINES`] lines is refused whole (`TooLarge`). Rows are read
-    /// and written [`CHUNK`] at a time; `progress` is called after every chunk.
+    /// Imports accounts (admins and leaders) in one go, here and now (the
+    /// API runs an import as a job: [`Desk::import_upload`]). Lines with
+    /// errors are reported (the first [`MAX_REPORTED_REJECTIONS`] with their
+    /// reason, all in `rejected_count`), the rest imported; a file of more
+    /// than [`MAX_IMPORT_LINES`] lines is refused whole (`TooLarge`). Rows are
+    /// read and written [`CHUNK`] at a time; `progress` is called after every chunk.
     pub async fn import_accounts(
         &self,
         actor: &Actor,
@@ -81,9 +62,29 @@ impl Desk {
         body: &[u8],
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
     ) -> Result<ImportReport, AppError> {
+        let mut report = ImportReport::default();
+        self.import_lines(actor, format, body, 0, None, &mut report, progress).await?;
+        Ok(report)
+    }
+
+    /// Imports the lines of `body` after the first `skip` (lines a run
+    /// before this one handled), adding to `report`, until the file ends or,
+    /// at a chunk's end, `until` has passed. The lines skipped are still read
+    /// for their phones, so a phone met twice is refused on its second line
+    /// whichever run meets it. Audits the import once its last line is handled.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn import_lines(
+        &self,
+        actor: &Actor,
+        format: ImportFormat,
+        body: &[u8],
+        skip: usize,
+        until: Option<tokio::time::Instant>,
+        report: &mut ImportReport,
+        progress: &(dyn Fn(ImportProgress) + Send + Sync),
+    ) -> Result<ImportStep, AppError> {
         actor.ensure_supervisor()?;
         let total = count_lines(body)?;
-        let mut report = ImportReport::default();
         let mut rows = Rows::open(format, body)?;
         let mut lookups = Lookups {
             tags: self
@@ -96,8 +97,20 @@ impl Desk {
             ..Lookups::default()
         };
         let mut seen: HashMap<Phone, u64> = HashMap::new();
-        let mut chunk = Vec::with_capacity(CHUNK);
         let mut processed = 0;
+        while processed < skip {
+            match rows.next() {
+                None => break,
+                Some(Ok((line, raw))) => {
+                    if let Ok(row) = validate(line, raw) {
+                        seen.entry(row.phone).or_insert(line);
+                    }
+                }
+                Some(Err(_)) => {}
+            }
+            processed += 1;
+        }
+        let mut chunk = Vec::with_capacity(CHUNK);
         loop {
             let next = rows.next();
             let done = next.is_none();
@@ -117,9 +130,13 @@ impl Desk {
             }
             processed += usize::from(!done);
             if chunk.len() == CHUNK || (done && !chunk.is_empty()) {
-                self.import_chunk(actor, &chunk, &mut lookups, &mut report).await?;
+                self.import_chunk(actor, &chunk, &mut lookups, report).await?;
                 chunk.clear();
                 progress(ImportProgress { processed, total });
+                report.rejected.sort_by_key(|r| r.line);
+                if !done && until.is_some_and(|u| tokio::time::Instant::now() >= u) {
+                    return Ok(ImportStep { processed, total, done: false });
+                }
             }
             if done {
                 break;
@@ -130,7 +147,7 @@ impl Desk {
             "imported": report.imported, "unchanged": report.unchanged, "rejected": report.rejected_count,
         });
         self.audit(actor, AuditAction::AccountImport, None, None, details).await?;
-        Ok(report)
+        Ok(ImportStep { processed, total, done: true })
     }
 
     async fn import_chunk(

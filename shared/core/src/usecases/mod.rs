@@ -19,6 +19,7 @@ mod import_rows;
 mod inbox;
 mod indexer;
 mod ingest;
+mod jobs;
 mod message_actions;
 mod organise;
 mod profiles;
@@ -52,6 +53,10 @@ pub use ingest::{
     decode_batch, encode_batch, AccountUpdate, Announcements, BatchIngest, FailedBatch, IngestReport, UpdateEnvelope,
     MAX_INGEST_ATTEMPTS, UPDATES_QUEUE,
 };
+pub use jobs::{
+    import_content_type, job_retry_delay, ImportUpload, JobRun, JobVerdict, JobView, JOBS_QUEUE, JOB_RUN, JOB_WAIT,
+    MAX_IMPORT_BYTES, MAX_JOB_ATTEMPTS, UPLOAD_LIFETIME,
+};
 pub use message_actions::{EditMessage, MediaFile};
 pub use profiles::{ProfileView, MAX_HISTORY_SYNC};
 pub use retention::{first_kept_month, purge_archive, ArchivePolicy, ArchiveView};
@@ -63,8 +68,8 @@ pub use views::{AccountView, AgentView, DialogView, Page, TagRef};
 
 use crate::auth::{LoginThrottle, PasswordPool, TokenService};
 use crate::ports::{
-    Archive, BlobStore, Directory, Leases, MessageReader, MessageWriter, PushHub, Queue, Replies, SearchIndex, SendLog,
-    SessionImporter, SessionSealer,
+    Archive, BlobStore, Directory, Jobs, Leases, MessageReader, MessageWriter, PushHub, Queue, Replies, SearchIndex,
+    SendLog, SessionImporter, SessionSealer,
 };
 use std::sync::Arc;
 
@@ -99,6 +104,8 @@ pub struct Ports {
     pub search: Option<Arc<dyn SearchIndex>>,
     /// The fleet's replies to commands a caller waits on.
     pub replies: Arc<dyn Replies>,
+    /// Imports and cascading deletes, as the workers run them.
+    pub jobs: Arc<dyn Jobs>,
     /// Turns imported session strings into sealed sessions (`None`: the
     /// import's `session` column is refused).
     pub sessions: Option<Arc<dyn SessionImporter>>,
@@ -130,6 +137,9 @@ pub struct Desk {
     pub fleet_timeout: std::time::Duration,
     /// The hot window and retention, as the composition root configured them.
     pub archive_policy: ArchivePolicy,
+    /// How long a request waits for the job it started before answering
+    /// with the job ([`JOB_WAIT`] unless changed).
+    pub job_wait: std::time::Duration,
 }
 
 impl Desk {
@@ -143,6 +153,7 @@ impl Desk {
             roster: Arc::default(),
             fleet_timeout: FLEET_TIMEOUT,
             archive_policy: ArchivePolicy::default(),
+            job_wait: JOB_WAIT,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Groups (personal), tags (tenant-wide) and pins (personal).
 
 use super::{Actor, AppError, Desk};
-use crate::domain::{parse_label, AccountId, Group, GroupId, Role, Tag, TagId, UserId};
+use crate::domain::{parse_label, AccountId, Group, GroupId, Job, JobKind, Role, Tag, TagId, UserId};
 use crate::ports::{Pin, PinTarget, PortErrorKind};
 use chrono::Utc;
 
@@ -57,10 +57,23 @@ impl Desk {
         Ok(group)
     }
 
-    /// Deletes one of the actor's groups; its accounts stay.
-    pub async fn delete_group(&self, actor: &Actor, id: &GroupId) -> Result<(), AppError> {
+    /// Starts deleting one of the actor's groups (a job: every account
+    /// leaves it); its accounts stay.
+    pub async fn delete_group(&self, actor: &Actor, id: &GroupId) -> Result<Job, AppError> {
         self.own_group(actor, id).await?;
-        Ok(self.directory.delete_group(&actor.tenant, id).await?)
+        self.start_job(actor, JobKind::DeleteGroup { group: id.clone() }).await
+    }
+
+    /// The job of [`Desk::delete_group`]: a group already gone is deleted.
+    pub(crate) async fn delete_group_now(&self, actor: &Actor, id: &GroupId) -> Result<(), AppError> {
+        let Some(group) = self.directory.get_group(&actor.tenant, id).await? else { return Ok(()) };
+        if group.owner_id != actor.user_id && actor.role != Role::Admin {
+            return Err(AppError::forbidden("the group is no longer yours to delete"));
+        }
+        match self.directory.delete_group(&actor.tenant, id).await {
+            Err(e) if e.kind == PortErrorKind::NotFound => Ok(()),
+            other => Ok(other?),
+        }
     }
 
     /// Adds (or with `add == false` removes) accounts the actor sees to one of their groups.
@@ -113,10 +126,23 @@ impl Desk {
         Ok(self.directory.list_tags(&actor.tenant).await?)
     }
 
-    /// Deletes a tag everywhere (admins only).
-    pub async fn delete_tag(&self, actor: &Actor, id: &TagId) -> Result<(), AppError> {
+    /// Starts deleting a tag everywhere (admins only): a job, as the tag
+    /// comes off every account and message. `NotFound` for an unknown tag.
+    pub async fn delete_tag(&self, actor: &Actor, id: &TagId) -> Result<Job, AppError> {
         actor.ensure_admin()?;
-        Ok(self.directory.delete_tag(&actor.tenant, id).await?)
+        if !self.directory.list_tags(&actor.tenant).await?.iter().any(|t| &t.id == id) {
+            return Err(AppError::not_found("no such tag"));
+        }
+        self.start_job(actor, JobKind::DeleteTag { tag: id.clone() }).await
+    }
+
+    /// The job of [`Desk::delete_tag`]: a tag already gone is deleted.
+    pub(crate) async fn delete_tag_now(&self, actor: &Actor, id: &TagId) -> Result<(), AppError> {
+        actor.ensure_admin()?;
+        match self.directory.delete_tag(&actor.tenant, id).await {
+            Err(e) if e.kind == PortErrorKind::NotFound => Ok(()),
+            other => Ok(other?),
+        }
     }
 
     /// Pins or unpins an account for the actor.

@@ -8,6 +8,7 @@ mod directory;
 mod expiry;
 mod feed;
 mod ingest;
+mod jobs;
 mod messages;
 mod organise;
 mod profiles;

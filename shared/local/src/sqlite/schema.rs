@@ -18,6 +18,7 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(V9),
         M::up(V10),
         M::up(V11),
+        M::up(V12),
     ])
 }
 
@@ -324,6 +325,21 @@ CREATE INDEX messages_by_date ON messages (date_ns);
 /// overwrite the session the new holder saved.
 const V11: &str = r#"
 ALTER TABLE accounts ADD COLUMN session_fence INTEGER NOT NULL DEFAULT 0;
+"#;
+
+/// Jobs (`jobs.rs`): imports and cascading deletes, kept a week after their
+/// last change. Ids are ULIDs, so by id is by age.
+const V12: &str = r#"
+CREATE TABLE jobs (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    started_by TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    expires_ns INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX jobs_expiry ON jobs (expires_ns);
 "#;
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod audit;
 mod fleet;
 mod inbox_rosters;
 mod io;
+mod jobs;
 mod organise;
 mod pins;
 mod tenants;
@@ -21,8 +22,9 @@ use tgdesk_core::domain::{
     Account, AccountHead, AccountId, AccountStatus, AuditEntry, Group, GroupId, Phone, Tag, TagId, Tenant, TenantId,
     User, UserId, Username,
 };
+use tgdesk_core::domain::{Job, JobId};
 use tgdesk_core::ports::{
-    AccountPut, AccountQuery, AuditQuery, Directory, Pin, PinTarget, PortError, PortErrorKind, SessionSave,
+    AccountPut, AccountQuery, AuditQuery, Directory, Jobs, Pin, PinTarget, PortError, PortErrorKind, SessionSave,
     SessionSaves, UserQuery,
 };
 
@@ -200,5 +202,30 @@ impl Directory for DynamoStore {
 
     async fn list_audit(&self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>, PortError> {
         self.audit_page(tenant, query).await
+    }
+}
+
+#[async_trait]
+impl Jobs for DynamoStore {
+    async fn insert_job(&self, job: &Job) -> Result<(), PortError> {
+        self.insert_job_item(job).await
+    }
+
+    async fn update_job(&self, job: &Job) -> Result<(), PortError> {
+        self.update_job_item(job).await
+    }
+
+    async fn get_job(&self, tenant: &TenantId, id: &JobId) -> Result<Option<Job>, PortError> {
+        self.job_item(tenant, id).await
+    }
+
+    async fn list_jobs(
+        &self,
+        tenant: &TenantId,
+        started_by: Option<&UserId>,
+        before: Option<&JobId>,
+        limit: usize,
+    ) -> Result<Vec<Job>, PortError> {
+        self.job_items(tenant, started_by, before, limit).await
     }
 }
