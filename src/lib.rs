@@ -96,8 +96,8 @@ impl App {
     /// `archive_every`, when a retention is set and there is an archive.
     fn retention_job(&self, mut stopped: tokio::sync::watch::Receiver<bool>) -> Option<tokio::task::JoinHandle<()>> {
         let days = self.desk.archive_policy.retention_days?;
-        let archive = self.desk.archive.clone()?;
-        let (directory, every) = (self.desk.directory.clone(), self.config.archive_every);
+        let archive = self.desk.ports().archive.clone()?;
+        let (directory, every) = (self.desk.ports().directory.clone(), self.config.archive_every);
         let keep = tgdesk_aws::days(days);
         Some(tokio::spawn(async move {
             loop {
@@ -199,7 +199,8 @@ impl App {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let pump = tokio::spawn(tgdesk_fleet::pump::run_ingest(self.desk.clone(), self.pump.clone(), stopped.clone()));
         // Events a `tgdesk-fleet` process on this data dir raised reach the sockets here.
-        let relay = tokio::spawn(tgdesk_local::relay_push(self.desk.queue.clone(), self.hub.clone(), stopped.clone()));
+        let relay =
+            tokio::spawn(tgdesk_local::relay_push(self.desk.ports().queue.clone(), self.hub.clone(), stopped.clone()));
         // Imports and cascading deletes (the `jobs` Lambda's work, on AWS in this process too).
         let jobs = tokio::spawn({
             let (desk, stopped) = (self.desk.clone(), stopped.clone());

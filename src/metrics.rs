@@ -210,7 +210,7 @@ pub async fn scrape(State(s): State<MetricsState>, headers: HeaderMap) -> Respon
     );
     let _ = writeln!(out, "# HELP tgdesk_queue_depth Bodies waiting (visible) or being handled (in_flight).\n# TYPE tgdesk_queue_depth gauge");
     for queue in [UPDATES_QUEUE, COMMANDS_QUEUE] {
-        match s.desk.queue.depth(queue).await {
+        match s.desk.ports().queue.depth(queue).await {
             Ok(d) => {
                 let _ = writeln!(out, "tgdesk_queue_depth{{queue=\"{queue}\",state=\"visible\"}} {}", d.visible);
                 let _ = writeln!(out, "tgdesk_queue_depth{{queue=\"{queue}\",state=\"in_flight\"}} {}", d.in_flight);

@@ -79,11 +79,9 @@ async fn download(State(blobs): State<FsBlobStore>, Path(token): Path<String>) -
             Err(e) => Some((Err(std::io::Error::other(e.message)), None)),
         }
     });
-    let mut response = Body::from_stream(stream).into_response();
-    let headers = response.headers_mut();
-    if let Ok(v) = meta.content_type.parse() {
-        headers.insert(header::CONTENT_TYPE, v);
-    }
-    headers.insert(header::CONTENT_LENGTH, meta.size.into());
+    // This origin is the app's: served as the API serves files (never
+    // sniffed, an attachment unless a raster image), not as S3 would.
+    let mut response = tgdesk_api::file_response(Body::from_stream(stream), &meta.content_type, None, "inline");
+    response.headers_mut().insert(header::CONTENT_LENGTH, meta.size.into());
     response
 }

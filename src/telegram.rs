@@ -54,12 +54,16 @@ pub async fn seed_demo(desk: &Desk, side: &TelegramSide, tenant: &str, admin: &s
     let Some(url) = &side.sim_url else { return Ok(()) };
     let http = reqwest::Client::new();
     let tenant = TenantId::parse(tenant)?;
-    let admin =
-        desk.directory.find_user(&tenant, &Username::parse(admin)?).await?.context("the demo admin is missing")?;
+    let admin = desk
+        .ports()
+        .directory
+        .find_user(&tenant, &Username::parse(admin)?)
+        .await?
+        .context("the demo admin is missing")?;
     let actor = Actor::of(&admin);
     for phone in DEMO_PHONES {
         let parsed = Phone::parse(phone)?;
-        if !desk.directory.find_accounts_by_phone(&tenant, std::slice::from_ref(&parsed)).await?.is_empty() {
+        if !desk.ports().directory.find_accounts_by_phone(&tenant, std::slice::from_ref(&parsed)).await?.is_empty() {
             continue;
         }
         let created: serde_json::Value = http
@@ -81,7 +85,7 @@ pub async fn seed_demo(desk: &Desk, side: &TelegramSide, tenant: &str, admin: &s
         let account = desk.create_account(&actor, input).await?;
         let id = AccountId::parse(account.id.as_str())?;
         let sealed = side.sealer.seal(&id, &bytes).await?;
-        desk.directory.set_account_session(&tenant, &id, Some(sealed), None).await?;
+        desk.ports().directory.set_account_session(&tenant, &id, Some(sealed), None).await?;
     }
     let traffic = json!({"rate": 0.5, "duration_s": 7 * 24 * 3600, "accounts": DEMO_PHONES});
     http.post(format!("{url}/control/traffic")).json(&traffic).send().await?.error_for_status()?;

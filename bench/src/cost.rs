@@ -147,12 +147,13 @@ pub async fn run(ctx: &AwsContext, shape: &Shape) -> anyhow::Result<Value> {
     desk.import_accounts(&admin, tgdesk_core::usecases::ImportFormat::Csv, csv.as_bytes(), &|_| {}).await?;
     let tenant = TenantId::parse("bench")?;
     let query = tgdesk_core::ports::AccountQuery::scoped(tgdesk_core::ports::DialogScope::Tenant, shape.accounts);
-    let ids: Vec<AccountId> = desk.directory.list_accounts(&tenant, &query).await?.into_iter().map(|a| a.id).collect();
+    let ids: Vec<AccountId> =
+        desk.ports().directory.list_accounts(&tenant, &query).await?.into_iter().map(|a| a.id).collect();
     anyhow::ensure!(ids.len() == shape.accounts, "imported {} of {} accounts", ids.len(), shape.accounts);
     // One socket per user: the agents and the admin (every message reaches its owner and the admin).
     let connections = DynamoConnections::new(ctx);
     let everyone = tgdesk_core::ports::UserQuery { limit: 10_000, ..Default::default() };
-    for user in desk.directory.list_users(&tenant, &everyone).await? {
+    for user in desk.ports().directory.list_users(&tenant, &everyone).await? {
         let connection = Connection {
             id: format!("c{}=", user.id.as_str().replace('_', "")),
             tenant: tenant.clone(),

@@ -64,7 +64,7 @@ pub async fn run_beside(
         None => crate::import::fresh_desk_with_hub(dir.path()).await?,
         Some(ctx) => crate::import::aws_desk_with_hub(ctx).await?,
     };
-    let store = desk.directory.clone();
+    let store = desk.ports().directory.clone();
     let owners = crate::import::agents(&desk, &admin, subscribers.max(1)).await?;
     let csv = crate::import::csv(accounts, &owners);
     desk.import_accounts(&admin, tgdesk_core::usecases::ImportFormat::Csv, csv.as_bytes(), &|_| {}).await?;
@@ -83,6 +83,7 @@ pub async fn run_beside(
     let received = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let users = desk
+        .ports()
         .directory
         .list_users(&tenant, &tgdesk_core::ports::UserQuery { limit: 10_000, ..Default::default() })
         .await?;
@@ -161,7 +162,7 @@ pub async fn run_beside(
                 break;
             }
         }
-        desk.queue.send_batch(UPDATES_QUEUE, vec![encode_batch(&envelopes)]).await?;
+        desk.ports().queue.send_batch(UPDATES_QUEUE, vec![encode_batch(&envelopes)]).await?;
         // Pace the producer at `rate` messages/s, as the fleet would publish them.
         let due = Duration::from_secs_f64(sent as f64 / rate);
         if let Some(wait) = due.checked_sub(began.elapsed()) {

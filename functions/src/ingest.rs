@@ -129,14 +129,14 @@ async fn settle<'a>(
         FailedBatch::Retry(delay) => {
             tracing::warn!(record = id, error = %e, attempts = delivery.attempts, ?delay, "record not stored; delivered again");
             // Best effort: without the delay it comes back after the queue's visibility timeout.
-            if let Err(nack) = desk.queue.nack(UPDATES_QUEUE, &delivery.receipt, delay).await {
+            if let Err(nack) = desk.ports().queue.nack(UPDATES_QUEUE, &delivery.receipt, delay).await {
                 tracing::debug!(record = id, error = %nack, "cannot delay the record's next delivery");
             }
             failed.push(record);
             return;
         }
     };
-    match desk.queue.dead_letter(UPDATES_QUEUE, delivery, &reason).await {
+    match desk.ports().queue.dead_letter(UPDATES_QUEUE, delivery, &reason).await {
         Ok(()) => {
             outcome.dead_lettered += 1;
             tracing::warn!(record = id, %reason, "update batch dead-lettered");

@@ -19,20 +19,22 @@ pub async fn handle(desk: &Desk, event: &SqsEvent) -> SqsBatchResponse {
         let delivery = delivery_of(record);
         let again = match desk.run_delivery(&delivery).await {
             JobVerdict::Settled => false,
-            JobVerdict::DeadLetter(reason) => match desk.queue.dead_letter(JOBS_QUEUE, &delivery, &reason).await {
-                Ok(()) => {
-                    tracing::warn!(%reason, "job record dead-lettered");
-                    false
+            JobVerdict::DeadLetter(reason) => {
+                match desk.ports().queue.dead_letter(JOBS_QUEUE, &delivery, &reason).await {
+                    Ok(()) => {
+                        tracing::warn!(%reason, "job record dead-lettered");
+                        false
+                    }
+                    Err(e) => {
+                        // The redrive policy takes it to the dead-letter queue after its last delivery.
+                        tracing::warn!(%reason, error = %e, "cannot dead-letter; delivered again");
+                        true
+                    }
                 }
-                Err(e) => {
-                    // The redrive policy takes it to the dead-letter queue after its last delivery.
-                    tracing::warn!(%reason, error = %e, "cannot dead-letter; delivered again");
-                    true
-                }
-            },
+            }
             JobVerdict::Retry(delay) => {
                 // Best effort: without the delay it comes back after the visibility timeout.
-                if let Err(e) = desk.queue.nack(JOBS_QUEUE, &delivery.receipt, delay).await {
+                if let Err(e) = desk.ports().queue.nack(JOBS_QUEUE, &delivery.receipt, delay).await {
                     tracing::debug!(error = %e, "cannot delay the job's next delivery");
                 }
                 true

@@ -69,7 +69,7 @@ impl Function {
         if let Some(id) = id {
             account.id = AccountId::parse(id).expect("account id");
         }
-        self.desk.directory.put_accounts(tenant, std::slice::from_ref(&account)).await.expect("put account");
+        self.desk.ports().directory.put_accounts(tenant, std::slice::from_ref(&account)).await.expect("put account");
         account.id
     }
 
@@ -121,7 +121,7 @@ async fn a_batch_is_stored_its_bad_records_dead_lettered_with_reasons_and_its_pu
     let (failed, outcome) = f.run(&event).await;
     assert!(failed.is_empty(), "nothing is delivered again: {failed:?}");
     assert_eq!((outcome.new_messages, outcome.duplicates, outcome.dead_lettered), (3, 0, 2));
-    let stored = f.desk.reader.list_messages(&tenant, &account, 501, None, 10).await.unwrap();
+    let stored = f.desk.ports().reader.list_messages(&tenant, &account, 501, None, 10).await.unwrap();
     assert_eq!(stored.len(), 3, "the three messages are stored");
 
     let mut reasons: Vec<String> =
@@ -187,7 +187,7 @@ async fn the_recorded_event_stores_its_batch_and_answers_for_records_it_cannot_d
 
     let (failed, outcome) = f.run(&event).await;
     assert_eq!((outcome.new_messages, outcome.duplicates), (3, 0));
-    let stored = f.desk.reader.list_messages(&tenant, &account, 501, None, 10).await.unwrap();
+    let stored = f.desk.ports().reader.list_messages(&tenant, &account, 501, None, 10).await.unwrap();
     assert_eq!(stored.len(), 3);
     // The recorded receipts belong to another queue, so the two bad records
     // cannot be moved by hand: they are answered as failures, and the

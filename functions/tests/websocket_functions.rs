@@ -156,7 +156,7 @@ async fn stored_messages_reach_every_connection_numbered_in_one_frame_and_a_resu
     assert_eq!(s.connect("resumed=", &[("token", &s.token), ("since", "41")]).await, 200);
     assert_eq!(s.connect("gone=", &[("token", &s.token)]).await, 200);
     let account = fixtures::account(&s.tenant);
-    s.desk.directory.put_accounts(&s.tenant, std::slice::from_ref(&account)).await.unwrap();
+    s.desk.ports().directory.put_accounts(&s.tenant, std::slice::from_ref(&account)).await.unwrap();
     let updates =
         (1..=3).map(|id| AccountUpdate::Message { message: message(&account.id, 7, id, id, false) }).collect();
     let body = encode_batch(&[UpdateEnvelope { tenant: s.tenant.clone(), account_id: account.id.clone(), updates }]);

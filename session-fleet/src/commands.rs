@@ -43,7 +43,7 @@ pub(crate) async fn consume(fleet: Arc<Fleet>, queue: String, mut shutdown: watc
         while handling.try_join_next().is_some() {}
         let free = slots.available_permits().clamp(1, 32);
         let received = tokio::select! {
-            r = fleet.desk.queue.receive(&queue, free, Duration::from_secs(1), fleet.config.command_visibility) => r,
+            r = fleet.desk.ports().queue.receive(&queue, free, Duration::from_secs(1), fleet.config.command_visibility) => r,
             _ = shutdown.changed() => break,
         };
         let deliveries = match received {
@@ -81,7 +81,7 @@ async fn handle(fleet: Arc<Fleet>, from: &str, delivery: Delivery) {
             None => execute(&fleet, command, delivery.attempts).await,
         },
     };
-    let queue = &fleet.desk.queue;
+    let queue = &fleet.desk.ports().queue;
     let result = match settle {
         Settle::Ack => queue.ack(from, std::slice::from_ref(&delivery.receipt)).await,
         Settle::Retry(delay) => queue.nack(from, &delivery.receipt, delay).await,
@@ -117,7 +117,7 @@ async fn elsewhere(fleet: &Fleet, command: &FleetCommand, from: &str) -> Option<
 
 /// Moves a delivery to queue `to` (acked here once it is there).
 async fn pass_on(fleet: &Fleet, to: &str, delivery: &Delivery) -> Settle {
-    match fleet.desk.queue.send_batch(to, vec![delivery.body.clone()]).await {
+    match fleet.desk.ports().queue.send_batch(to, vec![delivery.body.clone()]).await {
         Ok(()) => {
             fleet.metrics.commands_passed_on.fetch_add(1, Ordering::Relaxed);
             Settle::Ack
@@ -137,15 +137,19 @@ pub(crate) async fn drain(fleet: &Fleet, queue: &str) -> Result<usize, PortError
     loop {
         // Waiting a moment: an immediate receive (SQS short polling) may
         // answer nothing from a small queue that is not empty.
-        let batch =
-            fleet.desk.queue.receive(queue, 10, Duration::from_secs(1), fleet.config.command_visibility).await?;
+        let batch = fleet
+            .desk
+            .ports()
+            .queue
+            .receive(queue, 10, Duration::from_secs(1), fleet.config.command_visibility)
+            .await?;
         if batch.is_empty() {
             return Ok(moved);
         }
         let bodies = batch.iter().map(|d| d.body.clone()).collect();
-        fleet.desk.queue.send_batch(COMMANDS_QUEUE, bodies).await?;
+        fleet.desk.ports().queue.send_batch(COMMANDS_QUEUE, bodies).await?;
         let receipts: Vec<String> = batch.iter().map(|d| d.receipt.clone()).collect();
-        fleet.desk.queue.ack(queue, &receipts).await?;
+        fleet.desk.ports().queue.ack(queue, &receipts).await?;
         moved += batch.len();
     }
 }
@@ -259,7 +263,7 @@ async fn execute(fleet: &Arc<Fleet>, command: FleetCommand, attempts: u32) -> Se
                     return Settle::Ack;
                 }
             };
-            let account = match fleet.desk.directory.get_account(&tenant, &account_id).await {
+            let account = match fleet.desk.ports().directory.get_account(&tenant, &account_id).await {
                 Ok(Some(account)) => account,
                 Ok(None) => return Settle::Ack,
                 Err(e) => return Settle::Retry(backoff(attempts, &e.to_string())),
@@ -296,7 +300,7 @@ async fn send(
     attempts: u32,
 ) -> Settle {
     let desk = &fleet.desk;
-    match desk.sends.get_send(tenant, send_id).await {
+    match desk.ports().sends.get_send(tenant, send_id).await {
         Ok(Some(send)) if !send.is_due() => return Settle::Ack,
         Ok(Some(_)) => {}
         Ok(None) => return Settle::Poison(format!("send {send_id} is not recorded")),
@@ -361,7 +365,7 @@ async fn find_session(fleet: &Fleet, tenant: &TenantId, id: &AccountId, attempts
     if let Some(session) = fleet.session(tenant, id) {
         return Found::Here(session);
     }
-    let account = match fleet.desk.directory.get_account(tenant, id).await {
+    let account = match fleet.desk.ports().directory.get_account(tenant, id).await {
         Ok(a) => a,
         Err(e) if attempts < max_waits => {
             tracing::warn!(account = %id, error = %e, "cannot read the account; command put back");
@@ -460,13 +464,17 @@ async fn fetch_media(
     message_id: i64,
 ) -> Result<u64, Fetch> {
     let desk = &fleet.desk;
-    let message =
-        desk.reader.get_message(tenant, account, peer, message_id).await.map_err(|e| Fetch::Store(e.to_string()))?;
+    let message = desk
+        .ports()
+        .reader
+        .get_message(tenant, account, peer, message_id)
+        .await
+        .map_err(|e| Fetch::Store(e.to_string()))?;
     let mime = message.and_then(|m| m.media).and_then(|m| m.mime).filter(|m| !m.is_empty());
     let download = session.download_media(peer, message_id).await.map_err(Fetch::Telegram)?;
     let content_type = mime.unwrap_or_else(|| "application/octet-stream".to_owned());
     let key = media_key(tenant, account, peer, message_id);
-    keep(fleet.desk.blobs.as_ref(), &key, &content_type, download).await
+    keep(fleet.desk.ports().blobs.as_ref(), &key, &content_type, download).await
 }
 
 /// Downloads a user's profile photo into the blob store; returns its size.
@@ -481,7 +489,7 @@ async fn fetch_photo(
     let download = session.download_profile_photo(peer, photo_id).await.map_err(Fetch::Telegram)?;
     let key = photo_key(tenant, account, peer, photo_id);
     // Telegram keeps profile photos as JPEG.
-    keep(fleet.desk.blobs.as_ref(), &key, "image/jpeg", download).await
+    keep(fleet.desk.ports().blobs.as_ref(), &key, "image/jpeg", download).await
 }
 
 /// Copies a download into a new blob piece by piece, so a file is never
@@ -545,7 +553,7 @@ async fn reply(fleet: &Fleet, tenant: &TenantId, request: &RequestId, reply: Com
     let body = reply.to_body();
     let mut delay = Duration::from_millis(50);
     for _ in 0..5 {
-        match fleet.desk.replies.put_reply(tenant, request, &body).await {
+        match fleet.desk.ports().replies.put_reply(tenant, request, &body).await {
             Ok(()) => return Settle::Ack,
             Err(e) => {
                 tracing::warn!(%request, error = %e, "cannot store a command reply; retrying");
@@ -574,8 +582,13 @@ async fn outgoing(
             Some((file, kind)) => {
                 let key = format!("{tenant}/files/{}", file.id);
                 // Opened, not read: the bytes stream from the blob store as they are uploaded.
-                let content =
-                    fleet.desk.blobs.open(&key).await.map_err(|e| format!("file {} is unreadable: {e}", file.id))?;
+                let content = fleet
+                    .desk
+                    .ports()
+                    .blobs
+                    .open(&key)
+                    .await
+                    .map_err(|e| format!("file {} is unreadable: {e}", file.id))?;
                 Some(OutgoingFile {
                     kind: kind.into(),
                     name: file.name.clone(),

@@ -223,11 +223,11 @@ impl Fleet {
         let node = self.clone();
         let publisher = tokio::spawn(async move {
             let window = node.config.publish_window;
-            node.publisher.run(node.desk.queue.clone(), &node.metrics, window, publishing).await;
+            node.publisher.run(node.desk.ports().queue.clone(), &node.metrics, window, publishing).await;
         });
         let (stop_saving, saving) = watch::channel(false);
         let node = self.clone();
-        let saver = tokio::spawn(async move { node.saver.run(node.desk.directory.clone(), saving).await });
+        let saver = tokio::spawn(async move { node.saver.run(node.desk.ports().directory.clone(), saving).await });
         let own_queue = node_commands_queue(&self.config.node_id);
         let commands = tokio::spawn(commands::consume(self.clone(), COMMANDS_QUEUE.to_owned(), shutdown.clone()));
         let own_commands = tokio::spawn(commands::consume(self.clone(), own_queue.clone(), shutdown.clone()));
@@ -344,7 +344,7 @@ impl Fleet {
         // A node whose every lease lapsed is gone: its queue is drained
         // below, once this scan took over what it could of its accounts.
         let (mut seen_nodes, mut live_nodes) = (HashSet::new(), HashSet::new());
-        for tenant in self.desk.directory.list_tenants().await? {
+        for tenant in self.desk.ports().directory.list_tenants().await? {
             let now = chrono::Utc::now();
             let leases = self.leases.list(&tenant.id).await?;
             for lease in leases.iter().filter(|l| l.node != self.config.node_id) {
@@ -360,7 +360,7 @@ impl Fleet {
                 .collect();
             let mut after = None;
             loop {
-                let page = self.desk.directory.runnable_accounts(&tenant.id, after.as_ref(), SCAN_PAGE).await?;
+                let page = self.desk.ports().directory.runnable_accounts(&tenant.id, after.as_ref(), SCAN_PAGE).await?;
                 let full = page.len() == SCAN_PAGE;
                 after = page.last().cloned();
                 let idle: Vec<AccountId> = page
@@ -373,7 +373,7 @@ impl Fleet {
                     .collect();
                 if !idle.is_empty() {
                     // Read whole now: an account may have changed since its id was listed.
-                    for account in self.desk.directory.get_accounts(&tenant.id, &idle).await? {
+                    for account in self.desk.ports().directory.get_accounts(&tenant.id, &idle).await? {
                         if account.is_runnable() {
                             self.start(account).await;
                         }

@@ -160,6 +160,7 @@ async fn finish(fleet: &Arc<Fleet>, account: &Account) -> Answer {
         Ok(plain) => match fleet.sealer.seal(&account.id, &plain).await {
             Ok(sealed) => fleet
                 .desk
+                .ports()
                 .directory
                 .set_account_session(&account.tenant, &account.id, Some(sealed), Some(lease.fencing))
                 .await
@@ -295,7 +296,7 @@ async fn release(fleet: &Fleet, lease: &Lease) {
 }
 
 async fn load(fleet: &Fleet, tenant: &TenantId, id: &AccountId) -> Result<Account, Answer> {
-    match fleet.desk.directory.get_account(tenant, id).await {
+    match fleet.desk.ports().directory.get_account(tenant, id).await {
         Ok(Some(account)) => Ok(account),
         Ok(None) => Err(Answer::Failed(CommandFailure::Conflict { message: "the account no longer exists".into() })),
         Err(e) => Err(Answer::Failed(CommandFailure::Unavailable { message: format!("cannot read the account: {e}") })),

@@ -87,7 +87,7 @@ pub async fn run_ingest(desk: Desk, metrics: Arc<PumpMetrics>, shutdown: watch::
 async fn receive(desk: Desk, decoded: mpsc::Sender<Decoded>, mut shutdown: watch::Receiver<bool>) {
     while !*shutdown.borrow() {
         let received = tokio::select! {
-            r = desk.queue.receive(UPDATES_QUEUE, BATCH, Duration::from_secs(1), VISIBILITY) => r,
+            r = desk.ports().queue.receive(UPDATES_QUEUE, BATCH, Duration::from_secs(1), VISIBILITY) => r,
             _ = shutdown.changed() => break,
         };
         match received {
@@ -122,7 +122,7 @@ async fn announce(desk: Desk, metrics: Arc<PumpMetrics>, mut owed: mpsc::Receive
 /// the next batch instead of waiting for the queue's write.
 async fn acknowledge(desk: Desk, mut stored: mpsc::Receiver<Vec<String>>) {
     while let Some(receipts) = stored.recv().await {
-        if let Err(e) = desk.queue.ack(UPDATES_QUEUE, &receipts).await {
+        if let Err(e) = desk.ports().queue.ack(UPDATES_QUEUE, &receipts).await {
             // The deliveries come back after their visibility timeout; ingest is idempotent.
             tracing::warn!(error = %e, "cannot acknowledge stored update batches");
         }
@@ -140,7 +140,7 @@ async fn handle(
     owed: &mpsc::Sender<Announcements>,
     stored_tx: &mpsc::Sender<Vec<String>>,
 ) {
-    let queue = desk.queue.as_ref();
+    let queue = desk.ports().queue.as_ref();
     let mut envelopes = Vec::new();
     let mut stored = Vec::with_capacity(items.len());
     for item in items {

@@ -50,7 +50,7 @@ pub(crate) async fn run(
 /// Forgets a logged-out account's session (its key is dead) and records the
 /// status, under `lease` (refused once another node took the account over).
 pub(crate) async fn forget_session(fleet: &Fleet, account: &Account, lease: &Lease) {
-    let directory = &fleet.desk.directory;
+    let directory = &fleet.desk.ports().directory;
     if let Err(e) = directory.set_account_session(&account.tenant, &account.id, None, Some(lease.fencing)).await {
         tracing::warn!(account = %account.id, error = %e, "cannot forget the logged-out session");
     }

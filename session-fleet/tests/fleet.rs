@@ -63,7 +63,7 @@ impl World {
         let input = NewAccount { phone: phone.into(), name: None, tags: vec![], owner_id: None };
         let id = AccountId::parse(self.desk.create_account(&self.admin, input).await.unwrap().id.as_str()).unwrap();
         let sealed = SessionSealer::seal(self.sealer.as_ref(), &id, &bytes).await.unwrap();
-        self.desk.directory.set_account_session(&self.admin.tenant, &id, Some(sealed), None).await.unwrap();
+        self.desk.ports().directory.set_account_session(&self.admin.tenant, &id, Some(sealed), None).await.unwrap();
         id
     }
 
@@ -77,7 +77,7 @@ impl World {
 
     async fn wait_status(&self, id: &AccountId, status: AccountStatus) {
         for _ in 0..300 {
-            let a = self.desk.directory.get_account(&self.admin.tenant, id).await.unwrap().unwrap();
+            let a = self.desk.ports().directory.get_account(&self.admin.tenant, id).await.unwrap().unwrap();
             if a.status == status {
                 return;
             }
@@ -541,7 +541,8 @@ async fn an_idle_session_is_not_rewritten_but_a_changed_one_is_saved() {
         tokio::spawn(pump::run_ingest(w.desk.clone(), Arc::default(), stopped)),
     ];
     w.wait_status(&id, AccountStatus::Online).await;
-    let stored = || async { w.desk.directory.get_account(&w.admin.tenant, &id).await.unwrap().unwrap().session };
+    let stored =
+        || async { w.desk.ports().directory.get_account(&w.admin.tenant, &id).await.unwrap().unwrap().session };
     // The first message makes the session save with its update state.
     let body = json!({"account_phone": "+15550330001", "from": {"user_id": 7300, "name": "Ida"}, "text": "one"});
     let peer = w.control("/control/messages", body).await["peer"].as_i64().unwrap();
@@ -587,7 +588,7 @@ async fn a_fleet_node_process_on_a_shared_data_dir_runs_the_accounts() {
     // The server's side of push: the node's events arrive over the queue.
     let hub = Arc::new(tgdesk_local::WsHub::default());
     let mut admin_socket = hub.subscribe(&w.admin.tenant, &w.admin.user_id, None);
-    let relay = tokio::spawn(tgdesk_local::relay_push(w.desk.queue.clone(), hub.clone(), stopped));
+    let relay = tokio::spawn(tgdesk_local::relay_push(w.desk.ports().queue.clone(), hub.clone(), stopped));
     w.wait_status(&account, AccountStatus::Online).await;
     let online = next_event(&mut admin_socket, "account.status").await;
     assert_eq!(
@@ -611,7 +612,7 @@ async fn a_fleet_node_process_on_a_shared_data_dir_runs_the_accounts() {
     assert!(killed.success());
     let exit = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
     assert!(exit.success(), "the node stops cleanly on SIGTERM: {exit}");
-    let stored = w.desk.directory.get_account(&w.admin.tenant, &account).await.unwrap().unwrap();
+    let stored = w.desk.ports().directory.get_account(&w.admin.tenant, &account).await.unwrap().unwrap();
     assert_eq!(stored.status, AccountStatus::Offline);
     stop_pump.send(true).unwrap();
     pump.await.unwrap();
@@ -654,20 +655,20 @@ async fn a_command_nobody_waits_for_any_more_is_dropped() {
     let call = Call::new(&w.admin.tenant, &account);
     let request = call.request_id.clone();
     let late = FleetCommand::Logout { call }.expiring_at(chrono::Utc::now() - chrono::Duration::seconds(1));
-    w.desk.queue.send_batch(COMMANDS_QUEUE, vec![late.to_body()]).await.unwrap();
+    w.desk.ports().queue.send_batch(COMMANDS_QUEUE, vec![late.to_body()]).await.unwrap();
     let node = start(&w, "node-a");
     w.wait_status(&account, AccountStatus::Online).await;
     for _ in 0..100 {
-        let depth = w.desk.queue.depth(COMMANDS_QUEUE).await.unwrap();
+        let depth = w.desk.ports().queue.depth(COMMANDS_QUEUE).await.unwrap();
         if depth.visible + depth.in_flight == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let depth = w.desk.queue.depth(COMMANDS_QUEUE).await.unwrap();
+    let depth = w.desk.ports().queue.depth(COMMANDS_QUEUE).await.unwrap();
     assert_eq!(depth.visible + depth.in_flight, 0, "the node took the command");
-    assert_eq!(w.desk.replies.take_reply(&w.admin.tenant, &request).await.unwrap(), None);
-    let stored = w.desk.directory.get_account(&w.admin.tenant, &account).await.unwrap().unwrap();
+    assert_eq!(w.desk.ports().replies.take_reply(&w.admin.tenant, &request).await.unwrap(), None);
+    let stored = w.desk.ports().directory.get_account(&w.admin.tenant, &account).await.unwrap().unwrap();
     assert_eq!((stored.status, stored.session.is_some()), (AccountStatus::Online, true), "not logged out");
     stop(node).await;
 }

@@ -97,7 +97,7 @@ impl Stage {
         let input = NewAccount { phone: phone.into(), name: None, tags: vec![], owner_id: None };
         let id = AccountId::parse(self.desk.create_account(&self.admin, input).await.unwrap().id.as_str()).unwrap();
         let sealed = SessionSealer::seal(self.sealer.as_ref(), &id, &bytes).await.unwrap();
-        self.desk.directory.set_account_session(&self.admin.tenant, &id, Some(sealed), None).await.unwrap();
+        self.desk.ports().directory.set_account_session(&self.admin.tenant, &id, Some(sealed), None).await.unwrap();
         id
     }
 
@@ -135,7 +135,7 @@ impl Stage {
     async fn wait_status(&self, id: &AccountId, status: AccountStatus) {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let account = self.desk.directory.get_account(&self.admin.tenant, id).await.unwrap().unwrap();
+            let account = self.desk.ports().directory.get_account(&self.admin.tenant, id).await.unwrap().unwrap();
             if account.status == status {
                 return;
             }

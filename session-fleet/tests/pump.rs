@@ -97,14 +97,14 @@ async fn batches_the_store_failed_are_retried_until_every_message_is_stored_once
             encode_batch(&[UpdateEnvelope { tenant: tenant.clone(), account_id: account.clone(), updates }])
         })
         .collect();
-    desk.queue.send_batch(UPDATES_QUEUE, bodies).await.unwrap();
+    desk.ports().queue.send_batch(UPDATES_QUEUE, bodies).await.unwrap();
 
     let metrics = Arc::new(PumpMetrics::default());
     let (stop, stopped) = watch::channel(false);
     let running = tokio::spawn(pump::run_ingest(desk.clone(), metrics.clone(), stopped));
     let mut stored = Vec::new();
     for _ in 0..200 {
-        stored = desk.reader.list_messages(&tenant, &account, 7, None, 100).await.unwrap();
+        stored = desk.ports().reader.list_messages(&tenant, &account, 7, None, 100).await.unwrap();
         if stored.len() == 30 {
             break;
         }
@@ -112,7 +112,7 @@ async fn batches_the_store_failed_are_retried_until_every_message_is_stored_once
     }
     stop.send(true).unwrap();
     running.await.unwrap();
-    let depth = desk.queue.depth(UPDATES_QUEUE).await.unwrap();
+    let depth = desk.ports().queue.depth(UPDATES_QUEUE).await.unwrap();
 
     let mut ids: Vec<i64> = stored.iter().map(|m| m.id).collect();
     ids.sort();

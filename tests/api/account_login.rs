@@ -130,6 +130,7 @@ async fn a_2fa_password_crosses_the_commands_queue_sealed_not_in_clear() {
     app.post(&path, &admin, json!({"password": secret})).await.expect(504);
     let queued = app
         .desk
+        .ports()
         .queue
         .receive(COMMANDS_QUEUE, 10, std::time::Duration::from_millis(200), std::time::Duration::from_secs(30))
         .await

@@ -26,7 +26,7 @@ async fn seed(app: &TestApp, account: &str, peer: i64, n: i64, every: Duration, 
             m
         })
         .collect();
-    app.desk.writer.ingest_messages(&tenant, &messages).await.expect("seeded");
+    app.desk.ports().writer.ingest_messages(&tenant, &messages).await.expect("seeded");
 }
 
 /// Waits (10 s at most) until the hot store holds `hot` messages of the dialog.
@@ -34,7 +34,7 @@ async fn wait_until_hot(app: &TestApp, account: &str, peer: i64, hot: usize) {
     let (tenant, account) = (TenantId::parse("demo").unwrap(), AccountId::parse(account).unwrap());
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let held = app.desk.reader.list_messages(&tenant, &account, peer, None, 500).await.unwrap().len();
+        let held = app.desk.ports().reader.list_messages(&tenant, &account, peer, None, 500).await.unwrap().len();
         if held == hot {
             return;
         }

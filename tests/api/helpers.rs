@@ -262,7 +262,7 @@ pub async fn seed_dialog(
             m
         })
         .collect();
-    app.desk.writer.ingest_messages(&tenant, &messages).await.expect("seeded");
+    app.desk.ports().writer.ingest_messages(&tenant, &messages).await.expect("seeded");
 }
 
 /// Returns an incoming text message from customer `peer` to `account`, dated now.

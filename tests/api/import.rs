@@ -147,7 +147,7 @@ async fn importing_a_new_session_for_an_existing_account_replaces_its_key_and_th
         let tenant = tgdesk_core::domain::TenantId::parse("demo").unwrap();
         let page = app.get("/api/accounts?q=15551130001", &admin).await.expect(200);
         let id = tgdesk_core::domain::AccountId::parse(page["items"][0]["id"].as_str().unwrap()).unwrap();
-        app.desk.directory.get_account(&tenant, &id).await.unwrap().unwrap().session.expect("a session")
+        app.desk.ports().directory.get_account(&tenant, &id).await.unwrap().unwrap().session.expect("a session")
     };
 
     let report = import(telethon_session(1)).await.expect(200);

@@ -125,7 +125,7 @@ async fn filters_narrow_the_inbox_by_unread_account_group_and_tag_and_page() {
     // Dialog 103 read up to its last message.
     let tenant = tgdesk_core::domain::TenantId::parse("demo").unwrap();
     let acc = tgdesk_core::domain::AccountId::parse(&d.acc_agent).unwrap();
-    app.desk.writer.mark_read(&tenant, &acc, 103, 2).await.unwrap();
+    app.desk.ports().writer.mark_read(&tenant, &acc, 103, 2).await.unwrap();
     let group = app.post("/api/groups", &d.agent, json!({"name": "Second line"})).await.expect(201);
     let group = group["id"].as_str().unwrap().to_owned();
     app.put(&format!("/api/groups/{group}/accounts"), &d.agent, json!({"account_ids": [acc_two]})).await.expect(200);

@@ -24,3 +24,4 @@ mod sim_desk;
 mod tenants;
 #[path = "../support/test_backend.rs"]
 mod test_backend;
+mod uploads;

@@ -33,7 +33,7 @@ async fn batches_on_the_updates_queue_are_stored_once_even_when_redelivered() {
     let admin = app.admin().await;
     let account = app.create_account(&admin, "+15559990001", None).await;
     let batch = encode_batch(&[envelope(&account, 31, 1..51), envelope(&account, 32, 1..3)]);
-    app.desk.queue.send_batch(UPDATES_QUEUE, vec![batch.clone(), batch]).await.unwrap();
+    app.desk.ports().queue.send_batch(UPDATES_QUEUE, vec![batch.clone(), batch]).await.unwrap();
     let path = format!("/api/accounts/{account}/dialogs/31/messages?limit=500");
     let page = wait_for_items(&app, &path, &admin, 50).await;
     wait_for_items(&app, &format!("/api/accounts/{account}/dialogs"), &admin, 2).await;
@@ -41,7 +41,7 @@ async fn batches_on_the_updates_queue_are_stored_once_even_when_redelivered() {
     let page_again = app.get(&path, &admin).await.expect(200);
     assert_eq!(page_again["items"].as_array().unwrap().len(), 50, "the redelivered batch added nothing");
     assert_eq!(page["items"][0]["text"], "queued 50");
-    let depth = app.desk.queue.depth(UPDATES_QUEUE).await.unwrap();
+    let depth = app.desk.ports().queue.depth(UPDATES_QUEUE).await.unwrap();
     assert_eq!((depth.visible, depth.in_flight), (0, 0), "both deliveries were acknowledged");
 }
 
@@ -51,12 +51,18 @@ async fn poison_batches_are_dead_lettered_with_their_reason_and_good_envelopes_k
     let admin = app.admin().await;
     let account = app.create_account(&admin, "+15559990002", None).await;
     let mixed = encode_batch(&[envelope(&account, 41, 1..4), envelope("acc_gone", 1, 1..2)]);
-    app.desk.queue.send_batch(UPDATES_QUEUE, vec![b"not gzip at all".to_vec(), mixed]).await.unwrap();
+    app.desk.ports().queue.send_batch(UPDATES_QUEUE, vec![b"not gzip at all".to_vec(), mixed]).await.unwrap();
     wait_for_items(&app, &format!("/api/accounts/{account}/dialogs/41/messages"), &admin, 3).await;
     let dlq = dead_letter_queue(UPDATES_QUEUE);
     let mut reasons = Vec::new();
     for _ in 0..100 {
-        let got = app.desk.queue.receive(&dlq, 10, Duration::from_millis(100), Duration::from_secs(30)).await.unwrap();
+        let got = app
+            .desk
+            .ports()
+            .queue
+            .receive(&dlq, 10, Duration::from_millis(100), Duration::from_secs(30))
+            .await
+            .unwrap();
         reasons.extend(got.into_iter().map(|d| d.reason.unwrap_or_default()));
         if reasons.len() == 2 {
             break;
@@ -73,7 +79,12 @@ async fn metrics_count_what_the_pipeline_did() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let account = app.create_account(&admin, "+15559990003", None).await;
-    app.desk.queue.send_batch(UPDATES_QUEUE, vec![encode_batch(&[envelope(&account, 51, 1..8)])]).await.unwrap();
+    app.desk
+        .ports()
+        .queue
+        .send_batch(UPDATES_QUEUE, vec![encode_batch(&[envelope(&account, 51, 1..8)])])
+        .await
+        .unwrap();
     wait_for_items(&app, &format!("/api/accounts/{account}/dialogs/51/messages"), &admin, 7).await;
     let mut text = String::new();
     for _ in 0..100 {
@@ -106,21 +117,27 @@ async fn a_poison_batch_received_with_good_ones_is_dead_lettered_alone() {
         encode_batch(&[envelope("acc_gone", 1, 1..2)]),
         encode_batch(&[envelope(&account, 62, 1..6)]),
     ];
-    app.desk.queue.send_batch(UPDATES_QUEUE, bodies).await.unwrap();
+    app.desk.ports().queue.send_batch(UPDATES_QUEUE, bodies).await.unwrap();
     wait_for_items(&app, &format!("/api/accounts/{account}/dialogs/61/messages"), &admin, 3).await;
     wait_for_items(&app, &format!("/api/accounts/{account}/dialogs/62/messages"), &admin, 5).await;
     let dlq = dead_letter_queue(UPDATES_QUEUE);
     let mut dead = Vec::new();
     for _ in 0..100 {
-        let got = app.desk.queue.receive(&dlq, 10, Duration::from_millis(100), Duration::from_secs(30)).await.unwrap();
+        let got = app
+            .desk
+            .ports()
+            .queue
+            .receive(&dlq, 10, Duration::from_millis(100), Duration::from_secs(30))
+            .await
+            .unwrap();
         dead.extend(got);
-        let depth = app.desk.queue.depth(UPDATES_QUEUE).await.unwrap();
+        let depth = app.desk.ports().queue.depth(UPDATES_QUEUE).await.unwrap();
         if !dead.is_empty() && (depth.visible, depth.in_flight) == (0, 0) {
             break;
         }
     }
     assert_eq!(dead.len(), 1, "only the poison batch is dead-lettered");
     assert!(dead[0].reason.as_deref().unwrap_or_default().contains("acc_gone"), "{:?}", dead[0].reason);
-    let depth = app.desk.queue.depth(UPDATES_QUEUE).await.unwrap();
+    let depth = app.desk.ports().queue.depth(UPDATES_QUEUE).await.unwrap();
     assert_eq!((depth.visible, depth.in_flight), (0, 0), "the good batches were acknowledged");
 }

@@ -36,7 +36,7 @@ fn texts(items: &[Value]) -> Vec<String> {
 
 async fn ingest(app: &TestApp, account: &str, peer: i64, id: i64, text: &str) {
     let m = customer_message(account, peer, id, text);
-    app.desk.writer.ingest_messages(&demo(), &[m]).await.expect("ingested");
+    app.desk.ports().writer.ingest_messages(&demo(), &[m]).await.expect("ingested");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +93,7 @@ async fn pages_edits_and_deletes_reach_the_results() {
             m
         })
         .collect();
-    app.desk.writer.ingest_messages(&demo(), &messages).await.unwrap();
+    app.desk.ports().writer.ingest_messages(&demo(), &messages).await.unwrap();
     hits(&app, &admin, "q=parcel&limit=100", 23).await;
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -118,10 +118,10 @@ async fn pages_edits_and_deletes_reach_the_results() {
     app.get(&format!("/api/search?q=parcel&cursor={next}"), &admin).await.expect(400);
 
     let id = AccountId::parse(&account).unwrap();
-    app.desk.writer.edit_message(&demo(), &id, 701, 1, "the box arrived", chrono::Utc::now()).await.unwrap();
+    app.desk.ports().writer.edit_message(&demo(), &id, 701, 1, "the box arrived", chrono::Utc::now()).await.unwrap();
     assert_eq!(hits(&app, &admin, "q=box", 1).await[0]["id"], 1, "an edit is searchable");
     assert_eq!(hits(&app, &admin, "q=parcel&limit=100", 22).await.len(), 22, "and its old words are gone");
-    app.desk.writer.delete_messages(&demo(), &id, 701, &[1]).await.unwrap();
+    app.desk.ports().writer.delete_messages(&demo(), &id, 701, &[1]).await.unwrap();
     for _ in 0..100 {
         if hits(&app, &admin, "q=box", 1).await[0]["deleted"] == true {
             break;

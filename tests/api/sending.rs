@@ -36,9 +36,9 @@ async fn commands(app: &TestApp) -> Vec<FleetCommand> {
 /// Takes every command waiting in `queue`.
 async fn commands_of(app: &TestApp, queue: &str) -> Vec<FleetCommand> {
     let deliveries =
-        app.desk.queue.receive(queue, 1000, Duration::from_millis(200), Duration::from_secs(30)).await.unwrap();
+        app.desk.ports().queue.receive(queue, 1000, Duration::from_millis(200), Duration::from_secs(30)).await.unwrap();
     let receipts: Vec<String> = deliveries.iter().map(|d| d.receipt.clone()).collect();
-    app.desk.queue.ack(queue, &receipts).await.unwrap();
+    app.desk.ports().queue.ack(queue, &receipts).await.unwrap();
     deliveries.iter().map(|d| serde_json::from_slice(&d.body).unwrap()).collect()
 }
 
@@ -47,7 +47,7 @@ async fn commands_go_to_the_queue_of_the_node_holding_the_account() {
     let w = world().await;
     let tenant = TenantId::parse("demo").unwrap();
     let account = tgdesk_core::domain::AccountId::parse(&w.account).unwrap();
-    let leases = w.app.desk.leases.clone().expect("the server knows the fleet's leases");
+    let leases = w.app.desk.ports().leases.clone().expect("the server knows the fleet's leases");
     let path = format!("/api/accounts/{}/dialogs/777/messages", w.account);
 
     // No node holds the account: the shared queue, which every node reads.
@@ -120,10 +120,17 @@ async fn a_logged_out_account_cannot_send() {
     let w = world().await;
     use tgdesk_core::domain::{AccountId, AccountStatus};
     let tenant = TenantId::parse("demo").unwrap();
-    let mut account =
-        w.app.desk.directory.get_account(&tenant, &AccountId::parse(&w.account).unwrap()).await.unwrap().unwrap();
+    let mut account = w
+        .app
+        .desk
+        .ports()
+        .directory
+        .get_account(&tenant, &AccountId::parse(&w.account).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     account.status = AccountStatus::LoggedOut;
-    w.app.desk.directory.put_accounts(&tenant, &[account]).await.unwrap();
+    w.app.desk.ports().directory.put_accounts(&tenant, &[account]).await.unwrap();
     let path = format!("/api/accounts/{}/dialogs/1/messages", w.account);
     let reply = w.app.post(&path, &w.agent, json!({"text": "hi"})).await.expect(409);
     assert!(reply["error"]["message"].as_str().unwrap().contains("logged_out"));

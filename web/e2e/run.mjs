@@ -268,14 +268,27 @@ try {
     const session = await desk.simAccount(NEW_PHONE);
     admin = await signIn('admin', ADMIN_PASSWORD);
     await admin.getByRole('link', { name: /Accounts/ }).click();
+    const sent = [];
+    const record = (r) => {
+      const { pathname } = new URL(r.url());
+      if (/^\/api\/(imports|blobs|accounts\/import)/.test(pathname)) sent.push({ call: `${r.method()} ${pathname}`, auth: 'authorization' in r.headers() });
+    };
+    admin.on('request', record);
     await admin.locator('[data-testid=import-file]').setInputFiles({
       name: 'accounts.csv',
       mimeType: 'text/csv',
       buffer: Buffer.from(`phone,name,session\n${NEW_PHONE},New Line 3,${session}\nnot-a-phone,Broken\n`),
     });
     const report = admin.locator('[data-testid=import-report]');
-    await report.getByText('1 imported').waitFor();
+    await report.getByText('1 imported · 0 unchanged · 1 rejected').waitFor();
     await report.locator('[data-testid=rejected-line]', { hasText: /^3/ }).waitFor();
+    admin.off('request', record);
+    // The two-step import: the job, the file straight to the blob store (no bearer token), the start, then its progress.
+    const calls = sent.map((s) => s.call.replace(/job_\w+/, 'JOB').replace(/blobs\/\S+/, 'blobs/TOKEN'));
+    const expected = ['POST /api/imports', 'PUT /api/blobs/TOKEN', 'POST /api/imports/JOB/start', 'GET /api/imports/JOB'];
+    if (!isDeepStrictEqual([...new Set(calls)], expected)) throw new Error(`import requests: ${calls.join(', ')}`);
+    if (!sent[0].auth) throw new Error('the API request shows no bearer token: the check of the upload below would prove nothing');
+    if (sent.find((s) => s.call.startsWith('PUT')).auth) throw new Error('the upload to the blob store carried the bearer token');
     await shot(admin, 'import-result');
     await desk.waitOnline(NEW_PHONE);
     await admin.locator(`[data-testid=account-row][data-phone="${NEW_PHONE}"]`).getByLabel(`Owner of ${NEW_PHONE}`).selectOption({ label: 'amy' });
@@ -355,7 +368,7 @@ try {
     await admin.getByText(`${TWO_FA_PHONE} logged out.`).waitFor();
   });
 
-  await test('admin lists: agents, groups, tags, the audit log with a filter and the archive', async () => {
+  await test('admin lists: agents, groups, tags (one deleted within the request), the audit log with a filter and the archive', async () => {
     await admin.goto(server.base + '/agents');
     await admin.locator('[data-testid=agents-table]').getByRole('cell', { name: 'amy' }).first().waitFor();
     await shot(admin, 'agents');
@@ -363,6 +376,11 @@ try {
     await admin.getByPlaceholder('New tag').fill('VIP 🌟');
     await admin.getByRole('button', { name: 'Create tag' }).click();
     await admin.locator('[data-testid=tags-table]').getByText('VIP 🌟').waitFor();
+    await admin.getByPlaceholder('New tag').fill('Short-lived');
+    await admin.getByRole('button', { name: 'Create tag' }).click();
+    const shortLived = admin.locator('[data-testid=tags-table] tr', { hasText: 'Short-lived' });
+    await shortLived.getByRole('button', { name: 'Delete' }).click();
+    await shortLived.waitFor({ state: 'detached' });
     await admin.getByRole('link', { name: /Groups/ }).click();
     await admin.getByPlaceholder('New group name').fill('Night shift');
     await admin.getByRole('button', { name: 'Create group' }).click();
@@ -446,6 +464,50 @@ try {
     await shot(page, 'dialog-dark');
     await context.close();
   });
+  await test('deletes the server finishes in the background say so, and each list drops the row once its job is done', async () => {
+    // No wait for jobs within a request: every delete answers 202 with its job.
+    const jobs = new Server({ binary, outDir, env: { TGDESK_JOB_WAIT: '0s' } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      await jobs.start();
+      const api = new DeskApi(jobs);
+      const token = await api.admin();
+      await api.call('POST', '/api/tags', token, { name: 'Doomed tag' });
+      await api.call('POST', '/api/groups', token, { name: 'Doomed group' });
+      await api.createAgent('doomed-agent', 'doomed-password-1');
+      await api.importCsv('phone,name\n+15550109999,Doomed Account\n');
+      await waitFor(() => api.account('+15550109999'), { what: 'the account to be imported' });
+      const page = await context.newPage();
+      page.setDefaultTimeout(UI_TIMEOUT);
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      // The agent and account deletes ask to confirm.
+      page.on('dialog', (d) => d.accept());
+      await page.goto(jobs.base + '/');
+      await page.fill('input[name=username]', 'admin');
+      await page.fill('input[name=password]', ADMIN_PASSWORD);
+      await page.click('button[type=submit]');
+      const deleteInBackground = async (link, table, name) => {
+        await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link }).click();
+        const row = page.locator(`[data-testid=${table}] tr`, { hasText: name });
+        await row.getByRole('button', { name: 'Delete' }).click();
+        await page.getByTestId('deleting').getByText('Deleting… (runs in the background)').waitFor();
+        await row.waitFor({ state: 'detached' });
+        await page.getByTestId('deleting').waitFor({ state: 'detached' });
+      };
+      await deleteInBackground('Tags', 'tags-table', 'Doomed tag');
+      await deleteInBackground('Groups', 'groups-table', 'Doomed group');
+      await deleteInBackground('Agents', 'agents-table', 'doomed-agent');
+      await page.getByText('doomed-agent deleted.').waitFor();
+      await deleteInBackground('Accounts', 'accounts-table', '+15550109999');
+      await page.getByText('+15550109999 deleted.').waitFor();
+      if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+    } finally {
+      await context.close();
+      await jobs.dispose();
+    }
+  });
+
   await test('with the demo on, the admin signs in and sees the demo conversations arrive', async () => {
     const demo = new Server({ binary, demo: true, outDir });
     try {

@@ -32,12 +32,13 @@ export const ADMIN_PASSWORD = 'web-test-admin-pw';
 /**
  * The server under test. `start()` runs the binary and waits for /api/health;
  * `stop()` sends SIGTERM and waits for the exit; `start()` again reuses the
- * data dir and ports (a restart).
+ * data dir and ports (a restart). `env` adds settings (TGDESK_*).
  */
 export class Server {
-  constructor({ binary, demo = false, outDir }) {
+  constructor({ binary, demo = false, outDir, env = {} }) {
     this.binary = binary;
     this.demo = demo;
+    this.env = env;
     this.dataDir = mkdtempSync(path.join(tmpdir(), 'tgdesk-web-'));
     this.outDir = outDir;
     this.proc = null;
@@ -68,6 +69,7 @@ export class Server {
         TGDESK_DEMO: this.demo ? '1' : '0',
         TGDESK_WEB_DIR: path.resolve(import.meta.dirname, '../dist'),
         RUST_LOG: process.env.RUST_LOG ?? 'info,tower_http=warn',
+        ...this.env,
       },
       stdio: ['ignore', log, log],
     });

@@ -196,6 +196,7 @@ impl Step {
 async fn admin_actor(desk: &Desk) -> anyhow::Result<Actor> {
     let tenant = TenantId::parse(tgdesk::DEMO_TENANT)?;
     let admin = desk
+        .ports()
         .directory
         .find_user(&tenant, &tgdesk_core::domain::Username::parse(tgdesk::DEMO_ADMIN)?)
         .await?
@@ -246,7 +247,7 @@ async fn create_agents(desk: &Desk, admin: &Actor, leader_of: &[Option<usize>]) 
 
 /// Returns, in the order of `phones`, each account's store id and owning agent number.
 async fn ownership(desk: &Desk, tenant: &TenantId, phones: &[String]) -> anyhow::Result<(Vec<String>, Vec<usize>)> {
-    let users = desk.directory.list_users(tenant, &UserQuery { limit: 100_000, ..Default::default() }).await?;
+    let users = desk.ports().directory.list_users(tenant, &UserQuery { limit: 100_000, ..Default::default() }).await?;
     let agent_no: HashMap<UserId, usize> = users
         .iter()
         .filter_map(|u| Some((u.id.clone(), u.username.as_str().strip_prefix("e2e")?.parse().ok()?)))
@@ -254,7 +255,7 @@ async fn ownership(desk: &Desk, tenant: &TenantId, phones: &[String]) -> anyhow:
     let mut by_phone = HashMap::new();
     let mut query = AccountQuery::scoped(DialogScope::Tenant, 500);
     loop {
-        let page = desk.directory.list_accounts(tenant, &query).await?;
+        let page = desk.ports().directory.list_accounts(tenant, &query).await?;
         let full = page.len() == query.limit;
         query.after = page.last().map(|a| a.id.clone());
         for a in page {

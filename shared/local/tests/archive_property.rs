@@ -117,11 +117,11 @@ impl World {
         let desk = Desk::new(ports, TokenService::new(&[7; 32], std::time::Duration::from_secs(60)));
         let tenant: TenantId = fixtures::tenant();
         let account = fixtures::account(&tenant);
-        desk.directory.put_accounts(&tenant, std::slice::from_ref(&account)).await.unwrap();
+        desk.ports().directory.put_accounts(&tenant, std::slice::from_ref(&account)).await.unwrap();
         let mut tags = Vec::new();
         for name in ["vip", "refund"] {
             let tag = Tag { id: TagId::generate(), name: name.into(), color: None, created_at: fixtures::at(0) };
-            desk.directory.put_tag(&tenant, &tag).await.unwrap();
+            desk.ports().directory.put_tag(&tenant, &tag).await.unwrap();
             tags.push(tag.id);
         }
         let window = std::time::Duration::from_secs(HOT_DAYS as u64 * 86_400);
@@ -228,7 +228,7 @@ impl World {
                 let before = self.now - Duration::days(HOT_DAYS);
                 let expired = self.store.expired_messages(before, limit, &HashSet::new()).await.unwrap();
                 if !expired.is_empty() {
-                    archive_messages(&**self.desk.archive.as_ref().unwrap(), &expired).await.unwrap();
+                    archive_messages(&**self.desk.ports().archive.as_ref().unwrap(), &expired).await.unwrap();
                 }
             }
             _ => {
@@ -265,8 +265,8 @@ impl World {
                 }
             }
             let (t, a) = (&self.actor.tenant, &self.account);
-            let hot = self.desk.reader.list_messages(t, a, peer, None, 500).await.unwrap();
-            let cold = self.desk.archive.as_ref().unwrap().list(t, a, peer, None, 500).await.unwrap();
+            let hot = self.desk.ports().reader.list_messages(t, a, peer, None, 500).await.unwrap();
+            let cold = self.desk.ports().archive.as_ref().unwrap().list(t, a, peer, None, 500).await.unwrap();
             let cold: BTreeSet<i64> = cold.iter().map(|m| m.id).collect();
             self.overlaps += usize::from(hot.iter().any(|m| cold.contains(&m.id)));
             let ids: Vec<i64> = seen.iter().map(|m| m.id).collect();

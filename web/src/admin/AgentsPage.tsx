@@ -1,13 +1,15 @@
-// Agents and teams: create, disable or enable, reset password.
+// Agents and teams: create, disable or enable, reset password, delete.
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, must } from '../api/client';
 import type { AgentView } from '../api/types';
+import { DeletingNotice, useBackgroundDeletes } from '../ui/BackgroundDeletes';
 
 export function AgentsPage({ me }: { me: AgentView }) {
   const [agents, setAgents] = useState<AgentView[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [round, setRound] = useState(0);
+  const deletes = useBackgroundDeletes();
   const [form, setForm] = useState({ username: '', password: '', display_name: '', role: 'agent', leader_id: '' });
 
   useEffect(() => {
@@ -49,6 +51,11 @@ export function AgentsPage({ me }: { me: AgentView }) {
       must(api.POST('/api/agents/{id}/password', { params: { path: { id: a.id } }, body: { password } })),
       `${a.username}'s password was reset; their sessions were signed out.`,
     );
+  }
+
+  function remove(a: AgentView) {
+    if (!confirm(`Delete ${a.username}? Their pins and groups go too.`)) return;
+    void act(deletes.remove(api.DELETE('/api/agents/{id}', { params: { path: { id: a.id } } })), `${a.username} deleted.`);
   }
 
   const leaders = agents.filter((a) => a.role === 'leader');
@@ -104,6 +111,7 @@ export function AgentsPage({ me }: { me: AgentView }) {
         </div>
       )}
       {notice && !error && <div className="notice">{notice}</div>}
+      <DeletingNotice running={deletes.running} />
       <table className="grid" data-testid="agents-table">
         <thead>
           <tr>
@@ -141,6 +149,9 @@ export function AgentsPage({ me }: { me: AgentView }) {
                       }
                     >
                       {a.disabled ? 'Enable' : 'Disable'}
+                    </button>{' '}
+                    <button className="btn small danger" onClick={() => remove(a)}>
+                      Delete
                     </button>
                   </>
                 )}

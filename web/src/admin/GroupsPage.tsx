@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import { api, must } from '../api/client';
 import type { AccountView, Group } from '../api/types';
+import { DeletingNotice, useBackgroundDeletes } from '../ui/BackgroundDeletes';
 import { allAccounts } from '../ui/useAccounts';
 
 export function GroupsPage() {
@@ -10,6 +11,7 @@ export function GroupsPage() {
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [round, setRound] = useState(0);
+  const deletes = useBackgroundDeletes();
 
   useEffect(() => {
     must(api.GET('/api/groups', {}))
@@ -42,6 +44,7 @@ export function GroupsPage() {
         <button className="btn primary">Create group</button>
       </form>
       {error && <div className="error">{error}</div>}
+      <DeletingNotice running={deletes.running} />
       <table className="grid" data-testid="groups-table">
         <thead>
           <tr>
@@ -98,7 +101,7 @@ export function GroupsPage() {
                   </select>
                 </td>
                 <td style={{ textAlign: 'right' }}>
-                  <button className="btn small danger" onClick={() => void act(must(api.DELETE('/api/groups/{id}', { params: { path: { id: g.id } } })))}>
+                  <button className="btn small danger" onClick={() => void act(deletes.remove(api.DELETE('/api/groups/{id}', { params: { path: { id: g.id } } })))}>
                     Delete
                   </button>
                 </td>

@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import { api, must } from '../api/client';
 import type { Tag } from '../api/types';
+import { DeletingNotice, useBackgroundDeletes } from '../ui/BackgroundDeletes';
 
 export function TagsPage() {
   const [tags, setTags] = useState<Tag[]>([]);
@@ -9,6 +10,7 @@ export function TagsPage() {
   const [color, setColor] = useState('#2f7de1');
   const [error, setError] = useState<string | null>(null);
   const [round, setRound] = useState(0);
+  const deletes = useBackgroundDeletes();
 
   useEffect(() => {
     must(api.GET('/api/tags'))
@@ -41,6 +43,7 @@ export function TagsPage() {
         <button className="btn primary">Create tag</button>
       </form>
       {error && <div className="error">{error}</div>}
+      <DeletingNotice running={deletes.running} />
       <table className="grid" data-testid="tags-table">
         <thead>
           <tr>
@@ -57,7 +60,7 @@ export function TagsPage() {
                 </span>
               </td>
               <td style={{ textAlign: 'right' }}>
-                <button className="btn small danger" onClick={() => void act(must(api.DELETE('/api/tags/{id}', { params: { path: { id: t.id } } })))}>
+                <button className="btn small danger" onClick={() => void act(deletes.remove(api.DELETE('/api/tags/{id}', { params: { path: { id: t.id } } })))}>
                   Delete
                 </button>
               </td>

@@ -2,6 +2,7 @@
 // session's bearer token and API errors turned into readable messages.
 import createClient, { type Middleware } from 'openapi-fetch';
 import type { paths } from '../../gen/schema';
+import type { PresignedRequest } from './types';
 
 let token: string | null = null;
 let onUnauthorized: (() => void) | null = null;
@@ -35,8 +36,11 @@ const auth: Middleware = {
   },
 };
 
-/** The typed client; base URL is the page's origin (or `VITE_API_URL` for a hosted build). */
-export const api = createClient<paths>({ baseUrl: import.meta.env.VITE_API_URL ?? '' });
+/** Where the API is: the page's origin, or `VITE_API_URL` for a hosted build. */
+const apiBase: string = import.meta.env.VITE_API_URL ?? '';
+
+/** The typed client. */
+export const api = createClient<paths>({ baseUrl: apiBase });
 api.use(auth);
 
 /** The API's error body: `{"error":{"code","message","retry_after_s"?}}`. */
@@ -113,6 +117,29 @@ export async function uploadFile(file: File) {
   const body = await response.json().catch(() => undefined);
   if (!response.ok) throw describeError(body, response.status);
   return body as { id: string; name: string };
+}
+
+/**
+ * Sends a file with a presigned request, as signed: its method and headers,
+ * except content-length, which the browser sets itself and refuses to be
+ * given. No bearer token: the signature is the credential, and S3 refuses a
+ * request carrying a second one. The URL is absolute (S3) or a path on the
+ * API's origin (the local server).
+ */
+export async function uploadPresigned(upload: PresignedRequest, file: Blob) {
+  const headers = Object.fromEntries(Object.entries(upload.headers).filter(([name]) => name.toLowerCase() !== 'content-length'));
+  const url = upload.url.startsWith('/') ? apiBase + upload.url : upload.url;
+  let response: Response;
+  try {
+    response = await fetch(url, { method: upload.method, headers, body: file });
+  } catch {
+    throw new ApiFailure('Cannot reach the file store to upload the file. Check the connection.', 'network', 0);
+  }
+  if (response.ok) return;
+  // The local server answers the API's JSON errors; S3 answers XML, which only its status says anything about here.
+  const body = await response.json().catch(() => undefined);
+  if (body) throw describeError(body, response.status);
+  throw new ApiFailure(`The file store refused the upload (HTTP ${response.status}).`, `http_${response.status}`, response.status);
 }
 
 const TELEGRAM_REASONS: [RegExp, (m: RegExpMatchArray) => string][] = [

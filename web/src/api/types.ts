@@ -20,3 +20,6 @@ export type ImportReport = S['ImportReport'];
 export type AccountView = S['AccountView'];
 export type SearchHitView = S['SearchHitView'];
 export type SearchResults = S['SearchResults'];
+export type JobView = S['JobView'];
+export type ImportFormat = S['ImportFormat'];
+export type PresignedRequest = S['PresignedRequest'];

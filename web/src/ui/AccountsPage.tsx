@@ -6,6 +6,7 @@ import type { AccountView, AgentView } from '../api/types';
 import type { Desk } from '../state/desk';
 import { useDesk } from '../state/useDesk';
 import { AccountLogin } from './AccountLogin';
+import { DeletingNotice, useBackgroundDeletes } from './BackgroundDeletes';
 import { ImportCard } from './ImportCard';
 import { allAccounts, useCatalog } from './useAccounts';
 
@@ -25,6 +26,7 @@ export function AccountsPage({ desk }: { desk: Desk }) {
   const [notice, setNotice] = useState<string | null>(null);
   const [round, setRound] = useState(0);
   const reload = useCallback(() => setRound((r) => r + 1), []);
+  const deletes = useBackgroundDeletes();
 
   useEffect(() => {
     const query = Object.fromEntries(Object.entries(filter).filter(([, v]) => v));
@@ -72,7 +74,7 @@ export function AccountsPage({ desk }: { desk: Desk }) {
 
   const remove = (a: AccountView) =>
     confirm(`Delete ${a.phone} and its conversations from the desk?`) &&
-    act(must(api.DELETE('/api/accounts/{id}', { params: { path: { id: a.id } } })), `${a.phone} deleted.`);
+    act(deletes.remove(api.DELETE('/api/accounts/{id}', { params: { path: { id: a.id } } })), `${a.phone} deleted.`);
 
   const logout = (a: AccountView) =>
     act(must(api.POST('/api/accounts/{id}/logout', { params: { path: { id: a.id } } })), `${a.phone} logged out.`);
@@ -167,6 +169,7 @@ export function AccountsPage({ desk }: { desk: Desk }) {
         </div>
       )}
       {notice && !error && <div className="notice">{notice}</div>}
+      <DeletingNotice running={deletes.running} />
       <table className="grid" data-testid="accounts-table">
         <thead>
           <tr>

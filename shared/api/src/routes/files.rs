@@ -10,12 +10,53 @@ use axum::response::Response;
 use futures::StreamExt;
 use serde::Deserialize;
 use tgdesk_core::domain::{FileId, FileRef};
-use tgdesk_core::usecases::{AppError, MediaFile, UploadBody};
+use tgdesk_core::usecases::{AppError, FileUpload, MediaFile, UploadBody};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
     // The use case enforces the limit as the body streams in; the default 2 MB limit applies to buffered bodies only.
-    OpenApiRouter::new().routes(routes!(upload_file)).routes(routes!(download_file))
+    OpenApiRouter::new()
+        .routes(routes!(upload_file))
+        .routes(routes!(download_file))
+        .routes(routes!(announce_upload))
+        .routes(routes!(complete_upload))
+}
+
+/// A file about to be uploaded straight to the blob store.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUpload {
+    /// File name shown to the customer.
+    name: String,
+    /// Its MIME type.
+    content_type: String,
+    /// Its exact size in bytes (up to 50 MiB).
+    size: u64,
+}
+
+/// Announces a file to upload straight to the blob store (files over API
+/// Gateway's 10 MB go this way): answers its id and a presigned request to
+/// send as given (no Authorization header), then complete it.
+#[utoipa::path(post, path = "/api/files/uploads", tag = "sending", request_body = NewUpload,
+    responses((status = 201, body = FileUpload), (status = 413, description = "file too large")))]
+async fn announce_upload(
+    State(s): State<ApiState>,
+    Authed(actor): Authed,
+    Json(req): Json<NewUpload>,
+) -> Result<(StatusCode, Json<FileUpload>), ApiError> {
+    let upload = s.desk.file_upload(&actor, &req.name, &req.content_type, req.size).await?;
+    Ok((StatusCode::CREATED, Json(upload)))
+}
+
+/// Makes an uploaded file attachable (its uploader).
+#[utoipa::path(post, path = "/api/files/{id}/complete", tag = "sending", params(("id" = String, Path)),
+    responses((status = 201, body = FileRef), (status = 400, description = "the bytes are not uploaded")))]
+async fn complete_upload(
+    State(s): State<ApiState>,
+    Authed(actor): Authed,
+    Path(id): Path<FileId>,
+) -> Result<(StatusCode, Json<FileRef>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.desk.complete_file_upload(&actor, &id).await?)))
 }
 
 /// The upload's name.
@@ -73,7 +114,8 @@ impl UploadBody for RequestBody {
 
 /// Downloads a file (its uploader, leaders and admins).
 #[utoipa::path(get, path = "/api/files/{id}", tag = "sending", params(("id" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream"), (status = 404)))]
+    responses((status = 200, content_type = "application/octet-stream"),
+              (status = 307, description = "a large file: follow Location, a presigned download"), (status = 404)))]
 async fn download_file(
     State(s): State<ApiState>,
     Authed(actor): Authed,
@@ -84,7 +126,17 @@ async fn download_file(
 
 /// Builds a response streaming a stored file a chunk at a time (a
 /// customer's video is never whole in memory), with its length.
+/// A file past `DIRECT_DOWNLOAD_BYTES` is a 307 to its presigned download.
 pub(crate) fn media_response(file: MediaFile, disposition: &str) -> Response {
+    if let Some(direct) = &file.direct {
+        if let Ok(location) = HeaderValue::from_str(&direct.url) {
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+            response.headers_mut().insert(header::LOCATION, location);
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            return response;
+        }
+    }
     let size = file.reader.meta().size;
     // After an error the stream ends: the client sees a cut-short body against Content-Length.
     let chunks = futures::stream::unfold(Some(file.reader), |reader| async move {
@@ -110,12 +162,7 @@ const INLINE_TYPES: [&str; 5] = ["image/jpeg", "image/png", "image/gif", "image/
 /// Builds a response carrying a file: its type, never sniffed, and its name
 /// in a `Content-Disposition` of `disposition` (`inline` or `attachment`);
 /// `inline` holds only for [`INLINE_TYPES`], anything else is an attachment.
-pub(crate) fn file_response(
-    body: impl Into<Body>,
-    content_type: &str,
-    name: Option<&str>,
-    disposition: &str,
-) -> Response {
+pub fn file_response(body: impl Into<Body>, content_type: &str, name: Option<&str>, disposition: &str) -> Response {
     let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let disposition = if INLINE_TYPES.contains(&mime.as_str()) { disposition } else { "attachment" };
     let mut response = Response::new(body.into());

@@ -69,7 +69,7 @@ impl Desk {
         }
         let step = step_name(&input);
         // The password crosses the commands queue sealed for the account, never in clear.
-        let input = match (input, &self.sealer) {
+        let input = match (input, &self.ports.sealer) {
             (LoginInput::Password { password }, Some(sealer)) => {
                 let sealed = seal_password(sealer.as_ref(), id, &password).await.map_err(|e| {
                     AppError::Unavailable(format!("cannot seal the password for the fleet: {}", e.message))

@@ -109,7 +109,7 @@ impl Desk {
             created_at: now,
             updated_at: now,
         };
-        let outcome = self.directory.put_accounts(&actor.tenant, std::slice::from_ref(&account)).await?;
+        let outcome = self.ports.directory.put_accounts(&actor.tenant, std::slice::from_ref(&account)).await?;
         if outcome.first() != Some(&AccountPut::Stored) {
             return Err(AppError::Conflict(format!("phone {} is already an account", account.phone)));
         }
@@ -143,7 +143,7 @@ impl Desk {
         query.status = filter.status.as_deref().map(AccountStatus::parse).transpose()?;
         query.text = filter.q.as_deref().map(search_text).filter(|q| !q.is_empty());
         query.after = filter.cursor.as_deref().map(|c| cursor::decode(&actor.tenant, c)).transpose()?;
-        let accounts = self.directory.list_accounts(&actor.tenant, &query).await?;
+        let accounts = self.ports.directory.list_accounts(&actor.tenant, &query).await?;
         let next_cursor = (accounts.len() == limit).then(|| cursor::encode(&actor.tenant, &accounts[limit - 1].id));
         let items = self.account_views(actor, &accounts).await?;
         Ok(Page { items, next_cursor })
@@ -180,11 +180,11 @@ impl Desk {
 
     /// The job of [`Desk::delete_account`]: an account already gone is deleted.
     pub(crate) async fn delete_account_now(&self, actor: &Actor, id: &AccountId) -> Result<(), AppError> {
-        let Some(account) = self.directory.get_account(&actor.tenant, id).await? else { return Ok(()) };
+        let Some(account) = self.ports.directory.get_account(&actor.tenant, id).await? else { return Ok(()) };
         let account =
             actor.visible(Some(account)).map_err(|_| AppError::forbidden("the account is no longer yours"))?;
         actor.ensure_can_assign(&account)?;
-        match self.directory.delete_account(&actor.tenant, id).await {
+        match self.ports.directory.delete_account(&actor.tenant, id).await {
             Err(e) if e.kind == PortErrorKind::NotFound => {}
             other => other?,
         }
@@ -236,8 +236,14 @@ impl Desk {
                 Err(e) => failed.push(AssignFailure { account_id: raw.clone(), reason: e.0 }),
             }
         }
-        let found: HashMap<AccountId, Account> =
-            self.directory.get_accounts(&actor.tenant, &parsed).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
+        let found: HashMap<AccountId, Account> = self
+            .ports
+            .directory
+            .get_accounts(&actor.tenant, &parsed)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
         let mut changes = Vec::new();
         for id in parsed {
             match found.get(&id).filter(|a| actor.can_see(a)) {
@@ -264,12 +270,16 @@ impl Desk {
     }
 
     pub(crate) async fn visible_account(&self, actor: &Actor, id: &AccountId) -> Result<Account, AppError> {
-        actor.visible(self.directory.get_account(&actor.tenant, id).await?)
+        actor.visible(self.ports.directory.get_account(&actor.tenant, id).await?)
     }
 
     async fn assign_target(&self, actor: &Actor, agent: &UserId) -> Result<User, AppError> {
-        let target =
-            self.directory.get_user(&actor.tenant, agent).await?.ok_or_else(|| AppError::not_found("no such agent"))?;
+        let target = self
+            .ports
+            .directory
+            .get_user(&actor.tenant, agent)
+            .await?
+            .ok_or_else(|| AppError::not_found("no such agent"))?;
         actor.ensure_can_assign_to(&target)?;
         Ok(target)
     }
@@ -279,7 +289,7 @@ impl Desk {
     async fn reowned(&self, actor: &Actor, mut account: Account, owner: Option<&User>) -> Result<Account, AppError> {
         if let Some(old) = account.owner_id.clone().filter(|old| Some(old) != owner.map(|o| &o.id)) {
             let old_groups: HashSet<GroupId> =
-                self.directory.list_groups(&actor.tenant, Some(&old)).await?.into_iter().map(|g| g.id).collect();
+                self.ports.directory.list_groups(&actor.tenant, Some(&old)).await?.into_iter().map(|g| g.id).collect();
             account.groups.retain(|g| !old_groups.contains(g));
         }
         match owner {
@@ -297,7 +307,7 @@ impl Desk {
     /// Stores accounts whose phones do not change (or were checked): a
     /// record refused for its phone (a race with another write) is `Conflict`.
     pub(crate) async fn put_all_accounts(&self, actor: &Actor, accounts: &[Account]) -> Result<(), AppError> {
-        let outcomes = self.directory.put_accounts(&actor.tenant, accounts).await?;
+        let outcomes = self.ports.directory.put_accounts(&actor.tenant, accounts).await?;
         Ok(AccountPut::all_stored(&outcomes, accounts)?)
     }
 
@@ -321,7 +331,7 @@ impl Desk {
             })
             .collect();
         for chunk in entries.chunks(1000) {
-            self.directory.append_audit(&actor.tenant, chunk).await?;
+            self.ports.directory.append_audit(&actor.tenant, chunk).await?;
         }
         Ok(())
     }
@@ -330,7 +340,8 @@ impl Desk {
         if ids.is_empty() {
             return Ok(BTreeSet::new());
         }
-        let known: HashSet<TagId> = self.directory.list_tags(&actor.tenant).await?.into_iter().map(|t| t.id).collect();
+        let known: HashSet<TagId> =
+            self.ports.directory.list_tags(&actor.tenant).await?.into_iter().map(|t| t.id).collect();
         ids.iter()
             .map(|id| known.get(id).cloned().ok_or_else(|| AppError::invalid(format!("tag {id} does not exist"))))
             .collect()
@@ -343,8 +354,9 @@ impl Desk {
 
     async fn account_views(&self, actor: &Actor, accounts: &[Account]) -> Result<Vec<AccountView>, AppError> {
         let tags: HashMap<TagId, String> =
-            self.directory.list_tags(&actor.tenant).await?.into_iter().map(|t| (t.id, t.name)).collect();
+            self.ports.directory.list_tags(&actor.tenant).await?.into_iter().map(|t| (t.id, t.name)).collect();
         let pins: HashSet<AccountId> = self
+            .ports
             .directory
             .list_pins(&actor.tenant, &actor.user_id)
             .await?

@@ -87,7 +87,7 @@ impl Desk {
             token_version: 0,
             created_at: Utc::now(),
         };
-        self.directory.insert_user(&user).await.map_err(|e| match e.kind {
+        self.ports.directory.insert_user(&user).await.map_err(|e| match e.kind {
             crate::ports::PortErrorKind::Conflict => AppError::Conflict(format!("username {} is taken", user.username)),
             _ => e.into(),
         })?;
@@ -117,7 +117,7 @@ impl Desk {
             }
         };
         let query = UserQuery { leader_id, role, after, limit };
-        let users = self.directory.list_users(&actor.tenant, &query).await?;
+        let users = self.ports.directory.list_users(&actor.tenant, &query).await?;
         let next_cursor = (users.len() == limit).then(|| cursor::encode(&actor.tenant, &users[limit - 1].id));
         let mut items: Vec<AgentView> = users.iter().map(AgentView::from).collect();
         // A leader also sees themselves, on the first page.
@@ -181,7 +181,7 @@ impl Desk {
         if user == before {
             return Ok(AgentView::from(&user));
         }
-        self.directory.update_user(&user).await?;
+        self.ports.directory.update_user(&user).await?;
         self.roster.invalidate(&actor.tenant);
         if user.token_version != before.token_version {
             self.revoke_sockets(&user, user.token_version).await?;
@@ -207,7 +207,7 @@ impl Desk {
         validate_new_password(password)?;
         user.password_hash = self.passwords.hash(password).await?;
         user.token_version += 1;
-        self.directory.update_user(&user).await?;
+        self.ports.directory.update_user(&user).await?;
         self.revoke_sockets(&user, user.token_version).await?;
         self.audit(
             actor,
@@ -233,7 +233,7 @@ impl Desk {
         if user.id == actor.user_id {
             return Err(AppError::forbidden("you cannot delete yourself"));
         }
-        if !self.directory.list_accounts(&actor.tenant, &owned_accounts(&user.id)).await?.is_empty() {
+        if !self.ports.directory.list_accounts(&actor.tenant, &owned_accounts(&user.id)).await?.is_empty() {
             return Err(AppError::Conflict("the agent still owns accounts; reassign them first".into()));
         }
         if self.leads_anyone(actor, &user.id).await? {
@@ -244,11 +244,11 @@ impl Desk {
 
     /// The job of [`Desk::delete_agent`]: an agent already gone is deleted.
     pub(crate) async fn delete_agent_now(&self, actor: &Actor, id: &UserId) -> Result<(), AppError> {
-        if self.directory.get_user(&actor.tenant, id).await?.is_none() {
+        if self.ports.directory.get_user(&actor.tenant, id).await?.is_none() {
             return Ok(());
         }
         let user = self.deletable_agent(actor, id).await?;
-        match self.directory.delete_user(&actor.tenant, &user.id).await {
+        match self.ports.directory.delete_user(&actor.tenant, &user.id).await {
             Err(e) if e.kind == PortErrorKind::NotFound => {}
             other => other?,
         }
@@ -271,6 +271,7 @@ impl Desk {
 
     async fn load_leader(&self, actor: &Actor, id: &UserId) -> Result<User, AppError> {
         let leader = self
+            .ports
             .directory
             .get_user(&actor.tenant, id)
             .await?
@@ -283,7 +284,7 @@ impl Desk {
 
     async fn leads_anyone(&self, actor: &Actor, leader: &UserId) -> Result<bool, AppError> {
         let query = UserQuery { leader_id: Some(leader.clone()), role: None, after: None, limit: 1 };
-        Ok(!self.directory.list_users(&actor.tenant, &query).await?.is_empty())
+        Ok(!self.ports.directory.list_users(&actor.tenant, &query).await?.is_empty())
     }
 
     /// Keeps `team_id` of every account `owner` owns equal to the owner's team.
@@ -292,7 +293,7 @@ impl Desk {
         let mut query = AccountQuery::scoped(DialogScope::Owner(owner.id.clone()), 1000);
         query.owner = Some(owner.id.clone());
         loop {
-            let page = self.directory.list_accounts(&actor.tenant, &query).await?;
+            let page = self.ports.directory.list_accounts(&actor.tenant, &query).await?;
             let Some(last) = page.last() else { break };
             query.after = Some(last.id.clone());
             let full = page.len() == query.limit;

@@ -48,7 +48,7 @@ impl Desk {
         if actor.role == Role::Leader {
             self.limit_to_team(actor, &mut query).await?;
         }
-        let items = self.directory.list_audit(&actor.tenant, &query).await?;
+        let items = self.ports.directory.list_audit(&actor.tenant, &query).await?;
         let next_cursor = (items.len() == limit).then(|| cursor::encode(&actor.tenant, &items[limit - 1].id));
         Ok(Page { items, next_cursor })
     }
@@ -63,7 +63,7 @@ impl Desk {
         let mut team = vec![actor.user_id.clone()];
         let mut users = UserQuery { leader_id: Some(actor.user_id.clone()), role: None, after: None, limit: 1000 };
         loop {
-            let page = self.directory.list_users(&actor.tenant, &users).await?;
+            let page = self.ports.directory.list_users(&actor.tenant, &users).await?;
             let full = page.len() == users.limit;
             users.after = page.last().map(|u| u.id.clone());
             team.extend(page.into_iter().map(|u| u.id));

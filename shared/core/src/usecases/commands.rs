@@ -357,14 +357,14 @@ impl Desk {
             bodies.entry(queue).or_default().push(command.to_body());
         }
         for (queue, bodies) in bodies {
-            self.queue.send_batch(queue, bodies).await?;
+            self.ports.queue.send_batch(queue, bodies).await?;
         }
         Ok(())
     }
 
     /// The queue of the node holding `account`, or the shared one.
     async fn command_queue(&self, tenant: &TenantId, account: &AccountId) -> String {
-        let Some(leases) = &self.leases else { return COMMANDS_QUEUE.to_owned() };
+        let Some(leases) = &self.ports.leases else { return COMMANDS_QUEUE.to_owned() };
         match leases.holder(tenant, account).await {
             Ok(Some(lease)) => node_commands_queue(&lease.node),
             Ok(None) => COMMANDS_QUEUE.to_owned(),
@@ -387,7 +387,7 @@ impl Desk {
         let deadline = tokio::time::Instant::now() + self.fleet_timeout;
         let mut delay = Duration::from_millis(10);
         loop {
-            if let Some(body) = self.replies.take_reply(&tenant, &request_id).await? {
+            if let Some(body) = self.ports.replies.take_reply(&tenant, &request_id).await? {
                 let reply: CommandReply = serde_json::from_slice(&body)
                     .map_err(|e| AppError::Unavailable(format!("the fleet's reply is unreadable: {e}")))?;
                 return match reply {

@@ -4,12 +4,28 @@
 
 use super::{Actor, AppError, Desk, MediaFile};
 use crate::domain::{FileId, FileRef, Role, TenantId};
-use crate::ports::PortErrorKind;
+use crate::ports::{BlobReader, PortErrorKind, PresignedRequest};
 use async_trait::async_trait;
 use chrono::Utc;
 
 /// Largest file accepted, in bytes.
 pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
+
+/// Files larger than this are handed out by a presigned download instead of
+/// through the API (a Lambda answers at most 6 MB).
+pub const DIRECT_DOWNLOAD_BYTES: u64 = 4 * 1024 * 1024;
+
+/// How long a presigned download works.
+const DOWNLOAD_LIFETIME: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A file announced for upload, and the request that uploads it.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FileUpload {
+    /// The file's id, to complete once uploaded.
+    pub file_id: FileId,
+    /// The request that uploads the bytes straight to the blob store.
+    pub upload: PresignedRequest,
+}
 
 fn data_key(tenant: &TenantId, id: &FileId) -> String {
     format!("{tenant}/files/{id}")
@@ -17,6 +33,11 @@ fn data_key(tenant: &TenantId, id: &FileId) -> String {
 
 fn meta_key(tenant: &TenantId, id: &FileId) -> String {
     format!("{tenant}/files/{id}.json")
+}
+
+/// The description of a file announced and not yet completed.
+fn pending_key(tenant: &TenantId, id: &FileId) -> String {
+    format!("{tenant}/files/{id}.pending.json")
 }
 
 fn clean_file_name(raw: &str) -> Result<String, AppError> {
@@ -63,7 +84,7 @@ impl Desk {
             return Err(too_large());
         }
         let id = FileId::generate();
-        let mut writer = self.blobs.create(&data_key(&actor.tenant, &id), content_type).await?;
+        let mut writer = self.ports.blobs.create(&data_key(&actor.tenant, &id), content_type).await?;
         let mut size = 0usize;
         while let Some(piece) = body.next_piece().await? {
             size += piece.len();
@@ -85,8 +106,100 @@ impl Desk {
             uploaded_at: Utc::now(),
         };
         let meta = serde_json::to_vec(&file).map_err(|e| AppError::invalid(e.to_string()))?;
-        self.blobs.put(&meta_key(&actor.tenant, &file.id), meta, "application/json").await?;
+        self.ports.blobs.put(&meta_key(&actor.tenant, &file.id), meta, "application/json").await?;
         Ok(file)
+    }
+
+    /// Announces a file of `size` bytes to be uploaded straight to the blob
+    /// store (on AWS, to S3: API Gateway takes at most 10 MB bodies);
+    /// [`Desk::complete_file_upload`] makes it attachable once its bytes are there.
+    pub async fn file_upload(
+        &self,
+        actor: &Actor,
+        name: &str,
+        content_type: &str,
+        size: u64,
+    ) -> Result<FileUpload, AppError> {
+        let name = clean_file_name(name)?;
+        if size == 0 {
+            return Err(AppError::invalid("the file is empty"));
+        }
+        if size > MAX_FILE_BYTES as u64 {
+            return Err(too_large());
+        }
+        let id = FileId::generate();
+        let pending = FileRef {
+            id: id.clone(),
+            name,
+            content_type: content_type.to_owned(),
+            size,
+            uploaded_by: actor.user_id.clone(),
+            uploaded_at: Utc::now(),
+        };
+        let upload = self
+            .ports
+            .blobs
+            .presign_upload(&data_key(&actor.tenant, &id), content_type, size, super::UPLOAD_LIFETIME)
+            .await?;
+        let meta = serde_json::to_vec(&pending).map_err(|e| AppError::invalid(e.to_string()))?;
+        self.ports.blobs.put(&pending_key(&actor.tenant, &id), meta, "application/json").await?;
+        Ok(FileUpload { file_id: id, upload })
+    }
+
+    /// Makes an uploaded file attachable (its uploader only); `Invalid`
+    /// while its bytes are missing or not the size announced.
+    pub async fn complete_file_upload(&self, actor: &Actor, id: &FileId) -> Result<FileRef, AppError> {
+        let pending = match self.ports.blobs.get(&pending_key(&actor.tenant, id)).await {
+            Ok((meta, _)) => {
+                serde_json::from_slice::<FileRef>(&meta).map_err(|_| AppError::not_found("no such upload"))?
+            }
+            Err(e) if e.kind == PortErrorKind::NotFound => {
+                // Completing twice answers the file as completed.
+                let file = self.file_ref(actor, id).await.map_err(|_| AppError::not_found("no such upload"))?;
+                return if file.uploaded_by == actor.user_id {
+                    Ok(file)
+                } else {
+                    Err(AppError::not_found("no such upload"))
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if pending.uploaded_by != actor.user_id {
+            return Err(AppError::not_found("no such upload"));
+        }
+        let stored = match self.ports.blobs.open(&data_key(&actor.tenant, id)).await {
+            Ok(reader) => reader.meta().size,
+            Err(e) if e.kind == PortErrorKind::NotFound => return Err(AppError::invalid("upload the file first")),
+            Err(e) => return Err(e.into()),
+        };
+        if stored != pending.size {
+            return Err(AppError::invalid(format!(
+                "the upload holds {stored} bytes, not the {} announced",
+                pending.size
+            )));
+        }
+        let file = FileRef { uploaded_at: Utc::now(), ..pending };
+        let meta = serde_json::to_vec(&file).map_err(|e| AppError::invalid(e.to_string()))?;
+        self.ports.blobs.put(&meta_key(&actor.tenant, id), meta, "application/json").await?;
+        self.ports.blobs.delete(&pending_key(&actor.tenant, id)).await?;
+        Ok(file)
+    }
+
+    /// A stored file as the API hands it out: read through the API, or, past
+    /// [`DIRECT_DOWNLOAD_BYTES`], by a presigned download.
+    pub(crate) async fn media_file(
+        &self,
+        key: &str,
+        reader: Box<dyn BlobReader>,
+        content_type: String,
+        name: Option<String>,
+    ) -> Result<MediaFile, AppError> {
+        let direct = if reader.meta().size > DIRECT_DOWNLOAD_BYTES {
+            Some(self.ports.blobs.presign_download(key, DOWNLOAD_LIFETIME).await?)
+        } else {
+            None
+        };
+        Ok(MediaFile { reader, content_type, name, direct })
     }
 
     /// Opens a file to read a chunk at a time: its uploader, the uploader's
@@ -97,6 +210,7 @@ impl Desk {
             Role::Admin => true,
             _ if file.uploaded_by == actor.user_id => true,
             Role::Leader => self
+                .ports
                 .directory
                 .get_user(&actor.tenant, &file.uploaded_by)
                 .await?
@@ -106,8 +220,9 @@ impl Desk {
         if !allowed {
             return Err(AppError::not_found("no such file"));
         }
-        let reader = self.blobs.open(&data_key(&actor.tenant, id)).await?;
-        Ok(MediaFile { reader, content_type: file.content_type, name: Some(file.name) })
+        let key = data_key(&actor.tenant, id);
+        let reader = self.ports.blobs.open(&key).await?;
+        self.media_file(&key, reader, file.content_type, Some(file.name)).await
     }
 
     /// Resolves files to attach: each must exist and be the actor's own upload (admins: any).
@@ -127,7 +242,7 @@ impl Desk {
     }
 
     async fn file_ref(&self, actor: &Actor, id: &FileId) -> Result<FileRef, AppError> {
-        let (meta, _) = self.blobs.get(&meta_key(&actor.tenant, id)).await.map_err(|e| match e.kind {
+        let (meta, _) = self.ports.blobs.get(&meta_key(&actor.tenant, id)).await.map_err(|e| match e.kind {
             PortErrorKind::NotFound => AppError::not_found("no such file"),
             _ => e.into(),
         })?;

@@ -13,14 +13,18 @@ impl Desk {
         id: &AccountId,
         status: AccountStatus,
     ) -> Result<(), AppError> {
-        let account =
-            self.directory.get_account(tenant, id).await?.ok_or_else(|| AppError::not_found("no such account"))?;
+        let account = self
+            .ports
+            .directory
+            .get_account(tenant, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("no such account"))?;
         if account.status == status {
             return Ok(());
         }
-        self.directory.set_account_status(tenant, id, status).await?;
+        self.ports.directory.set_account_status(tenant, id, status).await?;
         let audience = self.audience(&account).await?;
         let event = DeskEvent::AccountStatus(AccountStatusChanged { account_id: id.clone(), status });
-        Ok(self.push.publish(tenant, &audience, event.into_push()?).await?)
+        Ok(self.ports.push.publish(tenant, &audience, event.into_push()?).await?)
     }
 }

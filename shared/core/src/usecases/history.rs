@@ -23,8 +23,8 @@ impl Desk {
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Message>, PortError> {
-        let mut items = self.reader.list_messages(tenant, account, peer, before, limit).await?;
-        if let (Some(archive), true) = (&self.archive, items.len() < limit) {
+        let mut items = self.ports.reader.list_messages(tenant, account, peer, before, limit).await?;
+        if let (Some(archive), true) = (&self.ports.archive, items.len() < limit) {
             let below = items.last().map(|m| m.id).or(before);
             items.extend(archive.list(tenant, account, peer, below, limit - items.len()).await?);
         }
@@ -39,10 +39,10 @@ impl Desk {
         peer: i64,
         id: i64,
     ) -> Result<Option<Message>, PortError> {
-        if let Some(found) = self.reader.get_message(tenant, account, peer, id).await? {
+        if let Some(found) = self.ports.reader.get_message(tenant, account, peer, id).await? {
             return Ok(Some(found));
         }
-        match &self.archive {
+        match &self.ports.archive {
             Some(archive) => archive.get(tenant, account, peer, id).await,
             None => Ok(None),
         }
@@ -57,7 +57,7 @@ impl Desk {
         text: &str,
         edited_at: DateTime<Utc>,
     ) -> Result<(), PortError> {
-        match self.writer.edit_message(tenant, account, peer, id, text, edited_at).await {
+        match self.ports.writer.edit_message(tenant, account, peer, id, text, edited_at).await {
             Err(e) if e.kind == PortErrorKind::NotFound => {
                 let change = ArchiveChange::Edit { id, text: text.to_owned(), edited_at };
                 self.apply_archived(tenant, account, peer, &change, e).await
@@ -75,8 +75,8 @@ impl Desk {
         peer: i64,
         ids: &[i64],
     ) -> Result<(), PortError> {
-        self.writer.delete_messages(tenant, account, peer, ids).await?;
-        match &self.archive {
+        self.ports.writer.delete_messages(tenant, account, peer, ids).await?;
+        match &self.ports.archive {
             Some(archive) => archive.apply(tenant, account, peer, &ArchiveChange::Delete { ids: ids.to_vec() }).await,
             None => Ok(()),
         }
@@ -90,7 +90,7 @@ impl Desk {
         (account, peer, id): (&AccountId, i64, i64),
         tags: &BTreeSet<TagId>,
     ) -> Result<(), PortError> {
-        match self.writer.set_message_tags(tenant, account, peer, id, tags).await {
+        match self.ports.writer.set_message_tags(tenant, account, peer, id, tags).await {
             Err(e) if e.kind == PortErrorKind::NotFound => {
                 let change = ArchiveChange::Tags { id, tags: tags.clone() };
                 self.apply_archived(tenant, account, peer, &change, e).await
@@ -107,7 +107,7 @@ impl Desk {
         change: &ArchiveChange,
         not_in_store: PortError,
     ) -> Result<(), PortError> {
-        match &self.archive {
+        match &self.ports.archive {
             Some(archive) => archive.apply(tenant, account, peer, change).await,
             None => Err(not_in_store),
         }

@@ -88,6 +88,7 @@ impl Desk {
         let mut rows = Rows::open(format, body)?;
         let mut lookups = Lookups {
             tags: self
+                .ports
                 .directory
                 .list_tags(&actor.tenant)
                 .await?
@@ -159,6 +160,7 @@ impl Desk {
     ) -> Result<(), AppError> {
         let phones: Vec<Phone> = rows.iter().map(|r| r.phone.clone()).collect();
         let existing: HashMap<Phone, Account> = self
+            .ports
             .directory
             .find_accounts_by_phone(&actor.tenant, &phones)
             .await?
@@ -238,7 +240,7 @@ impl Desk {
             writes.push(account);
             lines.push(row.line);
         }
-        let outcomes = self.directory.put_accounts(&actor.tenant, &writes).await?;
+        let outcomes = self.ports.directory.put_accounts(&actor.tenant, &writes).await?;
         // Another write took a phone since the chunk was read: that line is
         // refused, the rest stand.
         let mut refused = HashSet::new();
@@ -250,7 +252,7 @@ impl Desk {
                     let before = existing.get(&account.phone).filter(|b| b.id == account.id);
                     if before.is_some_and(|b| b.session != account.session) {
                         let session = account.session.clone();
-                        self.directory.set_account_session(&actor.tenant, &account.id, session, None).await?;
+                        self.ports.directory.set_account_session(&actor.tenant, &account.id, session, None).await?;
                     }
                     report.imported += 1;
                 }
@@ -267,7 +269,7 @@ impl Desk {
     /// Seals `raw` into the account unless it already holds that session; a
     /// logged-out account with a new session is offline again (the fleet connects it).
     async fn import_session(&self, account: &mut Account, raw: &str) -> Result<(), String> {
-        let importer = self.sessions.as_ref().ok_or("this server cannot import sessions")?;
+        let importer = self.ports.sessions.as_ref().ok_or("this server cannot import sessions")?;
         if let Some(sealed) = account.session.as_deref() {
             if importer.same_session(&account.id, sealed, raw).await {
                 return Ok(());
@@ -289,7 +291,7 @@ impl Desk {
         if let Some(cached) = lookups.owners.get(name) {
             return Ok(cached.clone());
         }
-        let resolved = match self.directory.find_user(&actor.tenant, name).await? {
+        let resolved = match self.ports.directory.find_user(&actor.tenant, name).await? {
             None => Err(format!("owner {name} is not an agent of this tenant")),
             Some(user) => actor.ensure_can_assign_to(&user).map(|()| user).map_err(|e| e.to_string()),
         };
@@ -303,14 +305,14 @@ impl Desk {
             return Ok(id.clone());
         }
         let tag = Tag { id: TagId::generate(), name: name.to_owned(), color: None, created_at: Utc::now() };
-        self.directory.put_tag(&actor.tenant, &tag).await?;
+        self.ports.directory.put_tag(&actor.tenant, &tag).await?;
         lookups.tags.insert(key, tag.id.clone());
         Ok(tag.id)
     }
 
     async fn load_groups(&self, actor: &Actor, owner: &UserId, lookups: &mut Lookups) -> Result<(), AppError> {
         if lookups.groups_loaded.insert(owner.clone()) {
-            for g in self.directory.list_groups(&actor.tenant, Some(owner)).await? {
+            for g in self.ports.directory.list_groups(&actor.tenant, Some(owner)).await? {
                 lookups.groups.insert((owner.clone(), g.name.to_ascii_lowercase()), g.id);
             }
         }
@@ -331,7 +333,7 @@ impl Desk {
         }
         let group =
             Group { id: GroupId::generate(), owner_id: owner.clone(), name: name.to_owned(), created_at: Utc::now() };
-        self.directory.put_group(&actor.tenant, &group).await.map_err(|e| match e.kind {
+        self.ports.directory.put_group(&actor.tenant, &group).await.map_err(|e| match e.kind {
             PortErrorKind::Conflict => AppError::Conflict(format!("group {name} was created meanwhile; import again")),
             _ => e.into(),
         })?;

@@ -85,7 +85,7 @@ impl Desk {
         listing.tag = query.tag.clone();
         let mut found = BTreeSet::new();
         loop {
-            let page = self.directory.list_accounts(&actor.tenant, &listing).await?;
+            let page = self.ports.directory.list_accounts(&actor.tenant, &listing).await?;
             let last = page.last().map(|a| a.id.clone());
             found.extend(
                 page.into_iter().map(|a| a.id).filter(|id| query.account.as_ref().is_none_or(|only| only == id)),
@@ -141,7 +141,8 @@ impl Desk {
         tags: &[TagId],
     ) -> Result<Message, AppError> {
         let account = self.visible_account(actor, id).await?;
-        let known: HashSet<TagId> = self.directory.list_tags(&actor.tenant).await?.into_iter().map(|t| t.id).collect();
+        let known: HashSet<TagId> =
+            self.ports.directory.list_tags(&actor.tenant).await?.into_iter().map(|t| t.id).collect();
         if let Some(bad) = tags.iter().find(|t| !known.contains(t)) {
             return Err(AppError::invalid(format!("tag {bad} does not exist")));
         }
@@ -158,7 +159,7 @@ impl Desk {
             tags: tagged.tags.clone(),
         });
         let audience = self.audience(&account).await?;
-        self.push.publish(&actor.tenant, &audience, event.into_push()?).await?;
+        self.ports.push.publish(&actor.tenant, &audience, event.into_push()?).await?;
         Ok(tagged)
     }
 
@@ -227,13 +228,13 @@ impl Desk {
     ) -> Result<Vec<Dialog>, AppError> {
         let few = filter.accounts.as_ref().filter(|only| only.len() <= MERGED_ACCOUNTS);
         let Some(accounts) = few else {
-            return Ok(self.reader.list_dialogs(tenant, scope, filter, after, limit).await?);
+            return Ok(self.ports.reader.list_dialogs(tenant, scope, filter, after, limit).await?);
         };
         let unread = DialogFilter { unread_only: filter.unread_only, accounts: None };
         let mut merged = Vec::new();
         for account in accounts {
             let own = DialogScope::Account(account.clone());
-            merged.extend(self.reader.list_dialogs(tenant, &own, &unread, after, limit).await?);
+            merged.extend(self.ports.reader.list_dialogs(tenant, &own, &unread, after, limit).await?);
         }
         let key = |d: &Dialog| (d.inbox_ms(), d.account_id.clone(), d.peer);
         merged.sort_by_key(|d| std::cmp::Reverse(key(d)));
@@ -244,6 +245,7 @@ impl Desk {
     /// Returns the actor's pinned dialogs within `scope` that still exist and are visible, newest first.
     async fn pinned_dialogs(&self, actor: &Actor, scope: &DialogScope) -> Result<Vec<Dialog>, AppError> {
         let keys: Vec<(AccountId, i64)> = self
+            .ports
             .directory
             .list_pins(&actor.tenant, &actor.user_id)
             .await?
@@ -259,6 +261,7 @@ impl Desk {
         }
         let accounts = self.accounts_by_id(actor, keys.iter().map(|(a, _)| a.clone()).collect()).await?;
         let mut dialogs: Vec<Dialog> = self
+            .ports
             .reader
             .get_dialogs(&actor.tenant, &keys)
             .await?
@@ -279,7 +282,14 @@ impl Desk {
     ) -> Result<HashMap<AccountId, Account>, AppError> {
         ids.sort();
         ids.dedup();
-        Ok(self.directory.get_accounts(&actor.tenant, &ids).await?.into_iter().map(|a| (a.id.clone(), a)).collect())
+        Ok(self
+            .ports
+            .directory
+            .get_accounts(&actor.tenant, &ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect())
     }
 
     async fn views(

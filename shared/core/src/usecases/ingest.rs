@@ -224,8 +224,14 @@ impl Desk {
             let mut ids: Vec<AccountId> = indexes.iter().map(|&i| envelopes[i].account_id.clone()).collect();
             ids.sort();
             ids.dedup();
-            let accounts: HashMap<AccountId, AccountHead> =
-                self.directory.get_account_heads(tenant, &ids).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
+            let accounts: HashMap<AccountId, AccountHead> = self
+                .ports
+                .directory
+                .get_account_heads(tenant, &ids)
+                .await?
+                .into_iter()
+                .map(|a| (a.id.clone(), a))
+                .collect();
             let mut valid: Vec<Checked<'_>> = Vec::with_capacity(indexes.len());
             for i in indexes {
                 let envelope = &envelopes[i];
@@ -269,7 +275,7 @@ impl Desk {
             })
             .collect();
         if !dialogs.is_empty() {
-            self.writer.upsert_dialogs(tenant, &dialogs).await?;
+            self.ports.writer.upsert_dialogs(tenant, &dialogs).await?;
             owed.touched.extend(dialogs.iter().map(|d| ((d.account_id.clone(), d.peer), None)));
         }
         let messages: Vec<Message> = updates(valid)
@@ -278,7 +284,7 @@ impl Desk {
                 _ => None,
             })
             .collect();
-        let outcome = self.writer.ingest_messages(tenant, &messages).await?;
+        let outcome = self.ports.writer.ingest_messages(tenant, &messages).await?;
         report.new_messages += outcome.inserted();
         report.duplicates += outcome.duplicates;
         // `fresh` is ascending: one pass moves the new messages out.
@@ -338,7 +344,7 @@ impl Desk {
                 report.changes += 1;
             }
             AccountUpdate::DeleteUnplaced { ids } => {
-                let deleted = self.writer.delete_unplaced_messages(tenant, &account.id, ids).await?;
+                let deleted = self.ports.writer.delete_unplaced_messages(tenant, &account.id, ids).await?;
                 let mut by_peer: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
                 for (peer, id) in deleted {
                     by_peer.entry(peer).or_default().push(id);
@@ -350,7 +356,7 @@ impl Desk {
                 }
             }
             AccountUpdate::Profiles { profiles } => {
-                self.writer.upsert_profiles(tenant, profiles).await?;
+                self.ports.writer.upsert_profiles(tenant, profiles).await?;
                 report.changes += 1;
             }
             AccountUpdate::Message { .. } | AccountUpdate::Dialog { .. } => {}
@@ -371,7 +377,7 @@ impl Desk {
                     Owed::New(message) => DeskEvent::MessageNew(message).into_push()?,
                     Owed::Event(event) => event,
                 };
-                self.push.publish(tenant, audience, event).await?;
+                self.ports.push.publish(tenant, audience, event).await?;
                 pushed += 1;
             }
             pushed += self.push_dialogs(tenant, &owed.accounts, owed.touched).await?;
@@ -391,7 +397,7 @@ impl Desk {
             touched.iter().filter(|(_, d)| d.is_none()).map(|(key, _)| key.clone()).collect();
         let mut read: HashMap<(AccountId, i64), Dialog> = HashMap::new();
         if !to_read.is_empty() {
-            for d in self.reader.get_dialogs(tenant, &to_read).await? {
+            for d in self.ports.reader.get_dialogs(tenant, &to_read).await? {
                 read.insert((d.account_id.clone(), d.peer), d);
             }
         }
@@ -401,7 +407,7 @@ impl Desk {
             let (audience, label) = &accounts[&dialog.account_id];
             // `pinned` is per viewer; clients keep their own pins.
             let view = DialogView::build(dialog, label.clone(), false);
-            self.push.publish(tenant, audience, DeskEvent::DialogUpdate(view).into_push()?).await?;
+            self.ports.push.publish(tenant, audience, DeskEvent::DialogUpdate(view).into_push()?).await?;
             count += 1;
         }
         Ok(count)

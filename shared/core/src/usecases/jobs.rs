@@ -127,7 +127,7 @@ impl Desk {
     /// Records a queued job and queues it.
     pub(crate) async fn start_job(&self, actor: &Actor, kind: JobKind) -> Result<Job, AppError> {
         let job = Job::new(actor.tenant.clone(), actor.user_id.clone(), kind, JobState::Queued);
-        self.jobs.insert_job(&job).await?;
+        self.ports.jobs.insert_job(&job).await?;
         self.queue_job(&job).await?;
         Ok(job)
     }
@@ -136,7 +136,7 @@ impl Desk {
         let ticket = serde_json::to_vec(&Ticket { tenant: job.tenant.clone(), job: job.id.clone() }).map_err(|e| {
             AppError::Internal(crate::ports::PortError::with_source(PortErrorKind::Internal, "ticket", e))
         })?;
-        Ok(self.queue.send_batch(JOBS_QUEUE, vec![ticket]).await?)
+        Ok(self.ports.queue.send_batch(JOBS_QUEUE, vec![ticket]).await?)
     }
 
     /// Returns a job its starter (or an admin of the tenant) reads; `NotFound` for others.
@@ -145,7 +145,8 @@ impl Desk {
     }
 
     async fn own_job(&self, actor: &Actor, id: &JobId) -> Result<Job, AppError> {
-        self.jobs
+        self.ports
+            .jobs
             .get_job(&actor.tenant, id)
             .await?
             .filter(|j| j.started_by == actor.user_id || actor.role == Role::Admin)
@@ -162,7 +163,7 @@ impl Desk {
     ) -> Result<Page<JobView>, AppError> {
         let limit = limit.unwrap_or(20).clamp(1, MAX_JOB_PAGE);
         let by = (actor.role != Role::Admin).then_some(&actor.user_id);
-        let jobs = self.jobs.list_jobs(&actor.tenant, by, cursor, limit).await?;
+        let jobs = self.ports.jobs.list_jobs(&actor.tenant, by, cursor, limit).await?;
         let next_cursor = (jobs.len() == limit).then(|| jobs.last().map(|j| j.id.to_string())).flatten();
         Ok(Page { items: jobs.iter().map(JobView::from).collect(), next_cursor })
     }
@@ -194,7 +195,7 @@ impl Desk {
         let id = JobId::generate();
         let upload = upload_key(&actor.tenant, &id);
         let size = body.len() as u64;
-        self.blobs.put(&upload, body, import_content_type(format)).await?;
+        self.ports.blobs.put(&upload, body, import_content_type(format)).await?;
         let mut job = Job::new(
             actor.tenant.clone(),
             actor.user_id.clone(),
@@ -202,7 +203,7 @@ impl Desk {
             JobState::Queued,
         );
         job.id = id;
-        self.jobs.insert_job(&job).await?;
+        self.ports.jobs.insert_job(&job).await?;
         self.queue_job(&job).await?;
         Ok(job)
     }
@@ -226,7 +227,8 @@ impl Desk {
         }
         let id = JobId::generate();
         let upload = upload_key(&actor.tenant, &id);
-        let request = self.blobs.presign_upload(&upload, import_content_type(format), size, UPLOAD_LIFETIME).await?;
+        let request =
+            self.ports.blobs.presign_upload(&upload, import_content_type(format), size, UPLOAD_LIFETIME).await?;
         let mut job = Job::new(
             actor.tenant.clone(),
             actor.user_id.clone(),
@@ -234,7 +236,7 @@ impl Desk {
             JobState::AwaitingUpload,
         );
         job.id = id;
-        self.jobs.insert_job(&job).await?;
+        self.ports.jobs.insert_job(&job).await?;
         Ok(ImportUpload { job: JobView::from(&job), upload: request })
     }
 
@@ -248,7 +250,7 @@ impl Desk {
         if job.state != JobState::AwaitingUpload {
             return Err(AppError::Conflict("the import has started".into()));
         }
-        let stored = match self.blobs.open(upload).await {
+        let stored = match self.ports.blobs.open(upload).await {
             Ok(reader) => reader.meta().size,
             Err(e) if e.kind == PortErrorKind::NotFound => return Err(AppError::invalid("upload the file first")),
             Err(e) => return Err(e.into()),
@@ -258,7 +260,7 @@ impl Desk {
         }
         let mut queued = job.next();
         queued.state = JobState::Queued;
-        self.jobs.update_job(&queued).await.map_err(|e| match e.kind {
+        self.ports.jobs.update_job(&queued).await.map_err(|e| match e.kind {
             PortErrorKind::Conflict => AppError::Conflict("the import has started".into()),
             _ => e.into(),
         })?;
@@ -273,17 +275,17 @@ impl Desk {
     pub async fn run_job(&self, body: &[u8]) -> Result<JobRun, AppError> {
         let ticket: Ticket =
             serde_json::from_slice(body).map_err(|e| AppError::invalid(format!("not a job ticket: {e}")))?;
-        let Some(job) = self.jobs.get_job(&ticket.tenant, &ticket.job).await? else { return Ok(JobRun::Settled) };
+        let Some(job) = self.ports.jobs.get_job(&ticket.tenant, &ticket.job).await? else { return Ok(JobRun::Settled) };
         if job.state.is_final() || job.state == JobState::AwaitingUpload {
             return Ok(JobRun::Settled);
         }
-        let starter = self.directory.get_user(&job.tenant, &job.started_by).await?;
+        let starter = self.ports.directory.get_user(&job.tenant, &job.started_by).await?;
         let Some(actor) = starter.filter(|u| !u.disabled).map(|u| Actor::of(&u)) else {
             return self.end_job(job, Err("the user who started the job is disabled or gone".into())).await;
         };
         let mut running = job.next();
         running.state = JobState::Running;
-        match self.jobs.update_job(&running).await {
+        match self.ports.jobs.update_job(&running).await {
             Err(e) if matches!(e.kind, PortErrorKind::Conflict | PortErrorKind::NotFound) => {
                 return Ok(JobRun::Settled)
             }
@@ -314,7 +316,7 @@ impl Desk {
     /// (or cannot be read) failed with `reason`, and tells its starter.
     pub async fn give_up_job(&self, body: &[u8], reason: &str) -> Result<(), AppError> {
         let Ok(ticket) = serde_json::from_slice::<Ticket>(body) else { return Ok(()) };
-        let Some(job) = self.jobs.get_job(&ticket.tenant, &ticket.job).await? else { return Ok(()) };
+        let Some(job) = self.ports.jobs.get_job(&ticket.tenant, &ticket.job).await? else { return Ok(()) };
         if !job.state.is_final() {
             self.end_job(job, Err(reason.to_owned())).await?;
         }
@@ -331,7 +333,7 @@ impl Desk {
         format: ImportFormat,
         until: Instant,
     ) -> Result<JobRun, AppError> {
-        let body = match self.blobs.get(upload).await {
+        let body = match self.ports.blobs.get(upload).await {
             Ok((body, _)) => body,
             Err(e) if e.kind == PortErrorKind::NotFound => {
                 return self.end_job(job, Err("the uploaded file is gone".into())).await
@@ -360,7 +362,7 @@ impl Desk {
                 return self.end_job(progressed, Ok(())).await;
             }
             let next = progressed.next();
-            match self.jobs.update_job(&next).await {
+            match self.ports.jobs.update_job(&next).await {
                 Err(e) if matches!(e.kind, PortErrorKind::Conflict | PortErrorKind::NotFound) => {
                     return Ok(JobRun::Settled)
                 }
@@ -387,7 +389,7 @@ impl Desk {
                 end.error = Some(reason);
             }
         }
-        match self.jobs.update_job(&end).await {
+        match self.ports.jobs.update_job(&end).await {
             Err(e) if matches!(e.kind, PortErrorKind::Conflict | PortErrorKind::NotFound) => {
                 return Ok(JobRun::Settled)
             }
@@ -395,7 +397,7 @@ impl Desk {
         }
         if let JobKind::ImportAccounts { upload, .. } = &end.kind {
             // The file holds phones and sessions: it goes once the job is over.
-            if let Err(e) = self.blobs.delete(upload).await {
+            if let Err(e) = self.ports.blobs.delete(upload).await {
                 tracing::warn!(error = %e, job = %end.id, "cannot delete an import's file");
             }
         }
@@ -408,7 +410,7 @@ impl Desk {
     async fn push_job(&self, job: &Job, event: fn(JobView) -> super::DeskEvent) {
         let push = async {
             let event = event(JobView::from(job)).into_push()?;
-            self.push.publish(&job.tenant, std::slice::from_ref(&job.started_by), event).await
+            self.ports.push.publish(&job.tenant, std::slice::from_ref(&job.started_by), event).await
         };
         if let Err(e) = push.await {
             tracing::warn!(error = %e, job = %job.id, "cannot push a job's progress");
@@ -424,7 +426,7 @@ impl Desk {
                 running.join_next().await;
             }
             let received = tokio::select! {
-                r = self.queue.receive(JOBS_QUEUE, 2 - running.len(), Duration::from_secs(1), VISIBILITY) => r,
+                r = self.ports.queue.receive(JOBS_QUEUE, 2 - running.len(), Duration::from_secs(1), VISIBILITY) => r,
                 _ = shutdown.changed() => break,
             };
             match received {
@@ -446,9 +448,9 @@ impl Desk {
 
     async fn settle_job_delivery(&self, delivery: crate::ports::Delivery) {
         let settled = match self.run_delivery(&delivery).await {
-            JobVerdict::Settled => self.queue.ack(JOBS_QUEUE, std::slice::from_ref(&delivery.receipt)).await,
-            JobVerdict::DeadLetter(reason) => self.queue.dead_letter(JOBS_QUEUE, &delivery, &reason).await,
-            JobVerdict::Retry(delay) => self.queue.nack(JOBS_QUEUE, &delivery.receipt, delay).await,
+            JobVerdict::Settled => self.ports.queue.ack(JOBS_QUEUE, std::slice::from_ref(&delivery.receipt)).await,
+            JobVerdict::DeadLetter(reason) => self.ports.queue.dead_letter(JOBS_QUEUE, &delivery, &reason).await,
+            JobVerdict::Retry(delay) => self.ports.queue.nack(JOBS_QUEUE, &delivery.receipt, delay).await,
         };
         if let Err(e) = settled {
             tracing::warn!(error = %e, "cannot settle a job delivery; it comes back after its timeout");

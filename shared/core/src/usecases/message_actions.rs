@@ -29,6 +29,9 @@ pub struct MediaFile {
     pub content_type: String,
     /// File name, when Telegram gave one.
     pub name: Option<String>,
+    /// A presigned download to send the client to instead of the bytes
+    /// (files too large for a Lambda's answer).
+    pub direct: Option<crate::ports::PresignedRequest>,
 }
 
 impl Desk {
@@ -76,7 +79,7 @@ impl Desk {
         let account = self.visible_account(actor, id).await?;
         let dialog = self.get_dialog(&actor.tenant, &account.id, peer).await?;
         let up_to = dialog.last_message_id.unwrap_or(0);
-        self.writer.mark_read(&actor.tenant, &account.id, peer, up_to).await?;
+        self.ports.writer.mark_read(&actor.tenant, &account.id, peer, up_to).await?;
         if ensure_can_send(&account).is_ok() {
             let command = FleetCommand::MarkRead { tenant: actor.tenant.clone(), account_id: account.id.clone(), peer };
             self.enqueue_commands(std::slice::from_ref(&command)).await?;
@@ -84,8 +87,9 @@ impl Desk {
         let dialog = self.get_dialog(&actor.tenant, &account.id, peer).await?;
         let audience = self.audience(&account).await?;
         let shared = DialogView::build(dialog, account.label(), false);
-        self.push.publish(&actor.tenant, &audience, DeskEvent::DialogUpdate(shared.clone()).into_push()?).await?;
+        self.ports.push.publish(&actor.tenant, &audience, DeskEvent::DialogUpdate(shared.clone()).into_push()?).await?;
         let pinned = self
+            .ports
             .directory
             .list_pins(&actor.tenant, &actor.user_id)
             .await?
@@ -109,17 +113,17 @@ impl Desk {
             .ok_or_else(|| AppError::not_found("no such message"))?;
         let media = message.media.ok_or_else(|| AppError::not_found("the message has no file"))?;
         let key = media_key(&actor.tenant, &account.id, peer, message_id);
-        let reader = match self.blobs.open(&key).await {
+        let reader = match self.ports.blobs.open(&key).await {
             Ok(found) => found,
             Err(e) if e.kind == PortErrorKind::NotFound => {
                 let call = Call::new(&actor.tenant, &account.id);
                 self.ask_fleet(FleetCommand::FetchMedia { call, peer, message_id }).await?;
-                self.blobs.open(&key).await?
+                self.ports.blobs.open(&key).await?
             }
             Err(e) => return Err(e.into()),
         };
         let content_type = media.mime.filter(|m| !m.is_empty()).unwrap_or_else(|| reader.meta().content_type.clone());
-        Ok(MediaFile { reader, content_type, name: media.name })
+        self.media_file(&key, reader, content_type, media.name).await
     }
 
     /// Returns one dialog; `NotFound` when the account has no such dialog.
@@ -130,7 +134,7 @@ impl Desk {
         peer: i64,
     ) -> Result<Dialog, AppError> {
         let key = (account.clone(), peer);
-        let found = self.reader.get_dialogs(tenant, std::slice::from_ref(&key)).await?;
+        let found = self.ports.reader.get_dialogs(tenant, std::slice::from_ref(&key)).await?;
         found.into_iter().next().ok_or_else(|| AppError::not_found("no such dialog"))
     }
 

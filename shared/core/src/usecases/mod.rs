@@ -45,7 +45,7 @@ pub use error::AppError;
 pub use events::{
     AccountStatusChanged, BatchProgress, DeskEvent, MessageEdited, MessageTagged, MessagesDeleted, SocketsRevoked,
 };
-pub use files::{UploadBody, MAX_FILE_BYTES};
+pub use files::{FileUpload, UploadBody, DIRECT_DOWNLOAD_BYTES, MAX_FILE_BYTES};
 pub use import::{ImportFormat, ImportProgress, ImportReport, RejectedLine, MAX_IMPORT_LINES, MAX_REPORTED_REJECTIONS};
 pub use inbox::{InboxQuery, MAX_FILTER_ACCOUNTS};
 pub use indexer::{index_changes, Indexer, IndexerStats, COMMIT_EVERY, COMMIT_INTERVAL, FEED_BATCH};
@@ -119,8 +119,7 @@ pub struct Ports {
     pub leases: Option<Arc<dyn Leases>>,
 }
 
-/// The desk's use cases over its ports. Cheap to clone. The ports are
-/// reached as fields of the desk (`desk.directory`, `desk.queue`, …).
+/// The desk's use cases over its ports. Cheap to clone.
 #[derive(Clone)]
 pub struct Desk {
     /// The ports the use cases run on.
@@ -158,10 +157,10 @@ impl Desk {
     }
 }
 
-impl std::ops::Deref for Desk {
-    type Target = Ports;
-
-    fn deref(&self) -> &Ports {
+impl Desk {
+    /// The ports the desk runs on, for the composition roots and workers
+    /// that drive a port themselves (the ingest pump's queue, a test's store).
+    pub fn ports(&self) -> &Ports {
         &self.ports
     }
 }

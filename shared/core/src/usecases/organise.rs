@@ -24,7 +24,7 @@ impl Desk {
             name: parse_label(name, "group")?,
             created_at: Utc::now(),
         };
-        self.directory.put_group(&actor.tenant, &group).await.map_err(|e| match e.kind {
+        self.ports.directory.put_group(&actor.tenant, &group).await.map_err(|e| match e.kind {
             PortErrorKind::Conflict => AppError::Conflict(format!("you already have a group named {}", group.name)),
             _ => e.into(),
         })?;
@@ -43,14 +43,14 @@ impl Desk {
             }
             _ => actor.user_id.clone(),
         };
-        Ok(self.directory.list_groups(&actor.tenant, Some(&owner)).await?)
+        Ok(self.ports.directory.list_groups(&actor.tenant, Some(&owner)).await?)
     }
 
     /// Renames one of the actor's groups.
     pub async fn rename_group(&self, actor: &Actor, id: &GroupId, name: &str) -> Result<Group, AppError> {
         let mut group = self.own_group(actor, id).await?;
         group.name = parse_label(name, "group")?;
-        self.directory.put_group(&actor.tenant, &group).await.map_err(|e| match e.kind {
+        self.ports.directory.put_group(&actor.tenant, &group).await.map_err(|e| match e.kind {
             PortErrorKind::Conflict => AppError::Conflict(format!("you already have a group named {}", group.name)),
             _ => e.into(),
         })?;
@@ -66,11 +66,11 @@ impl Desk {
 
     /// The job of [`Desk::delete_group`]: a group already gone is deleted.
     pub(crate) async fn delete_group_now(&self, actor: &Actor, id: &GroupId) -> Result<(), AppError> {
-        let Some(group) = self.directory.get_group(&actor.tenant, id).await? else { return Ok(()) };
+        let Some(group) = self.ports.directory.get_group(&actor.tenant, id).await? else { return Ok(()) };
         if group.owner_id != actor.user_id && actor.role != Role::Admin {
             return Err(AppError::forbidden("the group is no longer yours to delete"));
         }
-        match self.directory.delete_group(&actor.tenant, id).await {
+        match self.ports.directory.delete_group(&actor.tenant, id).await {
             Err(e) if e.kind == PortErrorKind::NotFound => Ok(()),
             other => Ok(other?),
         }
@@ -98,7 +98,8 @@ impl Desk {
     }
 
     async fn own_group(&self, actor: &Actor, id: &GroupId) -> Result<Group, AppError> {
-        self.directory
+        self.ports
+            .directory
             .get_group(&actor.tenant, id)
             .await?
             .filter(|g| g.owner_id == actor.user_id || actor.role == Role::Admin)
@@ -109,12 +110,13 @@ impl Desk {
     pub async fn create_tag(&self, actor: &Actor, name: &str, color: Option<&str>) -> Result<Tag, AppError> {
         actor.ensure_supervisor()?;
         let name = parse_label(name, "tag")?;
-        let taken = self.directory.list_tags(&actor.tenant).await?.iter().any(|t| t.name.eq_ignore_ascii_case(&name));
+        let taken =
+            self.ports.directory.list_tags(&actor.tenant).await?.iter().any(|t| t.name.eq_ignore_ascii_case(&name));
         if taken {
             return Err(AppError::Conflict(format!("tag {name} exists")));
         }
         let tag = Tag { id: TagId::generate(), name, color: valid_color(color)?, created_at: Utc::now() };
-        self.directory.put_tag(&actor.tenant, &tag).await.map_err(|e| match e.kind {
+        self.ports.directory.put_tag(&actor.tenant, &tag).await.map_err(|e| match e.kind {
             PortErrorKind::Conflict => AppError::Conflict(format!("tag {} exists", tag.name)),
             _ => e.into(),
         })?;
@@ -123,14 +125,14 @@ impl Desk {
 
     /// Lists the tenant's tags.
     pub async fn list_tags(&self, actor: &Actor) -> Result<Vec<Tag>, AppError> {
-        Ok(self.directory.list_tags(&actor.tenant).await?)
+        Ok(self.ports.directory.list_tags(&actor.tenant).await?)
     }
 
     /// Starts deleting a tag everywhere (admins only): a job, as the tag
     /// comes off every account and message. `NotFound` for an unknown tag.
     pub async fn delete_tag(&self, actor: &Actor, id: &TagId) -> Result<Job, AppError> {
         actor.ensure_admin()?;
-        if !self.directory.list_tags(&actor.tenant).await?.iter().any(|t| &t.id == id) {
+        if !self.ports.directory.list_tags(&actor.tenant).await?.iter().any(|t| &t.id == id) {
             return Err(AppError::not_found("no such tag"));
         }
         self.start_job(actor, JobKind::DeleteTag { tag: id.clone() }).await
@@ -139,7 +141,7 @@ impl Desk {
     /// The job of [`Desk::delete_tag`]: a tag already gone is deleted.
     pub(crate) async fn delete_tag_now(&self, actor: &Actor, id: &TagId) -> Result<(), AppError> {
         actor.ensure_admin()?;
-        match self.directory.delete_tag(&actor.tenant, id).await {
+        match self.ports.directory.delete_tag(&actor.tenant, id).await {
             Err(e) if e.kind == PortErrorKind::NotFound => Ok(()),
             other => Ok(other?),
         }
@@ -154,7 +156,7 @@ impl Desk {
     /// Pins or unpins a dialog for the actor.
     pub async fn pin_dialog(&self, actor: &Actor, id: &AccountId, peer: i64, pinned: bool) -> Result<(), AppError> {
         self.visible_account(actor, id).await?;
-        if pinned && self.reader.get_dialogs(&actor.tenant, &[(id.clone(), peer)]).await?.is_empty() {
+        if pinned && self.ports.reader.get_dialogs(&actor.tenant, &[(id.clone(), peer)]).await?.is_empty() {
             return Err(AppError::not_found("no such dialog"));
         }
         self.set_pinned(actor, PinTarget::Dialog(id.clone(), peer), pinned).await
@@ -162,13 +164,13 @@ impl Desk {
 
     async fn set_pinned(&self, actor: &Actor, target: PinTarget, pinned: bool) -> Result<(), AppError> {
         if !pinned {
-            return Ok(self.directory.remove_pin(&actor.tenant, &actor.user_id, &target).await?);
+            return Ok(self.ports.directory.remove_pin(&actor.tenant, &actor.user_id, &target).await?);
         }
-        let pins = self.directory.list_pins(&actor.tenant, &actor.user_id).await?;
+        let pins = self.ports.directory.list_pins(&actor.tenant, &actor.user_id).await?;
         if pins.len() >= super::inbox::MAX_PINS && !pins.iter().any(|p| p.target == target) {
             return Err(AppError::Conflict(format!("at most {} pins; unpin something first", super::inbox::MAX_PINS)));
         }
         let pin = Pin { user_id: actor.user_id.clone(), target, pinned_at: Utc::now() };
-        Ok(self.directory.set_pin(&actor.tenant, &pin).await?)
+        Ok(self.ports.directory.set_pin(&actor.tenant, &pin).await?)
     }
 }

@@ -43,7 +43,7 @@ impl Desk {
     pub async fn dialog_profile(&self, actor: &Actor, id: &AccountId, peer: i64) -> Result<ProfileView, AppError> {
         let account = self.visible_account(actor, id).await?;
         let dialog = self.get_dialog(&actor.tenant, &account.id, peer).await?;
-        let profile = self.reader.get_profile(&actor.tenant, &account.id, peer).await?;
+        let profile = self.ports.reader.get_profile(&actor.tenant, &account.id, peer).await?;
         Ok(ProfileView {
             peer,
             kind: dialog.kind,
@@ -61,7 +61,8 @@ impl Desk {
     /// Returns the account's own Telegram profile; `NotFound` before the first sync.
     pub async fn account_profile(&self, actor: &Actor, id: &AccountId) -> Result<PeerProfile, AppError> {
         let account = self.visible_account(actor, id).await?;
-        self.reader
+        self.ports
+            .reader
             .get_self_profile(&actor.tenant, &account.id)
             .await?
             .ok_or_else(|| AppError::not_found("the account's profile is not synced yet"))
@@ -73,7 +74,7 @@ impl Desk {
     pub async fn dialog_photo(&self, actor: &Actor, id: &AccountId, peer: i64) -> Result<MediaFile, AppError> {
         let account = self.visible_account(actor, id).await?;
         self.get_dialog(&actor.tenant, &account.id, peer).await?;
-        let profile = self.reader.get_profile(&actor.tenant, &account.id, peer).await?;
+        let profile = self.ports.reader.get_profile(&actor.tenant, &account.id, peer).await?;
         self.profile_photo(actor, &account.id, profile).await
     }
 
@@ -81,7 +82,7 @@ impl Desk {
     /// first view; `NotFound` when it has none (as last synced).
     pub async fn account_photo(&self, actor: &Actor, id: &AccountId) -> Result<MediaFile, AppError> {
         let account = self.visible_account(actor, id).await?;
-        let profile = self.reader.get_self_profile(&actor.tenant, &account.id).await?;
+        let profile = self.ports.reader.get_self_profile(&actor.tenant, &account.id).await?;
         self.profile_photo(actor, &account.id, profile).await
     }
 
@@ -95,12 +96,12 @@ impl Desk {
         let (peer, photo_id) =
             profile.and_then(|p| Some((p.peer, p.photo_id?))).ok_or_else(|| AppError::not_found("no profile photo"))?;
         let key = photo_key(&actor.tenant, account, peer, photo_id);
-        let reader = match self.blobs.open(&key).await {
+        let reader = match self.ports.blobs.open(&key).await {
             Ok(found) => found,
             Err(e) if e.kind == PortErrorKind::NotFound => {
                 let call = Call::new(&actor.tenant, account);
                 match self.ask_fleet(FleetCommand::FetchPhoto { call, peer, photo_id }).await {
-                    Ok(_) => self.blobs.open(&key).await?,
+                    Ok(_) => self.ports.blobs.open(&key).await?,
                     // Telegram no longer has that photo: the user changed it
                     // without writing since. The account's profiles are synced
                     // anew, so the next look finds the current one.
@@ -115,7 +116,7 @@ impl Desk {
             Err(e) => return Err(e.into()),
         };
         let content_type = reader.meta().content_type.clone();
-        Ok(MediaFile { reader, content_type, name: Some(format!("{peer}-{photo_id}.jpg")) })
+        Ok(MediaFile { reader, content_type, name: Some(format!("{peer}-{photo_id}.jpg")), direct: None })
     }
 
     /// Returns a page of the account's contacts, by user id.
@@ -129,7 +130,7 @@ impl Desk {
         let account = self.visible_account(actor, id).await?;
         let limit = page_size(limit);
         let after = raw_cursor.map(|c| cursor::decode::<i64>(&actor.tenant, c)).transpose()?;
-        let items = self.reader.list_contacts(&actor.tenant, &account.id, after, limit).await?;
+        let items = self.ports.reader.list_contacts(&actor.tenant, &account.id, after, limit).await?;
         let next_cursor = (items.len() == limit).then(|| cursor::encode(&actor.tenant, &items[limit - 1].peer));
         Ok(Page { items, next_cursor })
     }

@@ -87,7 +87,7 @@ impl Desk {
     /// force (admins only).
     pub async fn archive_view(&self, actor: &Actor) -> Result<ArchiveView, AppError> {
         actor.ensure_admin()?;
-        let usage = match &self.archive {
+        let usage = match &self.ports.archive {
             Some(archive) => archive.usage(&actor.tenant).await?,
             None => ArchiveUsage::default(),
         };

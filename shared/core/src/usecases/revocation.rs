@@ -64,7 +64,7 @@ impl Desk {
         let mut query = UserQuery { leader_id: None, role: None, after: None, limit: 500 };
         let mut roster = Roster::default();
         loop {
-            let page = self.directory.list_users(tenant, &query).await?;
+            let page = self.ports.directory.list_users(tenant, &query).await?;
             let full = page.len() == query.limit;
             query.after = page.last().map(|u| u.id.clone());
             for user in page {
@@ -86,6 +86,6 @@ impl Desk {
     /// Tells `user`'s open sockets that tokens older than `valid_from` are revoked.
     pub(crate) async fn revoke_sockets(&self, user: &User, valid_from: u32) -> Result<(), AppError> {
         let event = DeskEvent::SessionRevoked(SocketsRevoked { valid_from }).into_push()?;
-        Ok(self.push.publish(&user.tenant, std::slice::from_ref(&user.id), event).await?)
+        Ok(self.ports.push.publish(&user.tenant, std::slice::from_ref(&user.id), event).await?)
     }
 }

@@ -101,7 +101,7 @@ impl Desk {
                 return Err(AppError::invalid("from must be before to"));
             }
         }
-        let tags = self.directory.list_tags(&actor.tenant).await?;
+        let tags = self.ports.directory.list_tags(&actor.tenant).await?;
         let names: HashMap<TagId, String> = tags.into_iter().map(|t| (t.id, t.name)).collect();
         if let Some(bad) = req.tags.iter().find(|t| !names.contains_key(*t)) {
             return Err(AppError::invalid(format!("tag {bad} does not exist")));
@@ -130,7 +130,7 @@ impl Desk {
             limit: req.limit.unwrap_or(DEFAULT_SEARCH_PAGE).clamp(1, MAX_SEARCH_PAGE),
         };
         let index =
-            self.search.as_ref().ok_or_else(|| AppError::Unavailable("this process serves no search".into()))?;
+            self.ports.search.as_ref().ok_or_else(|| AppError::Unavailable("this process serves no search".into()))?;
         let page = index.search(&actor.tenant, &query).await?;
         let next_cursor =
             page.next.map(|after| cursor::encode(&actor.tenant, &SearchPos { order: query.order, after }));
@@ -153,7 +153,7 @@ impl Desk {
         let mut ids = Vec::new();
         let mut query = AccountQuery::scoped(actor.scope(), super::MAX_PAGE);
         loop {
-            let page = self.directory.list_accounts(&actor.tenant, &query).await?;
+            let page = self.ports.directory.list_accounts(&actor.tenant, &query).await?;
             let full = page.len() == query.limit;
             ids.extend(page.into_iter().map(|a| a.id));
             if ids.len() > MAX_QUERY_ACCOUNTS {
@@ -178,6 +178,7 @@ impl Desk {
         account_ids.sort();
         account_ids.dedup();
         let labels: HashMap<AccountId, String> = self
+            .ports
             .directory
             .get_accounts(&actor.tenant, &account_ids)
             .await?
@@ -188,6 +189,7 @@ impl Desk {
         keys.sort();
         keys.dedup();
         let titles: HashMap<(AccountId, i64), String> = self
+            .ports
             .reader
             .get_dialogs(&actor.tenant, &keys)
             .await?

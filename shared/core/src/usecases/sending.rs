@@ -113,7 +113,8 @@ impl Desk {
 
     /// Returns one send of an account the actor may see.
     pub async fn get_send(&self, actor: &Actor, id: &SendId) -> Result<SendRecord, AppError> {
-        let send = self.sends.get_send(&actor.tenant, id).await?.ok_or_else(|| AppError::not_found("no such send"))?;
+        let send =
+            self.ports.sends.get_send(&actor.tenant, id).await?.ok_or_else(|| AppError::not_found("no such send"))?;
         self.visible_account(actor, &send.account_id).await.map_err(|_| AppError::not_found("no such send"))?;
         Ok(send)
     }
@@ -129,8 +130,14 @@ impl Desk {
         let mut ids: Vec<AccountId> = input.targets.iter().map(|t| t.account_id.clone()).collect();
         ids.sort();
         ids.dedup();
-        let accounts: HashMap<AccountId, Account> =
-            self.directory.get_accounts(&actor.tenant, &ids).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
+        let accounts: HashMap<AccountId, Account> = self
+            .ports
+            .directory
+            .get_accounts(&actor.tenant, &ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
         let mut seen = std::collections::HashSet::new();
         let mut problems = Vec::new();
         for (i, t) in input.targets.iter().enumerate() {
@@ -159,7 +166,7 @@ impl Desk {
             cancelled: false,
             created_at: Utc::now(),
         };
-        self.sends.put_batch(&actor.tenant, &batch).await?;
+        self.ports.sends.put_batch(&actor.tenant, &batch).await?;
         let records: Vec<SendRecord> = input
             .targets
             .iter()
@@ -185,9 +192,9 @@ impl Desk {
         let batch = self.own_batch(actor, id).await?;
         let limit = page_size(limit);
         let after = raw_cursor.map(|c| cursor::decode::<SendId>(&actor.tenant, c)).transpose()?;
-        let items = self.sends.list_batch_sends(&actor.tenant, id, after.as_ref(), limit).await?;
+        let items = self.ports.sends.list_batch_sends(&actor.tenant, id, after.as_ref(), limit).await?;
         let next_cursor = (items.len() == limit).then(|| cursor::encode(&actor.tenant, &items[limit - 1].id));
-        let counts = self.sends.count_batch_sends(&actor.tenant, id).await?;
+        let counts = self.ports.sends.count_batch_sends(&actor.tenant, id).await?;
         let done = !counts.contains_key(&SendStatus::Queued);
         let counts = counts.into_iter().map(|(s, n)| (s.as_str().to_owned(), n)).collect();
         Ok(BatchView { batch, counts, done, sends: Page { items, next_cursor } })
@@ -197,10 +204,10 @@ impl Desk {
     pub async fn cancel_batch(&self, actor: &Actor, id: &BatchId) -> Result<BatchView, AppError> {
         let mut batch = self.own_batch(actor, id).await?;
         batch.cancelled = true;
-        self.sends.put_batch(&actor.tenant, &batch).await?;
+        self.ports.sends.put_batch(&actor.tenant, &batch).await?;
         let mut after: Option<SendId> = None;
         loop {
-            let page = self.sends.list_batch_sends(&actor.tenant, id, after.as_ref(), 1000).await?;
+            let page = self.ports.sends.list_batch_sends(&actor.tenant, id, after.as_ref(), 1000).await?;
             let full = page.len() == 1000;
             after = page.last().map(|s| s.id.clone());
             let now = Utc::now();
@@ -213,7 +220,7 @@ impl Desk {
                     s
                 })
                 .collect();
-            self.sends.put_sends(&actor.tenant, &cancelled).await?;
+            self.ports.sends.put_sends(&actor.tenant, &cancelled).await?;
             if !full {
                 break;
             }
@@ -231,7 +238,8 @@ impl Desk {
         id: &SendId,
         outcome: SendOutcome,
     ) -> Result<(), AppError> {
-        let mut send = self.sends.get_send(tenant, id).await?.ok_or_else(|| AppError::not_found("no such send"))?;
+        let mut send =
+            self.ports.sends.get_send(tenant, id).await?.ok_or_else(|| AppError::not_found("no such send"))?;
         let applies = matches!(
             (&outcome, send.status),
             (_, SendStatus::Queued) | (SendOutcome::Sent { .. }, SendStatus::Cancelled)
@@ -250,10 +258,10 @@ impl Desk {
             }
         }
         send.updated_at = Utc::now();
-        self.sends.put_sends(tenant, std::slice::from_ref(&send)).await?;
+        self.ports.sends.put_sends(tenant, std::slice::from_ref(&send)).await?;
         self.push_send_status(tenant, &send).await?;
         if let Some(batch_id) = &send.batch_id {
-            if let Some(batch) = self.sends.get_batch(tenant, batch_id).await? {
+            if let Some(batch) = self.ports.sends.get_batch(tenant, batch_id).await? {
                 self.push_batch_progress(tenant, &batch).await?;
             }
         }
@@ -292,7 +300,7 @@ impl Desk {
     /// Records, audits, enqueues and announces sends (in that order, so a
     /// command never names a send that is not recorded).
     async fn queue_sends(&self, actor: &Actor, records: &[SendRecord]) -> Result<(), AppError> {
-        self.sends.put_sends(&actor.tenant, records).await?;
+        self.ports.sends.put_sends(&actor.tenant, records).await?;
         let entries: Vec<AuditEntry> = records
             .iter()
             .map(|r| AuditEntry {
@@ -305,7 +313,7 @@ impl Desk {
                 details: serde_json::json!({"send_id": r.id, "batch_id": r.batch_id, "chars": r.text.chars().count()}),
             })
             .collect();
-        self.directory.append_audit(&actor.tenant, &entries).await?;
+        self.ports.directory.append_audit(&actor.tenant, &entries).await?;
         let commands: Vec<FleetCommand> = records
             .iter()
             .map(|r| FleetCommand::Send {
@@ -326,13 +334,13 @@ impl Desk {
     }
 
     async fn push_send_status(&self, tenant: &TenantId, send: &SendRecord) -> Result<(), AppError> {
-        let Some(account) = self.directory.get_account(tenant, &send.account_id).await? else { return Ok(()) };
+        let Some(account) = self.ports.directory.get_account(tenant, &send.account_id).await? else { return Ok(()) };
         let audience = self.audience(&account).await?;
-        Ok(self.push.publish(tenant, &audience, DeskEvent::SendStatus(send.clone()).into_push()?).await?)
+        Ok(self.ports.push.publish(tenant, &audience, DeskEvent::SendStatus(send.clone()).into_push()?).await?)
     }
 
     async fn push_batch_progress(&self, tenant: &TenantId, batch: &BatchSend) -> Result<(), AppError> {
-        let counts = self.sends.count_batch_sends(tenant, &batch.id).await?;
+        let counts = self.ports.sends.count_batch_sends(tenant, &batch.id).await?;
         let done = !counts.contains_key(&SendStatus::Queued);
         let counts = counts.into_iter().map(|(s, n)| (s.as_str().to_owned(), n)).collect();
         let event = DeskEvent::BatchProgress(BatchProgress {
@@ -342,11 +350,12 @@ impl Desk {
             done,
         });
         let audience = [batch.created_by.clone()];
-        Ok(self.push.publish(tenant, &audience, event.into_push()?).await?)
+        Ok(self.ports.push.publish(tenant, &audience, event.into_push()?).await?)
     }
 
     async fn own_batch(&self, actor: &Actor, id: &BatchId) -> Result<BatchSend, AppError> {
-        self.sends
+        self.ports
+            .sends
             .get_batch(&actor.tenant, id)
             .await?
             .filter(|b| b.created_by == actor.user_id || actor.role == crate::domain::Role::Admin)

@@ -38,7 +38,7 @@ impl Desk {
             return Err(AppError::TooManyRequests { retry_after_s: wait.as_secs().max(1) });
         }
         let user = match &names {
-            Some((t, u)) => self.directory.find_user(t, u).await?,
+            Some((t, u)) => self.ports.directory.find_user(t, u).await?,
             None => None,
         };
         let matches = match self.passwords.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await {
@@ -74,7 +74,7 @@ impl Desk {
         let revoked = || AppError::Unauthorized("the token was revoked; log in again".into());
         let tenant = TenantId::parse(&claims.tid).map_err(|_| revoked())?;
         let id = UserId::parse(&claims.sub).map_err(|_| revoked())?;
-        let user = self.directory.get_user(&tenant, &id).await?.ok_or_else(revoked)?;
+        let user = self.ports.directory.get_user(&tenant, &id).await?.ok_or_else(revoked)?;
         if user.disabled || user.token_version != claims.tv {
             return Err(revoked());
         }
@@ -109,7 +109,7 @@ impl Desk {
         validate_new_password(new)?;
         user.password_hash = self.passwords.hash(new).await?;
         user.token_version += 1;
-        self.directory.update_user(&user).await?;
+        self.ports.directory.update_user(&user).await?;
         self.throttle.succeeded(&key, None).await?;
         self.revoke_sockets(&user, user.token_version).await?;
         self.audit(
@@ -125,7 +125,7 @@ impl Desk {
 
     /// Loads a user of the actor's tenant or fails with `NotFound`.
     pub(crate) async fn load_user(&self, actor: &Actor, id: &UserId) -> Result<User, AppError> {
-        self.directory.get_user(&actor.tenant, id).await?.ok_or_else(|| AppError::not_found("no such agent"))
+        self.ports.directory.get_user(&actor.tenant, id).await?.ok_or_else(|| AppError::not_found("no such agent"))
     }
 
     /// Appends one audit entry for the actor.
@@ -146,7 +146,7 @@ impl Desk {
             target,
             details,
         };
-        self.directory.append_audit(&actor.tenant, &[entry]).await?;
+        self.ports.directory.append_audit(&actor.tenant, &[entry]).await?;
         Ok(())
     }
 }

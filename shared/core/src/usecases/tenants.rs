@@ -19,7 +19,7 @@ impl Desk {
         validate_new_password(admin_password)?;
         let password_hash = self.passwords.hash(admin_password).await?;
         let now = Utc::now();
-        self.directory.create_tenant(&Tenant { id: id.clone(), created_at: now }).await.map_err(|e| {
+        self.ports.directory.create_tenant(&Tenant { id: id.clone(), created_at: now }).await.map_err(|e| {
             if e.kind == PortErrorKind::Conflict {
                 AppError::Conflict(format!("tenant {id} already exists"))
             } else {
@@ -38,7 +38,7 @@ impl Desk {
             token_version: 0,
             created_at: now,
         };
-        self.directory.insert_user(&admin).await?;
+        self.ports.directory.insert_user(&admin).await?;
         let entry = AuditEntry {
             id: AuditId::generate(),
             at: now,
@@ -48,7 +48,7 @@ impl Desk {
             target: Some(admin.id.to_string()),
             details: serde_json::json!({"tenant": id.as_str(), "admin": admin.username.as_str()}),
         };
-        self.directory.append_audit(&id, &[entry]).await?;
+        self.ports.directory.append_audit(&id, &[entry]).await?;
         Ok(AgentView::from(&admin))
     }
 
@@ -60,7 +60,7 @@ impl Desk {
         admin_password: &str,
     ) -> Result<bool, AppError> {
         let id = TenantId::parse(name)?;
-        if self.directory.get_tenant(&id).await?.is_some() {
+        if self.ports.directory.get_tenant(&id).await?.is_some() {
             return Ok(false);
         }
         self.create_tenant(name, admin_username, admin_password).await.map(|_| true)
