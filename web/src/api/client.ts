@@ -107,16 +107,16 @@ export async function blobUrl(path: string): Promise<string> {
   return URL.createObjectURL(await response.blob());
 }
 
-/** Uploads a file to attach to a message. */
+/**
+ * Uploads a file to attach to a message: announced to the API, sent straight
+ * to the file store by the presigned request it answers (a deployment's API
+ * takes at most 10 MB per request; files go up to 50 MiB), then completed.
+ */
 export async function uploadFile(file: File) {
-  const response = await fetch(`/api/files?name=${encodeURIComponent(file.name)}`, {
-    method: 'POST',
-    headers: { 'content-type': file.type || 'application/octet-stream', authorization: `Bearer ${token}` },
-    body: file,
-  });
-  const body = await response.json().catch(() => undefined);
-  if (!response.ok) throw describeError(body, response.status);
-  return body as { id: string; name: string };
+  const content_type = file.type || 'application/octet-stream';
+  const announced = await must(api.POST('/api/files/uploads', { body: { name: file.name, content_type, size: file.size } }));
+  await uploadPresigned(announced.upload, file);
+  return must(api.POST('/api/files/{id}/complete', { params: { path: { id: announced.file_id } } }));
 }
 
 /**
