@@ -193,6 +193,22 @@ impl TestApp {
         panic!("the import at {path} did not finish within two minutes");
     }
 
+    /// Sends a presigned request as a browser would: method, URL (this
+    /// server's origin when relative) and the headers as given, but no
+    /// credentials (the signature is the credential).
+    pub async fn send_presigned(&self, request: &Value, body: Vec<u8>) -> StatusCode {
+        let url = request["url"].as_str().unwrap();
+        let url = if url.starts_with('/') { format!("{}{url}", self.base) } else { url.to_owned() };
+        let method = Method::from_bytes(request["method"].as_str().unwrap().as_bytes()).unwrap();
+        let mut send = self.http.request(method, url).body(body);
+        for (name, value) in request["headers"].as_object().unwrap() {
+            if name != "content-length" {
+                send = send.header(name, value.as_str().unwrap());
+            }
+        }
+        send.send().await.unwrap().status()
+    }
+
     /// Logs in and returns the token.
     pub async fn login(&self, tenant: &str, username: &str, password: &str) -> String {
         let body = json!({"tenant": tenant, "username": username, "password": password});

@@ -9,21 +9,6 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite;
 
-/// Sends a presigned request as a browser would: method, URL (the
-/// server's origin when relative), and the headers as given.
-async fn send_presigned(app: &TestApp, request: &Value, body: Vec<u8>) -> reqwest::StatusCode {
-    let url = request["url"].as_str().unwrap();
-    let url = if url.starts_with('/') { format!("{}{url}", app.base) } else { url.to_owned() };
-    let method = reqwest::Method::from_bytes(request["method"].as_str().unwrap().as_bytes()).unwrap();
-    let mut send = app.http.request(method, url).body(body);
-    for (name, value) in request["headers"].as_object().unwrap() {
-        if name != "content-length" {
-            send = send.header(name, value.as_str().unwrap());
-        }
-    }
-    send.send().await.unwrap().status()
-}
-
 /// Reads `path` until the job there is done or failed.
 async fn finished(app: &TestApp, path: &str, token: &str) -> Value {
     for _ in 0..300 {
@@ -56,7 +41,7 @@ async fn an_uploaded_file_is_imported_as_a_job_with_its_report() {
     assert_eq!(created["job"]["state"], "awaiting_upload");
     let early = app.post(&format!("/api/imports/{id}/start"), &admin, json!({})).await.expect(400);
     assert!(early["error"]["message"].as_str().unwrap().contains("upload"), "{early}");
-    let status = send_presigned(&app, &created["upload"], file.clone()).await;
+    let status = app.send_presigned(&created["upload"], file.clone()).await;
     assert!(status.is_success(), "the upload answered {status}");
     let started = app.post(&format!("/api/imports/{id}/start"), &admin, json!({})).await.expect(202);
     assert_eq!(started["id"], id.as_str());
@@ -87,16 +72,16 @@ async fn an_upload_must_match_what_was_signed() {
     }
     let mut other_type = upload.clone();
     other_type["headers"]["content-type"] = json!("text/plain");
-    assert_eq!(send_presigned(&app, &other_type, file.clone()).await, 403);
-    assert_eq!(send_presigned(&app, upload, file[..file.len() - 1].to_vec()).await, 403);
+    assert_eq!(app.send_presigned(&other_type, file.clone()).await, 403);
+    assert_eq!(app.send_presigned(upload, file[..file.len() - 1].to_vec()).await, 403);
     let mut forged = upload.clone();
     let url = upload["url"].as_str().unwrap();
     forged["url"] = json!(format!("{}x", &url[..url.len() - 1]));
-    assert_eq!(send_presigned(&app, &forged, file.clone()).await, 403);
+    assert_eq!(app.send_presigned(&forged, file.clone()).await, 403);
     let mut download = upload.clone();
     download["method"] = json!("GET");
-    assert_eq!(send_presigned(&app, &download, Vec::new()).await, 403);
-    assert!(send_presigned(&app, upload, file).await.is_success());
+    assert_eq!(app.send_presigned(&download, Vec::new()).await, 403);
+    assert!(app.send_presigned(upload, file).await.is_success());
 }
 
 #[tokio::test]

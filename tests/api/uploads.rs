@@ -4,19 +4,7 @@
 //! S3 (moto); locally to the server's own `/api/blobs` route.
 
 use crate::helpers::*;
-use serde_json::{json, Value};
-
-async fn put_presigned(app: &TestApp, upload: &Value, body: Vec<u8>) -> reqwest::StatusCode {
-    let url = upload["url"].as_str().unwrap();
-    let url = if url.starts_with('/') { format!("{}{url}", app.base) } else { url.to_owned() };
-    let mut put = app.http.put(url).body(body);
-    for (name, value) in upload["headers"].as_object().unwrap() {
-        if name != "content-length" {
-            put = put.header(name, value.as_str().unwrap());
-        }
-    }
-    put.send().await.unwrap().status()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn a_large_file_goes_up_and_down_around_the_api() {
@@ -32,7 +20,7 @@ async fn a_large_file_goes_up_and_down_around_the_api() {
     let id = announced["file_id"].as_str().unwrap().to_owned();
     let complete = format!("/api/files/{id}/complete");
     app.post(&complete, &agent, json!({})).await.expect(400);
-    assert!(put_presigned(&app, &announced["upload"], bytes.clone()).await.is_success());
+    assert!(app.send_presigned(&announced["upload"], bytes.clone()).await.is_success());
     app.post(&complete, &admin, json!({})).await.expect(404);
     let file = app.post(&complete, &agent, json!({})).await.expect(201);
     assert_eq!((file["id"].as_str(), file["size"].as_u64()), (Some(id.as_str()), Some(bytes.len() as u64)));
@@ -65,7 +53,7 @@ async fn an_announced_upload_is_bounded_and_a_small_file_comes_through_the_api()
     let announced = app.post("/api/files/uploads", &admin, small).await.expect(201);
     let id = announced["file_id"].as_str().unwrap();
     let complete = format!("/api/files/{id}/complete");
-    let short = put_presigned(&app, &announced["upload"], b"<b>x".to_vec()).await;
+    let short = app.send_presigned(&announced["upload"], b"<b>x".to_vec()).await;
     if short.is_success() {
         // moto stores what S3 would refuse against the signed length; completing checks it again.
         let refused = app.post(&complete, &admin, json!({})).await.expect(400);
@@ -73,7 +61,7 @@ async fn an_announced_upload_is_bounded_and_a_small_file_comes_through_the_api()
     } else {
         assert_eq!(short, 403, "the local route refuses a body shorter than signed");
     }
-    assert!(put_presigned(&app, &announced["upload"], b"<b>hi".to_vec()).await.is_success());
+    assert!(app.send_presigned(&announced["upload"], b"<b>hi".to_vec()).await.is_success());
     app.post(&complete, &admin, json!({})).await.expect(201);
     let got = app.http.get(format!("{}/api/files/{id}", app.base)).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(got.status(), 200);

@@ -285,11 +285,8 @@ impl Desk {
         };
         let mut running = job.next();
         running.state = JobState::Running;
-        match self.ports.jobs.update_job(&running).await {
-            Err(e) if matches!(e.kind, PortErrorKind::Conflict | PortErrorKind::NotFound) => {
-                return Ok(JobRun::Settled)
-            }
-            other => other?,
+        if !self.write_job(&running).await? {
+            return Ok(JobRun::Settled);
         }
         let until = Instant::now() + JOB_RUN;
         let outcome = match running.kind.clone() {
@@ -362,11 +359,8 @@ impl Desk {
                 return self.end_job(progressed, Ok(())).await;
             }
             let next = progressed.next();
-            match self.ports.jobs.update_job(&next).await {
-                Err(e) if matches!(e.kind, PortErrorKind::Conflict | PortErrorKind::NotFound) => {
-                    return Ok(JobRun::Settled)
-                }
-                other => other?,
+            if !self.write_job(&next).await? {
+                return Ok(JobRun::Settled);
             }
             self.push_job(&next, super::DeskEvent::ImportProgress).await;
             job = next;
@@ -374,6 +368,16 @@ impl Desk {
                 self.queue_job(&job).await?;
                 return Ok(JobRun::Continues);
             }
+        }
+    }
+
+    /// Writes a run's change to its job; false when another worker wrote
+    /// the job since this run read it (or it was forgotten): this run stops.
+    async fn write_job(&self, job: &Job) -> Result<bool, AppError> {
+        match self.ports.jobs.update_job(job).await {
+            Ok(()) => Ok(true),
+            Err(e) if matches!(e.kind, PortErrorKind::Conflict | PortErrorKind::NotFound) => Ok(false),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -389,11 +393,8 @@ impl Desk {
                 end.error = Some(reason);
             }
         }
-        match self.ports.jobs.update_job(&end).await {
-            Err(e) if matches!(e.kind, PortErrorKind::Conflict | PortErrorKind::NotFound) => {
-                return Ok(JobRun::Settled)
-            }
-            other => other?,
+        if !self.write_job(&end).await? {
+            return Ok(JobRun::Settled);
         }
         if let JobKind::ImportAccounts { upload, .. } = &end.kind {
             // The file holds phones and sessions: it goes once the job is over.
