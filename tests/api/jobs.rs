@@ -137,3 +137,19 @@ async fn a_delete_that_outlasts_the_wait_answers_202_and_finishes_as_a_job() {
     assert_eq!(event["data"]["id"], job["id"]);
     assert_eq!(event["data"]["state"], "done");
 }
+
+#[tokio::test]
+async fn a_user_has_a_bounded_number_of_jobs_open() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for _ in 0..tgdesk_core::usecases::MAX_OPEN_JOBS {
+        app.post("/api/imports", &admin, json!({"format": "csv", "size": 10})).await.expect(201);
+    }
+    let refused = app.post("/api/imports", &admin, json!({"format": "csv", "size": 10})).await.expect(429);
+    assert_eq!(refused["error"]["code"], "too_many_requests");
+    app.post_raw("/api/accounts/import", &admin, "text/csv", b"phone\n+15550001\n".to_vec()).await.expect(429);
+    let other = app.create_user(&admin, "jobs2", "leader", None).await;
+    assert!(!other.is_empty());
+    let leader = app.login("demo", "jobs2", PASSWORD).await;
+    app.post("/api/imports", &leader, json!({"format": "csv", "size": 10})).await.expect(201);
+}

@@ -39,6 +39,10 @@ pub const MAX_JOB_ATTEMPTS: u32 = 10;
 pub const MAX_IMPORT_BYTES: u64 = 256 * 1024 * 1024;
 /// How long a presigned upload URL works.
 pub const UPLOAD_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// Jobs one user may have open at once (queued, running, or waiting for an
+/// upload whose URL still works): each may hold a file of up to
+/// [`MAX_IMPORT_BYTES`] and a worker's time.
+pub const MAX_OPEN_JOBS: usize = 20;
 
 /// A queued job: which one to run.
 #[derive(Serialize, Deserialize)]
@@ -126,10 +130,30 @@ fn is_transient(e: &AppError) -> bool {
 impl Desk {
     /// Records a queued job and queues it.
     pub(crate) async fn start_job(&self, actor: &Actor, kind: JobKind) -> Result<Job, AppError> {
+        self.ensure_room_for_a_job(actor).await?;
         let job = Job::new(actor.tenant.clone(), actor.user_id.clone(), kind, JobState::Queued);
         self.ports.jobs.insert_job(&job).await?;
         self.queue_job(&job).await?;
         Ok(job)
+    }
+
+    /// `TooManyRequests` while the actor has [`MAX_OPEN_JOBS`] jobs open.
+    async fn ensure_room_for_a_job(&self, actor: &Actor) -> Result<(), AppError> {
+        let recent = self.ports.jobs.list_jobs(&actor.tenant, Some(&actor.user_id), None, MAX_JOB_PAGE).await?;
+        let upload_open =
+            |j: &Job| Utc::now().signed_duration_since(j.updated_at).to_std().is_ok_and(|age| age < UPLOAD_LIFETIME);
+        let open = recent
+            .iter()
+            .filter(|j| match j.state {
+                JobState::Queued | JobState::Running => true,
+                JobState::AwaitingUpload => upload_open(j),
+                JobState::Done | JobState::Failed => false,
+            })
+            .count();
+        if open >= MAX_OPEN_JOBS {
+            return Err(AppError::TooManyRequests { retry_after_s: 10 });
+        }
+        Ok(())
     }
 
     async fn queue_job(&self, job: &Job) -> Result<(), AppError> {
@@ -186,6 +210,7 @@ impl Desk {
     /// [`MAX_IMPORT_BYTES`] is refused here (`TooLarge`).
     pub async fn import_file(&self, actor: &Actor, format: ImportFormat, body: Vec<u8>) -> Result<Job, AppError> {
         actor.ensure_supervisor()?;
+        self.ensure_room_for_a_job(actor).await?;
         if body.len() as u64 > MAX_IMPORT_BYTES {
             return Err(AppError::TooLarge(format!("import files are limited to {MAX_IMPORT_BYTES} bytes")));
         }
@@ -219,6 +244,7 @@ impl Desk {
         size: u64,
     ) -> Result<ImportUpload, AppError> {
         actor.ensure_supervisor()?;
+        self.ensure_room_for_a_job(actor).await?;
         if size == 0 {
             return Err(AppError::invalid("the file is empty"));
         }

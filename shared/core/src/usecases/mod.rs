@@ -55,7 +55,7 @@ pub use ingest::{
 };
 pub use jobs::{
     import_content_type, job_retry_delay, ImportUpload, JobRun, JobVerdict, JobView, JOBS_QUEUE, JOB_RUN, JOB_WAIT,
-    MAX_IMPORT_BYTES, MAX_JOB_ATTEMPTS, UPLOAD_LIFETIME,
+    MAX_IMPORT_BYTES, MAX_JOB_ATTEMPTS, MAX_OPEN_JOBS, UPLOAD_LIFETIME,
 };
 pub use message_actions::{EditMessage, MediaFile};
 pub use profiles::{ProfileView, MAX_HISTORY_SYNC};
