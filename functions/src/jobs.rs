@@ -32,7 +32,7 @@ pub async fn handle(desk: &Desk, event: &SqsEvent) -> SqsBatchResponse {
                     }
                 }
             }
-            JobVerdict::Retry(delay) => {
+            JobVerdict::Retry(delay) | JobVerdict::Wait(delay) => {
                 // Best effort: without the delay it comes back after the visibility timeout.
                 if let Err(e) = desk.ports().queue.nack(JOBS_QUEUE, &delivery.receipt, delay).await {
                     tracing::debug!(error = %e, "cannot delay the job's next delivery");

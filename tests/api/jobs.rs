@@ -153,3 +153,28 @@ async fn a_user_has_a_bounded_number_of_jobs_open() {
     let leader = app.login("demo", "jobs2", PASSWORD).await;
     app.post("/api/imports", &leader, json!({"format": "csv", "size": 10})).await.expect(201);
 }
+
+#[tokio::test]
+async fn an_import_not_started_within_the_hour_fails_and_its_file_is_deleted() {
+    use tgdesk_core::domain::{ImportFormat, Job, JobKind, JobState, TenantId, UserId};
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let me = app.get("/api/me", &admin).await.expect(200);
+    let tenant = TenantId::parse("demo").unwrap();
+    let upload = "demo/imports/forgotten".to_owned();
+    app.desk.ports().blobs.put(&upload, b"phone\n+15550001\n".to_vec(), "text/csv").await.unwrap();
+    let kind = JobKind::ImportAccounts { upload: upload.clone(), format: ImportFormat::Csv, size: 16 };
+    let by = UserId::parse(me["id"].as_str().unwrap()).unwrap();
+    let mut job = Job::new(tenant.clone(), by, kind, JobState::AwaitingUpload);
+    job.created_at -= chrono::Duration::minutes(61);
+    app.desk.ports().jobs.insert_job(&job).await.unwrap();
+    let ticket = json!({"tenant": "demo", "job": job.id}).to_string().into_bytes();
+
+    app.desk.ports().queue.send_batch(tgdesk_core::usecases::JOBS_QUEUE, vec![ticket]).await.unwrap();
+
+    let ended = finished(&app, &format!("/api/imports/{}", job.id), &admin).await;
+    assert_eq!(ended["state"], "failed");
+    assert!(ended["error"].as_str().unwrap().contains("not started"), "{ended}");
+    let gone = app.desk.ports().blobs.get(&upload).await.unwrap_err();
+    assert_eq!(gone.kind, tgdesk_core::ports::PortErrorKind::NotFound);
+}

@@ -68,3 +68,40 @@ async fn an_announced_upload_is_bounded_and_a_small_file_comes_through_the_api()
     assert_eq!(got.headers()["x-content-type-options"], "nosniff");
     assert!(got.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
 }
+
+#[tokio::test]
+async fn a_file_not_completed_within_the_hour_is_deleted_and_cannot_be_completed() {
+    use tgdesk_core::domain::{JobKind, JobState};
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let announce = json!({"name": "late.txt", "content_type": "text/plain", "size": 4});
+    let announced = app.post("/api/files/uploads", &admin, announce).await.expect(201);
+    assert!(app.send_presigned(&announced["upload"], b"late".to_vec()).await.is_success());
+    let id = announced["file_id"].as_str().unwrap().to_owned();
+    // The job that bounds the wait, made an hour older, and its ticket queued again.
+    let tenant = tgdesk_core::domain::TenantId::parse("demo").unwrap();
+    let jobs = app.desk.ports().jobs.list_jobs(&tenant, None, None, 10).await.unwrap();
+    let mut job = jobs
+        .into_iter()
+        .find(|j| j.kind == JobKind::UploadFile { file: tgdesk_core::domain::FileId::parse(&id).unwrap() })
+        .unwrap();
+    assert_eq!(job.state, JobState::AwaitingUpload);
+    job.created_at -= chrono::Duration::minutes(61);
+    let older = job.next();
+    app.desk.ports().jobs.update_job(&older).await.unwrap();
+    let ticket = json!({"tenant": "demo", "job": job.id}).to_string().into_bytes();
+    app.desk.ports().queue.send_batch(tgdesk_core::usecases::JOBS_QUEUE, vec![ticket]).await.unwrap();
+
+    let mut state = JobState::AwaitingUpload;
+    for _ in 0..100 {
+        state = app.desk.ports().jobs.get_job(&tenant, &job.id).await.unwrap().unwrap().state;
+        if state == JobState::Failed {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, JobState::Failed);
+    app.post(&format!("/api/files/{id}/complete"), &admin, json!({})).await.expect(404);
+    let data = app.desk.ports().blobs.get(&format!("demo/files/{id}")).await.unwrap_err();
+    assert_eq!(data.kind, tgdesk_core::ports::PortErrorKind::NotFound);
+}

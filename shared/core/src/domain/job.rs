@@ -5,7 +5,7 @@
 //! watch (`GET /api/jobs/{id}`, `job.*` events); the worker moves it
 //! through its states and writes its progress as it goes.
 
-use super::{AccountId, GroupId, JobId, TagId, TenantId, UserId};
+use super::{AccountId, FileId, GroupId, JobId, TagId, TenantId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +77,11 @@ pub enum JobKind {
     DeleteAccount {
         /// The account.
         account: AccountId,
+    },
+    /// A file to attach, announced and waiting to be uploaded and completed.
+    UploadFile {
+        /// The file.
+        file: FileId,
     },
 }
 

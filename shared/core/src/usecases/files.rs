@@ -3,7 +3,7 @@
 //! supervisors read a file back, and only the uploader (or an admin) attaches it.
 
 use super::{Actor, AppError, Desk, MediaFile};
-use crate::domain::{FileId, FileRef, Role, TenantId};
+use crate::domain::{FileId, FileRef, Job, JobId, JobKind, JobState, Role, TenantId};
 use crate::ports::{BlobReader, PortErrorKind, PresignedRequest};
 use async_trait::async_trait;
 use chrono::Utc;
@@ -38,6 +38,18 @@ fn meta_key(tenant: &TenantId, id: &FileId) -> String {
 /// The description of a file announced and not yet completed.
 fn pending_key(tenant: &TenantId, id: &FileId) -> String {
     format!("{tenant}/files/{id}.pending.json")
+}
+
+/// What an announced upload may have left in the blob store.
+pub(crate) fn upload_keys(tenant: &TenantId, id: &FileId) -> Vec<String> {
+    vec![data_key(tenant, id), pending_key(tenant, id)]
+}
+
+/// A file announced and not yet completed, with the job that bounds its wait.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PendingFile {
+    file: FileRef,
+    job: JobId,
 }
 
 fn clean_file_name(raw: &str) -> Result<String, AppError> {
@@ -128,6 +140,12 @@ impl Desk {
             return Err(too_large());
         }
         let id = FileId::generate();
+        let job = Job::new(
+            actor.tenant.clone(),
+            actor.user_id.clone(),
+            JobKind::UploadFile { file: id.clone() },
+            JobState::AwaitingUpload,
+        );
         let pending = FileRef {
             id: id.clone(),
             name,
@@ -141,8 +159,10 @@ impl Desk {
             .blobs
             .presign_upload(&data_key(&actor.tenant, &id), content_type, size, super::UPLOAD_LIFETIME)
             .await?;
-        let meta = serde_json::to_vec(&pending).map_err(|e| AppError::invalid(e.to_string()))?;
+        let meta = serde_json::to_vec(&PendingFile { file: pending, job: job.id.clone() })
+            .map_err(|e| AppError::invalid(e.to_string()))?;
         self.ports.blobs.put(&pending_key(&actor.tenant, &id), meta, "application/json").await?;
+        self.await_upload(&job).await?;
         Ok(FileUpload { file_id: id, upload })
     }
 
@@ -151,7 +171,7 @@ impl Desk {
     pub async fn complete_file_upload(&self, actor: &Actor, id: &FileId) -> Result<FileRef, AppError> {
         let pending = match self.ports.blobs.get(&pending_key(&actor.tenant, id)).await {
             Ok((meta, _)) => {
-                serde_json::from_slice::<FileRef>(&meta).map_err(|_| AppError::not_found("no such upload"))?
+                serde_json::from_slice::<PendingFile>(&meta).map_err(|_| AppError::not_found("no such upload"))?
             }
             Err(e) if e.kind == PortErrorKind::NotFound => {
                 // Completing twice answers the file as completed.
@@ -164,6 +184,7 @@ impl Desk {
             }
             Err(e) => return Err(e.into()),
         };
+        let PendingFile { file: pending, job } = pending;
         if pending.uploaded_by != actor.user_id {
             return Err(AppError::not_found("no such upload"));
         }
@@ -177,6 +198,10 @@ impl Desk {
                 "the upload holds {stored} bytes, not the {} announced",
                 pending.size
             )));
+        }
+        // Done first: an upload the overdue check failed meanwhile is gone, not attachable.
+        if !self.finish_waiting_job(&actor.tenant, &job).await? {
+            return Err(AppError::Conflict("the upload was not completed in time; upload it again".into()));
         }
         let file = FileRef { uploaded_at: Utc::now(), ..pending };
         let meta = serde_json::to_vec(&file).map_err(|e| AppError::invalid(e.to_string()))?;

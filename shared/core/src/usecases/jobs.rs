@@ -39,6 +39,12 @@ pub const MAX_JOB_ATTEMPTS: u32 = 10;
 pub const MAX_IMPORT_BYTES: u64 = 256 * 1024 * 1024;
 /// How long a presigned upload URL works.
 pub const UPLOAD_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// How long an import or a file to attach may wait for its upload and its
+/// start (or completion): then it fails and what was uploaded is deleted (a
+/// file uploaded and never used would otherwise stay in the blob store).
+pub const START_WITHIN: Duration = Duration::from_secs(3600);
+/// How often a worker looks whether an import waiting for its start is overdue.
+const START_CHECK_EVERY: Duration = Duration::from_secs(600);
 /// Jobs one user may have open at once (queued, running, or waiting for an
 /// upload whose URL still works): each may hold a file of up to
 /// [`MAX_IMPORT_BYTES`] and a worker's time.
@@ -107,6 +113,8 @@ pub enum JobRun {
     Settled,
     /// The run used its time; the rest is queued as a new delivery.
     Continues,
+    /// The job waits for its start: deliver this again after the delay.
+    NotYet(Duration),
 }
 
 /// The blob an import's file is uploaded to.
@@ -262,7 +270,7 @@ impl Desk {
             JobState::AwaitingUpload,
         );
         job.id = id;
-        self.ports.jobs.insert_job(&job).await?;
+        self.await_upload(&job).await?;
         Ok(ImportUpload { job: JobView::from(&job), upload: request })
     }
 
@@ -302,8 +310,19 @@ impl Desk {
         let ticket: Ticket =
             serde_json::from_slice(body).map_err(|e| AppError::invalid(format!("not a job ticket: {e}")))?;
         let Some(job) = self.ports.jobs.get_job(&ticket.tenant, &ticket.job).await? else { return Ok(JobRun::Settled) };
-        if job.state.is_final() || job.state == JobState::AwaitingUpload {
+        if job.state.is_final() {
             return Ok(JobRun::Settled);
+        }
+        if job.state == JobState::AwaitingUpload {
+            let waited = Utc::now().signed_duration_since(job.created_at).to_std().unwrap_or_default();
+            if waited < START_WITHIN {
+                return Ok(JobRun::NotYet(START_CHECK_EVERY.min(START_WITHIN - waited)));
+            }
+            let reason = match job.kind {
+                JobKind::ImportAccounts { .. } => "the import was not started within an hour of its announcement",
+                _ => "the file was not completed within an hour of its announcement",
+            };
+            return self.end_job(job, Err(reason.into())).await;
         }
         let starter = self.ports.directory.get_user(&job.tenant, &job.started_by).await?;
         let Some(actor) = starter.filter(|u| !u.disabled).map(|u| Actor::of(&u)) else {
@@ -323,6 +342,8 @@ impl Desk {
             JobKind::DeleteGroup { group } => self.delete_group_now(&actor, &group).await,
             JobKind::DeleteAgent { agent } => self.delete_agent_now(&actor, &agent).await,
             JobKind::DeleteAccount { account } => self.delete_account_now(&actor, &account).await,
+            // Never queued: an upload goes from waiting straight to done when completed.
+            JobKind::UploadFile { .. } => return Ok(JobRun::Settled),
         };
         match outcome {
             Ok(()) => {
@@ -397,6 +418,28 @@ impl Desk {
         }
     }
 
+    /// Marks a job waiting for its upload done (a file completed); true when
+    /// it is done (now or by an earlier call), false when it failed as
+    /// overdue (what was uploaded is deleted).
+    pub(crate) async fn finish_waiting_job(&self, tenant: &TenantId, id: &JobId) -> Result<bool, AppError> {
+        let Some(job) = self.ports.jobs.get_job(tenant, id).await? else { return Ok(false) };
+        if job.state != JobState::AwaitingUpload {
+            return Ok(job.state == JobState::Done);
+        }
+        let mut done = job.next();
+        done.state = JobState::Done;
+        done.processed = 1;
+        done.total = Some(1);
+        self.write_job(&done).await
+    }
+
+    /// Records a job waiting for its upload, and queues its ticket, which
+    /// comes back every [`START_CHECK_EVERY`] until the job starts or is overdue.
+    pub(crate) async fn await_upload(&self, job: &Job) -> Result<(), AppError> {
+        self.ports.jobs.insert_job(job).await?;
+        self.queue_job(job).await
+    }
+
     /// Writes a run's change to its job; false when another worker wrote
     /// the job since this run read it (or it was forgotten): this run stops.
     async fn write_job(&self, job: &Job) -> Result<bool, AppError> {
@@ -422,10 +465,18 @@ impl Desk {
         if !self.write_job(&end).await? {
             return Ok(JobRun::Settled);
         }
-        if let JobKind::ImportAccounts { upload, .. } = &end.kind {
+        let leftovers = match &end.kind {
             // The file holds phones and sessions: it goes once the job is over.
-            if let Err(e) = self.ports.blobs.delete(upload).await {
-                tracing::warn!(error = %e, job = %end.id, "cannot delete an import's file");
+            JobKind::ImportAccounts { upload, .. } => vec![upload.clone()],
+            // A file never completed is never attached: its bytes go.
+            JobKind::UploadFile { file } if end.state == JobState::Failed => {
+                super::files::upload_keys(&end.tenant, file)
+            }
+            _ => Vec::new(),
+        };
+        for key in leftovers {
+            if let Err(e) = self.ports.blobs.delete(&key).await {
+                tracing::warn!(error = %e, job = %end.id, "cannot delete a job's file");
             }
         }
         self.push_job(&end, super::DeskEvent::JobFinished).await;
@@ -477,7 +528,9 @@ impl Desk {
         let settled = match self.run_delivery(&delivery).await {
             JobVerdict::Settled => self.ports.queue.ack(JOBS_QUEUE, std::slice::from_ref(&delivery.receipt)).await,
             JobVerdict::DeadLetter(reason) => self.ports.queue.dead_letter(JOBS_QUEUE, &delivery, &reason).await,
-            JobVerdict::Retry(delay) => self.ports.queue.nack(JOBS_QUEUE, &delivery.receipt, delay).await,
+            JobVerdict::Retry(delay) | JobVerdict::Wait(delay) => {
+                self.ports.queue.nack(JOBS_QUEUE, &delivery.receipt, delay).await
+            }
         };
         if let Err(e) = settled {
             tracing::warn!(error = %e, "cannot settle a job delivery; it comes back after its timeout");
@@ -491,6 +544,7 @@ impl Desk {
     /// and the body dead-lettered.
     pub async fn run_delivery(&self, delivery: &crate::ports::Delivery) -> JobVerdict {
         match self.run_job(&delivery.body).await {
+            Ok(JobRun::NotYet(delay)) => JobVerdict::Wait(delay),
             Ok(_) => JobVerdict::Settled,
             Err(AppError::Invalid(reason)) => JobVerdict::DeadLetter(reason),
             Err(e) if delivery.attempts >= MAX_JOB_ATTEMPTS => {
@@ -518,8 +572,10 @@ pub enum JobVerdict {
     Settled,
     /// Never runnable: to the dead-letter queue with this reason.
     DeadLetter(String),
-    /// Deliver it again after this delay.
+    /// Deliver it again after this delay (a run failed for now).
     Retry(Duration),
+    /// Deliver it again after this delay (the job waits for its start).
+    Wait(Duration),
 }
 
 /// The wait before delivery `attempts + 1` of a job: doubling from a second, at most five minutes.
