@@ -45,8 +45,8 @@ pub const UPLOAD_LIFETIME: Duration = Duration::from_secs(15 * 60);
 pub const START_WITHIN: Duration = Duration::from_secs(3600);
 /// How often a worker looks whether an import waiting for its start is overdue.
 const START_CHECK_EVERY: Duration = Duration::from_secs(600);
-/// Jobs one user may have open at once (queued, running, or waiting for an
-/// upload whose URL still works): each may hold a file of up to
+/// Jobs one user may have open at once (queued, running, or waiting for its
+/// upload, at most [`START_WITHIN`]): each may hold a file of up to
 /// [`MAX_IMPORT_BYTES`] and a worker's time.
 pub const MAX_OPEN_JOBS: usize = 20;
 
@@ -148,8 +148,10 @@ impl Desk {
     /// `TooManyRequests` while the actor has [`MAX_OPEN_JOBS`] jobs open.
     async fn ensure_room_for_a_job(&self, actor: &Actor) -> Result<(), AppError> {
         let recent = self.ports.jobs.list_jobs(&actor.tenant, Some(&actor.user_id), None, MAX_JOB_PAGE).await?;
+        // A waiting job is open until it starts or fails as overdue; the age
+        // bound keeps one counted no longer should no worker fail it.
         let upload_open =
-            |j: &Job| Utc::now().signed_duration_since(j.updated_at).to_std().is_ok_and(|age| age < UPLOAD_LIFETIME);
+            |j: &Job| Utc::now().signed_duration_since(j.created_at).to_std().is_ok_and(|age| age < START_WITHIN);
         let open = recent
             .iter()
             .filter(|j| match j.state {
