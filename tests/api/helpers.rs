@@ -209,6 +209,18 @@ impl TestApp {
         send.send().await.unwrap().status()
     }
 
+    /// Waits up to 10 s for the blob at `key` to be deleted (a job deletes
+    /// its files after it writes its end).
+    pub async fn blob_deleted(&self, key: &str) -> bool {
+        for _ in 0..100 {
+            match self.desk.ports().blobs.get(key).await {
+                Err(e) if e.kind == tgdesk_core::ports::PortErrorKind::NotFound => return true,
+                _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
+        false
+    }
+
     /// Logs in and returns the token.
     pub async fn login(&self, tenant: &str, username: &str, password: &str) -> String {
         let body = json!({"tenant": tenant, "username": username, "password": password});

@@ -10,6 +10,13 @@ use rusqlite::{params, OptionalExtension};
 use tgdesk_core::domain::{Job, JobId, TenantId, UserId};
 use tgdesk_core::ports::{Jobs, PortError, PortErrorKind, MAX_JOB_PAGE};
 
+/// A starter's jobs, newest first, older than `?4`.
+const JOBS_OF_STARTER: &str = "SELECT doc FROM jobs WHERE tenant = ?1 AND started_by = ?3 AND id < ?4 \
+                               AND expires_ns >= ?2 ORDER BY id DESC LIMIT ?5";
+/// A tenant's jobs, newest first, older than `?4` (`?3` unused).
+const JOBS_OF_TENANT: &str =
+    "SELECT doc FROM jobs WHERE tenant = ?1 AND id < ?4 AND expires_ns >= ?2 ORDER BY id DESC LIMIT ?5";
+
 fn encode(job: &Job) -> Result<String, PortError> {
     serde_json::to_string(job).map_err(|e| PortError::with_source(PortErrorKind::Internal, "job not encodable", e))
 }
@@ -100,17 +107,40 @@ impl Jobs for SqliteStore {
         let before = before.map(|b| b.to_string());
         self.db
             .read(move |tx| {
-                let sql = "SELECT doc FROM jobs WHERE tenant = ?1 AND expires_ns >= ?2 \
-                           AND (?3 IS NULL OR started_by = ?3) AND (?4 IS NULL OR id < ?4) \
-                           ORDER BY id DESC LIMIT ?5";
+                // Two statements, so each walks its index (the primary key, or
+                // `jobs_by_starter`) backwards instead of filtering a tenant's jobs.
+                let sql = if by.is_some() { JOBS_OF_STARTER } else { JOBS_OF_TENANT };
+                // Ids are `job_` and lowercase base32: `~` sorts after every one of them.
+                let before = before.unwrap_or_else(|| "~".to_owned());
                 let mut stmt = tx.prepare_cached(sql).map_err(map_err)?;
                 let rows = stmt
-                    .query_map(params![tenant, ns(Utc::now()), by, before, limit as i64], |r| {
+                    .query_map(params![tenant, ns(Utc::now()), by.unwrap_or_default(), before, limit as i64], |r| {
                         decode(&r.get::<_, String>(0)?)
                     })
                     .map_err(map_err)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqlite::query_plan;
+
+    #[test]
+    fn job_lists_walk_an_index_backwards_without_sorting() {
+        let plan = query_plan(JOBS_OF_STARTER);
+        assert!(plan.contains("USING INDEX jobs_by_starter (tenant=? AND started_by=? AND id<?)"), "{plan}");
+        let plan = query_plan(JOBS_OF_TENANT);
+        assert!(
+            plan.contains("USING PRIMARY KEY (tenant=? AND id<?)")
+                || plan.contains("sqlite_autoindex_jobs_1 (tenant=? AND id<?)"),
+            "{plan}"
+        );
+        for plan in [query_plan(JOBS_OF_STARTER), query_plan(JOBS_OF_TENANT)] {
+            assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        }
     }
 }

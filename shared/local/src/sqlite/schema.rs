@@ -340,6 +340,7 @@ CREATE TABLE jobs (
     PRIMARY KEY (tenant, id)
 );
 CREATE INDEX jobs_expiry ON jobs (expires_ns);
+CREATE INDEX jobs_by_starter ON jobs (tenant, started_by, id);
 "#;
 
 #[cfg(test)]

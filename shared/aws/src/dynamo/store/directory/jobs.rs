@@ -1,11 +1,15 @@
 //! `Jobs` for [`DynamoStore`]: one item per job under the tenant's `JOB`
 //! partition, sorted by id (ULIDs: by age), with the record as a document,
 //! its version for conditional writes, and `expires` for TTL. TTL deletes
-//! within days of the time, so reads leave out what has expired.
+//! within days of the time, so reads leave out what has expired. Index `g2`
+//! lists one starter's jobs (`JOBBY#user`, by id), so a user's list and the
+//! open-jobs check before every start read that user's jobs only, never the
+//! tenant's (eventually consistent: a job started a moment ago may be
+//! missing from it for that moment).
 
 use super::io::{key, Expr, Filter, Query};
 use crate::dynamo::attrs::{doc, get_doc, n, s, Item};
-use crate::dynamo::keys::part;
+use crate::dynamo::keys::{part, part_of};
 use crate::dynamo::store::DynamoStore;
 use tgdesk_core::domain::{Job, JobId, TenantId, UserId};
 use tgdesk_core::ports::{PortError, PortErrorKind, MAX_JOB_PAGE};
@@ -14,7 +18,8 @@ fn job_item(job: &Job) -> Result<Item, PortError> {
     let mut item = key(part(&job.tenant, "JOB"), job.id.as_str());
     item.insert("doc".into(), doc(job)?);
     item.insert("ver".into(), n(job.version));
-    item.insert("by".into(), s(job.started_by.as_str()));
+    item.insert("g2pk".into(), s(part_of(&job.tenant, "JOBBY", job.started_by.as_str())));
+    item.insert("g2sk".into(), s(job.id.as_str()));
     item.insert("expires".into(), n(job.expires_at().timestamp()));
     Ok(item)
 }
@@ -65,8 +70,9 @@ impl DynamoStore {
         get_doc(&item, "doc").map(Some)
     }
 
-    /// `list_jobs`: the partition backwards from `before`, filtered by
-    /// starter and expiry (the query fills the page through the filter).
+    /// `list_jobs`: the tenant's partition, or the starter's on `g2`,
+    /// backwards from `before`, filtered by expiry (the query fills the page
+    /// through the filter).
     pub(super) async fn job_items(
         &self,
         tenant: &TenantId,
@@ -80,13 +86,13 @@ impl DynamoStore {
                 format!("job page of {limit} outside 1..={MAX_JOB_PAGE}"),
             ));
         }
-        let mut query = Query::table(part(tenant, "JOB"));
+        let mut query = match started_by {
+            Some(by) => Query::index("g2", part_of(tenant, "JOBBY", by.as_str())),
+            None => Query::table(part(tenant, "JOB")),
+        };
         query.forward = false;
         query.from = before.map(|b| b.as_str().to_owned());
         let mut filter = Filter::default();
-        if let Some(by) = started_by {
-            filter.eq("by", s(by.as_str()));
-        }
         let (name, value) = (filter.expr.name("expires"), filter.expr.value(n(now_s())));
         filter.clause(format!("{name} >= {value}"));
         query.filter = filter;
