@@ -48,6 +48,14 @@ async fn an_announced_upload_is_bounded_and_a_small_file_comes_through_the_api()
     app.post("/api/files/uploads", &admin, empty).await.expect(400);
     let slash = json!({"name": "a/b.txt", "content_type": "text/plain", "size": 3});
     app.post("/api/files/uploads", &admin, slash).await.expect(400);
+    let agent_id = app.create_user(&admin, "uploader", "agent", None).await;
+    assert!(!agent_id.is_empty());
+    let agent = app.login("demo", "uploader", PASSWORD).await;
+    let many = json!({"name": "n.txt", "content_type": "text/plain", "size": 3});
+    for _ in 0..tgdesk_core::usecases::MAX_OPEN_JOBS {
+        app.post("/api/files/uploads", &agent, many.clone()).await.expect(201);
+    }
+    app.post("/api/files/uploads", &agent, many).await.expect(429);
 
     let small = json!({"name": "note.html", "content_type": "text/html", "size": 5});
     let announced = app.post("/api/files/uploads", &admin, small).await.expect(201);

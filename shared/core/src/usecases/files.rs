@@ -139,6 +139,7 @@ impl Desk {
         if size > MAX_FILE_BYTES as u64 {
             return Err(too_large());
         }
+        self.ensure_room_for_a_job(actor).await?;
         let id = FileId::generate();
         let job = Job::new(
             actor.tenant.clone(),

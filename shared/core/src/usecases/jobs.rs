@@ -146,7 +146,7 @@ impl Desk {
     }
 
     /// `TooManyRequests` while the actor has [`MAX_OPEN_JOBS`] jobs open.
-    async fn ensure_room_for_a_job(&self, actor: &Actor) -> Result<(), AppError> {
+    pub(crate) async fn ensure_room_for_a_job(&self, actor: &Actor) -> Result<(), AppError> {
         let recent = self.ports.jobs.list_jobs(&actor.tenant, Some(&actor.user_id), None, MAX_JOB_PAGE).await?;
         // A waiting job is open until it starts or fails as overdue; the age
         // bound keeps one counted no longer should no worker fail it.
