@@ -36,16 +36,18 @@ const IN_FLIGHT: usize = 256;
 
 /// Consumes commands queue `queue` until `shutdown` turns true, then lets
 /// the commands in hand finish.
-pub(crate) async fn consume(fleet: Arc<Fleet>, queue: String, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn consume(fleet: Arc<Fleet>, queue: String, shutdown: watch::Receiver<bool>) {
     let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let mut handling = tokio::task::JoinSet::new();
     while !*shutdown.borrow() {
         while handling.try_join_next().is_some() {}
         let free = slots.available_permits().clamp(1, 32);
-        let received = tokio::select! {
-            r = fleet.desk.ports().queue.receive(&queue, free, Duration::from_secs(1), fleet.config.command_visibility) => r,
-            _ = shutdown.changed() => break,
-        };
+        // Not raced against the shutdown: a receive dropped midway may have
+        // claimed commands already, which would then wait out their
+        // visibility on a queue this node no longer reads. It waits a second
+        // at most, so stopping waits at most that.
+        let visibility = fleet.config.command_visibility;
+        let received = fleet.desk.ports().queue.receive(&queue, free, Duration::from_secs(1), visibility).await;
         let deliveries = match received {
             Ok(d) => d,
             Err(e) => {

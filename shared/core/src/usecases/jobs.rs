@@ -498,17 +498,17 @@ impl Desk {
     }
 
     /// The local worker: runs jobs from [`JOBS_QUEUE`], two at a time, until `shutdown`.
-    pub async fn run_jobs(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run_jobs(&self, shutdown: tokio::sync::watch::Receiver<bool>) {
         const VISIBILITY: Duration = Duration::from_secs(120);
         let mut running = tokio::task::JoinSet::new();
         while !*shutdown.borrow() {
             while running.len() >= 2 {
                 running.join_next().await;
             }
-            let received = tokio::select! {
-                r = self.ports.queue.receive(JOBS_QUEUE, 2 - running.len(), Duration::from_secs(1), VISIBILITY) => r,
-                _ = shutdown.changed() => break,
-            };
+            // Not raced against the shutdown: a receive dropped midway may
+            // have claimed tickets, which would wait out their visibility.
+            let received =
+                self.ports.queue.receive(JOBS_QUEUE, 2 - running.len(), Duration::from_secs(1), VISIBILITY).await;
             match received {
                 Ok(deliveries) => {
                     for delivery in deliveries {
