@@ -84,12 +84,12 @@ pub async fn run_ingest(desk: Desk, metrics: Arc<PumpMetrics>, shutdown: watch::
 }
 
 /// Receives deliveries and decodes them, in order, until `shutdown`.
-async fn receive(desk: Desk, decoded: mpsc::Sender<Decoded>, mut shutdown: watch::Receiver<bool>) {
+async fn receive(desk: Desk, decoded: mpsc::Sender<Decoded>, shutdown: watch::Receiver<bool>) {
     while !*shutdown.borrow() {
-        let received = tokio::select! {
-            r = desk.ports().queue.receive(UPDATES_QUEUE, BATCH, Duration::from_secs(1), VISIBILITY) => r,
-            _ = shutdown.changed() => break,
-        };
+        // Not raced against the shutdown: a receive dropped midway may have
+        // claimed batches, which would wait out their visibility. It waits a
+        // second at most.
+        let received = desk.ports().queue.receive(UPDATES_QUEUE, BATCH, Duration::from_secs(1), VISIBILITY).await;
         match received {
             Ok(deliveries) => {
                 for delivery in deliveries {

@@ -19,12 +19,11 @@ const VISIBILITY: Duration = Duration::from_secs(30);
 /// Publishes the events on the `push` queue to `hub`, in order, until
 /// `shutdown`. An unreadable event is dead-lettered with its reason; a
 /// failing hub or queue is retried.
-pub async fn relay(queue: Arc<dyn Queue>, hub: Arc<dyn PushHub>, mut shutdown: watch::Receiver<bool>) {
+pub async fn relay(queue: Arc<dyn Queue>, hub: Arc<dyn PushHub>, shutdown: watch::Receiver<bool>) {
     while !*shutdown.borrow() {
-        let received = tokio::select! {
-            r = queue.receive(PUSH_QUEUE, BATCH, Duration::from_secs(1), VISIBILITY) => r,
-            _ = shutdown.changed() => return,
-        };
+        // Not raced against the shutdown: a receive dropped midway may have
+        // claimed events, which would wait out their visibility.
+        let received = queue.receive(PUSH_QUEUE, BATCH, Duration::from_secs(1), VISIBILITY).await;
         let deliveries = match received {
             Ok(deliveries) => deliveries,
             Err(e) => {
