@@ -4,7 +4,6 @@
 //! the whole authority: an upload must carry the signed type and length,
 //! and is stored only once every byte arrived.
 
-use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -70,18 +69,8 @@ async fn download(State(blobs): State<FsBlobStore>, Path(token): Path<String>) -
         Err(e) if e.kind == PortErrorKind::NotFound => return ApiError::not_found("no such file").into_response(),
         Err(e) => return failed(e),
     };
-    let meta = reader.meta().clone();
-    let stream = futures::stream::unfold(Some(reader), |reader| async move {
-        let mut reader = reader?;
-        match reader.next_chunk().await {
-            Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), Some(reader))),
-            Ok(None) => None,
-            Err(e) => Some((Err(std::io::Error::other(e.message)), None)),
-        }
-    });
     // This origin is the app's: served as the API serves files (never
     // sniffed, an attachment unless a raster image), not as S3 would.
-    let mut response = tgdesk_api::file_response(Body::from_stream(stream), &meta.content_type, None, "inline");
-    response.headers_mut().insert(header::CONTENT_LENGTH, meta.size.into());
-    response
+    let content_type = reader.meta().content_type.clone();
+    tgdesk_api::blob_response(reader, &content_type, None, "inline")
 }

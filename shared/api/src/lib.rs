@@ -8,7 +8,7 @@ mod routes;
 
 pub use error::ApiError;
 pub use extract::TrustedProxies;
-pub use routes::file_response;
+pub use routes::blob_response;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;

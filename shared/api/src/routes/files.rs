@@ -10,6 +10,7 @@ use axum::response::Response;
 use futures::StreamExt;
 use serde::Deserialize;
 use tgdesk_core::domain::{FileId, FileRef};
+use tgdesk_core::ports::BlobReader;
 use tgdesk_core::usecases::{AppError, FileUpload, MediaFile, UploadBody};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -137,9 +138,21 @@ pub(crate) fn media_response(file: MediaFile, disposition: &str) -> Response {
             return response;
         }
     }
-    let size = file.reader.meta().size;
+    blob_response(file.reader, &file.content_type, file.name.as_deref(), disposition)
+}
+
+/// Builds a response streaming a stored blob a chunk at a time (a
+/// customer's video is never whole in memory), with its length, served as
+/// [`file_response`] serves files.
+pub fn blob_response(
+    reader: Box<dyn BlobReader>,
+    content_type: &str,
+    name: Option<&str>,
+    disposition: &str,
+) -> Response {
+    let size = reader.meta().size;
     // After an error the stream ends: the client sees a cut-short body against Content-Length.
-    let chunks = futures::stream::unfold(Some(file.reader), |reader| async move {
+    let chunks = futures::stream::unfold(Some(reader), |reader| async move {
         let mut reader = reader?;
         match reader.next_chunk().await {
             Ok(Some(chunk)) => Some((Ok(Bytes::from(chunk)), Some(reader))),
@@ -150,7 +163,7 @@ pub(crate) fn media_response(file: MediaFile, disposition: &str) -> Response {
             }
         }
     });
-    let mut response = file_response(Body::from_stream(chunks), &file.content_type, file.name.as_deref(), disposition);
+    let mut response = file_response(Body::from_stream(chunks), content_type, name, disposition);
     response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     response
 }
@@ -162,7 +175,12 @@ const INLINE_TYPES: [&str; 5] = ["image/jpeg", "image/png", "image/gif", "image/
 /// Builds a response carrying a file: its type, never sniffed, and its name
 /// in a `Content-Disposition` of `disposition` (`inline` or `attachment`);
 /// `inline` holds only for [`INLINE_TYPES`], anything else is an attachment.
-pub fn file_response(body: impl Into<Body>, content_type: &str, name: Option<&str>, disposition: &str) -> Response {
+pub(crate) fn file_response(
+    body: impl Into<Body>,
+    content_type: &str,
+    name: Option<&str>,
+    disposition: &str,
+) -> Response {
     let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let disposition = if INLINE_TYPES.contains(&mime.as_str()) { disposition } else { "attachment" };
     let mut response = Response::new(body.into());

@@ -7,7 +7,7 @@ mod agents;
 mod auth;
 mod conversation;
 mod files;
-pub use files::file_response;
+pub use files::blob_response;
 mod inbox;
 mod jobs;
 mod operator;

@@ -1,7 +1,6 @@
 //! Managing users: admins manage everyone in the tenant, leaders the agents of
 //! their own team.
 
-use super::jobs::owned_accounts;
 use super::{cursor, page_size, Actor, AgentView, AppError, Desk, Page};
 use crate::auth::validate_new_password;
 use crate::domain::{AuditAction, Job, JobKind, Role, User, UserId, Username};
@@ -313,4 +312,11 @@ impl Desk {
         }
         Ok(())
     }
+}
+
+/// An agent's accounts, as the check before deleting them reads it (one is enough).
+fn owned_accounts(owner: &UserId) -> AccountQuery {
+    let mut owned = AccountQuery::scoped(DialogScope::Owner(owner.clone()), 1);
+    owned.owner = Some(owner.clone());
+    owned
 }

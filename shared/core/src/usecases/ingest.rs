@@ -494,7 +494,8 @@ impl FailedBatch {
         if attempts >= MAX_INGEST_ATTEMPTS {
             return Self::DeadLetter(format!("failed {MAX_INGEST_ATTEMPTS} times: {e}"));
         }
-        Self::Retry(std::time::Duration::from_millis(200 * 2u64.pow(attempts.min(8))))
+        let (first, cap) = (std::time::Duration::from_millis(400), std::time::Duration::from_millis(51_200));
+        Self::Retry(super::doubling_delay(attempts, first, cap))
     }
 }
 

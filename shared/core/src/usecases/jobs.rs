@@ -17,8 +17,8 @@
 
 use super::import_rows::{count_lines, Rows};
 use super::{Actor, AppError, Desk, Page};
-use crate::domain::{ImportFormat, ImportReport, Job, JobId, JobKind, JobState, Role, TenantId, UserId};
-use crate::ports::{AccountQuery, DialogScope, PortErrorKind, PresignedRequest, MAX_JOB_PAGE};
+use crate::domain::{ImportFormat, ImportReport, Job, JobId, JobKind, JobState, Role, TenantId};
+use crate::ports::{PortErrorKind, PresignedRequest, MAX_JOB_PAGE};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -580,14 +580,8 @@ pub enum JobVerdict {
     Wait(Duration),
 }
 
-/// The wait before delivery `attempts + 1` of a job: doubling from a second, at most five minutes.
-pub fn job_retry_delay(attempts: u32) -> Duration {
-    Duration::from_secs(1u64 << attempts.min(9).saturating_sub(1)).min(Duration::from_secs(300))
-}
-
-/// An agent's accounts, as the check before deleting them reads it.
-pub(crate) fn owned_accounts(owner: &UserId) -> AccountQuery {
-    let mut owned = AccountQuery::scoped(DialogScope::Owner(owner.clone()), 1);
-    owned.owner = Some(owner.clone());
-    owned
+/// The wait before delivery `attempts + 1` of a job whose run failed for
+/// now: doubling from a second, at most five minutes.
+fn job_retry_delay(attempts: u32) -> Duration {
+    super::doubling_delay(attempts, Duration::from_secs(1), Duration::from_secs(300))
 }

@@ -24,6 +24,7 @@ mod message_actions;
 mod organise;
 mod profiles;
 mod retention;
+mod retry;
 mod revocation;
 mod search;
 mod sending;
@@ -54,12 +55,13 @@ pub use ingest::{
     MAX_INGEST_ATTEMPTS, UPDATES_QUEUE,
 };
 pub use jobs::{
-    import_content_type, job_retry_delay, ImportUpload, JobRun, JobVerdict, JobView, JOBS_QUEUE, JOB_RUN, JOB_WAIT,
-    MAX_IMPORT_BYTES, MAX_JOB_ATTEMPTS, MAX_OPEN_JOBS, UPLOAD_LIFETIME,
+    import_content_type, ImportUpload, JobRun, JobVerdict, JobView, JOBS_QUEUE, JOB_RUN, JOB_WAIT, MAX_IMPORT_BYTES,
+    MAX_JOB_ATTEMPTS, MAX_OPEN_JOBS, UPLOAD_LIFETIME,
 };
 pub use message_actions::{EditMessage, MediaFile};
 pub use profiles::{ProfileView, MAX_HISTORY_SYNC};
 pub use retention::{first_kept_month, purge_archive, ArchivePolicy, ArchiveView};
+pub use retry::doubling_delay;
 pub use revocation::{ROSTER_TTL, SESSION_REVOKED};
 pub use search::{SearchHitView, SearchRequest, SearchResults, DEFAULT_SEARCH_PAGE, MAX_SEARCH_PAGE};
 pub use sending::{BatchTarget, BatchView, NewBatch, NewMessage, SendOutcome, MAX_BATCH_TARGETS};
