@@ -148,8 +148,7 @@ async fn a_user_has_a_bounded_number_of_jobs_open() {
     let refused = app.post("/api/imports", &admin, json!({"format": "csv", "size": 10})).await.expect(429);
     assert_eq!(refused["error"]["code"], "too_many_requests");
     app.post_raw("/api/accounts/import", &admin, "text/csv", b"phone\n+15550001\n".to_vec()).await.expect(429);
-    let other = app.create_user(&admin, "jobs2", "leader", None).await;
-    assert!(!other.is_empty());
+    app.create_user(&admin, "jobs2", "leader", None).await;
     let leader = app.login("demo", "jobs2", PASSWORD).await;
     app.post("/api/imports", &leader, json!({"format": "csv", "size": 10})).await.expect(201);
 }
