@@ -193,7 +193,7 @@ pub async fn run(shape: &Shape) -> anyhow::Result<Value> {
     let moving = bar(total as u64, "archive");
     let (started, cpu_before) = (Instant::now(), stats::cpu_seconds());
     let now = chrono::Utc::now();
-    let total_run = archiver.run_once_with(now, |step| moving.inc(step.removed as u64)).await?;
+    let total_run = archiver.run_once_with(now, |step| moving.inc(step.archived as u64)).await?;
     let archived = total_run.removed;
     moving.finish();
     let archive_seconds = started.elapsed().as_secs_f64();

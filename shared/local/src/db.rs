@@ -41,6 +41,11 @@ struct Inner {
     readers: Pool<SqliteConnectionManager>,
 }
 
+/// Prepared statements kept per connection (rusqlite keeps 16): the store's
+/// writer alone runs more than that in one ingest batch and its neighbours,
+/// and the message tables are one per day (`sqlite/days.rs`).
+const STATEMENTS_CACHED: usize = 128;
+
 /// Frames a passive round may have copied and still leave the round under
 /// the writer's lock short: what ingest commits in a few milliseconds.
 const CAUGHT_UP_FRAMES: i64 = 1_000;
@@ -170,7 +175,9 @@ impl Db {
             ))
             .map_err(map_err)?;
         setup(&mut writer)?;
+        writer.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
         let manager = SqliteConnectionManager::file(path).with_init(move |c| {
+            c.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
             c.execute_batch(&format!(
                 "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA query_only = ON; {reader_pragmas}"
             ))

@@ -1,7 +1,8 @@
 //! The archiver's promise, checked on random histories: whatever the
 //! interleaving of ingest, edits, deletes, tag changes and archiver runs
 //! (some crashing between the archive write and the store removal, some
-//! failing halfway through the archive write), a dialog's history read
+//! failing halfway through the archive write, some with changes arriving
+//! while a slice is written), a dialog's history read
 //! through the desk (hot store, then archive) holds every message ingested
 //! exactly once, newest first, with its latest text, delete mark and tags.
 
@@ -9,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use tgdesk_core::archive::BlobArchive;
@@ -100,6 +101,8 @@ struct World {
     failed_writes: usize,
     /// Checks that found messages in both the store and the archive.
     overlaps: usize,
+    /// Messages a finish handed back, changed while their slice was written.
+    noted: usize,
     _dir: tempfile::TempDir,
 }
 
@@ -141,6 +144,7 @@ impl World {
             now,
             failed_writes: 0,
             overlaps: 0,
+            noted: 0,
             _dir: dir,
         }
     }
@@ -158,6 +162,14 @@ impl World {
     async fn step(&mut self, rng: &mut StdRng) {
         self.now += Duration::hours(rng.gen_range(1..48));
         match rng.gen_range(0..10) {
+            7..=9 => self.archive(rng).await,
+            change => self.change(change, rng).await,
+        }
+    }
+
+    /// Ingests new messages (0..=3), edits (4), deletes (5) or tags (6).
+    async fn change(&mut self, kind: u32, rng: &mut StdRng) {
+        match kind {
             0..=3 => {
                 let peer = PEERS[rng.gen_range(0..PEERS.len())];
                 let mut updates = Vec::new();
@@ -191,7 +203,7 @@ impl World {
                     self.model.get_mut(&(peer, id)).unwrap().tags = tags.into_iter().collect();
                 }
             }
-            _ => self.archive(rng).await,
+            _ => {}
         }
     }
 
@@ -219,27 +231,35 @@ impl World {
             self.catch_up_indexer().await;
         }
         let limit = rng.gen_range(1..40);
-        match rng.gen_range(0..3) {
+        let expiry = self.store.clone();
+        match rng.gen_range(0..4) {
             0 => {
-                self.archiver.run_batch(self.now, limit).await.expect("archiver run");
+                self.archiver.run_once(self.now).await.expect("archiver run");
             }
             1 => {
-                // Crash after the archive write, before the store removal.
-                let before = self.now - Duration::days(HOT_DAYS);
-                let expired = self.store.expired_messages(before, limit, &HashSet::new()).await.unwrap();
+                // Crash after writing part of a slice, before the store dropped it.
+                let slice = expiry.begin_expiry(self.archiver.cutoff(self.now)).await.unwrap();
+                let expired = expiry.expired_messages(&slice, None, limit).await.unwrap();
                 if !expired.is_empty() {
                     archive_messages(&**self.desk.ports().archive.as_ref().unwrap(), &expired).await.unwrap();
                 }
             }
+            2 => {
+                // Changes while a slice is written: they reach the archive
+                // before the slice leaves the store.
+                let slice = expiry.begin_expiry(self.archiver.cutoff(self.now)).await.unwrap();
+                self.archiver.write_slice(&slice, |_| {}).await.expect("write");
+                for _ in 0..rng.gen_range(1..4) {
+                    let kind = rng.gen_range(0..7);
+                    self.change(kind, rng).await;
+                }
+                let finish = self.archiver.finish_slice(&slice, |_| {}).await.expect("finish");
+                self.noted += finish.archived;
+            }
             _ => {
-                // Crash in the middle of the archive write: of one batch, or
-                // of the pipelined run, with batches in every stage.
+                // Crash in the middle of the archive write.
                 self.blobs.fail_one_in.store(3, Ordering::Relaxed);
-                let failed = match rng.gen_bool(0.5) {
-                    true => self.archiver.run_batch(self.now, limit).await.is_err(),
-                    false => self.archiver.run_once(self.now).await.is_err(),
-                };
-                if failed {
+                if self.archiver.run_once(self.now).await.is_err() {
                     self.failed_writes += 1;
                 }
                 self.blobs.fail_one_in.store(0, Ordering::Relaxed);
@@ -283,7 +303,7 @@ impl World {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_reads_every_message_once_with_its_latest_state_whatever_the_archiver_does() {
-    let (mut failed_writes, mut overlaps) = (0, 0);
+    let (mut failed_writes, mut overlaps, mut noted) = (0, 0, 0);
     for seed in 0..SEEDS {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut world = World::open(seed).await;
@@ -295,17 +315,18 @@ async fn history_reads_every_message_once_with_its_latest_state_whatever_the_arc
         }
         // Everything expires: the whole history is cold and still reads the same.
         world.catch_up_indexer().await;
-        let run = world.archiver.run_once(world.now + Duration::days(HOT_DAYS + 1)).await.unwrap();
-        assert!(world
-            .store
-            .expired_messages(world.now + Duration::days(HOT_DAYS + 1), 10, &HashSet::new())
-            .await
-            .unwrap()
-            .is_empty());
+        let later = world.now + Duration::days(HOT_DAYS + 2);
+        let run = world.archiver.run_once(later).await.unwrap();
+        let expiry = world.store.clone();
+        let slice = expiry.begin_expiry(world.archiver.cutoff(later)).await.unwrap();
+        assert!(expiry.expired_messages(&slice, None, 10).await.unwrap().is_empty(), "seed {seed}: all moved");
         world.check(seed, STEPS).await;
         assert!(run.removed > 0 || world.model.is_empty(), "seed {seed}: the final run moved what was left");
         (failed_writes, overlaps) = (failed_writes + world.failed_writes, overlaps + world.overlaps);
+        noted += world.noted;
     }
-    // The crashes did happen: writes failed halfway, and messages sat in both places.
+    // The crashes did happen: writes failed halfway, and messages sat in
+    // both places; changes did arrive in slices being written.
     assert!(failed_writes > 0 && overlaps > 0, "failed writes {failed_writes}, overlaps {overlaps}");
+    assert!(noted > 0, "no change arrived in a slice being written");
 }

@@ -1,47 +1,74 @@
 //! The hot store's side of archiving, for a store that does not expire
 //! messages itself (SQLite; DynamoDB's TTL deletes items on its own and
 //! hands them to the archiver through its stream).
+//!
+//! The store sets expired messages aside in slices it can drop whole
+//! (SQLite: a table per day). A run begins a slice, reads and archives all
+//! of it, and finishes it: the store drops it unless something in it changed
+//! or arrived since the reads, which the finish hands back to be archived
+//! first. A crash anywhere leaves the slice in the store, to be begun again.
 
 use super::PortError;
 use crate::domain::{AccountId, Message, TenantId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::collections::HashSet;
 
-/// A dialog, by tenant, account and peer.
-pub type DialogKey = (TenantId, AccountId, i64);
+/// A message's key: tenant, account, peer, id.
+pub type ExpiredKey = (TenantId, AccountId, i64, i64);
 
 /// Most messages one [`MessageExpiry::expired_messages`] returns.
 pub const MAX_EXPIRED_BATCH: usize = 20_000;
 
-/// Finds messages older than the hot window and removes them once archived.
+/// Expired messages the store drops together once archived; what they are
+/// is the store's business (SQLite: days).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExpirySlice {
+    /// The store's names for its parts.
+    pub parts: Vec<i64>,
+}
+
+impl ExpirySlice {
+    /// Whether there is nothing to archive.
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+}
+
+/// What [`MessageExpiry::finish_expiry`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExpiryFinish {
+    /// The slice left the store, with this many messages.
+    Removed(usize),
+    /// These messages changed or arrived in the slice after changes up to
+    /// the `upto` given: archive them, then finish again with this `upto`.
+    Changed { messages: Vec<(TenantId, Message)>, upto: i64 },
+    /// Search has yet to index part of the slice: it stays for a later run.
+    NotYet,
+}
+
+/// Finds messages older than the hot window and drops them once archived.
 #[async_trait]
 pub trait MessageExpiry: Send + Sync {
+    /// Sets aside every message dated before `before` that search has
+    /// indexed, as one slice (empty when there is none), and from now on
+    /// notes what changes or arrives in it. Beginning a slice again (after a
+    /// crash) is harmless.
+    async fn begin_expiry(&self, before: DateTime<Utc>) -> Result<ExpirySlice, PortError>;
+
     /// Returns up to `limit` (clamped to [`MAX_EXPIRED_BATCH`]) messages of
-    /// any tenant dated before `before`, with their tenant, a dialog at a
-    /// time: the dialogs of the oldest such messages, each with all of its
-    /// own (in id order) while the limit allows, so the archive writes a
-    /// dialog once per batch. Never returns a message the change feed has
-    /// yet to report, so search indexes every message before it leaves the
-    /// store.
-    ///
-    /// Dialogs in `skip` are passed over (the archiver's dialogs still in
-    /// flight, whose rows are not removed yet); the scan for dialogs is
-    /// bounded, so when skipped dialogs hold all the oldest messages this
-    /// returns fewer than `limit`, or none, while more are expired.
+    /// `slice` with their tenants, in key order (so a dialog's messages come
+    /// together), after the key `after`.
     async fn expired_messages(
         &self,
-        before: DateTime<Utc>,
+        slice: &ExpirySlice,
+        after: Option<&ExpiredKey>,
         limit: usize,
-        skip: &HashSet<DialogKey>,
     ) -> Result<Vec<(TenantId, Message)>, PortError>;
 
-    /// Removes each message given that the store still holds exactly as
-    /// given (text, edit time, delete mark and tags unchanged since it was
-    /// read), and returns how many it removed; one changed since stays, to
-    /// be archived again in its new version. Writes nothing to the change
-    /// feed (search keeps archived messages) and leaves dialogs as they are
-    /// (a dialog whose every message is archived still lists with its last
-    /// message). Removing a message already gone succeeds.
-    async fn remove_archived(&self, messages: &[(TenantId, Message)]) -> Result<usize, PortError>;
+    /// Drops `slice` from the store once every message of it was archived:
+    /// the whole slice as read, and the changes it noted up to `upto` (0 on
+    /// the first call). Writes nothing to the change feed (search keeps
+    /// archived messages) and leaves dialogs as they are (a dialog whose
+    /// every message is archived still lists with its last message).
+    async fn finish_expiry(&self, slice: &ExpirySlice, upto: i64) -> Result<ExpiryFinish, PortError>;
 }

@@ -30,7 +30,7 @@ pub use connections::{
     validate_connection_id, Advance, Connection, ConnectionId, Connections, MAX_CONNECTIONS_PER_USER, MAX_CONNECTION_ID,
 };
 pub use error::{PortError, PortErrorKind};
-pub use expiry::{DialogKey, MessageExpiry, MAX_EXPIRED_BATCH};
+pub use expiry::{ExpiredKey, ExpiryFinish, ExpirySlice, MessageExpiry, MAX_EXPIRED_BATCH};
 pub use jobs::{Jobs, MAX_JOB_PAGE};
 pub use leases::{Lease, Leases};
 pub use push::{PushEvent, PushHub, EVENT_KINDS};

@@ -3,13 +3,16 @@
 //! leaves the messages in both places, the next run writes them again (the
 //! archive's writes are idempotent) and then removes them, so no message
 //! is lost and none is shown twice (history reads skip archived copies of
-//! messages still hot). [`archive_messages`] takes a plain list, so the
+//! messages still hot). The store removes expired messages a slice at a
+//! time (`ports::expiry`). [`archive_messages`] takes a plain list, so the
 //! AWS archiver (fed by the TTL's stream REMOVE records) reuses it.
 
 use crate::domain::{AccountId, Message, TenantId};
-use crate::ports::{Archive, DialogKey, MessageExpiry, PortError, MAX_ARCHIVE_BATCH, MAX_EXPIRED_BATCH};
+use crate::ports::{
+    Archive, ExpiredKey, ExpiryFinish, ExpirySlice, MessageExpiry, PortError, MAX_ARCHIVE_BATCH, MAX_EXPIRED_BATCH,
+};
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -90,8 +93,17 @@ pub struct Archiver {
     expiry: Arc<dyn MessageExpiry>,
     /// Messages dated more than this before now are moved.
     hot_window: chrono::Duration,
-    /// Most messages of one batch of [`Self::run_once`].
+    /// Most messages of one read.
     batch: usize,
+}
+
+/// Rounds of changes a run archives before it leaves a slice to the next
+/// run (changes keep arriving in it).
+const FINISH_ROUNDS: usize = 20;
+
+/// The key a read resumes after.
+fn key_of((tenant, m): &(TenantId, Message)) -> ExpiredKey {
+    (tenant.clone(), m.account_id.clone(), m.peer, m.id)
 }
 
 impl Archiver {
@@ -101,61 +113,57 @@ impl Archiver {
         Self { archive, expiry, hot_window, batch: MAX_EXPIRED_BATCH }
     }
 
-    /// Sets the most messages of one batch of [`Self::run_once`] (clamped to
-    /// 1..=[`MAX_EXPIRED_BATCH`]); small batches put several in flight in
-    /// tests.
+    /// Sets the most messages of one read (clamped to
+    /// 1..=[`MAX_EXPIRED_BATCH`]); small reads split dialogs in tests.
     pub fn with_batch(mut self, batch: usize) -> Self {
         self.batch = batch.clamp(1, MAX_EXPIRED_BATCH);
         self
     }
 
     /// Messages dated before this are expired at `now`.
-    fn cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+    pub fn cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now.checked_sub_signed(self.hot_window).unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
-    /// Moves one batch of at most `limit` messages dated before `now` minus
-    /// the hot window: writes them, then removes them from the store.
-    pub async fn run_batch(&self, now: DateTime<Utc>, limit: usize) -> Result<ArchiveRun, PortError> {
-        let (read, reading) = timed(self.expiry.expired_messages(self.cutoff(now), limit, &HashSet::new())).await;
-        let expired = read?;
-        if expired.is_empty() {
-            return Ok(ArchiveRun { reading, ..ArchiveRun::default() });
-        }
-        let (archived, writing) = timed(archive_messages(&*self.archive, &expired)).await;
-        let archived = archived?;
-        let (removed, removing) = timed(self.expiry.remove_archived(&expired)).await;
-        Ok(ArchiveRun { archived, removed: removed?, reading, writing, removing })
-    }
-
-    /// Moves every expired message until none is left; see [`Self::run_once_with`].
+    /// Moves every expired message; see [`Self::run_once_with`].
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<ArchiveRun, PortError> {
         self.run_once_with(now, |_| {}).await
     }
 
-    /// Moves every expired message until none is left, telling `progress`
-    /// after each step. Three stages overlap, each on its own resource: while
-    /// one batch's rows are removed (the store's writer), the next batch is
-    /// written to the archive and the one after is read (a store reader).
-    /// A batch is removed only once its write finished, so a crash anywhere
-    /// loses nothing; reads pass over the dialogs in flight, so no dialog is
-    /// in two stages at once. Stops early when a batch removes nothing: its
-    /// messages changed meanwhile, and the next run takes their new versions.
+    /// Moves every message dated before `now` minus the hot window, telling
+    /// `progress` after each step: the store sets them aside as a slice, the
+    /// archiver writes all of it (reading the next batch while the last one
+    /// is written), then the store drops the slice, once the changes it
+    /// noted meanwhile are written too. A crash anywhere leaves the slice in
+    /// the store and the next run writes it again (writes are idempotent).
     pub async fn run_once_with(
         &self,
         now: DateTime<Utc>,
         mut progress: impl FnMut(&ArchiveRun),
     ) -> Result<ArchiveRun, PortError> {
-        let before = self.cutoff(now);
+        let (slice, reading) = timed(self.expiry.begin_expiry(self.cutoff(now))).await;
+        let slice = slice?;
+        let mut total = ArchiveRun { reading, ..ArchiveRun::default() };
+        if slice.is_empty() {
+            return Ok(total);
+        }
+        total.add(&self.write_slice(&slice, &mut progress).await?);
+        total.add(&self.finish_slice(&slice, &mut progress).await?);
+        Ok(total)
+    }
+
+    /// Writes every message of `slice` to the archive, removing none.
+    pub async fn write_slice(
+        &self,
+        slice: &ExpirySlice,
+        mut progress: impl FnMut(&ArchiveRun),
+    ) -> Result<ArchiveRun, PortError> {
         let mut total = ArchiveRun::default();
-        let (mut to_write, mut to_remove): (Batch, Batch) = (Vec::new(), Vec::new());
-        let mut more = true;
-        while more || !to_write.is_empty() || !to_remove.is_empty() {
-            let in_flight: HashSet<DialogKey> =
-                to_write.iter().chain(&to_remove).map(|(t, m)| (t.clone(), m.account_id.clone(), m.peer)).collect();
+        let (mut after, mut to_write, mut more): (Option<ExpiredKey>, Batch, bool) = (None, Vec::new(), true);
+        while more || !to_write.is_empty() {
             let read = async {
                 match more {
-                    true => timed(self.expiry.expired_messages(before, self.batch, &in_flight)).await,
+                    true => timed(self.expiry.expired_messages(slice, after.as_ref(), self.batch)).await,
                     false => (Ok(Vec::new()), Duration::ZERO),
                 }
             };
@@ -165,22 +173,47 @@ impl Archiver {
                     false => timed(archive_messages(&*self.archive, &to_write)).await,
                 }
             };
-            let remove = async {
-                match to_remove.is_empty() {
-                    true => (Ok(0), Duration::ZERO),
-                    false => timed(self.expiry.remove_archived(&to_remove)).await,
-                }
-            };
-            let ((read, reading), (archived, writing), (removed, removing)) = tokio::join!(read, write, remove);
-            let step = ArchiveRun { archived: archived?, removed: removed?, reading, writing, removing };
+            let ((read, reading), (archived, writing)) = tokio::join!(read, write);
+            let step = ArchiveRun { archived: archived?, reading, writing, ..ArchiveRun::default() };
             let fresh = read?;
-            let stuck = !to_remove.is_empty() && step.removed == 0;
-            if stuck || (fresh.is_empty() && in_flight.is_empty()) {
-                more = false;
-            }
+            more = more && fresh.len() >= self.batch;
+            after = fresh.last().map(key_of).or(after);
             total.add(&step);
             progress(&step);
-            to_remove = std::mem::replace(&mut to_write, fresh);
+            to_write = fresh;
+        }
+        Ok(total)
+    }
+
+    /// Drops `slice` from the store, first writing what changed or arrived
+    /// in it since it was read. Leaves it for the next run when search has
+    /// yet to index part of it, or when changes keep coming.
+    pub async fn finish_slice(
+        &self,
+        slice: &ExpirySlice,
+        mut progress: impl FnMut(&ArchiveRun),
+    ) -> Result<ArchiveRun, PortError> {
+        let (mut total, mut upto) = (ArchiveRun::default(), 0);
+        for _ in 0..FINISH_ROUNDS {
+            let (finish, removing) = timed(self.expiry.finish_expiry(slice, upto)).await;
+            let mut step = ArchiveRun { removing, ..ArchiveRun::default() };
+            let done = match finish? {
+                ExpiryFinish::Removed(n) => {
+                    step.removed = n;
+                    true
+                }
+                ExpiryFinish::Changed { messages, upto: next } => {
+                    let (archived, writing) = timed(archive_messages(&*self.archive, &messages)).await;
+                    (step.archived, step.writing, upto) = (archived?, writing, next);
+                    false
+                }
+                ExpiryFinish::NotYet => true,
+            };
+            total.add(&step);
+            progress(&step);
+            if done {
+                break;
+            }
         }
         Ok(total)
     }

@@ -333,8 +333,11 @@ pub(super) fn delete_account(tx: &Transaction<'_>, tenant: &TenantId, id: &Accou
         return Err(PortError::not_found(format!("account {id} not found")));
     }
     // Tag and group membership and dialogs go by cascade; the rest has no foreign key.
+    for day in super::days::days(tx)? {
+        let sql = format!("DELETE FROM {} WHERE tenant = ?1 AND account_id = ?2", super::days::table(day));
+        tx.execute(&sql, key).map_err(map_err)?;
+    }
     for sql in [
-        "DELETE FROM messages WHERE tenant = ?1 AND account_id = ?2",
         "DELETE FROM message_tags WHERE tenant = ?1 AND account_id = ?2",
         "DELETE FROM pins WHERE tenant = ?1 AND account_id = ?2",
         "DELETE FROM dialogs WHERE tenant = ?1 AND account_id = ?2",

@@ -4,9 +4,9 @@
 //! into the message as stored *now*, so rows read in any order, or twice,
 //! give the same index.
 //!
-//! An ingest writes one row per batch, naming the range of message rowids
-//! it inserted (one writer, so a transaction's inserts take consecutive
-//! rowids), rather than a row per message: the feed must not slow ingest.
+//! An ingest writes one row per batch, naming the range of message `seq`s
+//! it inserted (one sequence across the day tables, `days.rs`, taken a batch
+//! at a time), rather than a row per message: the feed must not slow ingest.
 //! Edits, delete marks and tag changes write one row per message; deleting
 //! an account writes one row for the account.
 
@@ -17,7 +17,7 @@ use rusqlite::{params, Transaction};
 use tgdesk_core::domain::{AccountId, TenantId};
 use tgdesk_core::ports::{ChangeFeed, FeedBatch, MessageChange, PortError, PortErrorKind};
 
-/// Messages rowids `peer..=id` were inserted (tenant and account unused).
+/// Messages `seq` `peer..=id` were inserted (tenant and account unused).
 const OP_RANGE: i64 = 0;
 /// Message (tenant, account, peer, id) changed.
 const OP_MESSAGE: i64 = 1;
@@ -31,7 +31,7 @@ fn now_ns() -> i64 {
 const APPEND: &str =
     "INSERT INTO search_feed (op, tenant, account_id, peer, id, at_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-/// Records that the messages with rowids `first..=last` were inserted.
+/// Records that the messages with `seq`s `first..=last` were inserted.
 pub(super) fn inserted(tx: &Transaction<'_>, first: i64, last: i64) -> Result<(), PortError> {
     tx.prepare_cached(APPEND)
         .and_then(|mut s| s.execute(params![OP_RANGE, "", "", first, last, now_ns()]))
@@ -100,8 +100,8 @@ fn read(tx: &Transaction<'_>, after: i64, limit: usize) -> Result<FeedBatch, Por
         rows.collect::<Result<_, _>>().map_err(map_err)?
     };
     let mut batch = FeedBatch { position: Some(after.to_string()), ..FeedBatch::default() };
-    let mut by_rowid = tx
-        .prepare_cached(&format!("SELECT tenant, {} FROM messages WHERE rowid BETWEEN ?1 AND ?2", codec::MESSAGE_COLS))
+    let mut by_seq = tx
+        .prepare_cached(&format!("SELECT tenant, {} FROM messages WHERE seq BETWEEN ?1 AND ?2", codec::MESSAGE_COLS))
         .map_err(map_err)?;
     let mut by_key = tx
         .prepare_cached(&format!(
@@ -116,7 +116,7 @@ fn read(tx: &Transaction<'_>, after: i64, limit: usize) -> Result<FeedBatch, Por
         batch.oldest.get_or_insert(codec::from_ns(row.at_ns));
         match row.op {
             OP_RANGE => {
-                let found = by_rowid
+                let found = by_seq
                     .query_map(params![row.peer, row.id], |r| {
                         let tenant: String = r.get(0)?;
                         Ok((tenant, codec::message_at(r, 1)?))
@@ -174,7 +174,7 @@ impl ChangeFeed for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Reads up to `limit` stored messages after rowid `after`, for a rebuild.
+    /// Reads up to `limit` stored messages after `seq` `after`, for a rebuild.
     pub async fn scan_messages(
         &self,
         after: i64,
@@ -184,7 +184,7 @@ impl SqliteStore {
             .read(move |tx| {
                 let mut stmt = tx
                     .prepare_cached(&format!(
-                        "SELECT rowid, tenant, {} FROM messages WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+                        "SELECT seq, tenant, {} FROM messages WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                         codec::MESSAGE_COLS
                     ))
                     .map_err(map_err)?;
@@ -196,9 +196,9 @@ impl SqliteStore {
                 let mut out = Vec::with_capacity(limit);
                 let mut last = None;
                 for row in rows {
-                    let (rowid, tenant, message) = row.map_err(map_err)?;
+                    let (seq, tenant, message) = row.map_err(map_err)?;
                     out.push(MessageChange::Upsert { tenant: tenant_of(&tenant)?, message });
-                    last = Some(rowid);
+                    last = Some(seq);
                 }
                 Ok((out, last))
             })

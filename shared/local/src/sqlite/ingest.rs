@@ -4,7 +4,7 @@
 //! dialog write per (account, peer) per batch however many messages it got.
 
 use super::codec::{self, ns, tags_json, to_json};
-use super::map_err;
+use super::{days, map_err};
 use rusqlite::{params, OptionalExtension, Transaction};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::LazyLock;
@@ -37,28 +37,48 @@ fn account_key(tx: &Transaction<'_>, t: &str, id: &str) -> Result<Keys, PortErro
         .ok_or_else(|| PortError::not_found(format!("account {id} not found")))
 }
 
+/// A message row, after `INSERT INTO {day's table}`; a duplicate is ignored.
+const INSERT_MESSAGE: &str = "(seq, tenant, account_id, peer, id, sender_id, sender_name, outgoing, date_ns, \
+     text, entities, media, reply_to, edited_ns, deleted, tags) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT DO NOTHING";
+
 pub(super) fn ingest(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     messages: &[Message],
 ) -> Result<IngestOutcome, PortError> {
     let t = tenant.as_str();
-    let mut insert = tx
-        .prepare_cached(
-            "INSERT INTO messages (tenant, account_id, peer, id, sender_id, sender_name, outgoing, date_ns, text, \
-             entities, media, reply_to, edited_ns, deleted, tags) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT DO NOTHING",
-        )
-        .map_err(map_err)?;
+    let mut place = days::Placement::read(tx)?;
+    // One sequence across days; numbers of duplicates stay unused.
+    let first_seq = days::take_seqs(tx, messages.len() as i64)?;
     let mut tag = tx
         .prepare_cached("INSERT OR IGNORE INTO message_tags (tenant, tag_id, account_id, peer, message_id) VALUES (?1, ?2, ?3, ?4, ?5)")
         .map_err(map_err)?;
     let mut outcome = IngestOutcome::default();
     let mut deltas: HashMap<(&str, i64), DialogDelta<'_>> = HashMap::new();
-    let mut rowids: Option<(i64, i64)> = None;
+    let mut seqs: Option<(i64, i64)> = None;
+    let mut inserts: Vec<(i64, rusqlite::CachedStatement<'_>)> = Vec::new();
     for (i, m) in messages.iter().enumerate() {
-        let inserted = insert
+        let date = ns(m.date);
+        let (day, own) = place.table_for(tx, date)?;
+        let seq = first_seq + i as i64;
+        if !own && days::locate(tx, (t, m.account_id.as_str(), m.peer, m.id))?.is_some() {
+            outcome.duplicates += 1;
+            continue;
+        }
+        // A batch's messages are nearly all of one day: one statement each.
+        let at = match inserts.iter().position(|(d, _)| *d == day) {
+            Some(at) => at,
+            None => {
+                let sql = format!("INSERT INTO {} {INSERT_MESSAGE}", days::table(day));
+                inserts.push((day, tx.prepare_cached(&sql).map_err(map_err)?));
+                inserts.len() - 1
+            }
+        };
+        let inserted = inserts[at]
+            .1
             .execute(params![
+                seq,
                 t,
                 m.account_id.as_str(),
                 m.peer,
@@ -66,7 +86,7 @@ pub(super) fn ingest(
                 m.sender_id,
                 m.sender_name,
                 m.outgoing,
-                ns(m.date),
+                date,
                 m.text,
                 to_json(&m.entities),
                 m.media.as_ref().map(to_json),
@@ -81,14 +101,13 @@ pub(super) fn ingest(
             continue;
         }
         outcome.fresh.push(i);
-        let rowid = tx.last_insert_rowid();
-        rowids = Some(rowids.map_or((rowid, rowid), |(first, _)| (first, rowid)));
+        seqs = Some(seqs.map_or((seq, seq), |(first, _)| (first, seq)));
         for tag_id in &m.tags {
             tag.execute(params![t, tag_id.as_str(), m.account_id.as_str(), m.peer, m.id]).map_err(map_err)?;
         }
         deltas.entry((m.account_id.as_str(), m.peer)).or_default().add(m);
     }
-    if let Some((first, last)) = rowids {
+    if let Some((first, last)) = seqs {
         super::feed::inserted(tx, first, last)?;
     }
     outcome.dialogs.reserve(deltas.len());
@@ -239,11 +258,7 @@ pub(super) fn edit(
     text: &str,
     edited_ns: i64,
 ) -> Result<(), PortError> {
-    let n = tx
-        .prepare_cached("UPDATE messages SET text = ?5, edited_ns = ?6 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4")
-        .and_then(|mut s| s.execute(params![t.as_str(), a.as_str(), peer, id, text, edited_ns]))
-        .map_err(map_err)?;
-    if n == 0 {
+    if !days::update(tx, (t.as_str(), a.as_str(), peer, id), "text = ?2, edited_ns = ?3", &[&text, &edited_ns])? {
         return Err(PortError::not_found(format!("message {id} of {a}/{peer} not found")));
     }
     super::feed::changed(tx, t, [(a.as_str(), peer, id)])?;
@@ -263,14 +278,9 @@ pub(super) fn delete(
     peer: i64,
     ids: &[i64],
 ) -> Result<(), PortError> {
-    let mut stmt = tx
-        .prepare_cached(
-            "UPDATE messages SET deleted = 1 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4",
-        )
-        .map_err(map_err)?;
     let mut marked = Vec::with_capacity(ids.len());
     for id in ids {
-        if stmt.execute(params![t.as_str(), a.as_str(), peer, id]).map_err(map_err)? > 0 {
+        if days::update(tx, (t.as_str(), a.as_str(), peer, *id), "deleted = 1", &[])? {
             marked.push((a.as_str(), peer, *id));
         }
     }
@@ -291,24 +301,27 @@ pub(super) fn delete_unplaced(
     a: &AccountId,
     ids: &[i64],
 ) -> Result<Vec<(i64, i64)>, PortError> {
-    let mut stmt = tx.prepare_cached(DELETE_UNPLACED).map_err(map_err)?;
+    let mut candidates = tx.prepare_cached(CANDIDATE_DIALOGS).map_err(map_err)?;
     let mut out = Vec::new();
     for id in ids {
-        let rows = stmt
-            .query_map(params![t.as_str(), a.as_str(), id, CHANNEL_PEERS_BELOW], |r| Ok((r.get(0)?, r.get(1)?)))
+        let peers = candidates
+            .query_map(params![t.as_str(), a.as_str(), id, CHANNEL_PEERS_BELOW], |r| r.get::<_, i64>(0))
+            .map_err(map_err)?
+            .collect::<Result<Vec<i64>, _>>()
             .map_err(map_err)?;
-        for row in rows {
-            out.push(row.map_err(map_err)?);
+        for peer in peers {
+            if days::update(tx, (t.as_str(), a.as_str(), peer, *id), "deleted = 1", &[])? {
+                out.push((peer, *id));
+            }
         }
     }
     super::feed::changed(tx, t, out.iter().map(|(peer, id)| (a.as_str(), *peer, *id)))?;
     Ok(out)
 }
 
-/// Marks one id (?3) of account ?2 deleted in the dialogs that can hold it.
-const DELETE_UNPLACED: &str = "UPDATE messages SET deleted = 1 WHERE tenant = ?1 AND account_id = ?2 AND id = ?3 \
-    AND peer IN (SELECT peer FROM dialogs WHERE tenant = ?1 AND account_id = ?2 AND peer > ?4 \
-    AND last_message_id >= ?3) RETURNING peer, id";
+/// The dialogs of account ?2 that can hold id ?3 outside channels.
+const CANDIDATE_DIALOGS: &str = "SELECT peer FROM dialogs WHERE tenant = ?1 AND account_id = ?2 AND peer > ?4 \
+    AND last_message_id >= ?3";
 
 /// Marked ids of channels are at or below this; private chats and basic groups above.
 const CHANNEL_PEERS_BELOW: i64 = -1_000_000_000_000;
@@ -339,11 +352,7 @@ pub(super) fn set_tags(
     tags: &BTreeSet<TagId>,
 ) -> Result<(), PortError> {
     let key = params![t.as_str(), a.as_str(), peer, id];
-    let n = tx
-        .prepare_cached("UPDATE messages SET tags = ?5 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4")
-        .and_then(|mut s| s.execute(params![t.as_str(), a.as_str(), peer, id, tags_json(tags)]))
-        .map_err(map_err)?;
-    if n == 0 {
+    if !days::update(tx, (t.as_str(), a.as_str(), peer, id), "tags = ?2", &[&tags_json(tags)])? {
         return Err(PortError::not_found(format!("message {id} of {a}/{peer} not found")));
     }
     super::feed::changed(tx, t, [(a.as_str(), peer, id)])?;
@@ -378,9 +387,7 @@ mod tests {
 
     #[test]
     fn a_private_chat_delete_seeks_each_candidate_dialog_instead_of_scanning_messages() {
-        let plan = crate::sqlite::query_plan(DELETE_UNPLACED);
-        assert!(plan.contains("INDEX messages_key (tenant=? AND account_id=? AND peer=? AND id=?)"), "{plan}");
-        assert!(!plan.contains("SCAN messages"), "{plan}");
+        let plan = crate::sqlite::query_plan(CANDIDATE_DIALOGS);
         assert!(!plan.contains("SCAN dialogs"), "only the account's dialogs: {plan}");
     }
 }

@@ -289,10 +289,11 @@ mod tests {
     use tgdesk_core::domain::UserId;
 
     #[test]
-    fn a_history_page_is_a_range_of_the_message_key_read_backwards_without_a_sort() {
+    fn a_history_page_is_a_range_of_each_days_key_read_backwards_and_merged_without_a_sort() {
         let plan = query_plan(&LIST_MESSAGES);
+        assert!(plan.contains("MERGE (UNION ALL)"), "{plan}");
         assert!(
-            plan.contains("SEARCH messages USING INDEX messages_key (tenant=? AND account_id=? AND peer=? AND id<?)"),
+            plan.contains("SEARCH messages_19700101 USING INDEX messages_19700101_key (tenant=? AND account_id=? AND peer=? AND id<?)"),
             "{plan}"
         );
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");

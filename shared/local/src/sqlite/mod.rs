@@ -4,6 +4,7 @@
 
 mod accounts;
 mod codec;
+mod days;
 mod directory;
 mod expiry;
 mod feed;
@@ -90,6 +91,10 @@ fn explained(explain: &str, sql: &str, column: usize) -> Vec<String> {
     crate::page_cache::install();
     let mut conn = rusqlite::Connection::open_in_memory().unwrap();
     schema::migrations().to_latest(&mut conn).unwrap();
+    // One day's table, so plans show how each day is read.
+    let tx = conn.transaction().unwrap();
+    days::Placement::read(&tx).unwrap().table_for(&tx, 0).unwrap();
+    tx.commit().unwrap();
     let mut stmt = conn.prepare(&format!("{explain} {sql}")).unwrap();
     let unbound = vec![rusqlite::types::Null; stmt.parameter_count()];
     let rows = stmt.query_map(rusqlite::params_from_iter(unbound), |r| r.get::<_, String>(column)).unwrap();

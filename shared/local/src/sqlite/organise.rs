@@ -2,8 +2,8 @@
 //! `Directory` methods.
 
 use super::codec::{self, ns, tags_json, to_json};
-use super::map_err;
 use super::users::limit;
+use super::{days, map_err};
 use rusqlite::types::ToSql;
 use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
 use std::collections::BTreeSet;
@@ -84,18 +84,16 @@ pub(super) fn delete_tag(tx: &Transaction<'_>, tenant: &TenantId, id: &TagId) ->
     let mut read = tx
         .prepare_cached("SELECT tags FROM messages WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4")
         .map_err(map_err)?;
-    let mut write = tx
-        .prepare_cached("UPDATE messages SET tags = ?5 WHERE tenant = ?1 AND account_id = ?2 AND peer = ?3 AND id = ?4")
-        .map_err(map_err)?;
     for (account, peer, msg) in &tagged {
         let args = params![tenant.as_str(), account, peer, msg];
+        // Archived since: the archive's overlay keeps its tags.
         let Some(raw) = read.query_row(args, |r| r.get::<_, String>(0)).optional().map_err(map_err)? else {
             continue;
         };
         let mut tags: BTreeSet<String> = serde_json::from_str(&raw).unwrap_or_default();
         tags.remove(id.as_str());
         let kept: BTreeSet<TagId> = tags.iter().filter_map(|t| TagId::parse(t).ok()).collect();
-        write.execute(params![tenant.as_str(), account, peer, msg, tags_json(&kept)]).map_err(map_err)?;
+        days::update(tx, (tenant.as_str(), account, *peer, *msg), "tags = ?2", &[&tags_json(&kept)])?;
     }
     super::feed::changed(tx, tenant, tagged.iter().map(|(account, peer, msg)| (account.as_str(), *peer, *msg)))?;
     tx.execute("DELETE FROM message_tags WHERE tenant = ?1 AND tag_id = ?2", key).map_err(map_err)?;

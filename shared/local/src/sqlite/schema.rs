@@ -2,6 +2,7 @@
 //! tenant (DESIGN §6). Times are unix nanoseconds so records read back exactly
 //! as written; the dialog sort key `at_ms` is unix milliseconds.
 
+use super::days;
 use rusqlite_migration::{Migrations, M};
 
 /// Returns every migration, oldest first. Never edit a released one: append.
@@ -19,6 +20,15 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(V10),
         M::up(V11),
         M::up(V12),
+        M::up_with_hook(V13, |tx: &rusqlite::Transaction<'_>| {
+            let none = days::NO_DAY;
+            tx.execute_batch(&format!(
+                "CREATE TABLE {none} ({}); CREATE UNIQUE INDEX {none}_key ON {none} (tenant, account_id, peer, id);",
+                days::TABLE_COLUMNS
+            ))?;
+            days::split_legacy(tx)?;
+            Ok(())
+        }),
     ])
 }
 
@@ -343,13 +353,25 @@ CREATE INDEX jobs_expiry ON jobs (expires_ns);
 CREATE INDEX jobs_by_starter ON jobs (tenant, started_by, id);
 "#;
 
+/// Messages in one table per day of their date (`days.rs`), so the archiver
+/// drops a day whole; the hook moves the messages stored so far into them.
+/// The date index goes: a day's table is its date range.
+const V13: &str = r#"
+CREATE TABLE store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO store_meta (key, value) VALUES ('next_seq', 1);
+-- Rows of day tables the archiver is moving changed or inserted meanwhile (expiry.rs).
+CREATE TABLE expiry_changes (n INTEGER PRIMARY KEY, day INTEGER NOT NULL, seq INTEGER NOT NULL);
+CREATE INDEX expiry_changes_day ON expiry_changes (day, n);
+ALTER TABLE messages RENAME TO legacy_messages;
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rusqlite::Connection;
 
     #[test]
-    fn messages_stored_before_v8_are_kept_and_their_key_stays_unique() {
+    fn messages_stored_before_v8_and_v13_are_kept_and_their_key_stays_unique() {
         crate::page_cache::install();
         let mut conn = Connection::open_in_memory().unwrap();
         migrations().to_version(&mut conn, 7).unwrap();
@@ -369,9 +391,17 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(texts, ["first", "second"]);
-        let again = conn.execute(insert, rusqlite::params![1, 10, "first"]);
+        // In their day's table (dated 10 and 20 ns after the epoch), under their key.
+        let again = conn.execute(
+            "INSERT INTO messages_19700101 (tenant, account_id, peer, id, outgoing, date_ns, text, entities, deleted, tags) \
+             VALUES ('t', 'a', 5, 1, 0, 10, 'first', '[]', 0, '[]')",
+            [],
+        );
         assert!(
             matches!(again, Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation)
         );
+        let next: i64 =
+            conn.query_row("SELECT value FROM store_meta WHERE key = 'next_seq'", [], |r| r.get(0)).unwrap();
+        assert_eq!(next, 3, "the sequence goes on after the rowids kept");
     }
 }
