@@ -12,8 +12,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use std::time::Duration;
 use tgdesk_core::ports::{
-    validate_blob_key, validate_content_type, validate_presign, BlobMeta, BlobReader, BlobStore, BlobWriter, PortError,
-    PortErrorKind, PresignedRequest, MAX_BLOB_CHUNK, MAX_BLOB_LIST,
+    validate_blob_key, validate_content_type, validate_presign, BlobMeta, BlobReader, BlobStore, BlobVersion,
+    BlobWriter, PortError, PortErrorKind, PresignedRequest, MAX_BLOB_CHUNK, MAX_BLOB_LIST,
 };
 use tokio::sync::OnceCell;
 
@@ -121,6 +121,55 @@ impl BlobStore for S3Blobs {
         let (body, meta) = self.get_object(key).await?;
         let bytes = body.collect().await.map_err(stream_error)?.into_bytes().to_vec();
         Ok((bytes, meta))
+    }
+
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, BlobVersion)>, PortError> {
+        self.prepare(key).await?;
+        let out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                let e = error::sdk("s3 get_object", e);
+                return if e.kind == PortErrorKind::NotFound { Ok(None) } else { Err(e) };
+            }
+        };
+        let etag = out
+            .e_tag()
+            .map(str::to_owned)
+            .ok_or_else(|| PortError::new(PortErrorKind::Internal, format!("s3 get_object: no ETag for {key}")))?;
+        let bytes = out.body.collect().await.map_err(stream_error)?.into_bytes().to_vec();
+        Ok(Some((bytes, BlobVersion(etag))))
+    }
+
+    async fn put_if(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        expected: Option<&BlobVersion>,
+    ) -> Result<BlobVersion, PortError> {
+        validate_content_type(content_type)?;
+        self.prepare(key).await?;
+        let put = self.client.put_object().bucket(&self.bucket).key(key).content_type(content_type);
+        // S3's conditional writes: If-Match an ETag, or If-None-Match * for a new key.
+        let put = match expected {
+            Some(BlobVersion(etag)) => put.if_match(etag),
+            None => put.if_none_match("*"),
+        };
+        let out = put.body(ByteStream::from(bytes)).send().await.map_err(|e| {
+            // 412: the condition failed; 409: a concurrent conditional write
+            // won; 404: If-Match on a key deleted meanwhile.
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            if matches!(status, Some(412 | 409 | 404)) {
+                PortError::conflict(format!("blob {key} changed since it was read"))
+            } else {
+                error::sdk("s3 put_object", e)
+            }
+        })?;
+        let etag = out
+            .e_tag()
+            .map(str::to_owned)
+            .ok_or_else(|| PortError::new(PortErrorKind::Internal, format!("s3 put_object: no ETag for {key}")))?;
+        Ok(BlobVersion(etag))
     }
 
     async fn delete(&self, key: &str) -> Result<(), PortError> {

@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_core::ports::{
-    validate_blob_key, validate_content_type, validate_presign, BlobMeta, BlobReader, BlobStore, BlobWriter, PortError,
-    PortErrorKind, PresignedRequest, MAX_BLOB_CHUNK, MAX_BLOB_LIST,
+    validate_blob_key, validate_content_type, validate_presign, BlobMeta, BlobReader, BlobStore, BlobVersion,
+    BlobWriter, PortError, PortErrorKind, PresignedRequest, MAX_BLOB_CHUNK, MAX_BLOB_LIST,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -159,6 +159,75 @@ fn write_atomically(path: &Path, content_type: &str, bytes: &[u8]) -> Result<(),
     Ok(())
 }
 
+/// Lock files serialising conditional puts ([`BlobStore::put_if`]), chosen
+/// by a hash of the key: a fixed number, under `.locks` (keys cannot start
+/// with a dot). They are advisory file locks, so they hold across processes
+/// sharing the root (the server and a `tgdesk-fleet` beside it) as well as
+/// between threads.
+const PUT_LOCKS: u64 = 64;
+
+/// A blob file's version: its inode, modification time and length. Every
+/// put renames a new file over the old one, so each gets a new version.
+fn version_of(meta: &std::fs::Metadata) -> BlobVersion {
+    use std::os::unix::fs::MetadataExt;
+    BlobVersion(format!("{}-{}.{:09}-{}", meta.ino(), meta.mtime(), meta.mtime_nsec(), meta.len()))
+}
+
+/// The lock file of `key` under `root` (FNV-1a, stable across processes).
+fn lock_file(root: &Path, key: &str) -> Result<std::fs::File, PortError> {
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let dir = root.join(".locks");
+    std::fs::create_dir_all(&dir).map_err(map_io)?;
+    let path = dir.join(format!("{:02}", hash % PUT_LOCKS));
+    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(map_io)
+}
+
+/// Reads a blob file and the version of what it read; `None` when missing.
+fn read_versioned(path: &Path) -> Result<Option<(Vec<u8>, BlobVersion)>, PortError> {
+    use std::io::Read;
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(map_io(e)),
+    };
+    // The open file stays the version read even if a put renames over the path.
+    let version = version_of(&file.metadata().map_err(map_io)?);
+    let mut all = Vec::new();
+    file.read_to_end(&mut all).map_err(map_io)?;
+    let corrupt = || PortError::new(PortErrorKind::Internal, format!("blob file {} is corrupt", path.display()));
+    if all.len() < 5 || &all[..4] != MAGIC || all.len() < 5 + usize::from(all[4]) {
+        return Err(corrupt());
+    }
+    let start = 5 + usize::from(all[4]);
+    Ok(Some((all.split_off(start), version)))
+}
+
+/// [`BlobStore::put_if`]'s body: under the key's lock, compares the file's
+/// version with `expected` and renames the new file over it.
+fn put_if_blocking(
+    root: &Path,
+    key: &str,
+    path: &Path,
+    content_type: &str,
+    bytes: &[u8],
+    expected: Option<&BlobVersion>,
+) -> Result<BlobVersion, PortError> {
+    let lock = lock_file(root, key)?;
+    lock.lock().map_err(map_io)?;
+    let current = match std::fs::metadata(path) {
+        Ok(meta) => Some(version_of(&meta)),
+        Err(e) if e.kind() == ErrorKind::NotFound => None,
+        Err(e) => return Err(map_io(e)),
+    };
+    if current.as_ref() != expected {
+        return Err(PortError::conflict(format!("blob {key} changed since it was read")));
+    }
+    write_atomically(path, content_type, bytes)?;
+    let written = version_of(&std::fs::metadata(path).map_err(map_io)?);
+    // Released when `lock` closes.
+    Ok(written)
+}
+
 /// A streamed write: a temporary file renamed over the blob by `finish`.
 struct FsBlobWriter {
     file: tokio::fs::File,
@@ -244,6 +313,25 @@ impl BlobStore for FsBlobStore {
         validate_content_type(content_type)?;
         let content_type = content_type.to_owned();
         blocking(move || write_atomically(&path, &content_type, &bytes)).await
+    }
+
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, BlobVersion)>, PortError> {
+        let path = self.path(key)?;
+        blocking(move || read_versioned(&path)).await
+    }
+
+    async fn put_if(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        expected: Option<&BlobVersion>,
+    ) -> Result<BlobVersion, PortError> {
+        let path = self.path(key)?;
+        validate_content_type(content_type)?;
+        let (root, key, content_type, expected) =
+            (self.inner.root.clone(), key.to_owned(), content_type.to_owned(), expected.cloned());
+        blocking(move || put_if_blocking(&root, &key, &path, &content_type, &bytes, expected.as_ref())).await
     }
 
     async fn create(&self, key: &str, content_type: &str) -> Result<Box<dyn BlobWriter>, PortError> {

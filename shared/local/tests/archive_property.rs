@@ -17,7 +17,7 @@ use tgdesk_core::archive::BlobArchive;
 use tgdesk_core::auth::TokenService;
 use tgdesk_core::domain::{AccountId, Message, Role, Tag, TagId, TenantId, UserId};
 use tgdesk_core::ports::{
-    BlobMeta, BlobReader, BlobStore, BlobWriter, ChangeFeed, MessageExpiry, PortError, PortErrorKind,
+    BlobMeta, BlobReader, BlobStore, BlobVersion, BlobWriter, ChangeFeed, MessageExpiry, PortError, PortErrorKind,
 };
 use tgdesk_core::testkit::fixtures;
 use tgdesk_core::usecases::{archive_messages, AccountUpdate, Actor, Archiver, Desk, UpdateEnvelope};
@@ -36,17 +36,37 @@ struct FlakyBlobs {
     rng: std::sync::Mutex<StdRng>,
 }
 
-#[async_trait]
-impl BlobStore for FlakyBlobs {
-    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), PortError> {
+impl FlakyBlobs {
+    fn crash(&self) -> Result<(), PortError> {
         let n = self.fail_one_in.load(Ordering::Relaxed);
         if n > 0 && self.rng.lock().unwrap().gen_range(0..n) == 0 {
             return Err(PortError::new(PortErrorKind::Unavailable, "injected crash"));
         }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BlobStore for FlakyBlobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), PortError> {
+        self.crash()?;
         self.inner.put(key, bytes, content_type).await
     }
     async fn get(&self, key: &str) -> Result<(Vec<u8>, BlobMeta), PortError> {
         self.inner.get(key).await
+    }
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, BlobVersion)>, PortError> {
+        self.inner.get_versioned(key).await
+    }
+    async fn put_if(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        expected: Option<&BlobVersion>,
+    ) -> Result<BlobVersion, PortError> {
+        self.crash()?;
+        self.inner.put_if(key, bytes, content_type, expected).await
     }
     async fn delete(&self, key: &str) -> Result<(), PortError> {
         self.inner.delete(key).await

@@ -3,6 +3,14 @@
 //! then the manifest naming them, then deletes the parts it replaced. A
 //! crash before the manifest leaves unreferenced parts (never read) and the
 //! old manifest; the caller's replay then writes again, which is idempotent.
+//!
+//! Records several writers share (a dialog's manifest and overlay, a
+//! tenant's usage) change by read-modify-write with a conditional put
+//! ([`BlobStore::put_if`]): in one process writers of a dialog also take
+//! turns, and across processes (API Lambdas tagging archived messages, the
+//! archiver, retention) the loser of a race reads again and retries, so no
+//! change is lost. Parts are put only where no blob is, so two writers can
+//! never put different parts under one key.
 
 use super::format::{
     decode_manifest, decode_overlay, decode_part, dialog_prefix, encode_manifest, encode_overlay, encode_part,
@@ -11,8 +19,8 @@ use super::format::{
 };
 use crate::domain::{AccountId, Message, TenantId};
 use crate::ports::{
-    validate_month, Archive, ArchiveChange, ArchiveUsage, ArchiveWrite, BlobStore, PortError, PortErrorKind,
-    MAX_ARCHIVE_BATCH, MAX_ARCHIVE_PAGE, MAX_BLOB_LIST,
+    validate_month, Archive, ArchiveChange, ArchiveUsage, ArchiveWrite, BlobStore, BlobVersion, PortError,
+    PortErrorKind, MAX_ARCHIVE_BATCH, MAX_ARCHIVE_PAGE, MAX_BLOB_LIST,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -32,6 +40,39 @@ const STRIPES: usize = 64;
 /// How often a read starts over when a part named by the manifest it read
 /// was replaced meanwhile.
 const READ_ATTEMPTS: usize = 3;
+
+/// How often a read-modify-write is tried when other writers keep winning
+/// the race for its conditional put.
+const WRITE_ATTEMPTS: u32 = 10;
+
+/// Part numbers a write tries past the manifest's next one, when parts left
+/// by crashed or concurrent writers hold them.
+const PART_SEQ_TRIES: u64 = 32;
+
+/// Maps a conditional put's `Conflict` (another writer won) to `None`.
+fn won<T>(put: Result<T, PortError>) -> Result<Option<T>, PortError> {
+    match put {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == PortErrorKind::Conflict => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs a read-modify-write until its conditional put wins (`Some`), at most
+/// [`WRITE_ATTEMPTS`] times, waiting a little longer after each loss.
+async fn until_won<T, F>(mut attempt: impl FnMut() -> F) -> Result<T, PortError>
+where
+    F: std::future::Future<Output = Result<Option<T>, PortError>>,
+{
+    for n in 1..=WRITE_ATTEMPTS {
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+        let jitter = rand::random::<u64>() % 10;
+        tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(n) + jitter)).await;
+    }
+    Err(PortError::new(PortErrorKind::Unavailable, "archive record kept changing under other writers"))
+}
 
 /// The archive over a blob store (files locally, S3 on AWS).
 pub struct BlobArchive {
@@ -67,16 +108,26 @@ impl BlobArchive {
     }
 
     async fn manifest(&self, key: &str) -> Result<Manifest, PortError> {
-        match self.get_opt(key).await? {
-            Some(bytes) => decode_manifest(&bytes),
-            None => Ok(Manifest { v: FORMAT_VERSION, ..Manifest::default() }),
+        Ok(self.manifest_versioned(key).await?.0)
+    }
+
+    /// The manifest with its version (`None`: there is none yet).
+    async fn manifest_versioned(&self, key: &str) -> Result<(Manifest, Option<BlobVersion>), PortError> {
+        match self.blobs.get_versioned(key).await? {
+            Some((bytes, version)) => Ok((decode_manifest(&bytes)?, Some(version))),
+            None => Ok((Manifest { v: FORMAT_VERSION, ..Manifest::default() }, None)),
         }
     }
 
     async fn overlay(&self, tenant: &TenantId, account: &AccountId, peer: i64) -> Result<Overlay, PortError> {
-        match self.get_opt(&overlay_key(tenant, account, peer)).await? {
-            Some(bytes) => decode_overlay(&bytes),
-            None => Ok(Overlay { v: FORMAT_VERSION, ..Overlay::default() }),
+        Ok(self.overlay_versioned(&overlay_key(tenant, account, peer)).await?.0)
+    }
+
+    /// The overlay with its version (`None`: there is none yet).
+    async fn overlay_versioned(&self, key: &str) -> Result<(Overlay, Option<BlobVersion>), PortError> {
+        match self.blobs.get_versioned(key).await? {
+            Some((bytes, version)) => Ok((decode_overlay(&bytes)?, Some(version))),
+            None => Ok((Overlay { v: FORMAT_VERSION, ..Overlay::default() }, None)),
         }
     }
 
@@ -114,17 +165,70 @@ impl BlobArchive {
         }
     }
 
-    /// Replaces `touched` parts of `manifest` by `runs`, committing with the
-    /// manifest; returns the parts written and the keys now unreferenced.
+    /// One attempt of [`Archive::write`]: merges `messages` into the parts of
+    /// the manifest read, and commits; `None` when another writer changed
+    /// the manifest first.
+    async fn write_once(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        key: &str,
+        messages: &[Message],
+    ) -> Result<Option<(ArchiveWrite, Vec<Part>, Vec<Part>)>, PortError> {
+        let (manifest, version) = self.manifest_versioned(key).await?;
+        // Each message goes to a part of its month; untouched parts stay as they are.
+        let mut by_part: BTreeMap<Option<u64>, BTreeMap<i64, Message>> = BTreeMap::new();
+        for m in messages {
+            let month = month_of(m.date);
+            let parts: Vec<&Part> = manifest.parts.iter().filter(|p| p.month == month).collect();
+            by_part.entry(part_for(&parts, m.id)).or_default().insert(m.id, m.clone());
+        }
+        let prefix = dialog_prefix(tenant, account, peer);
+        let (mut outcome, mut runs, mut touched) = (ArchiveWrite::default(), Vec::new(), BTreeSet::new());
+        for (seq, fresh) in by_part {
+            let mut merged: BTreeMap<i64, Message> = BTreeMap::new();
+            if let Some(part) = seq.and_then(|s| manifest.parts.iter().find(|p| p.seq == s)) {
+                let Some(bytes) = self.get_opt(&part.key(&prefix)).await? else {
+                    // Replaced since the manifest was read: read it again.
+                    return Ok(None);
+                };
+                merged.extend(decode_part(&bytes)?.into_iter().map(|m| (m.id, m)));
+                touched.insert(part.seq);
+            }
+            for (id, m) in fresh {
+                if merged.insert(id, m).is_some() {
+                    outcome.replaced += 1;
+                } else {
+                    outcome.added += 1;
+                }
+            }
+            // Messages of months with no part yet share the `None` group: keep months apart.
+            let mut by_month: BTreeMap<String, Vec<Message>> = BTreeMap::new();
+            for m in merged.into_values() {
+                by_month.entry(month_of(m.date)).or_default().push(m);
+            }
+            runs.extend(by_month.into_values().flat_map(split_parts));
+        }
+        let committed = self.commit(tenant, account, peer, manifest, version.as_ref(), &touched, runs).await?;
+        Ok(committed.map(|(written, gone)| (outcome, written, gone)))
+    }
+
+    /// Replaces `touched` parts of `manifest` (read at `version`) by `runs`,
+    /// committing with the manifest; returns the parts written and the parts
+    /// now unreferenced, or `None` when another writer changed the manifest
+    /// first (what this one put is deleted again).
+    #[allow(clippy::too_many_arguments)]
     async fn commit(
         &self,
         tenant: &TenantId,
         account: &AccountId,
         peer: i64,
         mut manifest: Manifest,
+        version: Option<&BlobVersion>,
         touched: &BTreeSet<u64>,
         runs: Vec<Vec<Message>>,
-    ) -> Result<(Vec<Part>, Vec<Part>), PortError> {
+    ) -> Result<Option<(Vec<Part>, Vec<Part>)>, PortError> {
         let prefix = dialog_prefix(tenant, account, peer);
         let mut written = Vec::with_capacity(runs.len());
         for run in runs {
@@ -133,7 +237,7 @@ impl BlobArchive {
                 _ => continue,
             };
             let bytes = encode_part(&run)?;
-            let part = Part {
+            let mut part = Part {
                 month: month_of(first.date),
                 seq: manifest.next_seq,
                 min_id: first.id,
@@ -141,8 +245,20 @@ impl BlobArchive {
                 count: run.len() as u64,
                 bytes: bytes.len() as u64,
             };
-            manifest.next_seq += 1;
-            self.blobs.put(&part.key(&prefix), bytes, PART_TYPE).await?;
+            // Only where no part is: one left by a crash, or put by a
+            // concurrent writer, keeps its number and this one takes the next.
+            let mut placed = false;
+            for _ in 0..PART_SEQ_TRIES {
+                if won(self.blobs.put_if(&part.key(&prefix), bytes.clone(), PART_TYPE, None).await)?.is_some() {
+                    placed = true;
+                    break;
+                }
+                part.seq += 1;
+            }
+            if !placed {
+                return Err(PortError::new(PortErrorKind::Unavailable, "no free archive part number"));
+            }
+            manifest.next_seq = part.seq + 1;
             written.push(part);
         }
         // The month ledger learns a new month before the manifest names it,
@@ -158,14 +274,19 @@ impl BlobArchive {
         kept.extend(written.iter().cloned());
         kept.sort_by_key(|p| p.min_id);
         manifest.parts = kept;
-        self.blobs.put(&manifest_key(tenant, account, peer), encode_manifest(&manifest), JSON_TYPE).await?;
-        for part in &gone {
-            // Best effort: an undeleted part is never read again, only stored.
+        let key = manifest_key(tenant, account, peer);
+        let (unreferenced, outcome) =
+            match won(self.blobs.put_if(&key, encode_manifest(&manifest), JSON_TYPE, version).await)? {
+                Some(_) => (&gone, Some(())),
+                None => (&written, None),
+            };
+        for part in unreferenced {
+            // Best effort: an unreferenced part is never read again, only stored.
             if let Err(e) = self.blobs.delete(&part.key(&prefix)).await {
-                tracing::warn!(error = %e, "replaced archive part not deleted");
+                tracing::warn!(error = %e, "unreferenced archive part not deleted");
             }
         }
-        Ok((written, gone))
+        Ok(outcome.map(|()| (written, gone)))
     }
 
     /// Drops a dialog's parts of `month` (manifest first, then the parts,
@@ -182,15 +303,20 @@ impl BlobArchive {
     ) -> Result<Vec<Part>, PortError> {
         let key = manifest_key(tenant, account, peer);
         let _turn = Self::stripe(&self.dialog_locks, &key).lock().await;
-        let mut manifest = self.manifest(&key).await?;
-        let (gone, kept): (Vec<Part>, Vec<Part>) = manifest.parts.into_iter().partition(|p| p.month == month);
-        if !gone.is_empty() {
-            manifest.parts = kept;
-            self.blobs.put(&key, encode_manifest(&manifest), JSON_TYPE).await?;
-            let prefix = dialog_prefix(tenant, account, peer);
-            for part in &gone {
-                self.blobs.delete(&part.key(&prefix)).await?;
+        let gone = until_won(|| async {
+            let (mut manifest, version) = self.manifest_versioned(&key).await?;
+            let (gone, kept): (Vec<Part>, Vec<Part>) = manifest.parts.into_iter().partition(|p| p.month == month);
+            if gone.is_empty() {
+                return Ok(Some(gone));
             }
+            manifest.parts = kept;
+            let put = self.blobs.put_if(&key, encode_manifest(&manifest), JSON_TYPE, version.as_ref()).await;
+            Ok(won(put)?.map(|_| gone))
+        })
+        .await?;
+        let prefix = dialog_prefix(tenant, account, peer);
+        for part in &gone {
+            self.blobs.delete(&part.key(&prefix)).await?;
         }
         self.blobs.delete(mark).await?;
         Ok(gone)
@@ -222,16 +348,23 @@ impl BlobArchive {
     }
 
     async fn write_usage(&self, key: &str, delta: &UsageDelta) -> Result<(), PortError> {
-        let mut usage: UsageRecord = match self.get_opt(key).await? {
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| PortError::with_source(PortErrorKind::Internal, "archive usage unreadable", e))?,
-            None => UsageRecord::default(),
-        };
-        usage.messages = (usage.messages + delta.plus.0).saturating_sub(delta.minus.0);
-        usage.objects = (usage.objects + delta.plus.1).saturating_sub(delta.minus.1);
-        usage.bytes = (usage.bytes + delta.plus.2).saturating_sub(delta.minus.2);
-        let json = serde_json::to_vec(&usage).unwrap_or_else(|e| unreachable!("usage always serialises: {e}"));
-        self.blobs.put(key, json, JSON_TYPE).await
+        until_won(|| async {
+            let (mut usage, version): (UsageRecord, _) = match self.blobs.get_versioned(key).await? {
+                Some((bytes, version)) => (
+                    serde_json::from_slice(&bytes)
+                        .map_err(|e| PortError::with_source(PortErrorKind::Internal, "archive usage unreadable", e))?,
+                    Some(version),
+                ),
+                None => (UsageRecord::default(), None),
+            };
+            usage.messages = (usage.messages + delta.plus.0).saturating_sub(delta.minus.0);
+            usage.objects = (usage.objects + delta.plus.1).saturating_sub(delta.minus.1);
+            usage.bytes = (usage.bytes + delta.plus.2).saturating_sub(delta.minus.2);
+            let json = serde_json::to_vec(&usage).unwrap_or_else(|e| unreachable!("usage always serialises: {e}"));
+            won(self.blobs.put_if(key, json, JSON_TYPE, version.as_ref()).await)
+        })
+        .await
+        .map(|_| ())
     }
 }
 
@@ -279,38 +412,8 @@ impl Archive for BlobArchive {
         let (account, peer) = one_dialog(messages)?;
         let key = manifest_key(tenant, account, peer);
         let _turn = Self::stripe(&self.dialog_locks, &key).lock().await;
-        let manifest = self.manifest(&key).await?;
-        // Each message goes to a part of its month; untouched parts stay as they are.
-        let mut by_part: BTreeMap<Option<u64>, BTreeMap<i64, Message>> = BTreeMap::new();
-        for m in messages {
-            let month = month_of(m.date);
-            let parts: Vec<&Part> = manifest.parts.iter().filter(|p| p.month == month).collect();
-            by_part.entry(part_for(&parts, m.id)).or_default().insert(m.id, m.clone());
-        }
-        let prefix = dialog_prefix(tenant, account, peer);
-        let (mut outcome, mut runs, mut touched) = (ArchiveWrite::default(), Vec::new(), BTreeSet::new());
-        for (seq, fresh) in by_part {
-            let mut merged: BTreeMap<i64, Message> = BTreeMap::new();
-            if let Some(part) = seq.and_then(|s| manifest.parts.iter().find(|p| p.seq == s)) {
-                let (bytes, _) = self.blobs.get(&part.key(&prefix)).await?;
-                merged.extend(decode_part(&bytes)?.into_iter().map(|m| (m.id, m)));
-                touched.insert(part.seq);
-            }
-            for (id, m) in fresh {
-                if merged.insert(id, m).is_some() {
-                    outcome.replaced += 1;
-                } else {
-                    outcome.added += 1;
-                }
-            }
-            // Messages of months with no part yet share the `None` group: keep months apart.
-            let mut by_month: BTreeMap<String, Vec<Message>> = BTreeMap::new();
-            for m in merged.into_values() {
-                by_month.entry(month_of(m.date)).or_default().push(m);
-            }
-            runs.extend(by_month.into_values().flat_map(split_parts));
-        }
-        let (written, gone) = self.commit(tenant, account, peer, manifest, &touched, runs).await?;
+        let (outcome, written, gone) =
+            until_won(|| async { self.write_once(tenant, account, peer, &key, messages).await }).await?;
         self.add_usage(tenant, &written, &gone).await?;
         Ok(outcome)
     }
@@ -382,24 +485,28 @@ impl Archive for BlobArchive {
         }
         let key = overlay_key(tenant, account, peer);
         let _turn = Self::stripe(&self.dialog_locks, &key).lock().await;
-        let mut overlay = self.overlay(tenant, account, peer).await?;
-        let new = present.iter().filter(|id| !overlay.entries.contains_key(id)).count();
-        if overlay.entries.len() + new > MAX_OVERLAY_ENTRIES {
-            return Err(PortError::conflict("the dialog's archive overlay is full"));
-        }
-        for id in present {
-            let entry = overlay.entries.entry(id).or_default();
-            match change {
-                ArchiveChange::Edit { text, edited_at, .. } => {
-                    if entry.edit.as_ref().is_none_or(|(_, at)| at <= edited_at) {
-                        entry.edit = Some((text.clone(), *edited_at));
-                    }
-                }
-                ArchiveChange::Delete { .. } => entry.deleted = true,
-                ArchiveChange::Tags { tags, .. } => entry.tags = Some(tags.clone()),
+        until_won(|| async {
+            let (mut overlay, version) = self.overlay_versioned(&key).await?;
+            let new = present.iter().filter(|id| !overlay.entries.contains_key(id)).count();
+            if overlay.entries.len() + new > MAX_OVERLAY_ENTRIES {
+                return Err(PortError::conflict("the dialog's archive overlay is full"));
             }
-        }
-        self.blobs.put(&key, encode_overlay(&overlay)?, OVERLAY_TYPE).await
+            for id in &present {
+                let entry = overlay.entries.entry(*id).or_default();
+                match change {
+                    ArchiveChange::Edit { text, edited_at, .. } => {
+                        if entry.edit.as_ref().is_none_or(|(_, at)| at <= edited_at) {
+                            entry.edit = Some((text.clone(), *edited_at));
+                        }
+                    }
+                    ArchiveChange::Delete { .. } => entry.deleted = true,
+                    ArchiveChange::Tags { tags, .. } => entry.tags = Some(tags.clone()),
+                }
+            }
+            won(self.blobs.put_if(&key, encode_overlay(&overlay)?, OVERLAY_TYPE, version.as_ref()).await)
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn usage(&self, tenant: &TenantId) -> Result<ArchiveUsage, PortError> {

@@ -139,6 +139,11 @@ pub struct PresignedRequest {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A stored blob's version, for [`BlobStore::put_if`]: opaque, and changed
+/// by every put (S3: the ETag).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobVersion(pub String);
+
 /// Immutable blobs under tenant-prefixed keys. Every method refuses a key
 /// [`validate_blob_key`] refuses with `Invalid`. A key and keys under it
 /// (`a/b` and `a/b/c`) are distinct blobs.
@@ -150,6 +155,20 @@ pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), PortError>;
     /// Returns the bytes and metadata; `NotFound` when the key is unknown.
     async fn get(&self, key: &str) -> Result<(Vec<u8>, BlobMeta), PortError>;
+    /// Returns the bytes and their version; `None` when the key is unknown.
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, BlobVersion)>, PortError>;
+    /// Stores bytes under `key` as [`BlobStore::put`] does, but only while
+    /// the blob there is at version `expected` (`None`: while there is none),
+    /// atomically against every other writer, other processes included;
+    /// otherwise `Conflict`, storing nothing. Returns the new version. The
+    /// read-modify-writes of records several writers share go through it.
+    async fn put_if(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        expected: Option<&BlobVersion>,
+    ) -> Result<BlobVersion, PortError>;
     /// Deletes a blob; deleting a missing blob succeeds.
     async fn delete(&self, key: &str) -> Result<(), PortError>;
     /// Starts writing a blob in pieces, for files too big to hold in memory.

@@ -23,8 +23,9 @@ pub use archive::{
     validate_month, Archive, ArchiveChange, ArchiveUsage, ArchiveWrite, MAX_ARCHIVE_BATCH, MAX_ARCHIVE_PAGE,
 };
 pub use blobs::{
-    validate_blob_key, validate_content_type, validate_presign, BlobMeta, BlobReader, BlobStore, BlobWriter,
-    MemoryBlob, PresignedRequest, MAX_BLOB_CHUNK, MAX_BLOB_KEY, MAX_BLOB_LIST, MAX_CONTENT_TYPE, MAX_PRESIGN,
+    validate_blob_key, validate_content_type, validate_presign, BlobMeta, BlobReader, BlobStore, BlobVersion,
+    BlobWriter, MemoryBlob, PresignedRequest, MAX_BLOB_CHUNK, MAX_BLOB_KEY, MAX_BLOB_LIST, MAX_CONTENT_TYPE,
+    MAX_PRESIGN,
 };
 pub use connections::{
     validate_connection_id, Advance, Connection, ConnectionId, Connections, MAX_CONNECTIONS_PER_USER, MAX_CONNECTION_ID,

@@ -266,6 +266,31 @@ pub async fn streamed_blobs_refuse_bad_keys_and_content_types(b: &dyn BlobStore)
     assert_kind(b.open(&format!("{p}/missing")).await.map(|_| ()), PortErrorKind::NotFound);
 }
 
+/// `put_if` stores only over the version read (or only where nothing is,
+/// given none), and a stale or wrong expectation is `Conflict` and stores
+/// nothing; `get_versioned` reads the bytes with their version.
+pub async fn conditional_puts_store_only_over_the_version_read(b: &dyn BlobStore) {
+    let key = format!("{}/manifest.json", prefix());
+    assert_eq!(b.get_versioned(&key).await.unwrap(), None);
+
+    let first = b.put_if(&key, b"one".to_vec(), "application/json", None).await.unwrap();
+    assert_kind(b.put_if(&key, b"again".to_vec(), "application/json", None).await, PortErrorKind::Conflict);
+    let (bytes, read) = b.get_versioned(&key).await.unwrap().expect("stored");
+    assert_eq!((bytes.as_slice(), &read), (&b"one"[..], &first));
+
+    let second = b.put_if(&key, b"two".to_vec(), "application/json", Some(&read)).await.unwrap();
+    assert_ne!(second, first, "a put makes a new version");
+    assert_kind(b.put_if(&key, b"stale".to_vec(), "application/json", Some(&read)).await, PortErrorKind::Conflict);
+    assert_eq!(b.get_versioned(&key).await.unwrap(), Some((b"two".to_vec(), second.clone())));
+    assert_eq!(b.get(&key).await.unwrap(), (b"two".to_vec(), meta(b"two", "application/json")));
+
+    // A blob deleted since it was read is no longer at that version.
+    b.delete(&key).await.unwrap();
+    assert_kind(b.put_if(&key, b"three".to_vec(), "application/json", Some(&second)).await, PortErrorKind::Conflict);
+    assert_eq!(b.get_versioned(&key).await.unwrap(), None);
+    assert_kind(b.put_if("../x", vec![], "text/plain", None).await, PortErrorKind::Invalid);
+}
+
 /// Expands to one `#[tokio::test]` per blob store contract case. `$make` is
 /// a function or closure returning a future of
 /// [`BlobHandle`](crate::testkit::BlobHandle); it runs once per case.
@@ -285,6 +310,7 @@ macro_rules! blob_contract_suite {
             an_unfinished_blob_is_never_seen,
             streamed_blobs_refuse_bad_keys_and_content_types,
             presigned_requests_carry_what_they_sign_and_refuse_bad_input,
+            conditional_puts_store_only_over_the_version_read,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
