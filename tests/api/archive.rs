@@ -1,12 +1,13 @@
 //! The cold archive through the API: a dialog spanning three months pages
 //! back seamlessly from the hot store into the archive, a dialog whose every
 //! message is archived still lists in the inbox, and an archived message
-//! can be tagged. The local archiver runs in the server on a short tick.
+//! can be tagged, edited and deleted, in history and in search alike. The local archiver runs in the server on a short tick.
 
 use crate::helpers::{config_for, customer_message, spawn_with, TestApp};
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use tgdesk_core::domain::{AccountId, TenantId};
+use tgdesk_core::usecases::{AccountUpdate, UpdateEnvelope};
 
 /// Starts a local server whose archiver looks for expired messages every 100 ms.
 async fn spawn_archiving() -> TestApp {
@@ -110,6 +111,59 @@ async fn an_archived_dialog_still_lists_in_the_inbox_and_its_messages_take_tags(
     assert_eq!(five["tags"], json!([tag["id"]]));
     let missing = app.put(&format!("/api/messages/{account}/88/99/tags"), &admin, json!({"tags": []})).await;
     assert_eq!(missing.status.as_u16(), 404);
+}
+
+/// The hits of a search, polled (10 s at most) until `want` says they are
+/// what the test waits for; returns the last page's hits.
+async fn search_until(app: &TestApp, token: &str, query: &str, want: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let page = app.get(&format!("/api/search?{query}"), token).await.expect(200);
+        let hits = page["items"].as_array().unwrap().clone();
+        if want(&hits) || tokio::time::Instant::now() >= deadline {
+            return hits;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn edits_deletes_and_tags_of_archived_messages_reach_search() {
+    if crate::test_backend::on_aws() {
+        return;
+    }
+    // Arrange: ten messages 40 to 50 days old, archived once search had them.
+    let app = spawn_archiving().await;
+    let admin = app.admin().await;
+    let account = app.create_account(&admin, "+15550001004", None).await;
+    seed(&app, &account, 66, 10, Duration::days(1), Utc::now() - Duration::days(40)).await;
+    wait_until_hot(&app, &account, 66, 0).await;
+    let tag = app.post("/api/tags", &admin, json!({"name": "escalated"})).await.expect(201);
+    let tag_id = tag["id"].as_str().unwrap().to_owned();
+
+    // Act: tag message 3 through the API; Telegram edits 4 and deletes 5.
+    app.put(&format!("/api/messages/{account}/66/3/tags"), &admin, json!({"tags": [tag_id]})).await.expect(200);
+    let updates = vec![
+        AccountUpdate::Edit { peer: 66, id: 4, text: "rewritten answer".into(), edited_at: Utc::now() },
+        AccountUpdate::Delete { peer: 66, ids: vec![5] },
+    ];
+    let envelope = UpdateEnvelope {
+        tenant: TenantId::parse("demo").unwrap(),
+        account_id: AccountId::parse(&account).unwrap(),
+        updates,
+    };
+    app.desk.ingest(&envelope).await.expect("ingest");
+
+    // Assert: search finds each message as it now is.
+    let ids = |hits: &[Value]| hits.iter().map(|h| h["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    let tagged = search_until(&app, &admin, &format!("tags={tag_id}"), |h| !h.is_empty()).await;
+    assert_eq!(ids(&tagged), [3], "found by the tag set after archiving");
+    let edited = search_until(&app, &admin, "q=rewritten", |h| !h.is_empty()).await;
+    assert_eq!(ids(&edited), [4], "found by the edited text");
+    let five = |h: &[Value]| h.iter().find(|h| h["id"] == 5).cloned();
+    let all = search_until(&app, &admin, "q=message&limit=50", |h| five(h).is_some_and(|f| f["deleted"] == true)).await;
+    assert_eq!(five(&all).expect("message 5 still found")["deleted"], true, "shown deleted");
+    assert!(!ids(&all).contains(&4), "the old text of 4 no longer matches");
 }
 
 /// Waits (10 s at most) until the admin's archive view shows `messages`.

@@ -233,7 +233,9 @@ pub trait SearchIndex: Send + Sync {
     /// index as applying it once). They become visible at the next `commit`.
     async fn apply(&self, changes: &[MessageChange]) -> Result<(), PortError>;
     /// Makes everything applied so far durable and visible to `search`, and
-    /// records `position` (the feed position the changes came up to) with it.
+    /// records `position` (the feed position the changes came up to) with it;
+    /// `None` keeps the position recorded before (changes that did not come
+    /// from the feed: those made in the archive).
     async fn commit(&self, position: Option<&str>) -> Result<(), PortError>;
     /// The position recorded by the last commit (`None`: none yet, or an
     /// index fed by something that keeps its own position, as Lambda's

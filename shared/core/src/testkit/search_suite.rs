@@ -271,14 +271,20 @@ pub async fn relevance_order_ranks_and_pages(index: &dyn SearchIndex) {
     assert_eq!(hits.iter().map(|h| h.id).collect::<HashSet<_>>().len(), 11);
 }
 
-/// The position given to `commit` is read back.
+/// The position given to `commit` is read back; a commit without one
+/// (changes made in the archive) keeps it and still shows its changes.
 pub async fn the_committed_position_is_read_back(index: &dyn SearchIndex) {
-    let t = tenant();
-    index.apply(&[upsert(&t, &text_message(&AccountId::generate(), 7, 1, 1, "plum"))]).await.unwrap();
+    let (t, a) = (tenant(), AccountId::generate());
+    index.apply(&[upsert(&t, &text_message(&a, 7, 1, 1, "plum"))]).await.unwrap();
     index.commit(Some("position-41")).await.unwrap();
     assert_eq!(index.position().await.unwrap().as_deref(), Some("position-41"));
     index.commit(Some("position-42")).await.unwrap();
     assert_eq!(index.position().await.unwrap().as_deref(), Some("position-42"));
+
+    index.apply(&[upsert(&t, &text_message(&a, 7, 2, 2, "quince"))]).await.unwrap();
+    index.commit(None).await.unwrap();
+    assert_eq!(index.position().await.unwrap().as_deref(), Some("position-42"));
+    assert_eq!(index.search(&t, &query("quince")).await.unwrap().hits.len(), 1);
 }
 
 /// A page position this adapter never gave is `Invalid`.

@@ -4,11 +4,12 @@
 //! when the store runs out, continues in the archive below the last id it
 //! returned, with the same cursor. A message in both (written to the
 //! archive, not yet removed from the store) is read from the store only.
-//! Changes to a message no longer in the store go to the archive's overlay.
+//! Changes to a message no longer in the store go to the archive's overlay,
+//! and from there to the search index.
 
 use super::Desk;
 use crate::domain::{AccountId, Message, TagId, TenantId};
-use crate::ports::{ArchiveChange, PortError, PortErrorKind};
+use crate::ports::{ArchiveChange, MessageChange, PortError, PortErrorKind};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
 
@@ -77,7 +78,10 @@ impl Desk {
     ) -> Result<(), PortError> {
         self.ports.writer.delete_messages(tenant, account, peer, ids).await?;
         match &self.ports.archive {
-            Some(archive) => archive.apply(tenant, account, peer, &ArchiveChange::Delete { ids: ids.to_vec() }).await,
+            Some(archive) => {
+                archive.apply(tenant, account, peer, &ArchiveChange::Delete { ids: ids.to_vec() }).await?;
+                self.reindex_archived(tenant, account, peer, ids).await
+            }
             None => Ok(()),
         }
     }
@@ -107,9 +111,47 @@ impl Desk {
         change: &ArchiveChange,
         not_in_store: PortError,
     ) -> Result<(), PortError> {
-        match &self.ports.archive {
-            Some(archive) => archive.apply(tenant, account, peer, change).await,
-            None => Err(not_in_store),
+        let Some(archive) = &self.ports.archive else {
+            return Err(not_in_store);
+        };
+        archive.apply(tenant, account, peer, change).await?;
+        let id = match change {
+            ArchiveChange::Edit { id, .. } | ArchiveChange::Tags { id, .. } => *id,
+            ArchiveChange::Delete { ids } => return self.reindex_archived(tenant, account, peer, ids).await,
+        };
+        self.reindex_archived(tenant, account, peer, &[id]).await
+    }
+
+    /// Tells search what a change in the archive made of these messages: the
+    /// change feed that feeds the index reports the store's changes only (on
+    /// AWS, the messages table's stream). Each is read back from the archive
+    /// with the overlay applied; one the store still holds is left to the
+    /// feed. A failure is returned, so the caller's retry (a redelivered
+    /// batch, a repeated request) indexes it again.
+    async fn reindex_archived(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        peer: i64,
+        ids: &[i64],
+    ) -> Result<(), PortError> {
+        let (Some(search), Some(archive)) = (&self.ports.search, &self.ports.archive) else {
+            return Ok(());
+        };
+        let mut changes = Vec::new();
+        for id in ids {
+            if self.ports.reader.get_message(tenant, account, peer, *id).await?.is_some() {
+                continue;
+            }
+            if let Some(message) = archive.get(tenant, account, peer, *id).await? {
+                changes.push(MessageChange::Upsert { tenant: tenant.clone(), message });
+            }
         }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        search.apply(&changes).await?;
+        // No feed position: the indexer's stays as it recorded it.
+        search.commit(None).await
     }
 }

@@ -222,8 +222,14 @@ impl Inner {
 
     fn commit(&self, position: Option<&str>) -> Result<(), PortError> {
         let mut writer = self.lock_writer()?;
+        // Without a position (a change made outside the feed), the one
+        // recorded stays: tantivy would write none.
+        let position = match position {
+            Some(p) => Some(p.to_owned()),
+            None => self.index.load_metas().map_err(|e| internal("cannot read metas", e))?.payload,
+        };
         let mut prepared = writer.prepare_commit().map_err(|e| internal("cannot commit", e))?;
-        if let Some(p) = position {
+        if let Some(p) = &position {
             prepared.set_payload(p);
         }
         prepared.commit().map_err(|e| internal("cannot commit", e))?;
