@@ -27,3 +27,5 @@ echo "== sam validate --lint"
 # without it, sam asks AWS IAM for its managed policies (ListPolicies). Its
 # weekly version check asks PyPI and is skipped quietly when that fails.
 "$SAM_VENV/bin/sam" validate --lint --template template.yaml --region us-east-1
+echo "== each function's role against the calls its code makes (moto does not enforce IAM)"
+"$SAM_VENV/bin/python" .ci/check-roles.py

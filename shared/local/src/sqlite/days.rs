@@ -234,6 +234,8 @@ pub(super) fn split_legacy(tx: &Transaction<'_>) -> rusqlite::Result<()> {
                 )?;
                 tx.execute_batch(&format!("CREATE UNIQUE INDEX {t}_key ON {t} (tenant, account_id, peer, id);"))?;
                 days.push(day);
+                // A large store takes a while: say how far it is.
+                tracing::info!(table = %t, messages = n, "messages moved into their day's table");
             }
             // Skip empty stretches at once.
             let next: Option<i64> =
