@@ -166,6 +166,43 @@ async fn edits_deletes_and_tags_of_archived_messages_reach_search() {
     assert!(!ids(&all).contains(&4), "the old text of 4 no longer matches");
 }
 
+#[tokio::test]
+async fn a_delete_naming_no_dialog_reaches_archived_private_chats() {
+    if crate::test_backend::on_aws() {
+        return;
+    }
+    // Arrange: a private chat whose ten messages are archived, and a newer
+    // chat still hot (ids count up across an account's private chats).
+    let app = spawn_archiving().await;
+    let admin = app.admin().await;
+    let account = app.create_account(&admin, "+15550001005", None).await;
+    seed(&app, &account, 55, 10, Duration::days(1), Utc::now() - Duration::days(40)).await;
+    wait_until_hot(&app, &account, 55, 0).await;
+    let newer: Vec<_> = (11..=12).map(|id| customer_message(&account, 56, id, &format!("recent {id}"))).collect();
+    let tenant = TenantId::parse("demo").unwrap();
+    app.desk.ports().writer.ingest_messages(&tenant, &newer).await.expect("stored");
+
+    // Act: Telegram deletes 4 (archived), 12 (hot) and 999 (unknown) without naming dialogs.
+    let updates = vec![AccountUpdate::DeleteUnplaced { ids: vec![4, 12, 999] }];
+    let envelope = UpdateEnvelope { tenant, account_id: AccountId::parse(&account).unwrap(), updates };
+    app.desk.ingest(&envelope).await.expect("ingest");
+
+    // Assert: each is marked deleted where it is, the others are not.
+    let deleted = |page: &Value| -> Vec<i64> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["deleted"] == true)
+            .map(|m| m["id"].as_i64().unwrap())
+            .collect()
+    };
+    let cold = app.get(&format!("/api/accounts/{account}/dialogs/55/messages?limit=50"), &admin).await.expect(200);
+    let hot = app.get(&format!("/api/accounts/{account}/dialogs/56/messages?limit=50"), &admin).await.expect(200);
+    assert_eq!((deleted(&cold), ids(&cold).len()), (vec![4], 10));
+    assert_eq!(deleted(&hot), [12]);
+}
+
 /// Waits (10 s at most) until the admin's archive view shows `messages`.
 async fn wait_for_archived(app: &TestApp, admin: &str, messages: u64) -> Value {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -467,7 +467,7 @@ impl Archive for BlobArchive {
         account: &AccountId,
         peer: i64,
         change: &ArchiveChange,
-    ) -> Result<(), PortError> {
+    ) -> Result<Vec<i64>, PortError> {
         let ids: Vec<i64> = match change {
             ArchiveChange::Edit { id, .. } | ArchiveChange::Tags { id, .. } => vec![*id],
             ArchiveChange::Delete { ids } => ids.clone(),
@@ -479,7 +479,7 @@ impl Archive for BlobArchive {
         let present: Vec<i64> = wanted.into_iter().filter(|id| held.contains_key(id)).collect();
         if present.is_empty() {
             return match change {
-                ArchiveChange::Delete { .. } => Ok(()),
+                ArchiveChange::Delete { .. } => Ok(Vec::new()),
                 _ => Err(PortError::not_found("no such archived message")),
             };
         }
@@ -505,8 +505,8 @@ impl Archive for BlobArchive {
             }
             won(self.blobs.put_if(&key, encode_overlay(&overlay)?, OVERLAY_TYPE, version.as_ref()).await)
         })
-        .await
-        .map(|_| ())
+        .await?;
+        Ok(present)
     }
 
     async fn usage(&self, tenant: &TenantId) -> Result<ArchiveUsage, PortError> {

@@ -136,12 +136,13 @@ pub async fn changes_after_archiving_show_in_every_read(archive: &dyn Archive) {
     archive.write(&t, &history(&a, 5, 6, 1_000)).await.unwrap();
     let tags: BTreeSet<TagId> = [TagId::generate()].into();
 
-    archive
+    let edited = archive
         .apply(&t, &a, 5, &ArchiveChange::Edit { id: 2, text: "new text".into(), edited_at: at(50_000) })
         .await
         .unwrap();
-    archive.apply(&t, &a, 5, &ArchiveChange::Delete { ids: vec![3, 4, 404] }).await.unwrap();
-    archive.apply(&t, &a, 5, &ArchiveChange::Tags { id: 6, tags: tags.clone() }).await.unwrap();
+    let deleted = archive.apply(&t, &a, 5, &ArchiveChange::Delete { ids: vec![3, 4, 404] }).await.unwrap();
+    let tagged = archive.apply(&t, &a, 5, &ArchiveChange::Tags { id: 6, tags: tags.clone() }).await.unwrap();
+    assert_eq!((edited, deleted, tagged), (vec![2], vec![3, 4], vec![6]), "each names the ids it held");
 
     let page = archive.list(&t, &a, 5, None, 10).await.unwrap();
     let by_id = |id: i64| page.iter().find(|m| m.id == id).cloned().expect("listed");

@@ -8,10 +8,14 @@
 //! and from there to the search index.
 
 use super::Desk;
-use crate::domain::{AccountId, Message, TagId, TenantId};
-use crate::ports::{ArchiveChange, MessageChange, PortError, PortErrorKind};
+use crate::domain::{AccountId, Message, PeerKind, TagId, TenantId};
+use crate::ports::{ArchiveChange, DialogCursor, DialogFilter, DialogScope, MessageChange, PortError, PortErrorKind};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
+
+/// Most dialogs one delete that names no dialog looks in for archived
+/// messages (an account's recent private chats, newest first).
+pub const MAX_UNPLACED_DIALOGS: usize = 500;
 
 impl Desk {
     /// Returns up to `limit` messages of a dialog with ids below `before`,
@@ -79,8 +83,8 @@ impl Desk {
         self.ports.writer.delete_messages(tenant, account, peer, ids).await?;
         match &self.ports.archive {
             Some(archive) => {
-                archive.apply(tenant, account, peer, &ArchiveChange::Delete { ids: ids.to_vec() }).await?;
-                self.reindex_archived(tenant, account, peer, ids).await
+                let held = archive.apply(tenant, account, peer, &ArchiveChange::Delete { ids: ids.to_vec() }).await?;
+                self.reindex_archived(tenant, account, peer, &held).await
             }
             None => Ok(()),
         }
@@ -114,12 +118,54 @@ impl Desk {
         let Some(archive) = &self.ports.archive else {
             return Err(not_in_store);
         };
-        archive.apply(tenant, account, peer, change).await?;
-        let id = match change {
-            ArchiveChange::Edit { id, .. } | ArchiveChange::Tags { id, .. } => *id,
-            ArchiveChange::Delete { ids } => return self.reindex_archived(tenant, account, peer, ids).await,
+        let held = archive.apply(tenant, account, peer, change).await?;
+        self.reindex_archived(tenant, account, peer, &held).await
+    }
+
+    /// Marks deleted the archived messages among `ids` of an account's
+    /// private chats and basic groups, which Telegram names without their
+    /// dialog; returns their (peer, id). The ids count up across those
+    /// dialogs of an account, so only dialogs whose newest message is at
+    /// least the smallest id can hold one: the account's dialogs are walked
+    /// newest first until one is older, channels (their own ids) passed
+    /// over, at most [`MAX_UNPLACED_DIALOGS`] of them.
+    pub(crate) async fn delete_unplaced_archived(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, i64)>, PortError> {
+        let (Some(archive), Some(lowest)) = (&self.ports.archive, ids.iter().min()) else {
+            return Ok(Vec::new());
         };
-        self.reindex_archived(tenant, account, peer, &[id]).await
+        let scope = DialogScope::Account(account.clone());
+        let (mut left, mut deleted, mut after, mut seen) = (ids.to_vec(), Vec::new(), None, 0);
+        'pages: loop {
+            let page =
+                self.ports.reader.list_dialogs(tenant, &scope, &DialogFilter::default(), after.as_ref(), 100).await?;
+            for dialog in &page {
+                if dialog.kind == PeerKind::Channel {
+                    continue;
+                }
+                if dialog.last_message_id.is_none_or(|newest| newest < *lowest) || seen == MAX_UNPLACED_DIALOGS {
+                    break 'pages;
+                }
+                seen += 1;
+                let held =
+                    archive.apply(tenant, account, dialog.peer, &ArchiveChange::Delete { ids: left.clone() }).await?;
+                self.reindex_archived(tenant, account, dialog.peer, &held).await?;
+                left.retain(|id| !held.contains(id));
+                deleted.extend(held.into_iter().map(|id| (dialog.peer, id)));
+                if left.is_empty() {
+                    break 'pages;
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == 100 => after = Some(DialogCursor::after(last)),
+                _ => break,
+            }
+        }
+        Ok(deleted)
     }
 
     /// Tells search what a change in the archive made of these messages: the

@@ -344,7 +344,10 @@ impl Desk {
                 report.changes += 1;
             }
             AccountUpdate::DeleteUnplaced { ids } => {
-                let deleted = self.ports.writer.delete_unplaced_messages(tenant, &account.id, ids).await?;
+                let mut deleted = self.ports.writer.delete_unplaced_messages(tenant, &account.id, ids).await?;
+                // The rest may be archived (a private chat's old messages).
+                let left: Vec<i64> = ids.iter().copied().filter(|id| !deleted.iter().any(|(_, d)| d == id)).collect();
+                deleted.extend(self.delete_unplaced_archived(tenant, &account.id, &left).await?);
                 let mut by_peer: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
                 for (peer, id) in deleted {
                     by_peer.entry(peer).or_default().push(id);
