@@ -42,7 +42,14 @@ NEEDS = {
     "api": OPENED + ARCHIVE_READ_WRITE,  # open_desk; history.rs changes archived messages
     "jobs": OPENED + [("s3:GetObject", "FilesBucket/t/imports/x")],  # open_desk; import files
     "ingest": STORE + ARCHIVE_READ_WRITE,  # AwsPorts::unchecked; edits and deletes of archived messages
-    "archiver": ARCHIVE_READ_WRITE + [("s3:DeleteObject", "FilesBucket/t/archive/x")],
+    # ExpiryArchiver: a dialog's messages about to expire, read and marked
+    "archiver": STORE
+    + ARCHIVE_READ_WRITE
+    + [
+        ("s3:DeleteObject", "FilesBucket/t/archive/x"),
+        ("dynamodb:Query", "MessagesTable"),
+        ("dynamodb:UpdateItem", "MessagesTable"),
+    ],
     "retention": STORE + ARCHIVE_READ_WRITE + [("s3:DeleteObject", "FilesBucket/t/archive/x")],
     "push": [],
     "indexer": [],

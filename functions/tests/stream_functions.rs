@@ -14,11 +14,11 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tgdesk_aws::dynamo::keys::messages_part;
-use tgdesk_aws::dynamo::stream_feed::TTL_IDENTITY;
-use tgdesk_aws::{AwsContext, AwsSettings, DynamoStore, S3Blobs};
+use tgdesk_aws::dynamo::stream_feed::{expired_message, TTL_IDENTITY};
+use tgdesk_aws::{AwsContext, AwsSettings, DynamoStore, ExpiryArchiver, S3Blobs};
 use tgdesk_core::archive::BlobArchive;
 use tgdesk_core::domain::{AccountId, Message, TenantId};
-use tgdesk_core::ports::{Archive, Directory, MessageWriter, SearchIndex, SearchQuery, SearchText};
+use tgdesk_core::ports::{Directory, MessageWriter, SearchIndex, SearchQuery, SearchText};
 use tgdesk_core::testkit::fixtures::{self, message, tenant};
 use tgdesk_functions::{archiver, indexer};
 use tgdesk_local::TantivyIndex;
@@ -148,11 +148,13 @@ fn parse(event: &Value) -> Event {
     serde_json::from_value(event.clone()).expect("a DynamoDB Streams event")
 }
 
-fn s3_archive(ctx: &AwsContext) -> BlobArchive {
-    BlobArchive::new(Arc::new(S3Blobs::new(ctx)))
+/// The archiver of `ctx`'s messages table into the archive in its bucket.
+fn s3_archive(ctx: &AwsContext) -> ExpiryArchiver {
+    ExpiryArchiver::new(ctx, Arc::new(BlobArchive::new(Arc::new(S3Blobs::new(ctx)))))
 }
 
-async fn archived(archive: &dyn Archive, w: &Written) -> Vec<i64> {
+async fn archived(archiver: &ExpiryArchiver, w: &Written) -> Vec<i64> {
+    let archive = archiver.archive();
     let mut ids: Vec<i64> =
         archive.list(&w.tenant, &w.account, 77, None, 100).await.expect("list").iter().map(|m| m.id).collect();
     ids.sort_unstable();
@@ -166,18 +168,65 @@ async fn ttl_deletes_from_the_stream_reach_the_archive_once_however_often_delive
     w.delete_item(3).await;
     let event = parse(&event_of(&w.stream_records().await, true));
     assert_eq!(event.records.len(), 5, "three inserts and two removes");
-    let archive = s3_archive(&w.ctx);
+    let archiver = s3_archive(&w.ctx);
 
-    let answer = archiver::handle(&event, &archive).await;
+    let answer = archiver::handle(&event, &archiver).await;
     assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
-    assert_eq!(archived(&archive, &w).await, vec![1, 3]);
-    let stored = archive.get(&w.tenant, &w.account, 77, 3).await.unwrap().expect("message 3");
+    // 2 was about to expire too (its date is long past): written with them.
+    assert_eq!(archived(&archiver, &w).await, vec![1, 2, 3]);
+    let stored = archiver.archive().get(&w.tenant, &w.account, 77, 3).await.unwrap().expect("message 3");
     assert_eq!(stored, w.messages[2], "the archive holds the old image whole");
 
     // Delivered again (a timeout, a retry): still one copy of each.
-    let again = archiver::handle(&event, &archive).await;
+    let again = archiver::handle(&event, &archiver).await;
     assert!(again.batch_item_failures.is_empty());
-    assert_eq!(archive.list(&w.tenant, &w.account, 77, None, 100).await.unwrap().len(), 2);
+    assert_eq!(archiver.archive().list(&w.tenant, &w.account, 77, None, 100).await.unwrap().len(), 3);
+}
+
+/// Whether message `id`'s item carries the mark of archiving ahead.
+async fn marked(w: &Written, id: i64) -> bool {
+    let key = HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(messages_part(&w.tenant, &w.account, 77))),
+        ("sk".to_owned(), AttributeValue::N(id.to_string())),
+    ]);
+    let table = w.ctx.name("messages");
+    let got = w.ctx.dynamodb().get_item().table_name(table).set_key(Some(key)).send().await.expect("get item");
+    got.item().expect("the item").contains_key("archived")
+}
+
+#[tokio::test]
+async fn a_dialog_is_archived_ahead_and_only_what_changed_since_is_archived_again_at_its_ttl() {
+    // Four messages long past their hot window, and one of today.
+    let w = written(&["one", "two", "three", "four"]).await;
+    let store = DynamoStore::new(&w.ctx);
+    let fresh = Message { date: chrono::Utc::now(), ..text_message(&w.account, 77, 5, "today") };
+    store.ingest_messages(&w.tenant, std::slice::from_ref(&fresh)).await.expect("ingest");
+    let archiver = s3_archive(&w.ctx);
+
+    // The TTL takes 1: 2 to 4 go with it and are marked; 5 is not due.
+    w.delete_item(1).await;
+    let first = parse(&event_of(&w.stream_records().await, true));
+    assert!(archiver::handle(&first, &archiver).await.batch_item_failures.is_empty());
+    assert_eq!(archived(&archiver, &w).await, vec![1, 2, 3, 4]);
+    assert_eq!((marked(&w, 2).await, marked(&w, 4).await, marked(&w, 5).await), (true, true, false));
+
+    // 3 is edited after its mark: the mark goes.
+    store.edit_message(&w.tenant, &w.account, 77, 3, "three, edited", chrono::Utc::now()).await.expect("edit");
+    assert!(!marked(&w, 3).await, "a change takes the mark off");
+
+    // The TTL takes 2 (marked) and 3 (changed since): only 3 is an expiry to write.
+    w.delete_item(2).await;
+    w.delete_item(3).await;
+    let records = w.stream_records().await;
+    let removes: Vec<Record> =
+        records.into_iter().filter(|r| r.event_name().is_some_and(|e| e.as_str() == "REMOVE")).skip(1).collect();
+    let second = parse(&event_of(&removes, true));
+    let (due, failed) = tgdesk_functions::stream::read_records(&second.records, expired_message);
+    assert!(failed.is_none());
+    assert_eq!(due.iter().map(|(_, m)| m.id).collect::<Vec<_>>(), vec![3], "the marked 2 is passed over");
+    assert!(archiver::handle(&second, &archiver).await.batch_item_failures.is_empty());
+    let three = archiver.archive().get(&w.tenant, &w.account, 77, 3).await.unwrap().expect("3");
+    assert_eq!(three.text, "three, edited", "the version the TTL took");
 }
 
 #[tokio::test]
@@ -185,9 +234,9 @@ async fn deletes_by_users_never_reach_the_archive() {
     let w = written(&["kept", "gone"]).await;
     w.delete_item(2).await;
     let event = parse(&event_of(&w.stream_records().await, false));
-    let archive = s3_archive(&w.ctx);
-    assert!(archiver::handle(&event, &archive).await.batch_item_failures.is_empty());
-    assert!(archived(&archive, &w).await.is_empty());
+    let archiver = s3_archive(&w.ctx);
+    assert!(archiver::handle(&event, &archiver).await.batch_item_failures.is_empty());
+    assert!(archived(&archiver, &w).await.is_empty());
 }
 
 #[tokio::test]
@@ -219,11 +268,11 @@ async fn an_unreadable_record_is_delivered_again_after_what_came_before_it() {
     let broken = records[3]["dynamodb"].as_object_mut().unwrap();
     assert!(broken.remove("OldImage").is_some());
     let event = parse(&event);
-    let archive = s3_archive(&w.ctx);
-    let answer = archiver::handle(&event, &archive).await;
+    let archiver = s3_archive(&w.ctx);
+    let answer = archiver::handle(&event, &archiver).await;
     assert_eq!(answer.batch_item_failures.len(), 1);
     assert_eq!(answer.batch_item_failures[0].item_identifier, event.records[3].change.sequence_number);
-    assert_eq!(archived(&archive, &w).await, vec![1], "the expiry before it is written");
+    assert_eq!(archived(&archiver, &w).await, vec![1], "the expiry before it is written (2, deleted, not ahead)");
 }
 
 async fn found(index: &dyn SearchIndex, tenant: &TenantId, words: &str) -> Vec<i64> {
@@ -261,8 +310,8 @@ async fn the_recorded_event_is_read_by_both_functions() {
     assert_eq!(ttl, 1, "one of the removes is the TTL's");
 
     let ctx = moto::context_of_its_own().await;
-    let archive = s3_archive(&ctx);
-    assert!(archiver::handle(&event, &archive).await.batch_item_failures.is_empty());
+    let archiver = s3_archive(&ctx);
+    assert!(archiver::handle(&event, &archiver).await.batch_item_failures.is_empty());
     let dir = tempfile::tempdir().unwrap();
     let index = TantivyIndex::open(dir.path()).unwrap();
     assert!(indexer::handle(&event, &index).await.batch_item_failures.is_empty());
@@ -271,7 +320,8 @@ async fn the_recorded_event_is_read_by_both_functions() {
     let pk = event.records[0].change.keys.clone().into_inner();
     let Some(serde_dynamo::AttributeValue::S(pk)) = pk.get("pk").cloned() else { panic!("a pk") };
     let (tenant, account, peer) = tgdesk_aws::dynamo::keys::dialog_of_messages_part(&pk).expect("a message key");
-    let cold: Vec<i64> = archive.list(&tenant, &account, peer, None, 10).await.unwrap().iter().map(|m| m.id).collect();
+    let cold: Vec<i64> =
+        archiver.archive().list(&tenant, &account, peer, None, 10).await.unwrap().iter().map(|m| m.id).collect();
     assert_eq!(cold, vec![2], "only the TTL's remove is archived");
     assert_eq!(found(&index, &tenant, "refund").await, vec![2], "expired and still searchable; the user's delete gone");
 }

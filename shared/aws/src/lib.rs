@@ -12,6 +12,7 @@
 mod context;
 pub mod dynamo;
 mod error;
+mod expiry_archiver;
 mod kms;
 mod ports;
 mod s3;
@@ -22,6 +23,7 @@ pub mod usage;
 pub use context::{days, env, AwsContext, AwsSettings, DEFAULT_HOT_DAYS, DEFAULT_PREFIX, DEFAULT_REGION};
 pub use dynamo::{DynamoConnections, DynamoLeases, DynamoStore, DynamoStreamFeed, DynamoThrottle, ExpiredBatch};
 pub use error::{THROTTLED, UNAVAILABLE};
+pub use expiry_archiver::{ExpiryArchiver, AHEAD};
 pub use kms::{session_sealer, KmsSealer, ENV_KMS_KEY};
 pub use ports::AwsPorts;
 pub use s3::S3Blobs;

@@ -1,8 +1,9 @@
 //! [`StreamArchiver`]: moves the messages DynamoDB's TTL takes out of the
 //! messages table into the archive, reading the table's stream as the
 //! `archiver` Lambda's event source mapping does on AWS (the one-process AWS
-//! mode). TTL deletes first and the archive writes after, so a message is
-//! out of both for the moment between: history reads then end early, and
+//! mode), with each dialog's messages about to expire ([`ExpiryArchiver`]).
+//! A message the TTL takes unarchived is out of both places for the moment
+//! between the delete and the write: history reads then end early, and
 //! search still finds it (the indexer skips TTL deletes).
 //!
 //! The position is kept in memory: a restart reads the 24 hours the stream
@@ -12,11 +13,11 @@
 
 use crate::context::AwsContext;
 use crate::dynamo::DynamoStreamFeed;
+use crate::ExpiryArchiver;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tgdesk_core::ports::{Archive, PortError};
-use tgdesk_core::usecases::archive_messages;
 use tokio::sync::Mutex;
 
 /// Most expired messages one read hands to the archive.
@@ -25,7 +26,7 @@ const EXPIRED_PER_READ: usize = 1_000;
 /// Archives what the messages table's TTL deletes.
 pub struct StreamArchiver {
     feed: DynamoStreamFeed,
-    archive: Arc<dyn Archive>,
+    archiver: ExpiryArchiver,
     /// Where the next read starts (`None`: the oldest record kept).
     position: Mutex<Option<String>>,
 }
@@ -33,7 +34,11 @@ pub struct StreamArchiver {
 impl StreamArchiver {
     /// Returns an archiver of `ctx`'s messages table into `archive`.
     pub fn new(ctx: &AwsContext, archive: Arc<dyn Archive>) -> Self {
-        Self { feed: DynamoStreamFeed::new(ctx), archive, position: Mutex::new(None) }
+        Self {
+            feed: DynamoStreamFeed::new(ctx),
+            archiver: ExpiryArchiver::new(ctx, archive),
+            position: Mutex::new(None),
+        }
     }
 
     /// Archives every expiry the stream holds after the position; returns
@@ -43,7 +48,7 @@ impl StreamArchiver {
         let mut written = 0;
         loop {
             let batch = self.feed.read_expired(position.as_deref(), EXPIRED_PER_READ).await?;
-            written += archive_messages(&*self.archive, &batch.messages).await?;
+            written += self.archiver.archive_expired(&batch.messages).await?;
             *position = batch.position;
             if batch.messages.len() < EXPIRED_PER_READ {
                 return Ok(written);

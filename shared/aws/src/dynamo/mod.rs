@@ -13,6 +13,6 @@ mod throttle;
 
 pub use connections::{DynamoConnections, CONNECTIONS};
 pub use leases::DynamoLeases;
-pub use store::DynamoStore;
+pub use store::{Ahead, DynamoStore};
 pub use stream_feed::{DynamoStreamFeed, ExpiredBatch};
 pub use throttle::{DynamoThrottle, THROTTLE};

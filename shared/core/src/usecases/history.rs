@@ -144,10 +144,10 @@ impl Desk {
             let page =
                 self.ports.reader.list_dialogs(tenant, &scope, &DialogFilter::default(), after.as_ref(), 100).await?;
             for dialog in &page {
-                if dialog.kind == PeerKind::Channel {
+                let Some(newest) = dialog.last_message_id.filter(|_| dialog.kind != PeerKind::Channel) else {
                     continue;
-                }
-                if dialog.last_message_id.is_none_or(|newest| newest < *lowest) || seen == MAX_UNPLACED_DIALOGS {
+                };
+                if newest < *lowest || seen == MAX_UNPLACED_DIALOGS {
                     break 'pages;
                 }
                 seen += 1;

@@ -43,13 +43,16 @@ impl DynamoStore {
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<Option<Item>, PortError> {
         let table = &self.tables().await?.messages;
+        // Every change counts in `ver` and takes off a mark of archiving
+        // ahead (ahead.rs): the TTL's delete then archives the new version.
         let mut request = self
             .client
             .update_item()
             .table_name(table)
             .set_key(Some(message_key(tenant, account, peer, id)))
-            .update_expression(expression)
+            .update_expression(format!("{expression} ADD ver :one REMOVE archived"))
             .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", n(1))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld);
         for (name, value) in values {
             request = request.expression_attribute_values(name, value);

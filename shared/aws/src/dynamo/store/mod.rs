@@ -3,6 +3,7 @@
 //! `messages` (`shared/aws/DESIGN.md` has the item kinds, keys, indexes and
 //! the write units each use case costs).
 
+mod ahead;
 pub(crate) mod codec;
 mod dialogs;
 mod directory;
@@ -13,6 +14,7 @@ mod ports;
 mod profiles;
 mod sends;
 
+pub use ahead::Ahead;
 pub(crate) use io::batch_get;
 
 use super::tables::{self, MAIN, MESSAGES};

@@ -62,7 +62,8 @@ pub fn is_expiry(event: &str, identity: Option<(&str, &str)>) -> bool {
 }
 
 /// Returns the message a delete of DynamoDB's TTL took out of the table (its
-/// old image: it goes to the archive), `None` for any other record.
+/// old image: it goes to the archive), `None` for any other record and for
+/// an item archived ahead and not changed since.
 /// `Internal` for an expiry without its old image (a stream that does not
 /// keep old images, which the store never creates).
 pub fn expired_message(record: &MessageRecord<'_>) -> Result<Option<(TenantId, Message)>, PortError> {
@@ -73,6 +74,10 @@ pub fn expired_message(record: &MessageRecord<'_>) -> Result<Option<(TenantId, M
     let (tenant, _, _) =
         dialog_of_messages_part(pk).ok_or_else(|| bad(format!("{pk:?} is not a message partition")))?;
     let old = record.old_image.ok_or_else(|| bad(format!("an expiry of {pk} without its old image")))?;
+    if old.contains_key("archived") {
+        // Archived ahead, unchanged since (dynamo/store/ahead.rs).
+        return Ok(None);
+    }
     Ok(Some((tenant, codec::message(old)?)))
 }
 
