@@ -19,6 +19,7 @@
 //!   tg-sim as a child process (build it first: `cargo build --release -p tg-sim`).
 
 mod archive;
+mod archive_aws;
 mod aws_usage;
 mod cost;
 mod e2e;
@@ -46,7 +47,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[derive(Parser)]
 struct Args {
     /// Which scenario: `import`, `inbox`, `all` (both), `pipeline`, `login-flood`, `e2e`, `search`, `archive`
-    /// `sessions` or `cost` (on a moto server, `--aws-endpoint`).
+    /// `sessions`, `cost` or `archive-aws` (the last two on a moto server, `--aws-endpoint`).
     #[arg(default_value = "all")]
     scenario: String,
     /// Runs the pipeline scenario on the AWS backend at this endpoint (a moto
@@ -178,6 +179,16 @@ async fn main() -> anyhow::Result<()> {
                 format!("pipeline-{}x{}-{}peers.json", shape.per_envelope, shape.envelopes_per_body, shape.peers)
             };
             write(&args.out, &name, "pipeline", result)
+        }
+        "archive-aws" => {
+            let endpoint = args.aws_endpoint.as_deref().ok_or_else(|| {
+                anyhow::anyhow!("the archive-aws scenario runs on a moto server: pass --aws-endpoint (see README)")
+            })?;
+            let prefix = format!("arch{}", std::process::id());
+            let ctx = tgdesk_aws::AwsContext::load(tgdesk_aws::AwsSettings::for_endpoint(endpoint, &prefix)).await;
+            let shape = archive_aws::Shape { dialogs: 1_000, per_dialog: 10, batch: 500 };
+            let result = archive_aws::run(&ctx, &shape).await?;
+            write(&args.out, "archive-aws.json", "archive_aws", result)
         }
         "cost" => {
             let endpoint = args.aws_endpoint.as_deref().ok_or_else(|| {
