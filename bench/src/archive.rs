@@ -82,6 +82,27 @@ fn restore(saved: &Path, dir: &Path) -> anyhow::Result<Vec<AccountId>> {
     Ok(serde_json::from_slice(&std::fs::read(saved.join(ACCOUNTS_FILE))?)?)
 }
 
+/// `n` offline accounts of `tenant`, unowned, with phones of their own.
+pub(crate) fn accounts_of(tenant: &TenantId, n: usize) -> Vec<Account> {
+    let now = chrono::Utc::now();
+    (0..n)
+        .map(|i| Account {
+            id: AccountId::generate(),
+            tenant: tenant.clone(),
+            phone: Phone::parse(&format!("+1555{i:07}")).expect("a phone"),
+            display_name: None,
+            status: AccountStatus::Offline,
+            owner_id: None,
+            team_id: None,
+            tags: Default::default(),
+            groups: Default::default(),
+            session: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect()
+}
+
 /// Fills the store: `shape.dialogs` dialogs of `per_dialog` messages over
 /// [`DAYS`] days, two to three months old; returns the accounts and the
 /// seconds it took.
@@ -92,25 +113,8 @@ async fn fill(
     per_dialog: usize,
     total: usize,
 ) -> anyhow::Result<(Vec<AccountId>, f64)> {
-    let accounts: Vec<AccountId> = (0..shape.dialogs.div_ceil(10)).map(|_| AccountId::generate()).collect();
-    let stored: Vec<Account> = accounts
-        .iter()
-        .enumerate()
-        .map(|(i, id)| Account {
-            id: id.clone(),
-            tenant: tenant.clone(),
-            phone: Phone::parse(&format!("+1555{i:07}")).expect("a phone"),
-            display_name: None,
-            status: AccountStatus::Offline,
-            owner_id: None,
-            team_id: None,
-            tags: Default::default(),
-            groups: Default::default(),
-            session: None,
-            created_at: chrono::Utc::now(),
-            updated_at: chrono::Utc::now(),
-        })
-        .collect();
+    let stored = accounts_of(tenant, shape.dialogs.div_ceil(10));
+    let accounts: Vec<AccountId> = stored.iter().map(|a| a.id.clone()).collect();
     for chunk in stored.chunks(1_000) {
         store.put_accounts(tenant, chunk).await?;
     }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use tgdesk_aws::dynamo::keys::messages_part;
 use tgdesk_aws::{usage, AwsContext, DynamoStore, ExpiryArchiver, S3Blobs};
 use tgdesk_core::archive::BlobArchive;
-use tgdesk_core::domain::{Account, AccountId, AccountStatus, Message, Phone, TenantId};
+use tgdesk_core::domain::{AccountId, Message, TenantId};
 use tgdesk_core::ports::{Archive, Directory, MessageWriter};
 use tgdesk_core::usecases::archive_messages;
 
@@ -48,46 +48,16 @@ fn key(tenant: &TenantId, m: &Message) -> Key {
 
 /// Stores the shape's messages for `tenant`; returns them.
 async fn fill(store: &DynamoStore, tenant: &TenantId, shape: &Shape) -> anyhow::Result<Vec<Message>> {
-    let now = chrono::Utc::now();
-    let accounts: Vec<Account> = (0..shape.dialogs.div_ceil(10))
-        .map(|i| Account {
-            id: AccountId::generate(),
-            tenant: tenant.clone(),
-            phone: Phone::parse(&format!("+1555{i:07}")).expect("a phone"),
-            display_name: None,
-            status: AccountStatus::Offline,
-            owner_id: None,
-            team_id: None,
-            tags: Default::default(),
-            groups: Default::default(),
-            session: None,
-            created_at: now,
-            updated_at: now,
-        })
-        .collect();
+    let accounts = crate::archive::accounts_of(tenant, shape.dialogs.div_ceil(10));
     store.put_accounts(tenant, &accounts).await?;
     // Forty days old: past the thirty-day window, a minute apart in each dialog.
-    let start = now - chrono::Duration::days(40);
+    let start = chrono::Utc::now() - chrono::Duration::days(40);
     let mut messages = Vec::with_capacity(shape.dialogs * shape.per_dialog);
     for d in 0..shape.dialogs {
         let peer = 1_000 + (d % 10) as i64;
         for i in 0..shape.per_dialog {
-            messages.push(Message {
-                account_id: accounts[d / 10].id.clone(),
-                peer,
-                id: i as i64 + 1,
-                sender_id: Some(peer),
-                sender_name: Some(format!("Customer {peer}")),
-                outgoing: false,
-                date: start + chrono::Duration::minutes(i as i64),
-                text: format!("message {i} of dialog {d}"),
-                entities: json!([]),
-                media: None,
-                reply_to: None,
-                edited_at: None,
-                deleted: false,
-                tags: Default::default(),
-            });
+            let m = crate::pipeline::message(&accounts[d / 10].id, peer, i as i64 + 1, 0);
+            messages.push(Message { date: start + chrono::Duration::minutes(i as i64), ..m });
         }
     }
     for chunk in messages.chunks(500) {
@@ -109,9 +79,15 @@ async fn marked(ctx: &AwsContext, tenant: &TenantId, batch: &[Message]) -> anyho
             let got = ctx.dynamodb().batch_get_item().set_request_items(Some(request)).send().await?;
             for item in got.responses().and_then(|r| r.get(&table)).map(Vec::as_slice).unwrap_or_default() {
                 if item.contains_key("archived") {
-                    let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                    let sk = item.get("sk").and_then(|v| v.as_n().ok()).cloned().unwrap_or_default();
-                    out.insert((pk, sk));
+                    let pk = item
+                        .get("pk")
+                        .and_then(|v| v.as_s().ok())
+                        .ok_or_else(|| anyhow::anyhow!("an item without pk"))?;
+                    let sk = item
+                        .get("sk")
+                        .and_then(|v| v.as_n().ok())
+                        .ok_or_else(|| anyhow::anyhow!("an item without sk"))?;
+                    out.insert((pk.clone(), sk.clone()));
                 }
             }
             request = got.unprocessed_keys().cloned().unwrap_or_default();

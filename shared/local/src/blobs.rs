@@ -52,7 +52,7 @@ impl FsBlobStore {
     /// `Unavailable` when it cannot be created.
     pub fn open(root: impl AsRef<Path>) -> Result<Self, PortError> {
         let root = root.as_ref().to_path_buf();
-        std::fs::create_dir_all(&root).map_err(map_io)?;
+        std::fs::create_dir_all(root.join(LOCKS_DIR)).map_err(map_io)?;
         Ok(Self { inner: Arc::new(Inner { root, presigner: Presigner::new() }) })
     }
 
@@ -166,6 +166,9 @@ fn write_atomically(path: &Path, content_type: &str, bytes: &[u8]) -> Result<(),
 /// between threads.
 const PUT_LOCKS: u64 = 64;
 
+/// Where the lock files live (made at open).
+const LOCKS_DIR: &str = ".locks";
+
 /// A blob file's version: its inode, modification time and length. Every
 /// put renames a new file over the old one, so each gets a new version.
 fn version_of(meta: &std::fs::Metadata) -> BlobVersion {
@@ -176,9 +179,7 @@ fn version_of(meta: &std::fs::Metadata) -> BlobVersion {
 /// The lock file of `key` under `root` (FNV-1a, stable across processes).
 fn lock_file(root: &Path, key: &str) -> Result<std::fs::File, PortError> {
     let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-    let dir = root.join(".locks");
-    std::fs::create_dir_all(&dir).map_err(map_io)?;
-    let path = dir.join(format!("{:02}", hash % PUT_LOCKS));
+    let path = root.join(LOCKS_DIR).join(format!("{:02}", hash % PUT_LOCKS));
     std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(map_io)
 }
 

@@ -210,22 +210,20 @@ impl BlobArchive {
             }
             runs.extend(by_month.into_values().flat_map(split_parts));
         }
-        let committed = self.commit(tenant, account, peer, manifest, version.as_ref(), &touched, runs).await?;
+        let committed = self.commit(tenant, account, peer, (manifest, version), &touched, runs).await?;
         Ok(committed.map(|(written, gone)| (outcome, written, gone)))
     }
 
-    /// Replaces `touched` parts of `manifest` (read at `version`) by `runs`,
+    /// Replaces `touched` parts of the manifest read (with its version) by `runs`,
     /// committing with the manifest; returns the parts written and the parts
     /// now unreferenced, or `None` when another writer changed the manifest
     /// first (what this one put is deleted again).
-    #[allow(clippy::too_many_arguments)]
     async fn commit(
         &self,
         tenant: &TenantId,
         account: &AccountId,
         peer: i64,
-        mut manifest: Manifest,
-        version: Option<&BlobVersion>,
+        (mut manifest, version): (Manifest, Option<BlobVersion>),
         touched: &BTreeSet<u64>,
         runs: Vec<Vec<Message>>,
     ) -> Result<Option<(Vec<Part>, Vec<Part>)>, PortError> {
@@ -276,7 +274,7 @@ impl BlobArchive {
         manifest.parts = kept;
         let key = manifest_key(tenant, account, peer);
         let (unreferenced, outcome) =
-            match won(self.blobs.put_if(&key, encode_manifest(&manifest), JSON_TYPE, version).await)? {
+            match won(self.blobs.put_if(&key, encode_manifest(&manifest), JSON_TYPE, version.as_ref()).await)? {
                 Some(_) => (&gone, Some(())),
                 None => (&written, None),
             };
@@ -467,7 +465,7 @@ impl Archive for BlobArchive {
         account: &AccountId,
         peer: i64,
         change: &ArchiveChange,
-    ) -> Result<Vec<i64>, PortError> {
+    ) -> Result<Vec<Message>, PortError> {
         let ids: Vec<i64> = match change {
             ArchiveChange::Edit { id, .. } | ArchiveChange::Tags { id, .. } => vec![*id],
             ArchiveChange::Delete { ids } => ids.clone(),
@@ -485,7 +483,7 @@ impl Archive for BlobArchive {
         }
         let key = overlay_key(tenant, account, peer);
         let _turn = Self::stripe(&self.dialog_locks, &key).lock().await;
-        until_won(|| async {
+        let overlay = until_won(|| async {
             let (mut overlay, version) = self.overlay_versioned(&key).await?;
             let new = present.iter().filter(|id| !overlay.entries.contains_key(id)).count();
             if overlay.entries.len() + new > MAX_OVERLAY_ENTRIES {
@@ -503,10 +501,11 @@ impl Archive for BlobArchive {
                     ArchiveChange::Tags { tags, .. } => entry.tags = Some(tags.clone()),
                 }
             }
-            won(self.blobs.put_if(&key, encode_overlay(&overlay)?, OVERLAY_TYPE, version.as_ref()).await)
+            let put = self.blobs.put_if(&key, encode_overlay(&overlay)?, OVERLAY_TYPE, version.as_ref()).await;
+            Ok(won(put)?.map(|_| overlay))
         })
         .await?;
-        Ok(present)
+        Ok(present.iter().filter_map(|id| held.get(id)).map(|m| overlay.applied(m.clone())).collect())
     }
 
     async fn usage(&self, tenant: &TenantId) -> Result<ArchiveUsage, PortError> {

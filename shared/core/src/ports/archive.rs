@@ -102,17 +102,17 @@ pub trait Archive: Send + Sync {
     /// Applies a change to archived messages of a dialog; later reads show
     /// it, and a later [`Archive::write`] of the same message does not undo
     /// it (delete marks and tags stay as applied; an edit stays unless the
-    /// message written carries a later edit time). Returns the ids it
-    /// changed, those the archive holds. An edit or a tag change of a
-    /// message the archive does not hold is `NotFound`; a delete ignores
-    /// such ids.
+    /// message written carries a later edit time). Returns the messages it
+    /// changed (those the archive holds), as reads now show them. An edit or
+    /// a tag change of a message the archive does not hold is `NotFound`; a
+    /// delete ignores such ids.
     async fn apply(
         &self,
         tenant: &TenantId,
         account: &AccountId,
         peer: i64,
         change: &ArchiveChange,
-    ) -> Result<Vec<i64>, PortError>;
+    ) -> Result<Vec<Message>, PortError>;
 
     /// Returns how much the tenant keeps in the archive.
     async fn usage(&self, tenant: &TenantId) -> Result<ArchiveUsage, PortError>;

@@ -142,7 +142,14 @@ pub async fn changes_after_archiving_show_in_every_read(archive: &dyn Archive) {
         .unwrap();
     let deleted = archive.apply(&t, &a, 5, &ArchiveChange::Delete { ids: vec![3, 4, 404] }).await.unwrap();
     let tagged = archive.apply(&t, &a, 5, &ArchiveChange::Tags { id: 6, tags: tags.clone() }).await.unwrap();
-    assert_eq!((edited, deleted, tagged), (vec![2], vec![3, 4], vec![6]), "each names the ids it held");
+    let ids = |changed: &[Message]| changed.iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(
+        (ids(&edited), ids(&deleted), ids(&tagged)),
+        (vec![2], vec![3, 4], vec![6]),
+        "each returns what it held"
+    );
+    assert_eq!(edited[0].text, "new text", "as reads now show it");
+    assert!(deleted.iter().all(|m| m.deleted) && tagged[0].tags == tags);
 
     let page = archive.list(&t, &a, 5, None, 10).await.unwrap();
     let by_id = |id: i64| page.iter().find(|m| m.id == id).cloned().expect("listed");

@@ -17,6 +17,9 @@ use std::collections::BTreeSet;
 /// messages (an account's recent private chats, newest first).
 pub const MAX_UNPLACED_DIALOGS: usize = 500;
 
+/// Dialogs read per page of that walk.
+const DIALOGS_PER_PAGE: usize = 100;
+
 impl Desk {
     /// Returns up to `limit` messages of a dialog with ids below `before`,
     /// newest first: the store's, then the archive's below them.
@@ -83,8 +86,10 @@ impl Desk {
         self.ports.writer.delete_messages(tenant, account, peer, ids).await?;
         match &self.ports.archive {
             Some(archive) => {
-                let held = archive.apply(tenant, account, peer, &ArchiveChange::Delete { ids: ids.to_vec() }).await?;
-                self.reindex_archived(tenant, account, peer, &held).await
+                let changed =
+                    archive.apply(tenant, account, peer, &ArchiveChange::Delete { ids: ids.to_vec() }).await?;
+                let cold = self.only_archived(tenant, changed).await?;
+                self.index_archived(tenant, cold).await
             }
             None => Ok(()),
         }
@@ -118,8 +123,9 @@ impl Desk {
         let Some(archive) = &self.ports.archive else {
             return Err(not_in_store);
         };
-        let held = archive.apply(tenant, account, peer, change).await?;
-        self.reindex_archived(tenant, account, peer, &held).await
+        // The store just said it does not hold the message.
+        let changed = archive.apply(tenant, account, peer, change).await?;
+        self.index_archived(tenant, changed).await
     }
 
     /// Marks deleted the archived messages among `ids` of an account's
@@ -141,8 +147,11 @@ impl Desk {
         let scope = DialogScope::Account(account.clone());
         let (mut left, mut deleted, mut after, mut seen) = (ids.to_vec(), Vec::new(), None, 0);
         'pages: loop {
-            let page =
-                self.ports.reader.list_dialogs(tenant, &scope, &DialogFilter::default(), after.as_ref(), 100).await?;
+            let page = self
+                .ports
+                .reader
+                .list_dialogs(tenant, &scope, &DialogFilter::default(), after.as_ref(), DIALOGS_PER_PAGE)
+                .await?;
             for dialog in &page {
                 let Some(newest) = dialog.last_message_id.filter(|_| dialog.kind != PeerKind::Channel) else {
                     continue;
@@ -151,51 +160,51 @@ impl Desk {
                     break 'pages;
                 }
                 seen += 1;
-                let held =
+                let changed =
                     archive.apply(tenant, account, dialog.peer, &ArchiveChange::Delete { ids: left.clone() }).await?;
-                self.reindex_archived(tenant, account, dialog.peer, &held).await?;
-                left.retain(|id| !held.contains(id));
-                deleted.extend(held.into_iter().map(|id| (dialog.peer, id)));
+                left.retain(|id| !changed.iter().any(|m| m.id == *id));
+                deleted.extend(changed.iter().map(|m| (dialog.peer, m.id)));
+                let cold = self.only_archived(tenant, changed).await?;
+                self.index_archived(tenant, cold).await?;
                 if left.is_empty() {
                     break 'pages;
                 }
             }
             match page.last() {
-                Some(last) if page.len() == 100 => after = Some(DialogCursor::after(last)),
+                Some(last) if page.len() == DIALOGS_PER_PAGE => after = Some(DialogCursor::after(last)),
                 _ => break,
             }
         }
         Ok(deleted)
     }
 
-    /// Tells search what a change in the archive made of these messages: the
-    /// change feed that feeds the index reports the store's changes only (on
-    /// AWS, the messages table's stream). Each is read back from the archive
-    /// with the overlay applied; one the store still holds is left to the
-    /// feed. A failure is returned, so the caller's retry (a redelivered
-    /// batch, a repeated request) indexes it again.
-    async fn reindex_archived(
-        &self,
-        tenant: &TenantId,
-        account: &AccountId,
-        peer: i64,
-        ids: &[i64],
-    ) -> Result<(), PortError> {
-        let (Some(search), Some(archive)) = (&self.ports.search, &self.ports.archive) else {
+    /// The messages among `changed` the store no longer holds: one in both
+    /// places (archived, not yet removed) is the store's, and the change
+    /// feed indexes it.
+    async fn only_archived(&self, tenant: &TenantId, changed: Vec<Message>) -> Result<Vec<Message>, PortError> {
+        let mut cold = Vec::with_capacity(changed.len());
+        for m in changed {
+            if self.ports.reader.get_message(tenant, &m.account_id, m.peer, m.id).await?.is_none() {
+                cold.push(m);
+            }
+        }
+        Ok(cold)
+    }
+
+    /// Tells search what a change in the archive made of these messages (as
+    /// the archive now reads them): the change feed that feeds the index
+    /// reports the store's changes only (on AWS, the messages table's
+    /// stream). A failure is returned, so the caller's retry (a redelivered
+    /// batch, a repeated request) indexes them again.
+    async fn index_archived(&self, tenant: &TenantId, changed: Vec<Message>) -> Result<(), PortError> {
+        let Some(search) = &self.ports.search else {
             return Ok(());
         };
-        let mut changes = Vec::new();
-        for id in ids {
-            if self.ports.reader.get_message(tenant, account, peer, *id).await?.is_some() {
-                continue;
-            }
-            if let Some(message) = archive.get(tenant, account, peer, *id).await? {
-                changes.push(MessageChange::Upsert { tenant: tenant.clone(), message });
-            }
-        }
-        if changes.is_empty() {
+        if changed.is_empty() {
             return Ok(());
         }
+        let changes: Vec<MessageChange> =
+            changed.into_iter().map(|message| MessageChange::Upsert { tenant: tenant.clone(), message }).collect();
         search.apply(&changes).await?;
         // No feed position: the indexer's stays as it recorded it.
         search.commit(None).await

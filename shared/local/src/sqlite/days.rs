@@ -209,44 +209,28 @@ pub(super) fn update(
 pub(super) fn split_legacy(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     let cols = "tenant, account_id, peer, id, sender_id, sender_name, outgoing, date_ns, text, entities, media, \
                 reply_to, edited_ns, deleted, tags";
-    let range: Option<(i64, i64)> =
-        tx.query_row("SELECT min(date_ns), max(date_ns) FROM legacy_messages", [], |r| {
-            Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?))
-        })?;
+    // Day by day, from the oldest message to the next non-empty day.
+    let first_after = |from: i64| -> rusqlite::Result<Option<i64>> {
+        tx.query_row("SELECT min(date_ns) FROM legacy_messages WHERE date_ns >= ?1", [from], |r| r.get(0))
+    };
     let mut days = Vec::new();
-    if let Some((first, last)) = range {
-        let mut day = day_of(first);
-        while day <= day_of(last) {
-            let n: i64 = tx.query_row(
-                "SELECT count(*) FROM legacy_messages WHERE date_ns >= ?1 AND date_ns < ?2",
-                [day.saturating_mul(NS_PER_DAY), end_of(day)],
-                |r| r.get(0),
-            )?;
-            if n > 0 {
-                let t = table(day);
-                tx.execute_batch(&format!("CREATE TABLE {t} ({TABLE_COLUMNS});"))?;
-                tx.execute(
-                    &format!(
-                        "INSERT INTO {t} (seq, {cols}) SELECT rowid, {cols} FROM legacy_messages \
-                         WHERE date_ns >= ?1 AND date_ns < ?2"
-                    ),
-                    [day.saturating_mul(NS_PER_DAY), end_of(day)],
-                )?;
-                tx.execute_batch(&format!("CREATE UNIQUE INDEX {t}_key ON {t} (tenant, account_id, peer, id);"))?;
-                days.push(day);
-                // A large store takes a while: say how far it is.
-                tracing::info!(table = %t, messages = n, "messages moved into their day's table");
-            }
-            // Skip empty stretches at once.
-            let next: Option<i64> =
-                tx.query_row("SELECT min(date_ns) FROM legacy_messages WHERE date_ns >= ?1", [end_of(day)], |r| {
-                    r.get(0)
-                })?;
-            match next {
-                Some(ns) => day = day_of(ns),
-                None => break,
-            }
-        }
+    let mut next = first_after(i64::MIN)?;
+    while let Some(date_ns) = next {
+        let day = day_of(date_ns);
+        let t = table(day);
+        tx.execute_batch(&format!("CREATE TABLE {t} ({TABLE_COLUMNS});"))?;
+        let moved = tx.execute(
+            &format!(
+                "INSERT INTO {t} (seq, {cols}) SELECT rowid, {cols} FROM legacy_messages \
+                 WHERE date_ns >= ?1 AND date_ns < ?2"
+            ),
+            [day.saturating_mul(NS_PER_DAY), end_of(day)],
+        )?;
+        tx.execute_batch(&format!("CREATE UNIQUE INDEX {t}_key ON {t} (tenant, account_id, peer, id);"))?;
+        days.push(day);
+        // A large store takes a while: say how far it is.
+        tracing::info!(table = %t, messages = moved, "messages moved into their day's table");
+        next = first_after(end_of(day))?;
     }
     tx.execute(
         "UPDATE store_meta SET value = (SELECT coalesce(max(rowid), 0) + 1 FROM legacy_messages) WHERE key = 'next_seq'",

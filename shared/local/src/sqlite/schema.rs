@@ -380,6 +380,8 @@ mod tests {
                       VALUES ('t', 'a', 5, ?1, 0, ?2, ?3, '[]', 0, '[]')";
         conn.execute(insert, rusqlite::params![2, 20, "second"]).unwrap();
         conn.execute(insert, rusqlite::params![1, 10, "first"]).unwrap();
+        // Three days on, with two empty days between.
+        conn.execute(insert, rusqlite::params![3, 3 * 86_400_000_000_000_i64 + 5, "third"]).unwrap();
 
         migrations().to_latest(&mut conn).unwrap();
 
@@ -390,7 +392,17 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(texts, ["first", "second"]);
+        assert_eq!(texts, ["first", "second", "third"]);
+        let tables: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'messages_[0-9]*' ORDER BY name",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(tables, ["messages_19700101", "messages_19700104"], "one table per day that has messages");
         // In their day's table (dated 10 and 20 ns after the epoch), under their key.
         let again = conn.execute(
             "INSERT INTO messages_19700101 (tenant, account_id, peer, id, outgoing, date_ns, text, entities, deleted, tags) \
@@ -402,6 +414,6 @@ mod tests {
         );
         let next: i64 =
             conn.query_row("SELECT value FROM store_meta WHERE key = 'next_seq'", [], |r| r.get(0)).unwrap();
-        assert_eq!(next, 3, "the sequence goes on after the rowids kept");
+        assert_eq!(next, 4, "the sequence goes on after the rowids kept");
     }
 }

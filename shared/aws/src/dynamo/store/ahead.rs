@@ -66,7 +66,8 @@ impl DynamoStore {
                 if item.contains_key("archived") {
                     continue;
                 }
-                let ver = get_n(item, "ver").unwrap_or(0);
+                // No `ver`: never changed since it was stored.
+                let ver = if item.contains_key("ver") { get_n(item, "ver")? } else { 0 };
                 out.push(Ahead { message: codec::message(item)?, ver });
             }
             match page.last_evaluated_key() {
